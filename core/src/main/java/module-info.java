@@ -1,0 +1,8 @@
+/** Catena's runtime: finds span backends and transports through ServiceLoader only. */
+module dev.catena.core {
+    requires transitive dev.catena.api;
+    requires transitive dev.catena.transport.spi;
+    exports dev.catena.core;
+    uses dev.catena.api.spi.SpanBackendProvider;
+    uses dev.catena.transport.spi.TransportProvider;
+}

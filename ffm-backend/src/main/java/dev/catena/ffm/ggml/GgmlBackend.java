@@ -1,0 +1,91 @@
+package dev.catena.ffm.ggml;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import dev.catena.ffm.internal.*;
+
+import static dev.catena.ffm.internal.ggml_h.*;
+
+/** A ggml compute backend (CPU, or a GPU when its module loaded), with the buffers it allocates. */
+public final class GgmlBackend implements AutoCloseable {
+    private final NativeHandle handle;
+
+    private GgmlBackend(NativeHandle handle) {
+        this.handle = handle;
+    }
+
+    /** The best CPU backend variant ggml loaded, computing with {@code threads} threads. */
+    public static GgmlBackend cpu(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+        var backend = new GgmlBackend(new NativeHandle("CPU backend",
+                ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU(), MemorySegment.NULL), b -> ggml_backend_free(b)));
+        backend.setThreads(threads);
+        return backend;
+    }
+
+    public MemorySegment handle() {
+        return handle.get();
+    }
+
+    public String name() {
+        return ggml_backend_name(handle()).reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    /** Allocates every tensor of {@code ctx} in one buffer of this backend. */
+    public BackendBuffer allocate(GgmlContext ctx) {
+        return new BackendBuffer(new NativeHandle("backend buffer",
+                ggml_backend_alloc_ctx_tensors(ctx.handle(), handle()), b -> ggml_backend_buffer_free(b)));
+    }
+
+    /** Computes {@code graph}; every tensor in it must be allocated. */
+    public void compute(MemorySegment graph) {
+        int status = ggml_backend_graph_compute(handle(), graph);
+        if (status != GGML_STATUS_SUCCESS()) {
+            throw new GgmlException("ggml_backend_graph_compute on " + name(), status);
+        }
+    }
+
+    // The thread setter lives in the dynamically loaded CPU module; ggml hands it out by name.
+    private void setThreads(int threads) {
+        MemorySegment reg = ggml_backend_dev_backend_reg(ggml_backend_get_device(handle()));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment fn = ggml_backend_reg_get_proc_address(reg, arena.allocateFrom("ggml_backend_set_n_threads"));
+            if (fn.equals(MemorySegment.NULL)) {
+                throw new GgmlException(name() + " has no ggml_backend_set_n_threads");
+            }
+            ggml_backend_set_n_threads_t.invoke(fn, handle(), threads);
+        }
+    }
+
+    /** Copies {@code values} into a F32 tensor of exactly that many elements. */
+    public static void write(MemorySegment tensor, float[] values) {
+        long bytes = ggml_nbytes(tensor);
+        if (bytes != (long) values.length * Float.BYTES) {
+            throw new IllegalArgumentException("tensor holds " + bytes + " bytes, got " + values.length + " floats");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            ggml_backend_tensor_set(tensor, arena.allocateFrom(ValueLayout.JAVA_FLOAT, values), 0, bytes);
+        }
+    }
+
+    /** Reads a whole F32 tensor. */
+    public static float[] readF32(MemorySegment tensor) {
+        long bytes = ggml_nbytes(tensor);
+        float[] out = new float[Math.toIntExact(bytes / Float.BYTES)];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment staging = arena.allocate(bytes, 64);
+            ggml_backend_tensor_get(tensor, staging, 0, bytes);
+            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        handle.close();
+    }
+}

@@ -1,0 +1,66 @@
+package dev.catena.samples.cli;
+
+import dev.catena.api.BackendUnavailableException;
+import dev.catena.api.ModelFormatException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/** {@code ./catena}: the root command. Exit codes: see {@link ExitCodes}. */
+@Command(name = "catena", mixinStandardHelpOptions = true, versionProvider = CatenaCli.Version.class,
+        description = "Distributed LLM inference over llama.cpp's ggml, Petals-style, with direct server-to-server pushes.",
+        subcommands = {InfoCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:internal error", "2:bad command line",
+                "3:bad model file (missing, not GGUF, truncated, malformed)",
+                "4:backend unavailable (native libraries, native access)"})
+public final class CatenaCli {
+
+    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Show ggml's and llama.cpp's own log on stderr.")
+    void verbose(boolean on) {
+        Logger.getLogger("dev.catena.ggml").setLevel(on ? Level.ALL : Level.OFF);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String... args) {
+        // Native log lines are carried by Catena's own errors; show them raw only with --verbose.
+        Logger.getLogger("dev.catena.ggml").setLevel(Level.OFF);
+        var cli = new CommandLine(new CatenaCli());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("catena: " + e.getMessage());
+            return ExitCodes.of(e);
+        });
+        return cli.execute(args);
+    }
+
+    /** Exit codes that mean something to scripts. */
+    static final class ExitCodes {
+        static final int INTERNAL = 1;
+        static final int BAD_MODEL = 3;
+        static final int UNAVAILABLE = 4;
+
+        private ExitCodes() {
+        }
+
+        static int of(Exception e) {
+            if (e instanceof ModelFormatException) return BAD_MODEL;
+            if (e instanceof BackendUnavailableException) return UNAVAILABLE;
+            return INTERNAL;
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = CatenaCli.class.getPackage().getImplementationVersion();
+            return new String[]{"catena " + (v == null ? "(development build)" : v)};
+        }
+    }
+}

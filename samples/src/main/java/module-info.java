@@ -1,0 +1,7 @@
+/** The ./catena command line: sample server and client mains over Catena's runtime. */
+module dev.catena.samples {
+    requires dev.catena.core;
+    requires info.picocli;
+    requires java.logging;
+    opens dev.catena.samples.cli to info.picocli;
+}
