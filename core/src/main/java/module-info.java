@@ -3,6 +3,7 @@ module dev.catena.core {
     requires transitive dev.catena.api;
     requires transitive dev.catena.transport.spi;
     exports dev.catena.core;
+    exports dev.catena.core.local;
     uses dev.catena.api.spi.SpanBackendProvider;
     uses dev.catena.transport.spi.TransportProvider;
 }

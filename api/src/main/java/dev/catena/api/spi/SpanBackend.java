@@ -24,4 +24,24 @@ public interface SpanBackend {
      * @throws dev.catena.api.ModelFormatException when the file is missing, not GGUF, truncated or malformed
      */
     ModelInfo inspect(Path model);
+
+    /**
+     * Loads blocks {@code [start, end)} of {@code model}.
+     *
+     * @throws dev.catena.api.SpanInputException when the range is empty or outside the model
+     * @throws dev.catena.api.UnsupportedModelException for an architecture or weight type it cannot run
+     */
+    Span openSpan(Path model, int start, int end, SpanOptions options);
+
+    /** Loads the client's part of {@code model}: embeddings, final norm, LM head, tokenizer. */
+    ModelHead openHead(Path model, SpanOptions options);
+
+    /**
+     * Opens {@code model} whole in the native engine's own decoder, as the reference to compare
+     * Catena's decoding with (for the ffm backend: llama.cpp's {@code llama_decode} on the CPU).
+     *
+     * @throws dev.catena.api.ModelFormatException when the file is missing, not GGUF, truncated or malformed
+     * @throws dev.catena.api.UnsupportedModelException for an architecture or weight type the engine cannot run
+     */
+    ReferenceDecoder openReference(Path model, ReferenceOptions options);
 }

@@ -1,6 +1,8 @@
 package dev.catena.ffm.ggml;
 
-import static dev.catena.ffm.internal.ggml_h.ggml_backend_buffer_get_size;
+import java.lang.foreign.MemorySegment;
+
+import static dev.catena.ffm.internal.ggml_h.*;
 
 /** Memory of a backend (host RAM or device memory) holding tensors' data; freed on close. */
 public final class BackendBuffer implements AutoCloseable {
@@ -8,6 +10,22 @@ public final class BackendBuffer implements AutoCloseable {
 
     BackendBuffer(NativeHandle handle) {
         this.handle = handle;
+    }
+
+    /** Allocates every tensor of {@code ctx} in one buffer of type {@code buft}, marked as holding weights. */
+    public static BackendBuffer forWeights(GgmlContext ctx, MemorySegment buft) {
+        var buffer = new BackendBuffer(new NativeHandle("weight buffer",
+                ggml_backend_alloc_ctx_tensors_from_buft(ctx.handle(), buft), b -> ggml_backend_buffer_free(b)));
+        ggml_backend_buffer_set_usage(buffer.handle.get(), GGML_BACKEND_BUFFER_USAGE_WEIGHTS());
+        return buffer;
+    }
+
+    /** Allocates every tensor of {@code ctx} in one buffer of type {@code buft}, zeroed. */
+    public static BackendBuffer zeroed(GgmlContext ctx, MemorySegment buft, String what) {
+        var buffer = new BackendBuffer(new NativeHandle(what,
+                ggml_backend_alloc_ctx_tensors_from_buft(ctx.handle(), buft), b -> ggml_backend_buffer_free(b)));
+        ggml_backend_buffer_clear(buffer.handle.get(), (byte) 0);
+        return buffer;
     }
 
     /** Exact size in bytes, for memory accounting. */

@@ -1,10 +1,14 @@
 package dev.catena.ffm.ggml;
 
+import dev.catena.api.BackendUnavailableException;
+import dev.catena.ffm.internal.*;
+import dev.catena.ffm.natives.LlamaNatives;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-
-import dev.catena.ffm.internal.*;
+import java.util.ArrayList;
+import java.util.List;
 
 import static dev.catena.ffm.internal.ggml_h.*;
 
@@ -18,13 +22,71 @@ public final class GgmlBackend implements AutoCloseable {
 
     /** The best CPU backend variant ggml loaded, computing with {@code threads} threads. */
     public static GgmlBackend cpu(int threads) {
+        return forDevice("cpu", threads);
+    }
+
+    /**
+     * A backend on {@code device}: {@code cpu}; {@code cuda}, the first GPU ggml loaded (an error when
+     * there is none); or {@code auto}, a GPU when there is one, else the CPU.
+     */
+    public static GgmlBackend forDevice(String device, int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
-        var backend = new GgmlBackend(new NativeHandle("CPU backend",
-                ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU(), MemorySegment.NULL), b -> ggml_backend_free(b)));
+        MemorySegment gpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_GPU());
+        MemorySegment dev = switch (device) {
+            case "cpu" -> ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU());
+            case "auto" -> gpu.equals(MemorySegment.NULL) ? ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU()) : gpu;
+            case "cuda" -> {
+                if (gpu.equals(MemorySegment.NULL)) {
+                    throw new BackendUnavailableException("no GPU device: ggml loaded no CUDA backend. Point -D"
+                            + LlamaNatives.DIR_PROPERTY + " at a llama.cpp " + LlamaNatives.RELEASE
+                            + " build that has libggml-cuda.so, on a machine with an NVIDIA GPU");
+                }
+                yield gpu;
+            }
+            default -> throw new IllegalArgumentException("device must be cpu, cuda or auto, got '" + device + "'");
+        };
+        var backend = new GgmlBackend(new NativeHandle("backend on " + device,
+                ggml_backend_dev_init(dev, MemorySegment.NULL), b -> ggml_backend_free(b)));
         backend.setThreads(threads);
         return backend;
+    }
+
+    /** The device this backend computes on. */
+    public MemorySegment device() {
+        return ggml_backend_get_device(handle());
+    }
+
+    public boolean isCpu() {
+        return ggml_backend_dev_type(device()) == GGML_BACKEND_DEVICE_TYPE_CPU();
+    }
+
+    /**
+     * Buffer types for weights, most preferred first, as llama.cpp orders them: on the CPU the
+     * extra types that repack weights for faster kernels (e.g. Q4_K into q4_K_8x8), then the plain one.
+     */
+    public List<MemorySegment> weightBufferTypes() {
+        List<MemorySegment> types = new ArrayList<>();
+        if (isCpu()) {
+            MemorySegment reg = ggml_backend_dev_backend_reg(device());
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment fn = ggml_backend_reg_get_proc_address(reg, arena.allocateFrom("ggml_backend_dev_get_extra_bufts"));
+                if (!fn.equals(MemorySegment.NULL)) {
+                    MemorySegment list = ggml_backend_dev_get_extra_bufts_t.invoke(fn, device())
+                            .reinterpret(Long.MAX_VALUE);
+                    for (long i = 0; ; i++) {
+                        MemorySegment buft = list.getAtIndex(ValueLayout.ADDRESS, i);
+                        if (buft.equals(MemorySegment.NULL)) {
+                            break;
+                        }
+                        types.add(buft);
+                    }
+                }
+            }
+        }
+        types.add(ggml_backend_get_default_buffer_type(handle()));
+        return List.copyOf(types);
     }
 
     public MemorySegment handle() {

@@ -46,10 +46,10 @@ public record GgufFile(Path path, long fileSize, int version, long alignment, lo
             MemorySegment params = gguf_init_params.allocate(arena);
             gguf_init_params.no_alloc(params, true);
             gguf_init_params.ctx(params, MemorySegment.NULL);
-            LlamaNatives.takeLastError(); // forget errors that belong to earlier calls
+            LlamaNatives.clearErrors();
             MemorySegment raw = gguf_init_from_file(arena.allocateFrom(path.toString()), params);
             if (raw.equals(MemorySegment.NULL)) {
-                String why = Optional.ofNullable(LlamaNatives.takeLastError()).orElse("no reason given");
+                String why = LlamaNatives.takeErrors().orElse("no reason given");
                 throw new ModelFormatException(path, "malformed GGUF (ggml: " + why + ")");
             }
             // Bound to the arena, so the context is freed on every path out of this block.

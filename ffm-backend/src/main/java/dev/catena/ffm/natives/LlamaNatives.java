@@ -34,7 +34,9 @@ public final class LlamaNatives {
     static final String RESOURCES = "/dev/catena/ffm/natives/linux-x86_64/";
 
     private static final System.Logger NATIVE_LOG = System.getLogger("dev.catena.ggml");
-    private static final ThreadLocal<String> LAST_ERROR = new ThreadLocal<>();
+    private static final int MAX_ERROR_LINES = 16;
+    /** This thread's ERROR lines since {@link #clearErrors()}: loaders say why before a generic last line. */
+    private static final ThreadLocal<java.util.List<String>> ERRORS = ThreadLocal.withInitial(java.util.ArrayList::new);
 
     private LlamaNatives() {
     }
@@ -54,14 +56,20 @@ public final class LlamaNatives {
         return Optional.ofNullable(Loaded.FAILURE);
     }
 
+    /** Forgets this thread's earlier native errors; call right before a native call that may fail. */
+    public static void clearErrors() {
+        ERRORS.get().clear();
+    }
+
     /**
-     * The last error ggml or llama.cpp logged on this thread since the last call, then clears it:
-     * native functions that fail by returning NULL say why only in their log.
+     * The errors ggml and llama.cpp logged on this thread since {@link #clearErrors()}, joined with
+     * "; ", then forgets them: native functions that fail by returning NULL say why only in their log.
      */
-    public static String takeLastError() {
-        String last = LAST_ERROR.get();
-        LAST_ERROR.remove();
-        return last;
+    public static Optional<String> takeErrors() {
+        var lines = ERRORS.get();
+        Optional<String> joined = lines.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", lines));
+        lines.clear();
+        return joined;
     }
 
     /** Holder: loading happens in class initialisation, exactly once, on first use. */
@@ -224,8 +232,9 @@ public final class LlamaNatives {
                 default -> System.Logger.Level.TRACE;
             };
             PREVIOUS_LEVEL.set(javaLevel);
-            if (javaLevel == System.Logger.Level.ERROR) {
-                LAST_ERROR.set(message);
+            var errors = ERRORS.get();
+            if (javaLevel == System.Logger.Level.ERROR && errors.size() < MAX_ERROR_LINES) {
+                errors.add(message);
             }
             NATIVE_LOG.log(javaLevel, message);
         } catch (Throwable ignored) {

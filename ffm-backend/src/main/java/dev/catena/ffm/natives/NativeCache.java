@@ -22,14 +22,17 @@ import java.util.stream.Stream;
  * place atomically, so concurrent JVMs never see a half-written library; the loser of a race
  * uses the winner's copy after checking it.
  */
-final class NativeCache {
+public final class NativeCache {
     static final String MANIFEST = "SHA256SUMS";
 
     private NativeCache() {
     }
 
-    /** The cache root: -Dcatena.cache.dir, $CATENA_CACHE_DIR, $XDG_CACHE_HOME/catena, ~/.cache/catena. */
-    static Path root() {
+    /**
+     * The cache root: -Dcatena.cache.dir, $CATENA_CACHE_DIR, $XDG_CACHE_HOME/catena, ~/.cache/catena.
+     * Public for the other caches under it (e.g. the generated test models in {@code models/}).
+     */
+    public static Path root() {
         String dir = System.getProperty("catena.cache.dir");
         if (dir == null) {
             dir = System.getenv("CATENA_CACHE_DIR");

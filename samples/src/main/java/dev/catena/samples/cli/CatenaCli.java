@@ -2,6 +2,8 @@ package dev.catena.samples.cli;
 
 import dev.catena.api.BackendUnavailableException;
 import dev.catena.api.ModelFormatException;
+import dev.catena.api.SpanInputException;
+import dev.catena.api.UnsupportedModelException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -12,10 +14,10 @@ import java.util.logging.Logger;
 /** {@code ./catena}: the root command. Exit codes: see {@link ExitCodes}. */
 @Command(name = "catena", mixinStandardHelpOptions = true, versionProvider = CatenaCli.Version.class,
         description = "Distributed LLM inference over llama.cpp's ggml, Petals-style, with direct server-to-server pushes.",
-        subcommands = {InfoCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {InfoCommand.class, GenerateCommand.class, OracleCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success", "1:internal error", "2:bad command line",
-                "3:bad model file (missing, not GGUF, truncated, malformed)",
+        exitCodeList = {"0:success", "1:internal error", "2:bad command line or input",
+                "3:bad or unsupported model file (missing, not GGUF, truncated, malformed, unknown architecture)",
                 "4:backend unavailable (native libraries, native access)"})
 public final class CatenaCli {
 
@@ -43,6 +45,7 @@ public final class CatenaCli {
     /** Exit codes that mean something to scripts. */
     static final class ExitCodes {
         static final int INTERNAL = 1;
+        static final int USAGE = 2;
         static final int BAD_MODEL = 3;
         static final int UNAVAILABLE = 4;
 
@@ -50,7 +53,8 @@ public final class CatenaCli {
         }
 
         static int of(Exception e) {
-            if (e instanceof ModelFormatException) return BAD_MODEL;
+            if (e instanceof ModelFormatException || e instanceof UnsupportedModelException) return BAD_MODEL;
+            if (e instanceof SpanInputException) return USAGE;
             if (e instanceof BackendUnavailableException) return UNAVAILABLE;
             return INTERNAL;
         }

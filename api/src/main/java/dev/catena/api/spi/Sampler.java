@@ -1,0 +1,14 @@
+package dev.catena.api.spi;
+
+/** Picks the next token from logits; keeps its own state (penalty history, RNG). Not thread-safe. */
+public interface Sampler extends AutoCloseable {
+
+    /** Chooses a token from {@code logits [nVocab]} and records it as accepted. */
+    int sample(float[] logits);
+
+    /** Records a token the sampler did not choose (e.g. a prompt token) for penalties. */
+    void accept(int token);
+
+    @Override
+    void close();
+}

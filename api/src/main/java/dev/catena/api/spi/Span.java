@@ -1,0 +1,35 @@
+package dev.catena.api.spi;
+
+import dev.catena.api.ModelInfo;
+
+/**
+ * Transformer blocks {@code [start, end)} of one model, loaded on one device. Weights are shared by
+ * every session of the span; each session has its own KV cache. Thread-safe; close frees the
+ * weights after every session is closed.
+ */
+public interface Span extends AutoCloseable {
+
+    ModelInfo model();
+
+    /** First block, inclusive. */
+    int start();
+
+    /** Last block, exclusive. */
+    int end();
+
+    /** Bytes of weights this span holds on its device. */
+    long weightBytes();
+
+    /** The device the span runs on, e.g. {@code CPU} or {@code CUDA0}. */
+    String device();
+
+    /**
+     * Opens a session with a KV cache for {@code options.maxLength()} tokens, allocated whole now.
+     *
+     * @throws dev.catena.api.SpanInputException when maxLength is not positive
+     */
+    SpanSession openSession(SessionOptions options);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,155 @@
+package dev.catena.ffm.llama;
+
+import dev.catena.api.ModelFormatException;
+import dev.catena.api.UnsupportedModelException;
+import dev.catena.ffm.gguf.GgufFile;
+import dev.catena.ffm.natives.LlamaNatives;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.Locale;
+
+import dev.catena.ffm.internal.*;
+
+import static dev.catena.ffm.internal.llama_h.*;
+
+/**
+ * A GGUF model loaded by llama.cpp ({@code llama_model_load_from_file}): the tokenizer only
+ * ({@link #vocabOnly}) or the whole model on the CPU ({@link #load}). Thread-safe to read; close it
+ * once no context or vocabulary call is using it (use after close is an {@link IllegalStateException}).
+ */
+public final class LlamaModel implements AutoCloseable {
+    private final Path path;
+    private final boolean vocabOnly;
+    private final int threads;
+    private final NativeObject handle;
+    private final LlamaVocab vocab;
+
+    private LlamaModel(Path path, boolean vocabOnly, int threads, MemorySegment raw) {
+        this.path = path;
+        this.vocabOnly = vocabOnly;
+        this.threads = threads;
+        this.handle = new NativeObject("model " + path.getFileName(), raw, m -> llama_model_free(m));
+        this.vocab = new LlamaVocab(this, llama_model_get_vocab(raw));
+    }
+
+    /**
+     * Loads only {@code path}'s vocabulary: enough to tokenize and detokenize, no weights.
+     *
+     * @throws ModelFormatException      when the file is missing, not GGUF, truncated or malformed
+     * @throws UnsupportedModelException when llama.cpp does not know its architecture or vocabulary
+     */
+    public static LlamaModel vocabOnly(Path path) {
+        return open(path, true, 1);
+    }
+
+    /**
+     * Loads the whole model for the CPU: no device offload, otherwise llama.cpp's default parameters
+     * (mmap, and CPU weight repacking through the extra buffer types), so its numerics are llama.cpp's.
+     *
+     * @param threads the threads contexts made from this model use (>= 1); loading itself ignores it
+     */
+    public static LlamaModel load(Path path, int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+        return open(path, false, threads);
+    }
+
+    private static LlamaModel open(Path path, boolean vocabOnly, int threads) {
+        GgufFile.read(path); // clear errors for missing, non-GGUF and truncated files
+        LlamaNatives.lookup();
+        Init.done();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment params = llama_model_default_params(arena);
+            // An empty, NULL-terminated device list: no GPU offload (llama.cpp's "--device none").
+            llama_model_params.devices(params, arena.allocate(ValueLayout.ADDRESS));
+            llama_model_params.n_gpu_layers(params, 0);
+            llama_model_params.vocab_only(params, vocabOnly);
+            LlamaNatives.clearErrors();
+            MemorySegment raw = llama_model_load_from_file(arena.allocateFrom(path.toString()), params);
+            if (raw.equals(MemorySegment.NULL)) {
+                throw loadFailure(path, LlamaNatives.takeErrors().orElse("llama.cpp gave no reason"));
+            }
+            return new LlamaModel(path, vocabOnly, threads, raw);
+        }
+    }
+
+    /** Maps llama.cpp's loader error to Catena's: what it cannot run, or what is wrong with the file. */
+    static RuntimeException loadFailure(Path path, String why) {
+        String lower = why.toLowerCase(Locale.ROOT);
+        String message = "llama.cpp cannot load it: " + why;
+        if (lower.contains("unknown model architecture") || lower.contains("unsupported")
+                || lower.contains("unknown tokenizer") || lower.contains("unknown pre-tokenizer")) {
+            return new UnsupportedModelException(path, message);
+        }
+        return new ModelFormatException(path, message);
+    }
+
+    /** The model's native pointer; throws when closed. */
+    public MemorySegment handle() {
+        return handle.get();
+    }
+
+    public LlamaVocab vocab() {
+        handle.get();
+        return vocab;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public boolean isVocabOnly() {
+        return vocabOnly;
+    }
+
+    /** The thread count given to {@link #load}; 1 for a vocabulary-only model. */
+    public int threads() {
+        return threads;
+    }
+
+    public int nLayer() {
+        return llama_model_n_layer(handle());
+    }
+
+    public int nEmbd() {
+        return llama_model_n_embd(handle());
+    }
+
+    public int nCtxTrain() {
+        return llama_model_n_ctx_train(handle());
+    }
+
+    /** llama.cpp's one-line description, e.g. {@code llama ?B all F32}. */
+    public String description() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(256);
+            llama_model_desc(handle(), buf, buf.byteSize());
+            return buf.getString(0);
+        }
+    }
+
+    @Override
+    public void close() {
+        handle.close();
+    }
+
+    @Override
+    public String toString() {
+        return "LlamaModel[" + path + (vocabOnly ? ", vocab only" : "") + (handle.isClosed() ? ", closed" : "") + "]";
+    }
+
+    /** {@code llama_backend_init} once per JVM (it initialises ggml's timer and F16 tables). */
+    private static final class Init {
+        static {
+            llama_backend_init();
+        }
+
+        static void done() {
+            // class initialisation does the work, exactly once
+        }
+    }
+}

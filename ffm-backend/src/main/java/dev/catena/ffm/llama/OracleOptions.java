@@ -1,0 +1,81 @@
+package dev.catena.ffm.llama;
+
+import dev.catena.api.spi.ReferenceOptions;
+import dev.catena.api.spi.ReferenceOptions.FlashAttention;
+import dev.catena.api.spi.SessionOptions.KvType;
+
+/**
+ * How {@link LlamaOracle} sets up llama.cpp's context. The defaults are llama.cpp's
+ * ({@code llama_context_default_params}) except {@code nCtx}, which is 512 as in the reference
+ * outputs of {@code ../shared/models}.
+ *
+ * @param nCtx           context length in tokens (>= 1)
+ * @param threads        threads for decoding and prompt processing (>= 1); results do not depend on it
+ * @param flashAttention llama.cpp's flash_attn_type; AUTO (its default) resolves to ON on the CPU
+ * @param kvType         K and V cache element type (type_k, type_v); F16 is llama.cpp's default
+ * @param nBatch         logical batch (tokens per llama_decode call); 0 = llama.cpp's default (2048,
+ *                       which llama.cpp clamps to nCtx)
+ * @param nUbatch        physical batch; 0 = llama.cpp's default (512)
+ */
+public record OracleOptions(int nCtx, int threads, FlashAttention flashAttention, KvType kvType, int nBatch, int nUbatch) {
+
+    public OracleOptions {
+        if (nCtx < 1) {
+            throw new IllegalArgumentException("nCtx must be >= 1, got " + nCtx);
+        }
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+        if (nBatch < 0 || nUbatch < 0) {
+            throw new IllegalArgumentException("nBatch and nUbatch must be >= 0 (0 = llama.cpp's default), got "
+                    + nBatch + " and " + nUbatch);
+        }
+        if (flashAttention == null) {
+            flashAttention = FlashAttention.AUTO;
+        }
+        if (kvType == null) {
+            kvType = KvType.F16;
+        }
+    }
+
+    /**
+     * n_ctx 512, flash attention AUTO, F16 KV cache, llama.cpp's batch sizes, and {@link #defaultThreads()}.
+     */
+    public static OracleOptions defaults() {
+        return new OracleOptions(ReferenceOptions.DEFAULT_N_CTX, defaultThreads(), FlashAttention.AUTO, KvType.F16, 0, 0);
+    }
+
+    /**
+     * Half the processors (about the physical cores, as llama.cpp picks), 1 to 4. ggml's threads
+     * spin at every barrier, so oversubscribing a busy machine is ruinous: 2 threads on a 2-core
+     * machine that was building at the same time took 1.9 s for 64 tokens of stories260K, 1 thread 15 ms.
+     */
+    public static int defaultThreads() {
+        return Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
+    }
+
+    /** The SPI's options, with llama.cpp's batch sizes. */
+    public static OracleOptions from(ReferenceOptions o) {
+        return new OracleOptions(o.nCtx(), o.threads(), o.flashAttention(), o.kvType(), 0, 0);
+    }
+
+    public OracleOptions withThreads(int threads) {
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch);
+    }
+
+    public OracleOptions withNCtx(int nCtx) {
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch);
+    }
+
+    public OracleOptions withFlashAttention(FlashAttention flashAttention) {
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch);
+    }
+
+    public OracleOptions withKvType(KvType kvType) {
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch);
+    }
+
+    public OracleOptions withBatch(int nBatch, int nUbatch) {
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch);
+    }
+}

@@ -1,0 +1,175 @@
+package dev.catena.ffm.span;
+
+import dev.catena.api.SpanInputException;
+import dev.catena.api.spi.SessionOptions;
+import dev.catena.ffm.TestModels;
+import dev.catena.api.UnsupportedModelException;
+import dev.catena.api.spi.SpanOptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Arrays;
+import java.util.regex.Pattern;
+
+import static dev.catena.ffm.internal.ggml_h.GGML_TYPE_I32;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Span compute on the TinyStories model against llama.cpp's recorded output and against itself. */
+class SpanComputeTest {
+    static final int[] PROMPT = {1, 403, 407, 261, 378}; // "<s> Once upon a time"
+
+    static int[] expectedTokens() throws Exception {
+        String json = Files.readString(TestModels.shared().resolve("models/stories260K.expected.json"));
+        var m = Pattern.compile("\"generated_token_ids\": \\[([0-9, ]+)]").matcher(json);
+        assertTrue(m.find());
+        return Arrays.stream(m.group(1).split(",\\s*")).mapToInt(Integer::parseInt).toArray();
+    }
+
+    @Test
+    void greedyTokensMatchLlamaCppsRecordedOutput() throws Exception {
+        int[] expected = expectedTokens();
+        try (var chain = new Chain(TestModels.stories260K(), new int[]{0, 5}, SessionOptions.of(512), 1)) {
+            var gen = chain.greedy(PROMPT, expected.length);
+            assertArrayEquals(expected, gen.tokens());
+            float[] first = gen.logits().get(0);
+            // models/README.md: the five largest logits after the prompt, from llama.cpp v0.5.0.
+            assertEquals(17.797937f, first[432], 1e-3);
+            assertEquals(14.282414f, first[383], 1e-3);
+            assertEquals(9.710258f, first[322], 1e-3);
+            assertEquals(9.586237f, first[353], 1e-3);
+            assertEquals(9.138144f, first[323], 1e-3);
+        }
+    }
+
+    @Test
+    void everySplitGivesBitIdenticalHiddenStatesAndLogits() {
+        int[][] splits = {{0, 5}, {0, 2, 5}, {0, 1, 3, 5}, {0, 1, 2, 3, 4, 5}, {0, 4, 5}};
+        float[][] reference = null;
+        float[] referenceHidden = null;
+        for (int[] split : splits) {
+            try (var chain = new Chain(TestModels.stories260K(), split, SessionOptions.of(128), 1)) {
+                var gen = chain.greedy(PROMPT, 24);
+                float[][] logits = gen.logits().toArray(float[][]::new);
+                float[] hidden = chain.lastHidden.getLast();
+                if (reference == null) {
+                    reference = logits;
+                    referenceHidden = hidden;
+                } else {
+                    assertArrayEquals(referenceHidden, hidden, "split " + Arrays.toString(split) + ": last hidden state");
+                    for (int i = 0; i < logits.length; i++) {
+                        assertArrayEquals(reference[i], logits[i], "split " + Arrays.toString(split) + " step " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void badInputIsRefusedAndTheSessionStaysUsable() {
+        try (var chain = new Chain(TestModels.stories260K(), new int[]{0, 5}, SessionOptions.of(16), 1)) {
+            var session = chain.sessions.getFirst();
+            float[] one = chain.head.embed(new int[]{1});
+            var wrongSize = assertThrows(SpanInputException.class, () -> session.forward(new float[63], 1, 0));
+            assertTrue(wrongSize.getMessage().contains("n * n_embd = 1 * 64 floats, got 63"), wrongSize.getMessage());
+            var gap = assertThrows(SpanInputException.class, () -> session.forward(one, 1, 3));
+            assertTrue(gap.getMessage().contains("re-send from 0"), gap.getMessage());
+            var past = assertThrows(SpanInputException.class, () -> session.forward(chain.head.embed(new int[17]), 17, 0));
+            assertTrue(past.getMessage().contains("exceed the session's max_length 16"), past.getMessage());
+            float[] nan = one.clone();
+            nan[5] = Float.NaN;
+            var nonFinite = assertThrows(SpanInputException.class, () -> session.forward(nan, 1, 0));
+            assertTrue(nonFinite.getMessage().contains("non-finite value (NaN) at element 5"), nonFinite.getMessage());
+            assertEquals(0, session.length());
+            assertEquals(64, session.forward(one, 1, 0).length);
+            assertEquals(1, session.length());
+        }
+    }
+
+    @Test
+    void spansOutsideTheModelAreRefused() {
+        var backend = dev.catena.ffm.FfmSpanBackend.instance();
+        for (int[] r : new int[][]{{3, 9}, {-1, 2}, {2, 2}, {4, 3}}) {
+            var e = assertThrows(SpanInputException.class,
+                    () -> backend.openSpan(TestModels.stories260K(), r[0], r[1], SpanOptions.cpu(1)));
+            assertTrue(e.getMessage().contains("is not a non-empty range of the model's 5 blocks [0, 5)"), e.getMessage());
+        }
+    }
+
+    @Test
+    void unsupportedArchitecturesAndWeightTypesAreNamed(@TempDir Path tmp) {
+        var backend = dev.catena.ffm.FfmSpanBackend.instance();
+        Path gpt2 = GgufEdits.withMetadata(TestModels.stories260K(), tmp.resolve("gpt2.gguf"), "general.architecture", "gpt2");
+        var arch = assertThrows(UnsupportedModelException.class, () -> backend.openSpan(gpt2, 0, 1, SpanOptions.cpu(1)));
+        assertTrue(arch.getMessage().contains("architecture 'gpt2' is not supported (supported: llama, qwen2)"), arch.getMessage());
+        // I32 has the size of F32, so the file stays consistent; no device multiplies by an integer matrix.
+        Path ints = GgufEdits.withTensorType(TestModels.stories260K(), tmp.resolve("i32.gguf"), "blk.1.attn_q.weight",
+                GGML_TYPE_I32());
+        var type = assertThrows(UnsupportedModelException.class, () -> backend.openSpan(ints, 0, 2, SpanOptions.cpu(1)));
+        assertTrue(type.getMessage().contains("multiply by blk.1.attn_q.weight of type i32"), type.getMessage());
+        // The first block of that file is fine.
+        try (var span = backend.openSpan(ints, 0, 1, SpanOptions.cpu(1))) {
+            assertEquals(1, span.end());
+        }
+    }
+
+    @Test
+    void kvMemoryIsReservedExactlyAndFreedOnClose() {
+        try (var span = (FfmSpan) dev.catena.ffm.FfmSpanBackend.instance()
+                .openSpan(TestModels.stories260K(), 1, 4, SpanOptions.cpu(1))) {
+            var f16 = span.openSession(SessionOptions.of(64));
+            var f32 = span.openSession(new SessionOptions(64, SessionOptions.KvType.F32));
+            // 3 blocks x (K + V) x kv_dim 32 x 64 cells x 2 or 4 bytes
+            assertEquals(3L * 2 * 32 * 64 * 2, f16.kvBytes());
+            assertEquals(3L * 2 * 32 * 64 * 4, f32.kvBytes());
+            assertEquals(f16.kvBytes() + f32.kvBytes(), span.kvBytesInUse());
+            f16.close();
+            f16.close();
+            assertEquals(f32.kvBytes(), span.kvBytesInUse());
+            assertThrows(IllegalStateException.class, () -> f16.forward(new float[64], 1, 0));
+            f32.close();
+            assertEquals(0, span.kvBytesInUse());
+            assertEquals(0, span.openSessions());
+        }
+    }
+
+    @Test
+    void closingASessionWhileOtherThreadsStepItIsSafe() throws Exception {
+        try (var chain = new Chain(TestModels.stories260K(), new int[]{0, 5}, SessionOptions.of(256), 1)) {
+            var session = chain.sessions.getFirst();
+            float[] x = chain.head.embed(new int[]{1});
+            var started = new java.util.concurrent.CountDownLatch(2);
+            var errors = new java.util.concurrent.ConcurrentLinkedQueue<Throwable>();
+            List<Thread> threads = new java.util.ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    started.countDown();
+                    try {
+                        for (int i = 0; i < 10_000; i++) {
+                            session.forward(x, 1, 0); // position 0 again and again: a re-send each time
+                        }
+                    } catch (IllegalStateException closed) {
+                        if (!closed.getMessage().contains("session is closed")) errors.add(closed);
+                    } catch (Throwable other) {
+                        errors.add(other);
+                    }
+                }));
+            }
+            started.await();
+            Thread.sleep(50);
+            session.close();
+            for (Thread t : threads) t.join(30_000);
+            assertTrue(errors.isEmpty(), errors.toString());
+            assertEquals(0, ((FfmSpan) chain.spans.getFirst()).kvBytesInUse());
+            // Another session on the same span is unharmed.
+            try (var other = chain.spans.getFirst().openSession(SessionOptions.of(8))) {
+                assertEquals(64, other.forward(x, 1, 0).length);
+            }
+        }
+    }
+}
