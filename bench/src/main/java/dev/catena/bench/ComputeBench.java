@@ -95,11 +95,12 @@ public final class ComputeBench {
         try (SpanSession s = span.openSession(SessionOptions.of(ctx))) {
             long t0 = System.nanoTime();
             int[] prompt = Arrays.copyOf(tokens, prefill);
-            float[] h = s.forward(head.embed(prompt), prefill, 0);
-            head.logits(h, prefill, List.of(prefill - 1));
+            // Only the last row goes to the LM head, as in llama.cpp (its last FFN runs on that row alone).
+            float[] h = s.forward(head.embed(prompt), prefill, 0, true);
+            head.logits(h, 1, List.of(0));
             long t1 = System.nanoTime();
             for (int i = prefill; i < tokens.length; i++) {
-                float[] x = s.forward(head.embed(new int[]{tokens[i]}), 1, i);
+                float[] x = s.forward(head.embed(new int[]{tokens[i]}), 1, i, true);
                 head.logits(x, 1, List.of(0));
             }
             long t2 = System.nanoTime();

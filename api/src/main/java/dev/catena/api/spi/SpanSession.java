@@ -24,7 +24,17 @@ public interface SpanSession extends AutoCloseable {
      * @throws dev.catena.api.SpanInputException for a wrong size, a position beyond the length or
      *         past maxLength, or non-finite input; the session is unchanged and still usable
      */
-    float[] forward(float[] hidden, int n, int position);
+    default float[] forward(float[] hidden, int n, int position) {
+        return forward(hidden, n, position, false);
+    }
+
+    /**
+     * As {@link #forward(float[], int, int)}; with {@code lastOnly} it returns only the last token's
+     * hidden state {@code [1, nEmbd]}, and the last block skips its feed-forward for the other rows
+     * (their keys and values are still cached). For the final span of a chain, whose output only the
+     * LM head reads: it is what llama.cpp computes for the rows it outputs.
+     */
+    float[] forward(float[] hidden, int n, int position, boolean lastOnly);
 
     /** Forgets every token at {@code position} and after. */
     void truncate(int position);

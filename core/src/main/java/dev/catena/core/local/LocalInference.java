@@ -56,14 +56,15 @@ public final class LocalInference implements AutoCloseable {
     }
 
     /**
-     * Generates up to {@code n} tokens after {@code prompt} (BOS added as the vocabulary wants), stopping
-     * early at an end-of-generation token (which is not returned).
+     * Generates up to {@code n} tokens after {@code prompt} (BOS added as the vocabulary wants).
+     *
+     * @param stopAtEos  stop early at an end-of-generation token (which is not returned); else exactly n
      *
      * @param keepLogits keep the logits row that chose each token
      * @param onToken    called with each token as soon as it is chosen
      */
     public Generation generate(String prompt, int n, SamplingParams sampling, SessionOptions sessionOptions,
-                               boolean keepLogits, IntConsumer onToken) {
+                               boolean stopAtEos, boolean keepLogits, IntConsumer onToken) {
         int[] promptTokens = head.tokenize(prompt, true);
         if ((long) promptTokens.length + n > sessionOptions.maxLength()) {
             throw new IllegalArgumentException("prompt (" + promptTokens.length + " tokens) + " + n
@@ -87,7 +88,7 @@ public final class LocalInference implements AutoCloseable {
                 if (keepLogits) logits.add(row);
                 int token = sampler.sample(row);
                 if (produced == 0) firstTokenNanos = System.nanoTime();
-                if (head.isEndOfGeneration(token)) {
+                if (stopAtEos && head.isEndOfGeneration(token)) {
                     break;
                 }
                 out[produced++] = token;
@@ -112,10 +113,13 @@ public final class LocalInference implements AutoCloseable {
     /** Runs {@code tokens} at {@code position} through every span; logits of the last token. */
     private float[] step(List<SpanSession> sessions, int[] tokens, int position) {
         float[] hidden = head.embed(tokens);
-        for (SpanSession s : sessions) {
-            hidden = s.forward(hidden, tokens.length, position);
+        int last = sessions.size() - 1;
+        for (int i = 0; i < last; i++) {
+            hidden = sessions.get(i).forward(hidden, tokens.length, position);
         }
-        return head.logits(hidden, tokens.length, List.of(tokens.length - 1));
+        // The head reads only the last token: the final span computes just that row's last FFN.
+        hidden = sessions.get(last).forward(hidden, tokens.length, position, true);
+        return head.logits(hidden, 1, List.of(0));
     }
 
     /**

@@ -23,7 +23,7 @@ final class BlockGraph {
 
     /** The step's graph and the tensors whose data the caller sets ({@code input}...) or reads ({@code output}). */
     record Built(MemorySegment graph, MemorySegment input, MemorySegment positions, MemorySegment kvIndices,
-                 MemorySegment mask, MemorySegment output) implements GraphRunner.Step {
+                 MemorySegment mask, MemorySegment outputRows, MemorySegment output) implements GraphRunner.Step {
     }
 
     private BlockGraph() {
@@ -38,9 +38,11 @@ final class BlockGraph {
      * @param n      tokens in this step
      * @param nKv    KV cells attended to (a multiple of 256 or the cache size, as llama.cpp pads it)
      * @param flash  flash attention over an F16 cache (llama.cpp's default on CPU), else mul_mat + soft_max
+     * @param lastOnly output only the last token's row: the last block's FFN runs on that row alone
+     *               (llama.cpp's inp_out_ids), and {@code outputRows} must then hold {@code n - 1}
      */
     static Built build(MemorySegment ctx, ModelHparams hp, List<LayerWeights> layers, KvCache kv, int n, int nKv,
-                       boolean flash, MemorySegment ropeFactors) {
+                       boolean flash, boolean lastOnly, MemorySegment ropeFactors) {
         MemorySegment graph = ggml_new_graph_custom(ctx, maxNodes(layers.size()), false);
         MemorySegment input = ggml_new_tensor_2d(ctx, GGML_TYPE_F32(), hp.nEmbd(), n);
         ggml_set_input(input);
@@ -50,6 +52,11 @@ final class BlockGraph {
         ggml_set_input(kvIndices);
         MemorySegment mask = ggml_new_tensor_4d(ctx, flash ? GGML_TYPE_F16() : GGML_TYPE_F32(), nKv, n, 1, 1);
         ggml_set_input(mask);
+        MemorySegment outputRows = MemorySegment.NULL;
+        if (lastOnly) {
+            outputRows = ggml_new_tensor_1d(ctx, GGML_TYPE_I32(), 1);
+            ggml_set_input(outputRows);
+        }
 
         float kqScale = (float) (1.0 / Math.sqrt(hp.headDim()));
         MemorySegment inpL = input;
@@ -73,6 +80,10 @@ final class BlockGraph {
 
             cur = attention(ctx, graph, q, kv.view(ctx, kv.k(il), nKv), kv.view(ctx, kv.v(il), nKv), mask, kqScale, flash, hp, n);
             cur = linear(ctx, w.wo(), w.bo(), cur);
+            if (lastOnly && il == layers.size() - 1) {
+                cur = ggml_get_rows(ctx, cur, outputRows);
+                inpSA = ggml_get_rows(ctx, inpSA, outputRows);
+            }
 
             MemorySegment ffnInp = ggml_add(ctx, cur, inpSA);
             cur = ggml_mul(ctx, ggml_rms_norm(ctx, ffnInp, hp.rmsEps()), w.ffnNorm());
@@ -83,7 +94,7 @@ final class BlockGraph {
         }
         ggml_set_output(inpL);
         ggml_build_forward_expand(graph, inpL);
-        return new Built(graph, input, positions, kvIndices, mask, inpL);
+        return new Built(graph, input, positions, kvIndices, mask, outputRows, inpL);
     }
 
     private static MemorySegment linear(MemorySegment ctx, MemorySegment w, MemorySegment b, MemorySegment x) {

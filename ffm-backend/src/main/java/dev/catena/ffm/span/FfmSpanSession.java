@@ -63,7 +63,7 @@ final class FfmSpanSession implements SpanSession {
     }
 
     @Override
-    public float[] forward(float[] hidden, int n, int position) {
+    public float[] forward(float[] hidden, int n, int position, boolean lastOnly) {
         lock.lock();
         try {
             checkOpen();
@@ -73,7 +73,7 @@ final class FfmSpanSession implements SpanSession {
             // Truncate first: if the step fails, the session is consistent at this length.
             length = position;
             float[] out = span.compute().run(
-                    ctx -> BlockGraph.build(ctx, hp, span.layers(), kv, n, nKv, flash, span.ropeFactors()),
+                    ctx -> BlockGraph.build(ctx, hp, span.layers(), kv, n, nKv, flash, lastOnly, span.ropeFactors()),
                     (built, backend) -> run(built, backend, hidden, n, position, nKv));
             length = end;
             return out;
@@ -94,6 +94,9 @@ final class FfmSpanSession implements SpanSession {
             ggml_backend_tensor_set(g.positions(), pos, 0, pos.byteSize());
             ggml_backend_tensor_set(g.kvIndices(), cells, 0, cells.byteSize());
             ggml_backend_tensor_set(g.mask(), causalMask(arena, n, position, nKv), 0, ggml_nbytes(g.mask()));
+            if (!g.outputRows().equals(MemorySegment.NULL)) {
+                ggml_backend_tensor_set(g.outputRows(), arena.allocateFrom(ValueLayout.JAVA_INT, n - 1), 0, Integer.BYTES);
+            }
             backend.compute(g.graph());
             return GgmlBackend.readF32(g.output());
         }

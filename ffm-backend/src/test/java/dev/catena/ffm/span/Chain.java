@@ -30,15 +30,18 @@ final class Chain implements AutoCloseable {
         }
     }
 
-    /** Runs tokens at position through every span; returns the logits of the last token. */
+    /**
+     * Runs tokens at position through every span; returns the logits of the last token. The final
+     * span outputs only the last row, as LocalInference and llama.cpp do.
+     */
     float[] step(int[] tokens, int position) {
         float[] hidden = head.embed(tokens);
         lastHidden.clear();
-        for (SpanSession s : sessions) {
-            hidden = s.forward(hidden, tokens.length, position);
+        for (int i = 0; i < sessions.size(); i++) {
+            hidden = sessions.get(i).forward(hidden, tokens.length, position, i == sessions.size() - 1);
             lastHidden.add(hidden);
         }
-        return head.logits(hidden, tokens.length, List.of(tokens.length - 1));
+        return head.logits(hidden, hidden.length / head.nEmbd(), List.of(hidden.length / head.nEmbd() - 1));
     }
 
     /** Greedy decoding: the prompt in one step, then one token per step; logits of every chosen token. */

@@ -172,4 +172,25 @@ class SpanComputeTest {
             }
         }
     }
+
+    @Test
+    void lastOnlyReturnsTheLastRowAndCachesEveryToken() {
+        try (var chain = new Chain(TestModels.stories260K(), new int[]{0, 5}, SessionOptions.of(64), 1)) {
+            var session = chain.sessions.getFirst();
+            float[] prompt = chain.head.embed(PROMPT);
+            float[] all = session.forward(prompt, PROMPT.length, 0);
+            float[] last = session.forward(prompt, PROMPT.length, 0, true); // a re-send of the same tokens
+            assertEquals(64, last.length);
+            float[] lastOfAll = Arrays.copyOfRange(all, (PROMPT.length - 1) * 64, PROMPT.length * 64);
+            for (int i = 0; i < 64; i++) {
+                assertEquals(lastOfAll[i], last[i], 1e-5, "element " + i);
+            }
+            assertEquals(PROMPT.length, session.length());
+            // The next step attends to every cached token either way.
+            float[] next = chain.head.embed(new int[]{432});
+            float[] afterAll = session.forward(next, 1, PROMPT.length);
+            session.forward(prompt, PROMPT.length, 0, false);
+            assertArrayEquals(afterAll, session.forward(next, 1, PROMPT.length));
+        }
+    }
 }

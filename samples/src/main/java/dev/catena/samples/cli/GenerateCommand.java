@@ -61,8 +61,12 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--ctx", defaultValue = "512", description = "KV cache length per span session (default ${DEFAULT-VALUE}).")
     int ctx;
 
-    @Option(names = "--kv", defaultValue = "f16", description = "KV cache type: f16 (flash attention, llama.cpp's default) or f32.")
+    @Option(names = "--kv-type", defaultValue = "f16",
+            description = "KV cache type: f16 (with flash attention, as llama.cpp on the CPU) or f32 (plain attention).")
     String kv;
+
+    @Option(names = "--ignore-eos", description = "Generate exactly N tokens, through end-of-text tokens (as ./catena oracle does).")
+    boolean ignoreEos;
 
     @Option(names = "--json", description = "Print {\"tokens\":[...],\"text\":\"...\",\"tokens_per_s\":...}.")
     boolean json;
@@ -81,7 +85,7 @@ final class GenerateCommand implements Callable<Integer> {
         var kvType = switch (kv) {
             case "f16" -> SessionOptions.KvType.F16;
             case "f32" -> SessionOptions.KvType.F32;
-            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--kv must be f16 or f32, got " + kv);
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--kv-type must be f16 or f32, got " + kv);
         };
         List<BlockRange> ranges;
         try {
@@ -93,7 +97,8 @@ final class GenerateCommand implements Callable<Integer> {
                 : new SamplingParams(false, temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed);
         PrintWriter out = spec.commandLine().getOut();
         try (var inference = LocalInference.open(Catena.spanBackend(null), model, ranges, new SpanOptions(threads, device))) {
-            var g = inference.generate(prompt, n, sampling, new SessionOptions(ctx, kvType), logitsFile != null, t -> { });
+            var g = inference.generate(prompt, n, sampling, new SessionOptions(ctx, kvType), !ignoreEos, logitsFile != null,
+                    t -> { });
             if (logitsFile != null) {
                 LogitsFile.write(logitsFile, g.logits());
             }
