@@ -59,6 +59,8 @@ public final class ComputeBench {
         List<Timing> catena = new ArrayList<>(), llama = new ArrayList<>();
         long kvBytes;
         long weightBytes;
+        long rssLoaded;
+        long rssBefore = residentBytes();
         var backend = FfmSpanBackend.instance();
         int nLayer = backend.inspect(model).nLayer();
         try (ModelHead head = backend.openHead(model, SpanOptions.cpu(threads));
@@ -78,6 +80,8 @@ public final class ComputeBench {
                 System.err.printf(Locale.ROOT, "round %d: catena prefill %.1f t/s decode %.2f t/s | llama.cpp prefill %.1f t/s decode %.2f t/s%n",
                         r, c.prefillTokensPerSecond(), c.decodeTokensPerSecond(), l.prefillTokensPerSecond(), l.decodeTokensPerSecond());
             }
+            // With Catena's span and head and llama.cpp's model all loaded and used.
+            rssLoaded = residentBytes();
         }
         double cp = median(catena.stream().mapToDouble(Timing::prefillTokensPerSecond).toArray());
         double cd = median(catena.stream().mapToDouble(Timing::decodeTokensPerSecond).toArray());
@@ -86,9 +90,10 @@ public final class ComputeBench {
         Runtime rt = Runtime.getRuntime();
         System.out.printf(Locale.ROOT, "{\"model\":\"%s\",\"threads\":%d,\"prefill_tokens\":%d,\"decode_tokens\":%d,\"rounds\":%d,"
                         + "\"catena\":{\"prefill_tps\":%.2f,\"decode_tps\":%.3f},\"llama_cpp\":{\"prefill_tps\":%.2f,\"decode_tps\":%.3f},"
-                        + "\"ratio\":{\"prefill\":%.3f,\"decode\":%.3f},\"kv_bytes_per_token\":%d,\"weight_bytes\":%d,\"rss_bytes\":%d}%n",
+                        + "\"ratio\":{\"prefill\":%.3f,\"decode\":%.3f},\"kv_bytes_per_token\":%d,\"weight_bytes\":%d,"
+                        + "\"rss_bytes_before\":%d,\"rss_bytes_loaded\":%d}%n",
                 model.getFileName(), threads, prefill, decode, rounds, cp, cd, lp, ld, cp / lp, cd / ld,
-                kvBytes / ctx, weightBytes, residentBytes());
+                kvBytes / ctx, weightBytes, rssBefore, rssLoaded);
     }
 
     private static Timing runCatena(ModelHead head, FfmSpan span, int[] tokens, int prefill, int ctx) {

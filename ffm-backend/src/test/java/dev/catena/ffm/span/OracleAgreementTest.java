@@ -91,7 +91,11 @@ class OracleAgreementTest {
                 Arguments.of("head_dim 128, Q8_0", ModelSpec.headDim128Q8(), new int[]{0, 1, 2}),
                 Arguments.of("Q4_K (repacked on the CPU)", ModelSpec.q4k(), new int[]{0, 3}),
                 Arguments.of("qwen2 with QKV biases, F16", ModelSpec.qwen2Biases(), new int[]{0, 2, 3}),
-                Arguments.of("5 layers, Q6_K", ModelSpec.oddLayers(), new int[]{0, 3, 5}));
+                Arguments.of("5 layers, Q6_K", ModelSpec.oddLayers(), new int[]{0, 3, 5}),
+                Arguments.of("Q4_0 (repacked on the CPU)", ModelSpec.headDim128Q8().withWeightType(ModelSpec.WeightType.Q4_0)
+                        .withName("head-dim-128-q4-0"), new int[]{0, 2}),
+                Arguments.of("BF16", ModelSpec.headDim128Q8().withWeightType(ModelSpec.WeightType.BF16)
+                        .withName("head-dim-128-bf16"), new int[]{0, 1, 2}));
     }
 
     @Test

@@ -24,7 +24,15 @@ public final class CatenaCli {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "Show ggml's and llama.cpp's own log on stderr.")
     void verbose(boolean on) {
-        Logger.getLogger("dev.catena.ggml").setLevel(on ? Level.ALL : Level.OFF);
+        Logger nativeLog = Logger.getLogger("dev.catena.ggml");
+        nativeLog.setLevel(on ? Level.ALL : Level.OFF);
+        if (on && nativeLog.getHandlers().length == 0) {
+            // The root console handler shows INFO and up; native info and debug lines map below that.
+            var handler = new java.util.logging.ConsoleHandler();
+            handler.setLevel(Level.ALL);
+            nativeLog.addHandler(handler);
+            nativeLog.setUseParentHandlers(false);
+        }
     }
 
     public static void main(String[] args) {
