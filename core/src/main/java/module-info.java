@@ -4,6 +4,9 @@ module dev.catena.core {
     requires transitive dev.catena.transport.spi;
     exports dev.catena.core;
     exports dev.catena.core.local;
+    exports dev.catena.core.client;
+    exports dev.catena.core.server;
+    exports dev.catena.core.protocol;
     uses dev.catena.api.spi.SpanBackendProvider;
     uses dev.catena.transport.spi.TransportProvider;
 }

@@ -30,6 +30,9 @@ public interface Span extends AutoCloseable {
      */
     SpanSession openSession(SessionOptions options);
 
+    /** Bytes a session with these options would reserve (before the device's alignment padding), to admit or refuse it first. */
+    long kvBytesFor(SessionOptions options);
+
     @Override
     void close();
 }

@@ -1,5 +1,7 @@
 package dev.catena.ffm.ggml;
 
+import dev.catena.ffm.natives.NativeHandle;
+
 import java.lang.foreign.MemorySegment;
 
 import static dev.catena.ffm.internal.ggml_h.*;

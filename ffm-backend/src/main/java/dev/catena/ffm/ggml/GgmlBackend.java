@@ -3,6 +3,7 @@ package dev.catena.ffm.ggml;
 import dev.catena.api.BackendUnavailableException;
 import dev.catena.ffm.internal.*;
 import dev.catena.ffm.natives.LlamaNatives;
+import dev.catena.ffm.natives.NativeHandle;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -100,7 +101,8 @@ public final class GgmlBackend implements AutoCloseable {
     /** Allocates every tensor of {@code ctx} in one buffer of this backend. */
     public BackendBuffer allocate(GgmlContext ctx) {
         return new BackendBuffer(new NativeHandle("backend buffer",
-                ggml_backend_alloc_ctx_tensors(ctx.handle(), handle()), b -> ggml_backend_buffer_free(b)));
+                GgmlException.nonNull(ggml_backend_alloc_ctx_tensors(ctx.handle(), handle()), "allocating tensors on " + name()),
+                b -> ggml_backend_buffer_free(b)));
     }
 
     /** Computes {@code graph}; every tensor in it must be allocated. */

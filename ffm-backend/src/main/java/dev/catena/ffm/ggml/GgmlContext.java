@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import dev.catena.ffm.internal.*;
+import dev.catena.ffm.natives.NativeHandle;
 
 import static dev.catena.ffm.internal.ggml_h.*;
 
@@ -25,7 +26,8 @@ public final class GgmlContext implements AutoCloseable {
             ggml_init_params.mem_size(params, maxTensors * ggml_tensor_overhead() + ggml_graph_overhead_custom(graphSize, false));
             ggml_init_params.mem_buffer(params, MemorySegment.NULL);
             ggml_init_params.no_alloc(params, true);
-            return new GgmlContext(new NativeHandle("ggml context", ggml_init(params), c -> ggml_free(c)));
+            return new GgmlContext(new NativeHandle("ggml context", GgmlException.nonNull(ggml_init(params), "ggml_init"),
+                    c -> ggml_free(c)));
         }
     }
 

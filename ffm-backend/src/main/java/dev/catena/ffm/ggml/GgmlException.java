@@ -16,6 +16,14 @@ public final class GgmlException extends CatenaException {
         this.status = Integer.MIN_VALUE;
     }
 
+    /** {@code raw}, or a GgmlException saying that {@code what} returned NULL (ggml's way to fail: no memory, no device). */
+    public static java.lang.foreign.MemorySegment nonNull(java.lang.foreign.MemorySegment raw, String what) {
+        if (raw.equals(java.lang.foreign.MemorySegment.NULL)) {
+            throw new GgmlException(what + " failed: ggml returned NULL (out of memory, or no such device)");
+        }
+        return raw;
+    }
+
     /** ggml's {@code enum ggml_status}, or {@link Integer#MIN_VALUE} when the call returned NULL instead. */
     public int status() {
         return status;

@@ -4,6 +4,7 @@ import dev.catena.api.ModelFormatException;
 import dev.catena.api.UnsupportedModelException;
 import dev.catena.ffm.gguf.GgufFile;
 import dev.catena.ffm.natives.LlamaNatives;
+import dev.catena.ffm.natives.NativeHandle;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -24,14 +25,14 @@ public final class LlamaModel implements AutoCloseable {
     private final Path path;
     private final boolean vocabOnly;
     private final int threads;
-    private final NativeObject handle;
+    private final NativeHandle handle;
     private final LlamaVocab vocab;
 
     private LlamaModel(Path path, boolean vocabOnly, int threads, MemorySegment raw) {
         this.path = path;
         this.vocabOnly = vocabOnly;
         this.threads = threads;
-        this.handle = new NativeObject("model " + path.getFileName(), raw, m -> llama_model_free(m));
+        this.handle = new NativeHandle("model " + path.getFileName(), raw, m -> llama_model_free(m));
         this.vocab = new LlamaVocab(this, llama_model_get_vocab(raw));
     }
 

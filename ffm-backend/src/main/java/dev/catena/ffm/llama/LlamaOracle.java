@@ -5,6 +5,7 @@ import dev.catena.api.spi.ReferenceDecoder;
 import dev.catena.api.spi.ReferenceOptions;
 import dev.catena.api.spi.SamplingParams;
 import dev.catena.ffm.natives.LlamaNatives;
+import dev.catena.ffm.natives.NativeHandle;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,7 +34,7 @@ public final class LlamaOracle implements AutoCloseable {
 
     private final LlamaModel model;
     private final OracleOptions options;
-    private final NativeObject context;
+    private final NativeHandle context;
     private final MemorySegment memory;
     private final int nCtx;
     private final int nBatch;
@@ -46,7 +47,7 @@ public final class LlamaOracle implements AutoCloseable {
     private boolean closed;
     private int length;
 
-    private LlamaOracle(LlamaModel model, OracleOptions options, NativeObject context) {
+    private LlamaOracle(LlamaModel model, OracleOptions options, NativeHandle context) {
         MemorySegment rawContext = context.get();
         this.model = model;
         this.options = options;
@@ -103,7 +104,7 @@ public final class LlamaOracle implements AutoCloseable {
                 throw new IllegalStateException(model + ": llama.cpp cannot create a context with " + options + ": "
                         + LlamaNatives.takeErrors().orElse("no reason given"));
             }
-            var context = new NativeObject("llama context", ctx, c -> llama_free(c));
+            var context = new NativeHandle("llama context", ctx, c -> llama_free(c));
             try {
                 return new LlamaOracle(loaded, options, context);
             } catch (RuntimeException | Error e) {

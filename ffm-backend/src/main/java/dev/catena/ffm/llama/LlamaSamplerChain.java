@@ -3,6 +3,7 @@ package dev.catena.ffm.llama;
 import dev.catena.api.spi.Sampler;
 import dev.catena.api.spi.SamplingParams;
 import dev.catena.ffm.natives.LlamaNatives;
+import dev.catena.ffm.natives.NativeHandle;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -38,7 +39,7 @@ public final class LlamaSamplerChain implements Sampler {
 
     private final int nVocab;
     private final SamplingParams params;
-    private final NativeObject chain;
+    private final NativeHandle chain;
     private final Arena buffers = Arena.ofShared();
     private final MemorySegment candidates;
     private final MemorySegment array;
@@ -48,7 +49,7 @@ public final class LlamaSamplerChain implements Sampler {
     private LlamaSamplerChain(int nVocab, SamplingParams params, MemorySegment rawChain) {
         this.nVocab = nVocab;
         this.params = params;
-        this.chain = new NativeObject("sampler chain", rawChain, c -> llama_sampler_free(c));
+        this.chain = new NativeHandle("sampler chain", rawChain, c -> llama_sampler_free(c));
         this.candidates = llama_token_data.allocateArray(nVocab, buffers);
         this.array = llama_token_data_array.allocate(buffers);
         this.staging = new int[nVocab * WORDS];

@@ -22,6 +22,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
+import static dev.catena.ffm.internal.ggml_h.GGML_TYPE_F16;
+import static dev.catena.ffm.internal.ggml_h.GGML_TYPE_F32;
+import static dev.catena.ffm.internal.ggml_h.ggml_row_size;
+
 /** Blocks {@code [start, end)} of a GGUF model on a ggml backend; sessions share its weights. */
 public final class FfmSpan implements Span {
     private static final String ROPE_FREQS = "rope_freqs.weight";
@@ -149,6 +153,12 @@ public final class FfmSpan implements Span {
         sessions.add(session);
         kvBytesInUse.addAndGet(session.kvBytes());
         return session;
+    }
+
+    @Override
+    public long kvBytesFor(SessionOptions options) {
+        int type = options.kvType() == SessionOptions.KvType.F16 ? GGML_TYPE_F16() : GGML_TYPE_F32();
+        return 2L * (end - start) * ggml_row_size(type, hparams.nEmbdKvGqa()) * options.maxLength();
     }
 
     void released(FfmSpanSession session) {

@@ -128,6 +128,7 @@ class SpanComputeTest {
             assertEquals(3L * 2 * 32 * 64 * 2, f16.kvBytes());
             assertEquals(3L * 2 * 32 * 64 * 4, f32.kvBytes());
             assertEquals(f16.kvBytes() + f32.kvBytes(), span.kvBytesInUse());
+            assertEquals(f16.kvBytes(), span.kvBytesFor(SessionOptions.of(64)), "predicted before opening");
             f16.close();
             f16.close();
             assertEquals(f32.kvBytes(), span.kvBytesInUse());

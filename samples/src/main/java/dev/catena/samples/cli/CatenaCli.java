@@ -4,6 +4,8 @@ import dev.catena.api.BackendUnavailableException;
 import dev.catena.api.ModelFormatException;
 import dev.catena.api.SpanInputException;
 import dev.catena.api.UnsupportedModelException;
+import dev.catena.core.client.SwarmException;
+import dev.catena.transport.spi.TransportException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -14,11 +16,12 @@ import java.util.logging.Logger;
 /** {@code ./catena}: the root command. Exit codes: see {@link ExitCodes}. */
 @Command(name = "catena", mixinStandardHelpOptions = true, versionProvider = CatenaCli.Version.class,
         description = "Distributed LLM inference over llama.cpp's ggml, Petals-style, with direct server-to-server pushes.",
-        subcommands = {InfoCommand.class, GenerateCommand.class, OracleCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {InfoCommand.class, GenerateCommand.class, ServerCommand.class, SwarmCommand.class, OracleCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:internal error", "2:bad command line or input",
                 "3:bad or unsupported model file (missing, not GGUF, truncated, malformed, unknown architecture)",
-                "4:backend unavailable (native libraries, native access)"})
+                "4:backend unavailable (native libraries, native access)",
+                "5:swarm failure (a server unreachable or refusing, no complete route)"})
 public final class CatenaCli {
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
@@ -56,6 +59,7 @@ public final class CatenaCli {
         static final int USAGE = 2;
         static final int BAD_MODEL = 3;
         static final int UNAVAILABLE = 4;
+        static final int SWARM = 5;
 
         private ExitCodes() {
         }
@@ -64,6 +68,7 @@ public final class CatenaCli {
             if (e instanceof ModelFormatException || e instanceof UnsupportedModelException) return BAD_MODEL;
             if (e instanceof SpanInputException) return USAGE;
             if (e instanceof BackendUnavailableException) return UNAVAILABLE;
+            if (e instanceof SwarmException || e instanceof TransportException) return SWARM;
             return INTERNAL;
         }
     }

@@ -1,11 +1,16 @@
 package dev.catena.samples.cli;
 
 import dev.catena.api.BlockRange;
-import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SessionOptions;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
+import dev.catena.core.Generator;
+import dev.catena.core.client.RemoteSession;
+import dev.catena.core.client.SwarmInference;
 import dev.catena.core.local.LocalInference;
+import dev.catena.transport.proto.DType;
+import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TransportConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -15,19 +20,39 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code catena generate --local}: Catena's own path in one process, the head plus one span or a chain of spans. */
+/**
+ * {@code catena generate}: Catena's own path, with the blocks either in this process ({@code --local})
+ * or on running servers ({@code --peers}).
+ */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Generates text with Catena's own span compute.",
-                "--local runs the client head and the spans (--split) in this process."})
+                "--local runs the client head and the spans (--split) in this process;",
+                "--peers runs the client head here and the blocks on those servers."})
 final class GenerateCommand implements Callable<Integer> {
 
-    @Option(names = "--local", required = true, description = "Run every span in this process (required until the swarm lands).")
-    boolean local;
+    static final class Where {
+        @Option(names = "--local", required = true, description = "Run every span in this process.")
+        boolean local;
+
+        @Option(names = "--peers", required = true, paramLabel = "HOST:PORT,...", split = ",",
+                description = "Servers whose spans chain to cover the model, in any order.")
+        List<String> peers;
+    }
+
+    @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+    Where where;
+
+    @Option(names = "--mode", defaultValue = "push", description = "With --peers: push or relay (default ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = "--wire", defaultValue = "f32", description = "With --peers: hidden states on the wire as f32, f16 or bf16.")
+    String wire;
 
     @Option(names = "--model", required = true, paramLabel = "GGUF")
     Path model;
@@ -41,16 +66,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--split", paramLabel = "A:B,...", description = "Spans that chain to cover the model, e.g. 0:2,2:5 (default: one span).")
     String split;
 
-    @Option(names = "--greedy", description = "Argmax decoding (ties to the lowest id); ignores the sampling options.")
-    boolean greedy;
-
-    @Option(names = "--temp", defaultValue = "0.8") float temperature;
-    @Option(names = "--top-k", defaultValue = "40") int topK;
-    @Option(names = "--top-p", defaultValue = "0.95") float topP;
-    @Option(names = "--min-p", defaultValue = "0.05") float minP;
-    @Option(names = "--repeat-penalty", defaultValue = "1.0") float repeatPenalty;
-    @Option(names = "--repeat-last-n", defaultValue = "64") int repeatLastN;
-    @Option(names = "--seed", defaultValue = "42") long seed;
+    @CommandLine.Mixin
+    SamplingOptions sampling;
 
     @Option(names = "--threads", defaultValue = "1", description = "CPU threads per span (default ${DEFAULT-VALUE}).")
     int threads;
@@ -77,6 +94,25 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    private Generator.Generation remote() {
+        var m = switch (mode) {
+            case "push" -> RemoteSession.Mode.PUSH;
+            case "relay" -> RemoteSession.Mode.RELAY;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--mode must be push or relay, got " + mode);
+        };
+        var dtype = switch (wire) {
+            case "f32" -> DType.F32;
+            case "f16" -> DType.F16;
+            case "bf16" -> DType.BF16;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--wire must be f32, f16 or bf16, got " + wire);
+        };
+        try (Transport transport = Catena.transport(null).create(TransportConfig.defaults());
+             var swarm = SwarmInference.open(Catena.spanBackend(null), model, transport, where.peers, new SpanOptions(threads, device),
+                     Duration.ofSeconds(30))) {
+            return swarm.generate(prompt, n, sampling.params(), m, ctx, dtype, !ignoreEos, logitsFile != null, t -> { });
+        }
+    }
+
     @Override
     public Integer call() throws IOException {
         if (n < 1) {
@@ -93,12 +129,17 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--split: " + e.getMessage());
         }
-        SamplingParams sampling = greedy ? SamplingParams.greedyDecoding()
-                : new SamplingParams(false, temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed);
         PrintWriter out = spec.commandLine().getOut();
-        try (var inference = LocalInference.open(Catena.spanBackend(null), model, ranges, new SpanOptions(threads, device))) {
-            var g = inference.generate(prompt, n, sampling, new SessionOptions(ctx, kvType), !ignoreEos, logitsFile != null,
-                    t -> { });
+        try {
+            Generator.Generation g;
+            if (where.local) {
+                try (var inference = LocalInference.open(Catena.spanBackend(null), model, ranges, new SpanOptions(threads, device))) {
+                    g = inference.generate(prompt, n, sampling.params(), new SessionOptions(ctx, kvType), !ignoreEos,
+                            logitsFile != null, t -> { });
+                }
+            } else {
+                g = remote();
+            }
             if (logitsFile != null) {
                 LogitsFile.write(logitsFile, g.logits());
             }

@@ -1,5 +1,7 @@
 package dev.catena.transport.netty;
 
+import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TransportConfig;
 import dev.catena.transport.spi.TransportProvider;
 
 import java.util.Optional;
@@ -23,6 +25,11 @@ public final class NettyTransportProvider extends TransportProvider {
     @Override
     public String implementation() {
         return NativeProbe.EPOLL_AVAILABLE ? "epoll" : "nio";
+    }
+
+    @Override
+    public Transport create(TransportConfig config) {
+        return new NettyTransport(config, NativeProbe.EPOLL_AVAILABLE);
     }
 
     /** Computed once: whether epoll can be used, honouring {@link #NO_NATIVE_PROPERTY}. */

@@ -1,0 +1,10 @@
+package dev.catena.core.client;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/** What a client saw; thread-safe. */
+public final class ClientCounters {
+    public final AtomicLong results = new AtomicLong();      // step results received
+    public final AtomicLong mismatched = new AtomicLong();   // results computed on an input that was not the client's
+    public final AtomicLong corrected = new AtomicLong();    // results a server recomputed from the client's copy
+}

@@ -1,0 +1,149 @@
+package dev.catena.core.client;
+
+import dev.catena.core.protocol.Protocol;
+import dev.catena.transport.proto.Envelope;
+import dev.catena.transport.spi.Connection;
+import dev.catena.transport.spi.Frame;
+import dev.catena.transport.spi.FrameHandler;
+import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TransportException;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * The client's connection to one server: requests matched to replies by request id, step results
+ * and session errors routed to the session they belong to (a result may come unasked, computed
+ * from a push before the client's copy arrived).
+ */
+public final class ServerLink implements FrameHandler, AutoCloseable {
+    /** A frame for a session, its payload copied out of the transport's buffer. */
+    public record Received(Envelope header, ByteBuffer payload) {
+    }
+
+    private final String address;
+    private final Connection connection;
+    private final AtomicLong nextRequestId = new AtomicLong(1);
+    private final Map<Long, CompletableFuture<Envelope>> pending = new ConcurrentHashMap<>();
+    private final Map<String, Consumer<Received>> sessions = new ConcurrentHashMap<>();
+    private final AtomicLong bytesSent = new AtomicLong();
+    private volatile Throwable closedBecause;
+
+    private ServerLink(String address, Transport transport, Duration timeout) {
+        this.address = address;
+        this.connection = transport.connect(address, this, timeout);
+    }
+
+    /** Connects and exchanges the version handshake. */
+    public static ServerLink connect(Transport transport, String address, Duration timeout) {
+        var link = new ServerLink(address, transport, timeout);
+        try {
+            Envelope ack = link.request(Protocol.hello(Protocol.AGENT).header().toBuilder(), null, timeout);
+            if (!ack.hasHelloAck()) {
+                throw new TransportException(address + " answered the handshake with " + ack.getBodyCase());
+            }
+            return link;
+        } catch (RuntimeException e) {
+            link.close();
+            throw e;
+        }
+    }
+
+    public String address() {
+        return address;
+    }
+
+    public long bytesSent() {
+        return bytesSent.get();
+    }
+
+    /** Sends a request and waits for its reply (an error reply is returned, not thrown). */
+    public Envelope request(Envelope.Builder request, ByteBuffer payload, Duration timeout) {
+        long id = nextRequestId.getAndIncrement();
+        var reply = new CompletableFuture<Envelope>();
+        pending.put(id, reply);
+        try {
+            send(new Frame(request.setRequestId(id).build(), payload));
+            return reply.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new TransportException(address + " did not answer " + request.getBodyCase() + " within " + timeout);
+        } catch (ExecutionException e) {
+            throw new TransportException(address + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TransportException("interrupted waiting for " + address);
+        } finally {
+            pending.remove(id);
+        }
+    }
+
+    /** Sends without waiting; returns the request id used. */
+    public long send(Envelope.Builder message, ByteBuffer payload) {
+        long id = nextRequestId.getAndIncrement();
+        send(new Frame(message.setRequestId(id).build(), payload));
+        return id;
+    }
+
+    private void send(Frame frame) {
+        if (closedBecause != null || !connection.isOpen()) {
+            throw new TransportException("connection to " + address + " is closed"
+                    + (closedBecause != null ? ": " + closedBecause.getMessage() : ""));
+        }
+        bytesSent.addAndGet(frame.wireBytes());
+        connection.send(frame);
+    }
+
+    void listen(byte[] sessionId, Consumer<Received> listener) {
+        sessions.put(HexFormat.of().formatHex(sessionId), listener);
+    }
+
+    void unlisten(byte[] sessionId) {
+        sessions.remove(HexFormat.of().formatHex(sessionId));
+    }
+
+    public boolean isOpen() {
+        return closedBecause == null && connection.isOpen();
+    }
+
+    @Override
+    public void onFrame(Connection c, Frame frame) {
+        Envelope e = frame.header();
+        if (e.hasResult() || (e.hasError() && !e.getError().getSessionId().isEmpty() && !pending.containsKey(e.getRequestId()))) {
+            byte[] sid = e.hasResult() ? e.getResult().getSessionId().toByteArray() : e.getError().getSessionId().toByteArray();
+            Consumer<Received> l = sessions.get(HexFormat.of().formatHex(sid));
+            if (l != null) {
+                ByteBuffer copy = ByteBuffer.allocate(frame.payload().remaining());
+                copy.put(frame.payload().duplicate()).flip();
+                l.accept(new Received(e, copy.asReadOnlyBuffer()));
+            }
+            return;
+        }
+        CompletableFuture<Envelope> waiting = pending.remove(e.getRequestId());
+        if (waiting != null) {
+            waiting.complete(e);
+        }
+    }
+
+    @Override
+    public void onClose(Connection c, Throwable cause) {
+        closedBecause = cause != null ? cause : new TransportException("closed by " + address);
+        var failure = new TransportException("connection to " + address + " lost", closedBecause);
+        pending.values().forEach(f -> f.completeExceptionally(failure));
+        sessions.values().forEach(l -> l.accept(new Received(Protocol.error(0, dev.catena.transport.proto.ErrorCode.INTERNAL,
+                "connection to " + address + " lost").header(), ByteBuffer.allocate(0))));
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+    }
+}

@@ -1,0 +1,40 @@
+package dev.catena.core.protocol;
+
+import dev.catena.transport.proto.Envelope;
+import dev.catena.transport.proto.ErrorCode;
+import dev.catena.transport.proto.Hello;
+import dev.catena.transport.proto.HelloAck;
+import dev.catena.transport.spi.Connection;
+import dev.catena.transport.spi.Frame;
+import dev.catena.transport.spi.FrameHandler;
+
+/** Small builders shared by server and client. */
+public final class Protocol {
+    /** Major protocol version; peers with another one are refused. */
+    public static final int VERSION = 1;
+    public static final String AGENT = "catena/0.1";
+
+    /** For connections whose replies nobody reads (a server's push connections). */
+    public static final FrameHandler IGNORE_REPLIES = (connection, frame) -> { };
+
+    private Protocol() {
+    }
+
+    public static Frame hello(String agent) {
+        return Frame.of(Envelope.newBuilder().setHello(Hello.newBuilder().setProtocolVersion(VERSION).setAgent(agent)).build());
+    }
+
+    public static HelloAck helloAck(String serverId) {
+        return HelloAck.newBuilder().setProtocolVersion(VERSION).setServerId(serverId).build();
+    }
+
+    public static Frame error(long requestId, ErrorCode code, String message) {
+        return Frame.of(Envelope.newBuilder().setRequestId(requestId)
+                .setError(dev.catena.transport.proto.Error.newBuilder().setCode(code).setMessage(message)).build());
+    }
+
+    /** Sends and forgets; a closed connection drops it, as the transport contract says. */
+    public static void send(Connection c, Frame f) {
+        c.send(f);
+    }
+}

@@ -1,0 +1,42 @@
+package dev.catena.core.server;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** What a server did, for tests, benchmarks and {@code ServerInfo}. Thread-safe. */
+public final class ServerCounters {
+    public final AtomicLong steps = new AtomicLong();             // steps computed, from either input
+    public final AtomicLong clientSteps = new AtomicLong();       // Step messages received from clients
+    public final AtomicLong pushesSent = new AtomicLong();
+    public final AtomicLong pushesSuppressed = new AtomicLong();  // not sent: amplification bound reached
+    public final AtomicLong pushesReceived = new AtomicLong();
+    public final AtomicLong pushesUsed = new AtomicLong();        // computed on before the client's copy came
+    public final AtomicLong pushesLate = new AtomicLong();        // came after the client's copy, same bytes
+    public final AtomicLong pushesDropped = new AtomicLong();     // unknown session, stale step, wrong position
+    public final AtomicLong mismatched = new AtomicLong();        // a push whose bytes differ from the client's copy
+    public final AtomicLong corrected = new AtomicLong();         // results recomputed from the client's copy
+    public final AtomicLong lateClientCopies = new AtomicLong();  // client copies that confirmed a pushed input
+    public final AtomicLong bytesFromClients = new AtomicLong();  // wire bytes of frames from clients
+    public final AtomicLong bytesToPeers = new AtomicLong();      // wire bytes of pushes sent
+    public final AtomicLong errors = new AtomicLong();            // error replies sent
+
+    public Map<String, Long> snapshot() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("steps", steps.get());
+        m.put("client_steps", clientSteps.get());
+        m.put("pushes_sent", pushesSent.get());
+        m.put("pushes_suppressed", pushesSuppressed.get());
+        m.put("pushes_received", pushesReceived.get());
+        m.put("pushes_used", pushesUsed.get());
+        m.put("pushes_late", pushesLate.get());
+        m.put("pushes_dropped", pushesDropped.get());
+        m.put("mismatched", mismatched.get());
+        m.put("corrected", corrected.get());
+        m.put("late_client_copies", lateClientCopies.get());
+        m.put("bytes_client_to_server", bytesFromClients.get());
+        m.put("bytes_server_to_server", bytesToPeers.get());
+        m.put("errors", errors.get());
+        return m;
+    }
+}

@@ -1,0 +1,211 @@
+package dev.catena.core.server;
+
+import dev.catena.api.SpanInputException;
+import dev.catena.api.spi.SpanSession;
+import dev.catena.core.protocol.Tensors;
+import dev.catena.transport.proto.DType;
+import dev.catena.transport.proto.Envelope;
+import dev.catena.transport.proto.ErrorCode;
+import dev.catena.transport.proto.InputSource;
+import dev.catena.transport.proto.PeerRef;
+import dev.catena.transport.proto.Push;
+import dev.catena.transport.proto.StepResult;
+import dev.catena.transport.proto.TensorMeta;
+import dev.catena.transport.spi.Connection;
+import dev.catena.transport.spi.Frame;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One inference session on a server: PROTOCOL.md's step, push, validation and correction rules.
+ * Every method runs on the session's serial executor, so the state needs no locks.
+ */
+final class ServerSession {
+    /** How many computed steps are remembered to check late copies against. */
+    private static final int REMEMBERED_STEPS = 8;
+
+    /** A step's input as it arrived: wire bytes (owned copy) and their description. */
+    record Input(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender,
+                 long requestId) {
+    }
+
+    private record Done(int position, byte[] digest, InputSource source, String sender, Input input) {
+    }
+
+    final byte[] id;
+    final String idHex;
+    private final SpanSession span;
+    private final int nEmbd;
+    private final DType wireDtype;
+    private final boolean lastOnly;
+    private final Connection client;
+    private final SwarmServer server;
+    private final ServerCounters counters;
+    private final Map<Long, Done> done = new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, Done> eldest) {
+            return size() > REMEMBERED_STEPS;
+        }
+    };
+    private PeerRef next;
+    private long lastStep = -1;
+    private long clientSteps;
+    private long pushesSent;
+    volatile long lastActivityNanos = System.nanoTime();
+
+    ServerSession(byte[] id, SpanSession span, int nEmbd, DType wireDtype, boolean lastOnly, Connection client,
+                  PeerRef next, SwarmServer server) {
+        this.lastOnly = lastOnly;
+        this.id = id;
+        this.idHex = java.util.HexFormat.of().formatHex(id);
+        this.span = span;
+        this.nEmbd = nEmbd;
+        this.wireDtype = wireDtype;
+        this.client = client;
+        this.next = next.getAddress().isEmpty() ? null : next;
+        this.server = server;
+        this.counters = server.counters();
+    }
+
+    boolean isClient(Connection c) {
+        return client == c;
+    }
+
+    long kvBytes() {
+        return span.kvBytes();
+    }
+
+    void setNext(PeerRef peer, boolean clear) {
+        if (clear) {
+            next = null;
+        } else if (peer != null && !peer.getAddress().isEmpty()) {
+            next = peer;
+        }
+    }
+
+    /** The client's own copy of a step's input: the source of truth. */
+    void onClientStep(Input in) {
+        lastActivityNanos = System.nanoTime();
+        clientSteps++;
+        Done previous = done.get(in.step());
+        if (previous != null && in.step() <= lastStep) {
+            if (Arrays.equals(previous.digest(), Tensors.digest(in.bytes()))) {
+                counters.lateClientCopies.incrementAndGet(); // the push was right; the client has our answer
+                return;
+            }
+            // The pushed input we computed on differs from the client's: recompute from the truth.
+            counters.mismatched.incrementAndGet();
+            server.recordInconsistent(previous.sender());
+            lastStep = in.step() - 1;
+            done.keySet().removeIf(step -> step >= in.step());
+            compute(in, true);
+            return;
+        }
+        if (in.step() <= lastStep) {
+            replyError(in.requestId(), ErrorCode.BAD_REQUEST, "step " + in.step() + " is not after the last step " + lastStep);
+            return;
+        }
+        compute(in, false);
+    }
+
+    /** A push from the upstream server; used if it is the next step's input, else dropped or checked. */
+    void onPush(Input in) {
+        counters.pushesReceived.incrementAndGet();
+        if (in.step() <= lastStep) {
+            Done d = done.get(in.step());
+            if (d != null && d.source() == InputSource.CLIENT && Arrays.equals(d.digest(), Tensors.digest(in.bytes()))) {
+                counters.pushesLate.incrementAndGet(); // the client's copy won the race: normal, nothing to do
+                return;
+            }
+            counters.pushesDropped.incrementAndGet(); // a stale step
+            if (d != null && d.source() == InputSource.CLIENT) {
+                counters.mismatched.incrementAndGet(); // and not what the client says that step's input was
+                server.recordInconsistent(in.sender());
+            }
+            return;
+        }
+        if (in.position() != span.length()) {
+            counters.pushesDropped.incrementAndGet(); // only the client may rewind or skip
+            return;
+        }
+        counters.pushesUsed.incrementAndGet();
+        compute(in, false);
+    }
+
+    private void compute(Input in, boolean corrected) {
+        float[] hidden;
+        try {
+            hidden = Tensors.decode(in.bytes(), in.meta(), nEmbd);
+        } catch (IllegalArgumentException bad) {
+            if (in.source() == InputSource.PUSH) {
+                counters.pushesDropped.incrementAndGet();
+            } else {
+                replyError(in.requestId(), ErrorCode.BAD_REQUEST, bad.getMessage());
+            }
+            return;
+        }
+        int n = in.meta().getShape(0);
+        if (in.position() > span.length()) {
+            replyError(in.requestId(), ErrorCode.POSITION_GAP, "position " + in.position() + " is past the session's length "
+                    + span.length() + "; re-send from " + span.length());
+            return;
+        }
+        float[] out;
+        try {
+            out = span.forward(hidden, n, in.position(), lastOnly);
+        } catch (SpanInputException bad) {
+            if (in.source() == InputSource.PUSH) {
+                counters.pushesDropped.incrementAndGet();
+            } else {
+                replyError(in.requestId(), ErrorCode.BAD_REQUEST, bad.getMessage());
+            }
+            return;
+        }
+        counters.steps.incrementAndGet();
+        if (corrected) {
+            counters.corrected.incrementAndGet();
+        }
+        byte[] digest = Tensors.digest(in.bytes());
+        lastStep = in.step();
+        done.put(in.step(), new Done(in.position(), digest, in.source(), in.sender(), in));
+        ByteBuffer payload = Tensors.encode(out, wireDtype);
+        TensorMeta outMeta = Tensors.meta(wireDtype, out.length / nEmbd, nEmbd);
+        var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
+                .setStep(in.step()).setPosition(in.position()).setLength(span.length()).setHidden(outMeta)
+                .setInputDigest(com.google.protobuf.ByteString.copyFrom(digest)).setSource(in.source())
+                .setCorrected(corrected).build();
+        // Push first: the next server's input is on the critical path, the client's copy is not.
+        pushToNext(in, outMeta, payload);
+        client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)
+                .setResult(result).build(), payload.duplicate()));
+    }
+
+    /** At most one push per client step received, plus one in flight: pushes never amplify the client's bytes. */
+    private void pushToNext(Input in, TensorMeta meta, ByteBuffer payload) {
+        if (next == null) {
+            return;
+        }
+        if (pushesSent >= clientSteps + 1) {
+            counters.pushesSuppressed.incrementAndGet();
+            return;
+        }
+        pushesSent++;
+        var push = Push.newBuilder().setSessionId(next.getSessionId()).setStep(in.step()).setPosition(in.position())
+                .setHidden(meta).setSender(server.address()).build();
+        server.push(next.getAddress(), new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
+    }
+
+    private void replyError(long requestId, ErrorCode code, String message) {
+        counters.errors.incrementAndGet();
+        var error = dev.catena.transport.proto.Error.newBuilder().setCode(code).setMessage(message)
+                .setLength(span.length()).setSessionId(com.google.protobuf.ByteString.copyFrom(id));
+        client.send(Frame.of(Envelope.newBuilder().setRequestId(requestId).setError(error).build()));
+    }
+
+    void close() {
+        span.close();
+    }
+}

@@ -1,0 +1,349 @@
+package dev.catena.core.server;
+
+import com.google.protobuf.ByteString;
+import dev.catena.api.BlockRange;
+import dev.catena.api.spi.SessionOptions;
+import dev.catena.api.spi.Span;
+import dev.catena.api.spi.SpanBackend;
+import dev.catena.api.spi.SpanOptions;
+import dev.catena.core.protocol.Protocol;
+import dev.catena.transport.proto.DType;
+import dev.catena.transport.proto.Envelope;
+import dev.catena.transport.proto.ErrorCode;
+import dev.catena.transport.proto.InputSource;
+import dev.catena.transport.proto.OpenSession;
+import dev.catena.transport.proto.ServerInfo;
+import dev.catena.transport.proto.SessionClosed;
+import dev.catena.transport.proto.SessionOpened;
+import dev.catena.transport.spi.Connection;
+import dev.catena.transport.spi.Frame;
+import dev.catena.transport.spi.FrameHandler;
+import dev.catena.transport.spi.Listener;
+import dev.catena.transport.spi.Transport;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A Catena server: hosts one span of one model and serves inference sessions on it over a
+ * transport, with PROTOCOL.md's direct pushes to the next server of each session's route.
+ */
+public final class SwarmServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(SwarmServer.class.getName());
+
+    /**
+     * @param kvBudgetBytes KV cache bytes all sessions together may reserve
+     * @param idleTimeout   sessions with no step for this long are closed and their KV freed
+     */
+    public record Config(Path model, String modelId, BlockRange blocks, SpanOptions spanOptions, String bindAddress,
+                         long kvBudgetBytes, Duration idleTimeout, int computeThreads) {
+        public Config {
+            if (kvBudgetBytes <= 0) throw new IllegalArgumentException("kvBudgetBytes must be positive");
+            if (computeThreads < 1) throw new IllegalArgumentException("computeThreads must be >= 1");
+        }
+    }
+
+    private final Config config;
+    private final Span span;
+    private final int nEmbd;
+    private final Transport transport;
+    private final Listener listener;
+    private final ServerCounters counters = new ServerCounters();
+    private final Map<String, ServerSession> sessions = new ConcurrentHashMap<>();
+    private final Map<String, SerialExecutor> executors = new ConcurrentHashMap<>();
+    private final Map<String, Connection> peers = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> inconsistent = new ConcurrentHashMap<>();
+    private final ExecutorService compute;
+    private final ScheduledExecutorService sweeper;
+    private final SecureRandom random = new SecureRandom();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private long kvReserved; // guarded by this
+
+    private SwarmServer(Config config, Span span, Transport transport) {
+        this.config = config;
+        this.span = span;
+        this.nEmbd = span.model().nEmbd();
+        this.transport = transport;
+        this.compute = Executors.newFixedThreadPool(config.computeThreads(), Thread.ofPlatform().daemon().name("catena-compute-", 0).factory());
+        this.sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("catena-sweeper").factory());
+        this.listener = transport.listen(config.bindAddress(), new Handler());
+        long period = Math.max(50, config.idleTimeout().toMillis() / 4);
+        sweeper.scheduleAtFixedRate(this::closeIdleSessions, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    /** Loads the span and starts listening. */
+    public static SwarmServer start(Config config, SpanBackend backend, Transport transport) {
+        Span span = backend.openSpan(config.model(), config.blocks().start(), config.blocks().end(), config.spanOptions());
+        try {
+            return new SwarmServer(config, span, transport);
+        } catch (RuntimeException e) {
+            span.close();
+            throw e;
+        }
+    }
+
+    /** The address clients and peers connect to. */
+    public String address() {
+        return listener.address();
+    }
+
+    public BlockRange blocks() {
+        return config.blocks();
+    }
+
+    public ServerCounters counters() {
+        return counters;
+    }
+
+    public int openSessions() {
+        return sessions.size();
+    }
+
+    /** Ids of the sessions open now, for tests and diagnostics. */
+    public java.util.List<byte[]> sessionIds() {
+        return sessions.values().stream().map(s -> s.id.clone()).toList();
+    }
+
+    public synchronized long kvBytesReserved() {
+        return kvReserved;
+    }
+
+    /** Senders whose pushes differed from the clients' copies, with how often. */
+    public Map<String, Long> inconsistentSenders() {
+        Map<String, Long> m = new java.util.TreeMap<>();
+        inconsistent.forEach((k, v) -> m.put(k, v.get()));
+        return m;
+    }
+
+    void recordInconsistent(String sender) {
+        inconsistent.computeIfAbsent(sender == null || sender.isEmpty() ? "(unknown)" : sender, k -> new AtomicLong())
+                .incrementAndGet();
+    }
+
+    /** Fire-and-forget to a peer; a peer that cannot be reached loses the push (the client's copy follows). */
+    void push(String address, Frame frame) {
+        Connection c = peers.get(address);
+        if (c == null || !c.isOpen()) {
+            try {
+                c = transport.connect(address, Protocol.IGNORE_REPLIES, Duration.ofSeconds(2));
+                c.send(Protocol.hello(address()));
+                peers.put(address, c);
+            } catch (RuntimeException unreachable) {
+                LOG.log(System.Logger.Level.DEBUG, "push to {0} lost: {1}", address, unreachable.getMessage());
+                counters.pushesDropped.incrementAndGet();
+                return;
+            }
+        }
+        counters.pushesSent.incrementAndGet();
+        counters.bytesToPeers.addAndGet(frame.wireBytes());
+        c.send(frame);
+    }
+
+    private void closeIdleSessions() {
+        long limit = System.nanoTime() - config.idleTimeout().toNanos();
+        for (ServerSession s : sessions.values()) {
+            if (s.lastActivityNanos < limit) {
+                LOG.log(System.Logger.Level.INFO, "closing idle session {0}", s.idHex);
+                closeSession(s.idHex);
+            }
+        }
+    }
+
+    private void closeSession(String idHex) {
+        ServerSession s = sessions.remove(idHex);
+        SerialExecutor ex = executors.remove(idHex);
+        if (s != null) {
+            // On the session's executor, after any step already queued: never under a running step.
+            Runnable close = () -> {
+                long bytes = s.kvBytes();
+                s.close();
+                synchronized (this) {
+                    kvReserved -= bytes;
+                }
+            };
+            if (ex != null && !compute.isShutdown()) ex.execute(close);
+            else close.run();
+        }
+    }
+
+    private final class Handler implements FrameHandler {
+        @Override
+        public void onFrame(Connection from, Frame frame) {
+            Envelope e = frame.header();
+            if (e.getBodyCase() != Envelope.BodyCase.PUSH) {
+                counters.bytesFromClients.addAndGet(frame.wireBytes());
+            }
+            try {
+                switch (e.getBodyCase()) {
+                    case HELLO -> from.send(e.getHello().getProtocolVersion() == Protocol.VERSION
+                            ? Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId()).setHelloAck(Protocol.helloAck(address())).build())
+                            : Protocol.error(e.getRequestId(), ErrorCode.UNSUPPORTED_VERSION, "this server speaks protocol version "
+                              + Protocol.VERSION + ", not " + e.getHello().getProtocolVersion()));
+                    case OPEN -> open(from, e.getRequestId(), e.getOpen());
+                    case STEP -> step(from, e, frame.payload());
+                    case PUSH -> push(e, frame.payload());
+                    case CLOSE -> {
+                        closeSession(HexFormat.of().formatHex(e.getClose().getSessionId().toByteArray()));
+                        from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId())
+                                .setClosed(SessionClosed.newBuilder().setSessionId(e.getClose().getSessionId())).build()));
+                    }
+                    case INFO -> from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId()).setServerInfo(info()).build()));
+                    default -> reject(from, e.getRequestId(), ErrorCode.BAD_REQUEST, "unexpected message " + e.getBodyCase());
+                }
+            } catch (RuntimeException bad) {
+                reject(from, e.getRequestId(), ErrorCode.INTERNAL, bad.toString());
+            }
+        }
+
+        @Override
+        public void onClose(Connection connection, Throwable cause) {
+            // Results could no longer reach that client: free its sessions now, not at the idle timeout.
+            sessions.forEach((id, s) -> {
+                if (s.isClient(connection)) closeSession(id);
+            });
+            peers.values().remove(connection);
+        }
+    }
+
+    private void reject(Connection to, long requestId, ErrorCode code, String message) {
+        counters.errors.incrementAndGet();
+        to.send(Protocol.error(requestId, code, message));
+    }
+
+    private void open(Connection from, long requestId, OpenSession o) {
+        BlockRange blocks = config.blocks();
+        if (!o.getModelId().equals(config.modelId())) {
+            reject(from, requestId, ErrorCode.WRONG_SPAN, "this server serves model '" + config.modelId() + "', not '" + o.getModelId() + "'");
+            return;
+        }
+        if (o.getStart() != blocks.start() || o.getEnd() != blocks.end()) {
+            reject(from, requestId, ErrorCode.WRONG_SPAN, "this server hosts blocks [" + blocks.start() + ", " + blocks.end()
+                    + "), not [" + o.getStart() + ", " + o.getEnd() + ")");
+            return;
+        }
+        if (o.getMaxLength() < 1 || o.getMaxLength() > 1 << 20) {
+            reject(from, requestId, ErrorCode.BAD_REQUEST, "max_length must be in [1, 1048576], got " + Integer.toUnsignedString(o.getMaxLength()));
+            return;
+        }
+        DType dtype = o.getWireDtype() == DType.DTYPE_UNSPECIFIED ? DType.F32 : o.getWireDtype();
+        if (dtype == DType.UNRECOGNIZED) {
+            reject(from, requestId, ErrorCode.BAD_REQUEST, "unknown wire dtype");
+            return;
+        }
+        SessionOptions options = SessionOptions.of(o.getMaxLength());
+        long needed = span.kvBytesFor(options);
+        synchronized (this) {
+            if (closed.get()) {
+                reject(from, requestId, ErrorCode.INTERNAL, "server is closing");
+                return;
+            }
+            if (kvReserved + needed > config.kvBudgetBytes()) {
+                reject(from, requestId, ErrorCode.OUT_OF_MEMORY, "a session of " + o.getMaxLength() + " tokens needs " + needed
+                        + " bytes of KV cache; " + (config.kvBudgetBytes() - kvReserved) + " of " + config.kvBudgetBytes() + " are free");
+                return;
+            }
+            kvReserved += needed;
+        }
+        ServerSession s;
+        byte[] id = new byte[16];
+        random.nextBytes(id);
+        try {
+            var spanSession = span.openSession(options);
+            s = new ServerSession(id, spanSession, nEmbd, dtype, o.getLastOnly(), from, o.getNext(), this);
+            synchronized (this) {
+                kvReserved += spanSession.kvBytes() - needed; // account what was really allocated
+            }
+        } catch (RuntimeException e) {
+            synchronized (this) {
+                kvReserved -= needed;
+            }
+            reject(from, requestId, ErrorCode.OUT_OF_MEMORY, "cannot allocate the KV cache: " + e.getMessage());
+            return;
+        }
+        sessions.put(s.idHex, s);
+        executors.put(s.idHex, new SerialExecutor(compute));
+        from.send(Frame.of(Envelope.newBuilder().setRequestId(requestId).setOpened(SessionOpened.newBuilder()
+                .setSessionId(ByteString.copyFrom(id)).setLength(0).setKvBytes(s.kvBytes())).build()));
+    }
+
+    private void step(Connection from, Envelope e, ByteBuffer payload) {
+        var st = e.getStep();
+        String idHex = HexFormat.of().formatHex(st.getSessionId().toByteArray());
+        ServerSession s = sessions.get(idHex);
+        SerialExecutor ex = executors.get(idHex);
+        if (s == null || ex == null || !s.isClient(from)) {
+            reject(from, e.getRequestId(), ErrorCode.UNKNOWN_SESSION, "no session " + idHex + " on this connection");
+            return;
+        }
+        counters.clientSteps.incrementAndGet();
+        var in = new ServerSession.Input(st.getStep(), st.getPosition(), st.getHidden(), copy(payload), InputSource.CLIENT,
+                "", e.getRequestId());
+        ex.execute(() -> {
+            s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
+            s.onClientStep(in);
+        });
+    }
+
+    private void push(Envelope e, ByteBuffer payload) {
+        var p = e.getPush();
+        String idHex = HexFormat.of().formatHex(p.getSessionId().toByteArray());
+        ServerSession s = sessions.get(idHex);
+        SerialExecutor ex = executors.get(idHex);
+        if (s == null || ex == null) {
+            counters.pushesReceived.incrementAndGet();
+            counters.pushesDropped.incrementAndGet(); // unknown or closed session: never an error to anyone
+            return;
+        }
+        var in = new ServerSession.Input(p.getStep(), p.getPosition(), p.getHidden(), copy(payload), InputSource.PUSH,
+                p.getSender(), 0);
+        ex.execute(() -> s.onPush(in));
+    }
+
+    /** Payloads are only valid during the transport's callback. */
+    private static ByteBuffer copy(ByteBuffer payload) {
+        ByteBuffer c = ByteBuffer.allocate(payload.remaining());
+        c.put(payload.duplicate()).flip();
+        return c.asReadOnlyBuffer();
+    }
+
+    private ServerInfo info() {
+        long reserved = kvBytesReserved();
+        return ServerInfo.newBuilder().setModelId(config.modelId()).setStart(config.blocks().start()).setEnd(config.blocks().end())
+                .setKvBytesTotal(config.kvBudgetBytes()).setKvBytesFree(config.kvBudgetBytes() - reserved)
+                .putAllCounters(counters.snapshot()).build();
+    }
+
+    /** Stops listening, closes every session (freeing its KV), then the span. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        listener.close();
+        sweeper.shutdownNow();
+        for (String id : sessions.keySet()) {
+            closeSession(id);
+        }
+        compute.shutdown();
+        try {
+            if (!compute.awaitTermination(30, TimeUnit.SECONDS)) {
+                LOG.log(System.Logger.Level.WARNING, "compute threads still busy after 30 s");
+            }
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+        }
+        peers.values().forEach(Connection::close);
+        span.close();
+    }
+}

@@ -1,0 +1,56 @@
+package dev.catena.core.swarm;
+
+import dev.catena.transport.spi.Connection;
+import dev.catena.transport.spi.Frame;
+import dev.catena.transport.spi.FrameHandler;
+import dev.catena.transport.spi.Listener;
+import dev.catena.transport.spi.Transport;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongPredicate;
+
+/** A server's transport whose outgoing pushes have one payload byte flipped when {@code corrupt(step)} says so. */
+final class CorruptingTransport implements Transport {
+    private final Transport inner;
+    private final LongPredicate corrupt;
+    final AtomicLong corrupted = new AtomicLong();
+
+    CorruptingTransport(Transport inner, LongPredicate corrupt) {
+        this.inner = inner;
+        this.corrupt = corrupt;
+    }
+
+    @Override
+    public Listener listen(String bindAddress, FrameHandler handler) {
+        return inner.listen(bindAddress, handler);
+    }
+
+    @Override
+    public Connection connect(String address, FrameHandler handler, Duration timeout) {
+        Connection c = inner.connect(address, handler, timeout);
+        return new Connection() {
+            @Override public String remoteAddress() { return c.remoteAddress(); }
+            @Override public boolean isOpen() { return c.isOpen(); }
+            @Override public void close() { c.close(); }
+
+            @Override
+            public void send(Frame frame) {
+                if (frame.header().hasPush() && corrupt.test(frame.header().getPush().getStep()) && frame.payload().remaining() > 0) {
+                    ByteBuffer bad = ByteBuffer.allocate(frame.payload().remaining());
+                    bad.put(frame.payload().duplicate()).flip();
+                    bad.put(0, (byte) (bad.get(0) ^ 0x40));
+                    corrupted.incrementAndGet();
+                    frame = new Frame(frame.header(), bad);
+                }
+                c.send(frame);
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        inner.close();
+    }
+}

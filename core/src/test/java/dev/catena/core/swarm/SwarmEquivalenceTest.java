@@ -1,0 +1,84 @@
+package dev.catena.core.swarm;
+
+import dev.catena.api.spi.SamplingParams;
+import dev.catena.api.spi.SessionOptions;
+import dev.catena.api.spi.SpanBackend;
+import dev.catena.api.spi.SpanOptions;
+import dev.catena.core.Catena;
+import dev.catena.core.Generator;
+import dev.catena.core.client.RemoteSession.Mode;
+import dev.catena.core.local.LocalInference;
+import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TransportConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The TinyStories model served by 2, 3 and 4 servers, in push and relay modes, over real TCP
+ * (Netty) on loopback and over the in-memory transport: tokens and every logit equal to the
+ * single-process run, to the bit.
+ */
+class SwarmEquivalenceTest {
+    static final Path MODEL = Path.of(System.getProperty("catena.shared.dir", "../../shared"), "models", "stories260K.gguf")
+            .toAbsolutePath().normalize();
+    static final String PROMPT = "Once upon a time";
+    static final int N = 24;
+    static SpanBackend backend;
+    static Generator.Generation local;
+
+    @BeforeAll
+    static void localReference() {
+        backend = Catena.spanBackend("ffm");
+        try (var li = LocalInference.open(backend, MODEL, List.of(), SpanOptions.cpu(1))) {
+            local = li.generate(PROMPT, N, SamplingParams.greedyDecoding(), SessionOptions.of(256), false, true, t -> { });
+        }
+    }
+
+    static Transport transport(String name) {
+        return Catena.transportProviders().stream().filter(p -> p.name().equals(name)).findFirst().orElseThrow()
+                .create(TransportConfig.defaults());
+    }
+
+    @ParameterizedTest(name = "{0} servers, {1}, {2}")
+    @CsvSource({"2, PUSH, netty", "3, PUSH, netty", "4, PUSH, netty", "2, RELAY, netty", "3, RELAY, netty", "4, RELAY, netty",
+            "3, PUSH, memory", "3, RELAY, memory"})
+    void swarmEqualsTheLocalRun(int k, Mode mode, String transportName) {
+        String bind = transportName.equals("memory") ? "memory:0" : "127.0.0.1:0";
+        try (Transport serverSide = transport(transportName); Transport clientSide = transport(transportName);
+             var swarm = new TestSwarm(backend, MODEL, k, i -> serverSide, clientSide, bind, 1L << 30);
+             var head = backend.openHead(MODEL, SpanOptions.cpu(1))) {
+            var g = swarm.generate(head, mode, PROMPT, N);
+            assertArrayEquals(local.tokens(), g.tokens(), "tokens");
+            for (int i = 0; i < N; i++) {
+                assertArrayEquals(local.logits().get(i), g.logits().get(i), "logits of token " + i);
+            }
+            long toPeers = swarm.bytesServerToServer();
+            long fromClient = swarm.bytesClientToServers();
+            assertTrue(toPeers <= fromClient, "amplification: server->server " + toPeers + " > client->server " + fromClient);
+            for (int s = 1; s < k; s++) {
+                var c = swarm.servers.get(s).counters();
+                if (mode == Mode.PUSH) {
+                    // The push outruns the client's copy in the common case: most steps are computed from it.
+                    assertTrue(c.pushesUsed.get() * 2 >= c.steps.get(), "server " + s + " used " + c.pushesUsed.get()
+                            + " pushes for " + c.steps.get() + " steps: " + c.snapshot());
+                    assertEquals(0, c.mismatched.get(), c.snapshot().toString());
+                } else {
+                    assertEquals(0, c.pushesReceived.get(), "no pushes in relay mode");
+                }
+            }
+            System.out.printf("%d servers %s over %s: server->server %d bytes, client->server %d bytes, pushes used %s%n",
+                    k, mode, transportName, toPeers, fromClient,
+                    swarm.servers.stream().map(s -> s.counters().pushesUsed.get() + "/" + s.counters().steps.get()).toList());
+            swarm.servers.forEach(s -> assertEquals(0, s.openSessions(), "sessions closed"));
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package dev.catena.core.swarm;
+
+import com.google.protobuf.ByteString;
+import dev.catena.api.spi.SpanOptions;
+import dev.catena.core.Catena;
+import dev.catena.core.client.RemoteSession.Mode;
+import dev.catena.core.client.SwarmException;
+import dev.catena.core.local.CountingBackend;
+import dev.catena.core.protocol.Protocol;
+import dev.catena.core.protocol.Tensors;
+import dev.catena.transport.proto.DType;
+import dev.catena.transport.proto.Envelope;
+import dev.catena.transport.proto.Push;
+import dev.catena.transport.spi.Frame;
+import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TransportConfig;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** PROTOCOL.md's push, validation and admission rules, on the counting backend and the in-memory transport. */
+class SwarmProtocolTest {
+    static final Path MODEL = Path.of("counting.gguf");
+
+    static Transport memory() {
+        return Catena.transportProviders().stream().filter(p -> p.name().equals("memory")).findFirst().orElseThrow()
+                .create(TransportConfig.defaults());
+    }
+
+    /** Greedy tokens of the counting model through a swarm whose first server corrupts the pushes chosen. */
+    static int[] runWithCorruption(java.util.function.LongPredicate corrupt, long[] corruptedOut, List<Long> inconsistent,
+                                   long[] correctedOut) {
+        var backend = new CountingBackend(6);
+        try (Transport clean = memory(); Transport client = memory()) {
+            var bad = new CorruptingTransport(clean, corrupt);
+            try (var swarm = new TestSwarm(backend, MODEL, 3, i -> i == 0 ? bad : clean, client, "memory:0", 1L << 30);
+                 var head = backend.openHead(MODEL, SpanOptions.cpu(1))) {
+                var g = swarm.generate(head, Mode.PUSH, "3", 12);
+                corruptedOut[0] = bad.corrupted.get();
+                var s1 = swarm.servers.get(1);
+                inconsistent.add(s1.inconsistentSenders().getOrDefault(swarm.servers.get(0).address(), 0L));
+                correctedOut[0] = s1.counters().corrected.get();
+                assertTrue(swarm.bytesServerToServer() <= swarm.bytesClientToServers(), "amplification bound");
+                return g.tokens();
+            }
+        }
+    }
+
+    @Test
+    void corruptedPushesAreDetectedCorrectedAndTheSenderRecorded() {
+        long[] corrupted = new long[1], corrected = new long[1];
+        List<Long> inconsistent = new ArrayList<>();
+        int[] clean = runWithCorruption(step -> false, corrupted, inconsistent, corrected);
+        assertArrayEquals(new int[]{9, 15, 21, 27, 33, 39, 45, 51, 57, 63, 69, 75}, clean, "6 blocks add 6 per token");
+        assertEquals(0, corrupted[0]);
+
+        int[] everyStep = runWithCorruption(step -> true, corrupted, inconsistent, corrected);
+        assertArrayEquals(clean, everyStep);
+        assertTrue(corrupted[0] >= 12, "every push corrupted: " + corrupted[0]);
+        assertEquals(corrupted[0], inconsistent.get(1), "every corruption recorded against the sender");
+        assertTrue(corrected[0] >= 1, "results recomputed from the client's copy");
+
+        int[] every7th = runWithCorruption(step -> step % 7 == 0, corrupted, inconsistent, corrected);
+        assertArrayEquals(clean, every7th);
+        assertEquals(corrupted[0], inconsistent.get(2));
+    }
+
+    @Test
+    void strayPushesAreDroppedAndCountedNeverAnError() throws Exception {
+        var backend = new CountingBackend(4);
+        try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 2, i -> t, t, "memory:0", 1L << 30);
+             var session = swarm.open(Mode.RELAY, 32)) {
+            var target = swarm.servers.get(1);
+            var raw = t.connect(target.address(), Protocol.IGNORE_REPLIES, Duration.ofSeconds(2));
+            raw.send(Protocol.hello("test"));
+            var payload = Tensors.encode(new float[CountingBackend.N_EMBD], DType.F32);
+            var meta = Tensors.meta(DType.F32, 1, CountingBackend.N_EMBD);
+            // Unknown session.
+            raw.send(new Frame(Envelope.newBuilder().setPush(Push.newBuilder().setSessionId(ByteString.copyFrom(new byte[16]))
+                    .setStep(1).setPosition(0).setHidden(meta)).build(), payload));
+            session.step(new float[CountingBackend.N_EMBD], 1, 0);
+            long before = target.counters().pushesDropped.get();
+            // A real session, but a stale step and then a wrong position: both dropped.
+            byte[] id = sessionIdOf(target);
+            raw.send(new Frame(Envelope.newBuilder().setPush(Push.newBuilder().setSessionId(ByteString.copyFrom(id))
+                    .setStep(1).setPosition(0).setHidden(meta)).build(), payload));
+            raw.send(new Frame(Envelope.newBuilder().setPush(Push.newBuilder().setSessionId(ByteString.copyFrom(id))
+                    .setStep(5).setPosition(7).setHidden(meta)).build(), payload));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (target.counters().pushesDropped.get() < before + 2 && System.nanoTime() < deadline) Thread.sleep(5);
+            assertTrue(target.counters().pushesDropped.get() >= 3, target.counters().snapshot().toString());
+            assertEquals(0, target.counters().errors.get(), "never an error to anyone");
+            // The session is unharmed.
+            assertEquals(1 + 4f, session.step(new float[]{1, 0, 0, 0}, 1, 1)[0]);
+            raw.close();
+        }
+    }
+
+    private static byte[] sessionIdOf(dev.catena.core.server.SwarmServer server) {
+        return server.sessionIds().getFirst();
+    }
+
+    @Test
+    void aPositionGapIsRefusedWithTheServersLength() {
+        var backend = new CountingBackend(2);
+        try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 1, i -> t, t, "memory:0", 1L << 30);
+             var session = swarm.open(Mode.RELAY, 32)) {
+            session.step(new float[CountingBackend.N_EMBD], 1, 0);
+            var e = assertThrows(SwarmException.class, () -> session.step(new float[CountingBackend.N_EMBD], 1, 5));
+            assertTrue(e.getMessage().contains("POSITION_GAP") && e.getMessage().contains("(length 1)"), e.getMessage());
+            assertEquals(2f, session.step(new float[CountingBackend.N_EMBD], 1, 1)[0], "the client recovers from there");
+        }
+    }
+
+    @Test
+    void theKvBudgetRefusesClearlyAndHarmsNoOne() {
+        var backend = new CountingBackend(2);
+        // The counting backend reserves 1024 bytes per token: room for one session of 64 tokens.
+        try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 1, i -> t, t, "memory:0", 64 * 1024);
+             var first = swarm.open(Mode.RELAY, 64)) {
+            var e = assertThrows(SwarmException.class, () -> swarm.open(Mode.RELAY, 64));
+            assertTrue(e.getMessage().contains("OUT_OF_MEMORY") && e.getMessage().contains("needs 65536 bytes")
+                    && e.getMessage().contains("0 of 65536 are free"), e.getMessage());
+            assertEquals(2f, first.step(new float[CountingBackend.N_EMBD], 1, 0)[0]);
+        }
+    }
+
+    @Test
+    void aHostileClientCannotMakeServersAmplify() {
+        var backend = new CountingBackend(4);
+        try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 2, i -> t, t, "memory:0", 1L << 30);
+             var session = swarm.open(Mode.PUSH, 32)) {
+            // Re-send the same first step over and over (each a rewind to position 0): one push each at most.
+            for (int i = 0; i < 50; i++) {
+                session.step(new float[CountingBackend.N_EMBD], 1, 0);
+            }
+            var first = swarm.servers.getFirst().counters();
+            assertTrue(first.pushesSent.get() <= first.clientSteps.get() + 1, first.snapshot().toString());
+            assertTrue(swarm.bytesServerToServer() <= swarm.bytesClientToServers(),
+                    swarm.bytesServerToServer() + " > " + swarm.bytesClientToServers());
+        }
+    }
+
+    @Test
+    void thirtyTwoConcurrentSessionsEachEqualTheirSoloRun() throws Exception {
+        var backend = new CountingBackend(4);
+        try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 2, i -> t, t, "memory:0", 1L << 30);
+             var head = backend.openHead(MODEL, SpanOptions.cpu(1)); var pool = Executors.newFixedThreadPool(32)) {
+            List<Future<int[]>> runs = new ArrayList<>();
+            for (int i = 0; i < 32; i++) {
+                String prompt = String.valueOf(i % 10);
+                runs.add(pool.submit(() -> swarm.generate(head, Mode.PUSH, prompt, 10).tokens()));
+            }
+            for (int i = 0; i < 32; i++) {
+                int start = i % 10;
+                int[] expected = new int[10];
+                for (int j = 0; j < 10; j++) expected[j] = start + 4 * (j + 1);
+                assertArrayEquals(expected, runs.get(i).get(), "session " + i);
+            }
+            swarm.servers.forEach(s -> assertEquals(0, s.openSessions()));
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package dev.catena.core.swarm;
+
+import dev.catena.api.BlockRange;
+import dev.catena.api.spi.ModelHead;
+import dev.catena.api.spi.SamplingParams;
+import dev.catena.api.spi.SpanBackend;
+import dev.catena.api.spi.SpanOptions;
+import dev.catena.core.Generator;
+import dev.catena.core.client.RemoteSession;
+import dev.catena.core.client.SwarmClient;
+import dev.catena.core.server.SwarmServer;
+import dev.catena.transport.proto.DType;
+import dev.catena.transport.spi.Transport;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+/** Test fixture: K servers splitting a model's blocks evenly, and a client, on one transport. */
+final class TestSwarm implements AutoCloseable {
+    final Path model;
+    final String modelId;
+    final SpanBackend backend;
+    final Transport clientTransport;
+    final List<SwarmServer> servers = new ArrayList<>();
+    final SwarmClient client;
+
+    /**
+     * @param serverTransport how server i reaches its peers (tests may wrap it to corrupt or drop pushes)
+     */
+    TestSwarm(SpanBackend backend, Path model, int k, Function<Integer, Transport> serverTransport, Transport clientTransport,
+              String bind, long kvBudget) {
+        this.model = model;
+        this.modelId = model.getFileName().toString();
+        this.backend = backend;
+        this.clientTransport = clientTransport;
+        int nLayer = backend.inspect(model).nLayer();
+        try {
+            for (BlockRange r : BlockRange.even(nLayer, k)) {
+                var config = new SwarmServer.Config(model, modelId, r, SpanOptions.cpu(1), bind, kvBudget, Duration.ofMinutes(5), 1);
+                servers.add(SwarmServer.start(config, backend, serverTransport.apply(servers.size())));
+            }
+        } catch (RuntimeException e) {
+            servers.forEach(SwarmServer::close);
+            throw e;
+        }
+        this.client = new SwarmClient(clientTransport, Duration.ofSeconds(10));
+    }
+
+    List<RemoteSession.Hop> route() {
+        return servers.stream().map(s -> new RemoteSession.Hop(s.address(), s.blocks())).toList();
+    }
+
+    RemoteSession open(RemoteSession.Mode mode, int maxLength) {
+        return RemoteSession.open(client, modelId, backend.inspect(model).nEmbd(), route(), mode, maxLength, DType.F32,
+                Duration.ofSeconds(30));
+    }
+
+    Generator.Generation generate(ModelHead head, RemoteSession.Mode mode, String prompt, int n) {
+        try (RemoteSession session = open(mode, 256)) {
+            return Generator.generate(head, session::step, prompt, n, SamplingParams.greedyDecoding(), 256, false, true, t -> { });
+        }
+    }
+
+    long bytesClientToServers() {
+        return servers.stream().mapToLong(s -> s.counters().bytesFromClients.get()).sum();
+    }
+
+    long bytesServerToServer() {
+        return servers.stream().mapToLong(s -> s.counters().bytesToPeers.get()).sum();
+    }
+
+    @Override
+    public void close() {
+        client.close();
+        servers.forEach(SwarmServer::close);
+    }
+}

@@ -1,0 +1,112 @@
+package dev.catena.samples.cli;
+
+import dev.catena.api.BlockRange;
+import dev.catena.api.spi.SpanOptions;
+import dev.catena.core.Catena;
+import dev.catena.core.Generator;
+import dev.catena.core.client.RemoteSession;
+import dev.catena.core.client.SwarmInference;
+import dev.catena.core.server.SwarmServer;
+import dev.catena.transport.proto.DType;
+import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TransportConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code catena swarm}: K servers on loopback splitting the blocks evenly, a client, one generation, then everything stops. */
+@Command(name = "swarm", mixinStandardHelpOptions = true,
+        description = {"Starts K servers on loopback that split the model's blocks evenly, generates through them, "
+                + "prints the text, per-token latency and counters, and stops everything."})
+final class SwarmCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "GGUF") Path model;
+    @Option(names = "--servers", defaultValue = "3", description = "Number of servers (default ${DEFAULT-VALUE}).") int servers;
+    @Option(names = "--mode", defaultValue = "push", description = "push (servers push to the next) or relay (default ${DEFAULT-VALUE}).")
+    String mode;
+    @Option(names = "--prompt", required = true) String prompt;
+    @Option(names = "-n", defaultValue = "64") int n;
+    @Option(names = "--ctx", defaultValue = "512") int ctx;
+    @Option(names = "--threads", defaultValue = "1", description = "CPU threads per server.") int threads;
+    @Option(names = "--json", description = "Print {\"tokens\",\"text\",\"latency_ms\":{\"p50\",\"p90\"},\"counters\"}.") boolean json;
+    @CommandLine.Mixin SamplingOptions sampling;
+
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        RemoteSession.Mode m = switch (mode) {
+            case "push" -> RemoteSession.Mode.PUSH;
+            case "relay" -> RemoteSession.Mode.RELAY;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--mode must be push or relay, got " + mode);
+        };
+        var backend = Catena.spanBackend(null);
+        int nLayer = backend.inspect(model).nLayer();
+        if (servers < 1 || servers > nLayer) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--servers must be in [1, " + nLayer + "] for this model");
+        }
+        List<SwarmServer> started = new ArrayList<>();
+        try (Transport serverSide = Catena.transport(null).create(TransportConfig.defaults());
+             Transport clientSide = Catena.transport(null).create(TransportConfig.defaults())) {
+            try {
+                for (BlockRange r : BlockRange.even(nLayer, servers)) {
+                    started.add(SwarmServer.start(new SwarmServer.Config(model, SwarmInference.modelId(model), r,
+                            SpanOptions.cpu(threads), "127.0.0.1:0", 1L << 30, Duration.ofMinutes(5), 1), backend, serverSide));
+                }
+                List<String> peers = started.stream().map(SwarmServer::address).toList();
+                try (var swarm = SwarmInference.open(backend, model, clientSide, peers, SpanOptions.cpu(threads), Duration.ofSeconds(30))) {
+                    var g = swarm.generate(prompt, n, sampling.params(), m, ctx, DType.F32, true, false, t -> { });
+                    print(g, started);
+                }
+            } finally {
+                started.forEach(SwarmServer::close);
+            }
+        }
+        return 0;
+    }
+
+    private void print(Generator.Generation g, List<SwarmServer> started) {
+        double[] ms = g.stepMillis().clone();
+        Arrays.sort(ms);
+        var latency = new LinkedHashMap<String, Object>();
+        latency.put("p50", round(percentile(ms, 0.5)));
+        latency.put("p90", round(percentile(ms, 0.9)));
+        Map<String, Long> counters = new LinkedHashMap<>();
+        for (SwarmServer s : started) {
+            s.counters().snapshot().forEach((k, v) -> counters.merge(k, v, Long::sum));
+        }
+        var out = spec.commandLine().getOut();
+        if (json) {
+            var o = new LinkedHashMap<String, Object>();
+            o.put("tokens", Arrays.stream(g.tokens()).boxed().toList());
+            o.put("text", g.text());
+            o.put("latency_ms", latency);
+            o.put("counters", counters);
+            out.println(Json.write(o));
+        } else {
+            out.println(g.text());
+            out.printf("%n%d tokens through %d servers (%s): per-token latency p50 %.2f ms, p90 %.2f ms%n", g.tokens().length,
+                    started.size(), mode, latency.get("p50"), latency.get("p90"));
+            out.println("counters: " + counters);
+        }
+        out.flush();
+    }
+
+    private static double percentile(double[] sorted, double p) {
+        return sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)];
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+}

@@ -1,0 +1,84 @@
+package dev.catena.samples.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+import static dev.catena.samples.cli.CatenaLauncherIT.MODEL;
+import static dev.catena.samples.cli.CatenaLauncherIT.REPO;
+import static dev.catena.samples.cli.CatenaLauncherIT.catena;
+import static dev.catena.samples.cli.OracleCommandIT.find;
+import static dev.catena.samples.cli.OracleCommandIT.ints;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code ./catena swarm}, and {@code ./catena server} processes driven by {@code ./catena generate --peers}. */
+class SwarmCommandIT {
+
+    @Test
+    void swarmInPushAndRelayModesGivesTheReferenceTokens() throws Exception {
+        int[] expected = OracleCommandIT.Expected.firstCase().tokens();
+        for (String mode : List.of("push", "relay")) {
+            var r = catena("swarm", "--model", MODEL.toString(), "--servers", "3", "--mode", mode, "--prompt", "Once upon a time",
+                    "-n", "64", "--greedy", "--json");
+            assertEquals(0, r.exit(), r.err());
+            String json = r.out().strip();
+            assertArrayEquals(expected, ints(find(json, "\"tokens\":\\[([^\\]]*)\\]")), mode + ": " + json);
+            assertTrue(json.contains("\"latency_ms\":{\"p50\":"), json);
+            long used = Long.parseLong(find(json, "\"pushes_used\":(\\d+)"));
+            long toPeers = Long.parseLong(find(json, "\"bytes_server_to_server\":(\\d+)"));
+            long fromClient = Long.parseLong(find(json, "\"bytes_client_to_server\":(\\d+)"));
+            assertTrue(toPeers <= fromClient, json);
+            if (mode.equals("push")) {
+                assertTrue(used >= 64, "two downstream servers use pushes for most of 64 steps: " + json);
+            } else {
+                assertEquals(0, used, json);
+            }
+        }
+    }
+
+    @Test
+    void generateAgainstServerProcesses() throws Exception {
+        List<Process> servers = new ArrayList<>();
+        try {
+            List<String> peers = new ArrayList<>();
+            for (String blocks : List.of("2:5", "0:2")) { // any order: the client builds the route
+                var p = new ProcessBuilder(REPO.resolve("catena").toString(), "server", "--model", MODEL.toString(),
+                        "--blocks", blocks).directory(REPO.toFile()).redirectErrorStream(true).start();
+                servers.add(p);
+                var reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                String line;
+                var listening = Pattern.compile("catena server listening on (\\S+),");
+                String address = null;
+                while ((line = reader.readLine()) != null) {
+                    var m = listening.matcher(line);
+                    if (m.find()) {
+                        address = m.group(1);
+                        break;
+                    }
+                }
+                assertTrue(address != null, "server " + blocks + " printed its address");
+                peers.add(address);
+            }
+            var r = catena("generate", "--peers", String.join(",", peers), "--model", MODEL.toString(), "--prompt",
+                    "Once upon a time", "-n", "64", "--greedy", "--json");
+            assertEquals(0, r.exit(), r.err());
+            assertArrayEquals(OracleCommandIT.Expected.firstCase().tokens(), ints(find(r.out(), "\"tokens\":\\[([^\\]]*)\\]")));
+            var gap = catena("generate", "--peers", peers.getFirst(), "--model", MODEL.toString(), "--prompt", "x");
+            assertEquals(5, gap.exit(), gap.err());
+            assertTrue(gap.err().contains("are not covered"), gap.err());
+        } finally {
+            for (Process p : servers) {
+                p.destroy();
+                if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly();
+            }
+        }
+    }
+}

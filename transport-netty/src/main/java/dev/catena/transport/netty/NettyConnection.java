@@ -1,0 +1,181 @@
+package dev.catena.transport.netty;
+
+import dev.catena.transport.spi.Connection;
+import dev.catena.transport.spi.Frame;
+import dev.catena.transport.spi.FrameHandler;
+import dev.catena.transport.spi.TransportException;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+
+import java.io.IOException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A TCP connection. Its inbound handler (the last in the pipeline) decodes frames and calls the
+ * {@link FrameHandler} on the channel's event loop; {@code send} may be called from any thread.
+ */
+final class NettyConnection implements Connection {
+    private static final System.Logger LOG = System.getLogger(NettyConnection.class.getName());
+
+    private final NettyTransport transport;
+    private final Channel channel;
+    private final FrameHandler handler;
+    private final boolean accepted;
+    private final String remoteAddress;
+    /** Bytes handed to Netty and not yet written to the socket: the slow-peer bound. */
+    private final AtomicLong queuedBytes = new AtomicLong();
+    /** Why this side closed the connection; the first cause wins, reported by onClose. */
+    private final AtomicReference<Throwable> closeCause = new AtomicReference<>();
+    private volatile boolean closing;
+
+    NettyConnection(NettyTransport transport, Channel channel, FrameHandler handler, boolean accepted, String remoteAddress) {
+        this.transport = transport;
+        this.channel = channel;
+        this.handler = handler;
+        this.accepted = accepted;
+        this.remoteAddress = remoteAddress;
+    }
+
+    @Override
+    public String remoteAddress() {
+        return remoteAddress;
+    }
+
+    @Override
+    public boolean isOpen() {
+        return !closing && channel.isActive();
+    }
+
+    @Override
+    public void send(Frame frame) {
+        long wire = frame.wireBytes();
+        if (!isOpen()) {
+            transport.counters.dropped(wire);
+            return;
+        }
+        int max = transport.config().maxFrameBytes();
+        if (frame.frameLength() > max) {
+            transport.counters.dropped(wire);
+            fail(new TransportException("refused to send a frame of " + frame.frameLength() + " bytes to "
+                    + remoteAddress + ": over maxFrameBytes " + max));
+            return;
+        }
+        if (queuedBytes.getAndAdd(wire) >= transport.config().sendQueueLimitBytes()) {
+            queuedBytes.addAndGet(-wire); // the peer reads too slowly: drop this frame, keep the connection
+            transport.counters.dropped(wire);
+            return;
+        }
+        ByteBuf out;
+        try {
+            out = FrameCodec.encode(frame, channel.alloc());
+        } catch (IOException | RuntimeException e) {
+            queuedBytes.addAndGet(-wire);
+            transport.counters.dropped(wire);
+            LOG.log(System.Logger.Level.WARNING, "cannot encode a frame for " + remoteAddress, e);
+            return;
+        }
+        channel.writeAndFlush(out).addListener(written -> {
+            queuedBytes.addAndGet(-wire);
+            if (written.isSuccess()) {
+                transport.counters.sent(wire);
+            } else {
+                transport.counters.dropped(wire);
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        channel.close();
+    }
+
+    /** Closes the connection; the local handler's onClose gets {@code cause}. */
+    void fail(Throwable cause) {
+        closeCause.compareAndSet(null, cause);
+        close();
+    }
+
+    ChannelInboundHandlerAdapter inbound() {
+        return new Inbound();
+    }
+
+    @Override
+    public String toString() {
+        return "NettyConnection[" + remoteAddress + (isOpen() ? "" : ", closed") + "]";
+    }
+
+    private final class Inbound extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            if (accepted) {
+                try {
+                    handler.onOpen(NettyConnection.this);
+                } catch (RuntimeException | Error e) {
+                    handlerFailed("onOpen", e);
+                }
+            }
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf buf = (ByteBuf) msg;
+            try {
+                if (closing) {
+                    return; // decoded in the same read as a frame that closed us
+                }
+                Frame frame;
+                try {
+                    frame = FrameCodec.decode(buf);
+                } catch (IOException e) {
+                    fail(new TransportException(remoteAddress + " sent a malformed frame: " + e.getMessage(), e));
+                    return;
+                }
+                transport.counters.received(4L + buf.readableBytes());
+                try {
+                    handler.onFrame(NettyConnection.this, frame);
+                } catch (RuntimeException | Error e) {
+                    handlerFailed("onFrame", e);
+                }
+            } finally {
+                buf.release();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            fail(describe(cause));
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            closing = true;
+            try {
+                handler.onClose(NettyConnection.this, closeCause.get());
+            } catch (RuntimeException | Error e) {
+                LOG.log(System.Logger.Level.WARNING, "onClose handler failed on " + NettyConnection.this, e);
+            }
+        }
+
+        private void handlerFailed(String callback, Throwable e) {
+            LOG.log(System.Logger.Level.WARNING, callback + " handler failed on " + NettyConnection.this + "; closing it", e);
+            fail(e);
+        }
+
+        private Throwable describe(Throwable cause) {
+            if (cause instanceof TooLongFrameException) {
+                return new TransportException(remoteAddress + " sent a frame over maxFrameBytes "
+                        + transport.config().maxFrameBytes() + ": " + cause.getMessage(), cause);
+            }
+            if (cause instanceof IOException) { // the network: reset, broken pipe
+                return new TransportException("connection to " + remoteAddress + " lost: " + cause.getMessage(), cause);
+            }
+            return new TransportException(remoteAddress + " sent a malformed stream: " + cause.getMessage(), cause);
+        }
+    }
+}

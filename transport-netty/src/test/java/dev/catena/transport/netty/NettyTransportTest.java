@@ -1,0 +1,194 @@
+package dev.catena.transport.netty;
+
+import dev.catena.transport.proto.Envelope;
+import dev.catena.transport.proto.Hello;
+import dev.catena.transport.spi.Frame;
+import dev.catena.transport.spi.Listener;
+import dev.catena.transport.spi.Transport;
+import dev.catena.transport.contract.TransportContractTest;
+import dev.catena.transport.spi.TransportException;
+import dev.catena.transport.spi.TransportProvider;
+import dev.catena.transport.contract.TransportTestKit.Recorder;
+import dev.catena.transport.contract.WireFrames;
+import io.netty.channel.epoll.Epoll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.DataInputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static dev.catena.transport.contract.TransportTestKit.WAIT;
+import static dev.catena.transport.contract.TransportTestKit.assertFrame;
+import static dev.catena.transport.contract.TransportTestKit.await;
+import static dev.catena.transport.contract.TransportTestKit.frame;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The contract over TCP on loopback, on epoll where available (NIO: {@link NettyNioTransportTest}). */
+class NettyTransportTest extends TransportContractTest {
+
+    @Override
+    protected TransportProvider provider() {
+        return new NettyTransportProvider();
+    }
+
+    @Override
+    protected String bindAddress() {
+        return "127.0.0.1:0";
+    }
+
+    /** A port that was free a moment ago: connecting is refused. */
+    @Override
+    protected String deadAddress() throws Exception {
+        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return "127.0.0.1:" + socket.getLocalPort();
+        }
+    }
+
+    @Override
+    protected boolean hasWire() {
+        return true;
+    }
+
+    protected String expectedImplementation() {
+        return Epoll.isAvailable() ? "epoll" : "nio";
+    }
+
+    @Test
+    void runsOnTheExpectedEventLoops() {
+        assertEquals(expectedImplementation(), ((NettyTransport) transport()).implementation(),
+                "epoll unavailability cause: " + Epoll.unavailabilityCause());
+    }
+
+    @Test
+    void framesOnTheWireAreExactlyAsSpecified() throws Exception {
+        Recorder serverSide = new Recorder();
+        Listener listener = transport().listen(bindAddress(), serverSide);
+        Envelope header = Envelope.newBuilder().setRequestId(42)
+                .setHello(Hello.newBuilder().setProtocolVersion(1).setAgent("raw")).build();
+        byte[] payload = new byte[1000];
+        random.nextBytes(payload);
+        byte[] expected = WireFrames.encode(header, payload);
+        try (Socket socket = connectRaw(listener)) {
+            socket.getOutputStream().write(expected);
+            var received = serverSide.next();
+            assertEquals(header, received.header());
+            assertArrayEquals(payload, received.payload());
+
+            serverSide.nextOpen().send(new Frame(header, ByteBuffer.wrap(payload)));
+            byte[] actual = new byte[expected.length];
+            new DataInputStream(socket.getInputStream()).readFully(actual);
+            assertArrayEquals(expected, actual, "[u32 frame length][u32 header length][header][payload], big-endian");
+        }
+    }
+
+    static Stream<Arguments> malformedStreams() {
+        byte[] badVarint = new byte[12];
+        Arrays.fill(badVarint, (byte) 0xFF);
+        return Stream.of(
+                Arguments.of("length prefix 0xFFFFFFFF", WireFrames.withLengths(0xFFFF_FFFFL, 0, new byte[0]), "maxFrameBytes"),
+                Arguments.of("length prefix max + 1", WireFrames.withLengths((64 << 10) + 1, 0, new byte[0]), "maxFrameBytes"),
+                Arguments.of("header longer than frame", WireFrames.withLengths(14, 11, new byte[10]), "header length"),
+                Arguments.of("header length 0xFFFFFFFF", WireFrames.withLengths(14, 0xFFFF_FFFFL, new byte[10]), "header length"),
+                Arguments.of("frame shorter than 4", new byte[]{0, 0, 0, 2, 1, 2}, "too short"),
+                Arguments.of("header not protobuf", WireFrames.withLengths(4 + 12, 12, badVarint), "malformed"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("malformedStreams")
+    void aMalformedFrameClosesItsConnectionWithACause(String name, byte[] bytes, String mentioned) throws Exception {
+        Recorder serverSide = Recorder.echoing();
+        Listener listener = transport(maxFrame(64 << 10)).listen(bindAddress(), serverSide);
+        try (Socket socket = connectRaw(listener)) {
+            socket.getOutputStream().write(bytes);
+            Throwable cause = serverSide.nextClose().cause();
+            assertInstanceOf(TransportException.class, cause);
+            assertTrue(cause.getMessage().contains(mentioned), cause.getMessage());
+            assertEquals(-1, socket.getInputStream().read(), "the listener hung up");
+        }
+        assertTrue(serverSide.frames.isEmpty());
+        Recorder honest = new Recorder();
+        transport().connect(listener.address(), honest, WAIT).send(frame(1, new byte[3], true));
+        assertFrame(honest.next(), 1, new byte[3]);
+    }
+
+    @Test
+    void connectingToABlackHoleTimesOut() throws Exception {
+        // A listener that never accepts: once its backlog is full, SYNs go unanswered.
+        try (ServerSocket hole = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            List<Socket> fillers = new ArrayList<>();
+            boolean full = false;
+            try {
+                for (int i = 0; i < 8 && !full; i++) {
+                    Socket s = new Socket();
+                    fillers.add(s);
+                    try {
+                        s.connect(hole.getLocalSocketAddress(), 200);
+                    } catch (SocketTimeoutException e) {
+                        full = true;
+                    }
+                }
+                assumeTrue(full, "the kernel accepted every connection: no black hole here");
+                String address = "127.0.0.1:" + hole.getLocalPort();
+                long start = System.nanoTime();
+                var e = assertThrows(TransportException.class,
+                        () -> transport().connect(address, new Recorder(), Duration.ofMillis(300)));
+                long millis = (System.nanoTime() - start) / 1_000_000;
+                assertTrue(millis >= 250 && millis < 2000, "took " + millis + " ms");
+                assertTrue(e.getMessage().contains(address), e.getMessage());
+            } finally {
+                for (Socket s : fillers) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void countersAgreeOnBothSides() {
+        Transport server = transport();
+        Recorder serverSide = new Recorder();
+        Listener listener = server.listen(bindAddress(), serverSide);
+        Transport client = transport();
+        var connection = client.connect(listener.address(), new Recorder(), WAIT);
+        long bytes = 0;
+        for (int i = 0; i < 50; i++) {
+            Frame f = frame(i, new byte[i * 100], i % 2 == 0);
+            bytes += f.wireBytes();
+            connection.send(f);
+        }
+        for (int i = 0; i < 50; i++) {
+            serverSide.next();
+        }
+        long expected = bytes;
+        await(() -> client.stats().framesSent() == 50, "the writes to complete");
+        assertEquals(expected, client.stats().bytesSent());
+        assertEquals(50, server.stats().framesReceived());
+        assertEquals(expected, server.stats().bytesReceived());
+        assertEquals(0, client.stats().framesDropped());
+    }
+
+    private static Socket connectRaw(Listener listener) throws Exception {
+        String address = listener.address();
+        int colon = address.lastIndexOf(':');
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))), 2000);
+        socket.setSoTimeout((int) WAIT.toMillis());
+        return socket;
+    }
+}
