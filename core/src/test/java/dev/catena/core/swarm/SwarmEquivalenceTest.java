@@ -81,4 +81,25 @@ class SwarmEquivalenceTest {
             swarm.servers.forEach(s -> assertEquals(0, s.openSessions(), "sessions closed"));
         }
     }
+
+    /** Half-precision wires: the chain validates (no mismatch) and push equals relay, since both hand on the same bytes. */
+    @ParameterizedTest(name = "{0} on the wire")
+    @CsvSource({"F16", "BF16"})
+    void halfPrecisionWiresValidateAndPushEqualsRelay(dev.catena.transport.proto.DType dtype) {
+        try (Transport t = transport("memory"); var swarm = new TestSwarm(backend, MODEL, 3, i -> t, t, "memory:0", 1L << 30);
+             var head = backend.openHead(MODEL, SpanOptions.cpu(1))) {
+            int[][] tokens = new int[2][];
+            int i = 0;
+            for (Mode mode : Mode.values()) {
+                try (var session = dev.catena.core.client.RemoteSession.open(swarm.client, swarm.modelId, 64, swarm.route(), mode, 256,
+                        dtype, java.time.Duration.ofSeconds(30))) {
+                    tokens[i++] = Generator.generate(head, session::step, PROMPT, N, SamplingParams.greedyDecoding(), 256, false, false,
+                            t2 -> { }).tokens();
+                }
+            }
+            assertArrayEquals(tokens[0], tokens[1], dtype + ": relay and push");
+            assertEquals(0, swarm.client.counters().mismatched.get());
+            swarm.servers.forEach(s -> assertEquals(0, s.counters().mismatched.get()));
+        }
+    }
 }
