@@ -77,7 +77,12 @@ public final class RemoteSession implements AutoCloseable {
         try {
             for (int k = route.size() - 1; k >= 0; k--) {
                 Hop hop = route.get(k);
-                ServerLink link = client.link(hop.address());
+                ServerLink link;
+                try {
+                    link = client.link(hop.address());
+                } catch (TransportException e) {
+                    throw new SwarmException("cannot reach " + hop.address() + ": " + e.getMessage(), hop.address(), e);
+                }
                 var open = OpenSession.newBuilder().setModelId(modelId).setStart(hop.blocks().start())
                         .setEnd(hop.blocks().end()).setMaxLength(maxLength).setWireDtype(wireDtype)
                         .setLastOnly(k == route.size() - 1);
@@ -85,10 +90,16 @@ public final class RemoteSession implements AutoCloseable {
                     open.setNext(PeerRef.newBuilder().setAddress(route.get(k + 1).address())
                             .setSessionId(ByteString.copyFrom(ids.get(k + 1))));
                 }
-                Envelope reply = link.request(Envelope.newBuilder().setOpen(open), null, client.requestTimeout());
+                Envelope reply;
+                try {
+                    reply = link.request(Envelope.newBuilder().setOpen(open), null, client.requestTimeout());
+                } catch (TransportException e) {
+                    throw new SwarmException(hop.address() + ": " + e.getMessage(), hop.address(), e);
+                }
                 if (!reply.hasOpened()) {
                     throw new SwarmException(hop.address() + " refused a session on blocks " + hop.blocks() + ": "
-                            + (reply.hasError() ? reply.getError().getCode() + " " + reply.getError().getMessage() : reply.getBodyCase()));
+                            + (reply.hasError() ? reply.getError().getCode() + " " + reply.getError().getMessage() : reply.getBodyCase()),
+                            hop.address(), null);
                 }
                 links.set(k, link);
                 ids.set(k, reply.getOpened().getSessionId().toByteArray());
@@ -126,8 +137,12 @@ public final class RemoteSession implements AutoCloseable {
             StepResult r = ev.received().header().getResult();
             if (ev.received().header().hasError()) {
                 var err = ev.received().header().getError();
+                if (err.getCode() == ErrorCode.ERROR_UNSPECIFIED) {
+                    throw new SwarmException("step " + s + ": " + err.getMessage(), links.get(ev.hop()).address(), null);
+                }
                 throw new SwarmException(links.get(ev.hop()).address() + " refused step " + s + ": " + err.getCode() + " "
-                        + err.getMessage() + (err.getCode() == ErrorCode.POSITION_GAP ? " (length " + err.getLength() + ")" : ""));
+                        + err.getMessage() + (err.getCode() == ErrorCode.POSITION_GAP ? " (length " + err.getLength() + ")" : ""),
+                        links.get(ev.hop()).address(), null);
             }
             if (r.getStep() != s) {
                 continue; // a late or duplicate result of an earlier step
@@ -166,7 +181,7 @@ public final class RemoteSession implements AutoCloseable {
             Event ev = events.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (ev == null) {
                 throw new SwarmException("step " + s + ": no valid result from " + links.get(accepted).address() + " within "
-                        + stepTimeout);
+                        + stepTimeout, links.get(accepted).address(), null);
             }
             return ev;
         } catch (InterruptedException e) {
@@ -181,7 +196,8 @@ public final class RemoteSession implements AutoCloseable {
         try {
             links.get(hop).send(Envelope.newBuilder().setStep(st), input.duplicate());
         } catch (TransportException e) {
-            throw new SwarmException("step " + s + " to " + links.get(hop).address() + ": " + e.getMessage(), e);
+            throw new SwarmException("step " + s + " to " + links.get(hop).address() + ": " + e.getMessage(),
+                    links.get(hop).address(), e);
         }
     }
 

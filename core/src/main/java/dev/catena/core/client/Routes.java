@@ -1,43 +1,43 @@
 package dev.catena.core.client;
 
 import dev.catena.api.BlockRange;
+import dev.catena.core.directory.ServerRecord;
 import dev.catena.transport.proto.Envelope;
 import dev.catena.transport.proto.InfoRequest;
 import dev.catena.transport.proto.ServerInfo;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
-/** Builds a route from a list of server addresses by asking each which blocks of which model it serves. */
+/** Asks servers which blocks of which model they serve. */
 public final class Routes {
     private Routes() {
     }
 
     /**
-     * @throws SwarmException when a server serves another model, or the spans do not chain to cover
-     *         {@code [0, nLayer)} exactly (the message names the uncovered or overlapping blocks)
+     * The records of the servers at {@code addresses}, from their own ServerInfo.
+     *
+     * @throws SwarmException when a server is unreachable or serves another model
      */
-    public static List<RemoteSession.Hop> fromPeers(SwarmClient client, List<String> addresses, String modelId, int nLayer) {
-        List<RemoteSession.Hop> hops = new ArrayList<>();
+    public static List<ServerRecord> describe(SwarmClient client, List<String> addresses, String modelId) {
+        List<ServerRecord> records = new ArrayList<>();
         for (String address : addresses) {
-            Envelope reply = client.link(address).request(Envelope.newBuilder().setInfo(InfoRequest.getDefaultInstance()), null,
-                    client.requestTimeout());
+            Envelope reply;
+            try {
+                reply = client.link(address).request(Envelope.newBuilder().setInfo(InfoRequest.getDefaultInstance()), null,
+                        client.requestTimeout());
+            } catch (dev.catena.transport.spi.TransportException e) {
+                throw new SwarmException("cannot reach " + address + ": " + e.getMessage(), address, e);
+            }
             if (!reply.hasServerInfo()) {
-                throw new SwarmException(address + " answered the info request with " + reply.getBodyCase());
+                throw new SwarmException(address + " answered the info request with " + reply.getBodyCase(), address, null);
             }
             ServerInfo info = reply.getServerInfo();
             if (!info.getModelId().equals(modelId)) {
-                throw new SwarmException(address + " serves model '" + info.getModelId() + "', not '" + modelId + "'");
+                throw new SwarmException(address + " serves model '" + info.getModelId() + "', not '" + modelId + "'", address, null);
             }
-            hops.add(new RemoteSession.Hop(address, new BlockRange(info.getStart(), info.getEnd())));
+            records.add(ServerRecord.online(address, modelId, new BlockRange(info.getStart(), info.getEnd())));
         }
-        hops.sort(Comparator.comparingInt(h -> h.blocks().start()));
-        try {
-            BlockRange.requireChain(hops.stream().map(RemoteSession.Hop::blocks).toList(), nLayer);
-        } catch (IllegalArgumentException e) {
-            throw new SwarmException("the servers do not form a route: " + e.getMessage());
-        }
-        return List.copyOf(hops);
+        return List.copyOf(records);
     }
 }

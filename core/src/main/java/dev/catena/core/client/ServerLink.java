@@ -138,7 +138,8 @@ public final class ServerLink implements FrameHandler, AutoCloseable {
         closedBecause = cause != null ? cause : new TransportException("closed by " + address);
         var failure = new TransportException("connection to " + address + " lost", closedBecause);
         pending.values().forEach(f -> f.completeExceptionally(failure));
-        sessions.values().forEach(l -> l.accept(new Received(Protocol.error(0, dev.catena.transport.proto.ErrorCode.INTERNAL,
+        // ERROR_UNSPECIFIED marks a lost connection, as opposed to an error the server sent.
+        sessions.values().forEach(l -> l.accept(new Received(Protocol.error(0, dev.catena.transport.proto.ErrorCode.ERROR_UNSPECIFIED,
                 "connection to " + address + " lost").header(), ByteBuffer.allocate(0))));
     }
 

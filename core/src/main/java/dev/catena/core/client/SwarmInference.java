@@ -5,6 +5,8 @@ import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Generator;
+import dev.catena.core.directory.Directory;
+import dev.catena.core.directory.StaticDirectory;
 import dev.catena.transport.proto.DType;
 import dev.catena.transport.spi.Transport;
 
@@ -14,21 +16,25 @@ import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
- * Generation over a swarm: the client head here, the blocks on the servers at {@code peers}
- * (their spans must chain to cover the model), in push or relay mode.
+ * Generation over a swarm: the client head here, the blocks on the servers at {@code peers}, in
+ * push or relay mode. The route is planned over every server (replicas included) and survives
+ * servers failing ({@link FaultTolerantSession}).
  */
 public final class SwarmInference implements AutoCloseable {
     private final SwarmClient client;
     private final ModelHead head;
-    private final List<RemoteSession.Hop> route;
+    private final Directory directory;
     private final String modelId;
+    private final int nLayer;
     private final int nEmbd;
+    private final List<FaultTolerantSession.Failover> failovers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    private SwarmInference(SwarmClient client, ModelHead head, List<RemoteSession.Hop> route, String modelId, int nEmbd) {
+    private SwarmInference(SwarmClient client, ModelHead head, Directory directory, String modelId, int nLayer, int nEmbd) {
         this.client = client;
         this.head = head;
-        this.route = route;
+        this.directory = directory;
         this.modelId = modelId;
+        this.nLayer = nLayer;
         this.nEmbd = nEmbd;
     }
 
@@ -42,16 +48,19 @@ public final class SwarmInference implements AutoCloseable {
         var info = backend.inspect(model);
         var client = new SwarmClient(transport, timeout);
         try {
-            var route = Routes.fromPeers(client, peers, modelId(model), info.nLayer());
-            return new SwarmInference(client, backend.openHead(model, headOptions), route, modelId(model), info.nEmbd());
+            var directory = new StaticDirectory(Routes.describe(client, peers, modelId(model)));
+            RoutePlanner.plan(directory.servers(modelId(model)), info.nLayer(), java.util.Set.of(), RoutePlanner.hops()); // fail early
+            return new SwarmInference(client, backend.openHead(model, headOptions), directory, modelId(model), info.nLayer(),
+                    info.nEmbd());
         } catch (RuntimeException e) {
             client.close();
             throw e;
         }
     }
 
-    public List<RemoteSession.Hop> route() {
-        return route;
+    /** Every failover of this inference's generations so far. */
+    public List<FaultTolerantSession.Failover> failovers() {
+        return List.copyOf(failovers);
     }
 
     public SwarmClient client() {
@@ -61,9 +70,14 @@ public final class SwarmInference implements AutoCloseable {
     /** Opens sessions along the route for one generation, then closes them. */
     public Generator.Generation generate(String prompt, int n, SamplingParams sampling, RemoteSession.Mode mode, int maxLength,
                                          DType wireDtype, boolean stopAtEos, boolean keepLogits, IntConsumer onToken) {
-        try (var session = RemoteSession.open(client, modelId, nEmbd, route, mode, maxLength, wireDtype,
-                client.requestTimeout().multipliedBy(3))) {
-            return Generator.generate(head, session::step, prompt, n, sampling, maxLength, stopAtEos, keepLogits, onToken);
+        var policy = new FaultTolerantSession.Policy(4, java.time.Duration.ofSeconds(5), java.time.Duration.ofMinutes(5),
+                client.requestTimeout().multipliedBy(3));
+        try (var session = new FaultTolerantSession(client, directory, modelId, nLayer, nEmbd, mode, maxLength, wireDtype, policy)) {
+            try {
+                return Generator.generate(head, session, prompt, n, sampling, maxLength, stopAtEos, keepLogits, onToken);
+            } finally {
+                failovers.addAll(session.failovers());
+            }
         }
     }
 

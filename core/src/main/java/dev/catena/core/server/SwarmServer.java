@@ -98,6 +98,10 @@ public final class SwarmServer implements AutoCloseable {
         return listener.address();
     }
 
+    public boolean isClosed() {
+        return closed.get();
+    }
+
     public BlockRange blocks() {
         return config.blocks();
     }

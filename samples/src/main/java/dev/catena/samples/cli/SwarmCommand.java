@@ -4,6 +4,7 @@ import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.Generator;
+import dev.catena.core.client.FaultTolerantSession;
 import dev.catena.core.client.RemoteSession;
 import dev.catena.core.client.SwarmInference;
 import dev.catena.core.server.SwarmServer;
@@ -31,7 +32,12 @@ import java.util.concurrent.Callable;
                 + "prints the text, per-token latency and counters, and stops everything."})
 final class SwarmCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "GGUF") Path model;
-    @Option(names = "--servers", defaultValue = "3", description = "Number of servers (default ${DEFAULT-VALUE}).") int servers;
+    @Option(names = "--servers", defaultValue = "3", description = "Number of spans the blocks are split into (default ${DEFAULT-VALUE}).")
+    int servers;
+    @Option(names = "--replicas", defaultValue = "1", description = "Servers per span (default ${DEFAULT-VALUE}).") int replicas;
+    @Option(names = "--chaos", paramLabel = "kill:SPAN@TOKEN,...",
+            description = "Faults to inject: kill:1@10 stops the server in use for span 1 after the 10th token.")
+    String chaos;
     @Option(names = "--mode", defaultValue = "push", description = "push (servers push to the next) or relay (default ${DEFAULT-VALUE}).")
     String mode;
     @Option(names = "--prompt", required = true) String prompt;
@@ -55,18 +61,29 @@ final class SwarmCommand implements Callable<Integer> {
         if (servers < 1 || servers > nLayer) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--servers must be in [1, " + nLayer + "] for this model");
         }
+        if (replicas < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--replicas must be >= 1");
+        }
+        Map<Integer, Integer> kills = parseChaos();
         List<SwarmServer> started = new ArrayList<>();
         try (Transport serverSide = Catena.transport(null).create(TransportConfig.defaults());
              Transport clientSide = Catena.transport(null).create(TransportConfig.defaults())) {
             try {
-                for (BlockRange r : BlockRange.even(nLayer, servers)) {
-                    started.add(SwarmServer.start(new SwarmServer.Config(model, SwarmInference.modelId(model), r,
-                            SpanOptions.cpu(threads), "127.0.0.1:0", 1L << 30, Duration.ofMinutes(5), 1), backend, serverSide));
+                List<BlockRange> spans = BlockRange.even(nLayer, servers);
+                for (int copy = 0; copy < replicas; copy++) {
+                    for (BlockRange r : spans) {
+                        started.add(SwarmServer.start(new SwarmServer.Config(model, SwarmInference.modelId(model), r,
+                                SpanOptions.cpu(threads), "127.0.0.1:0", 1L << 30, Duration.ofMinutes(5), 1), backend, serverSide));
+                    }
                 }
                 List<String> peers = started.stream().map(SwarmServer::address).toList();
-                try (var swarm = SwarmInference.open(backend, model, clientSide, peers, SpanOptions.cpu(threads), Duration.ofSeconds(30))) {
-                    var g = swarm.generate(prompt, n, sampling.params(), m, ctx, DType.F32, true, false, t -> { });
-                    print(g, started);
+                try (var swarm = SwarmInference.open(backend, model, clientSide, peers, SpanOptions.cpu(threads), Duration.ofSeconds(10))) {
+                    int[] produced = {0};
+                    var g = swarm.generate(prompt, n, sampling.params(), m, ctx, DType.F32, true, false, t -> {
+                        Integer span = kills.get(++produced[0]);
+                        if (span != null) killFirstLive(started, spans.get(span));
+                    });
+                    print(g, started, swarm.failovers());
                 }
             } finally {
                 started.forEach(SwarmServer::close);
@@ -75,7 +92,30 @@ final class SwarmCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void print(Generator.Generation g, List<SwarmServer> started) {
+    /** {@code kill:SPAN@TOKEN,...} as token -> span index. */
+    private Map<Integer, Integer> parseChaos() {
+        Map<Integer, Integer> kills = new java.util.HashMap<>();
+        if (chaos == null) return kills;
+        for (String part : chaos.split(",")) {
+            var m = java.util.regex.Pattern.compile("kill:(\\d+)@(\\d+)").matcher(part.trim());
+            if (!m.matches() || Integer.parseInt(m.group(1)) >= servers) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--chaos: '" + part + "' is not kill:SPAN@TOKEN with SPAN < "
+                        + servers);
+            }
+            kills.put(Integer.parseInt(m.group(2)), Integer.parseInt(m.group(1)));
+        }
+        return kills;
+    }
+
+    /** The route uses the first live replica of each span (they are announced in start order). */
+    private void killFirstLive(List<SwarmServer> started, BlockRange span) {
+        started.stream().filter(s -> s.blocks().equals(span) && !s.isClosed()).findFirst().ifPresent(s -> {
+            spec.commandLine().getErr().println("chaos: stopping server " + s.address() + " (blocks " + span + ")");
+            s.close();
+        });
+    }
+
+    private void print(Generator.Generation g, List<SwarmServer> started, List<FaultTolerantSession.Failover> failovers) {
         double[] ms = g.stepMillis().clone();
         Arrays.sort(ms);
         var latency = new LinkedHashMap<String, Object>();
@@ -92,12 +132,14 @@ final class SwarmCommand implements Callable<Integer> {
             o.put("text", g.text());
             o.put("latency_ms", latency);
             o.put("counters", counters);
+            o.put("failovers", failovers.stream().map(f -> Map.<String, Object>of("server", f.server(), "ms", round(f.millis()))).toList());
             out.println(Json.write(o));
         } else {
             out.println(g.text());
             out.printf("%n%d tokens through %d servers (%s): per-token latency p50 %.2f ms, p90 %.2f ms%n", g.tokens().length,
                     started.size(), mode, latency.get("p50"), latency.get("p90"));
             out.println("counters: " + counters);
+            failovers.forEach(f -> out.printf("failover: %s failed (%s), recovered in %.1f ms%n", f.server(), f.reason(), f.millis()));
         }
         out.flush();
     }

@@ -45,6 +45,22 @@ class SwarmCommandIT {
     }
 
     @Test
+    void killedServersFailOverToReplicasWithoutChangingAToken() throws Exception {
+        int[] expected = OracleCommandIT.Expected.firstCase().tokens();
+        for (String mode : List.of("push", "relay")) {
+            var r = catena("swarm", "--model", MODEL.toString(), "--servers", "2", "--replicas", "2", "--mode", mode,
+                    "--chaos", "kill:1@10,kill:0@20", "--prompt", "Once upon a time", "-n", "64", "--greedy", "--json");
+            assertEquals(0, r.exit(), r.err());
+            String json = r.out().strip();
+            assertArrayEquals(expected, ints(find(json, "\"tokens\":\\[([^\\]]*)\\]")), mode + ": " + json);
+            assertEquals(2, find(json, "\"failovers\":\\[(.*)\\]").split("\"server\"").length - 1, json);
+            assertTrue(r.err().contains("chaos: stopping server"), r.err());
+        }
+        var bad = catena("swarm", "--model", MODEL.toString(), "--chaos", "explode", "--prompt", "x");
+        assertEquals(2, bad.exit(), bad.err());
+    }
+
+    @Test
     void generateAgainstServerProcesses() throws Exception {
         List<Process> servers = new ArrayList<>();
         try {
@@ -73,7 +89,7 @@ class SwarmCommandIT {
             assertArrayEquals(OracleCommandIT.Expected.firstCase().tokens(), ints(find(r.out(), "\"tokens\":\\[([^\\]]*)\\]")));
             var gap = catena("generate", "--peers", peers.getFirst(), "--model", MODEL.toString(), "--prompt", "x");
             assertEquals(5, gap.exit(), gap.err());
-            assertTrue(gap.err().contains("are not covered"), gap.err());
+            assertTrue(gap.err().contains("no usable server covers blocks [0, 2)"), gap.err()); // peers.getFirst() hosts 2:5
         } finally {
             for (Process p : servers) {
                 p.destroy();
