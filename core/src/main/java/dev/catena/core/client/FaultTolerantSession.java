@@ -88,14 +88,14 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
                     throw e;
                 }
                 ban(e.server());
-                closeSession();
+                closeSession(e.server());
                 long recovered = System.nanoTime();
                 try {
                     openAndReplay();
                 } catch (SwarmException again) {
                     if (again.server() == null || attempt + 1 >= policy.maxFailovers()) throw again;
                     ban(again.server());
-                    closeSession();
+                    closeSession(again.server());
                     continue;
                 }
                 var f = new Failover(e.server(), e.getMessage(), (System.nanoTime() - started) / 1e6);
@@ -127,10 +127,10 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
         bannedUntilNanos.put(server, System.nanoTime() + nanos);
     }
 
-    private void closeSession() {
+    private void closeSession(String failed) {
         if (session != null) {
             try {
-                session.close();
+                session.closeExcept(failed);
             } catch (RuntimeException ignored) {
                 // the failed server may not answer; the others close their sessions
             }
@@ -149,6 +149,6 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
 
     @Override
     public void close() {
-        closeSession();
+        closeSession(null);
     }
 }

@@ -44,12 +44,14 @@ public final class RemoteSession implements AutoCloseable {
     private final int nEmbd;
     private final DType wireDtype;
     private final Duration stepTimeout;
+    private final Duration closeTimeout;
     private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final ClientCounters counters;
     private long step;
 
     private RemoteSession(List<ServerLink> links, List<byte[]> sessionIds, int nEmbd, DType wireDtype, Duration stepTimeout,
-                          ClientCounters counters) {
+                          Duration closeTimeout, ClientCounters counters) {
+        this.closeTimeout = closeTimeout;
         this.links = links;
         this.sessionIds = sessionIds;
         this.nEmbd = nEmbd;
@@ -104,7 +106,8 @@ public final class RemoteSession implements AutoCloseable {
                 links.set(k, link);
                 ids.set(k, reply.getOpened().getSessionId().toByteArray());
             }
-            return new RemoteSession(List.copyOf(links), List.copyOf(ids), nEmbd, wireDtype, stepTimeout, client.counters());
+            return new RemoteSession(List.copyOf(links), List.copyOf(ids), nEmbd, wireDtype, stepTimeout, client.requestTimeout(),
+                    client.counters());
         } catch (RuntimeException e) {
             for (int k = 0; k < links.size(); k++) {
                 if (links.get(k) != null) closeQuietly(links.get(k), ids.get(k), client.requestTimeout());
@@ -146,6 +149,10 @@ public final class RemoteSession implements AutoCloseable {
             }
             if (r.getStep() != s) {
                 continue; // a late or duplicate result of an earlier step
+            }
+            if (!Arrays.equals(r.getOutputDigest().toByteArray(), Tensors.digest(ev.received().payload()))) {
+                String bad = links.get(ev.hop()).address();
+                throw new SwarmException("step " + s + ": the result from " + bad + " was damaged in transit", bad, null);
             }
             counters.results.incrementAndGet();
             if (r.getCorrected()) counters.corrected.incrementAndGet();
@@ -212,8 +219,27 @@ public final class RemoteSession implements AutoCloseable {
 
     @Override
     public void close() {
+        closeExcept(null);
+    }
+
+    /**
+     * Closes the session on every server; on {@code failed} (gone, hanging, or blamed for a bad
+     * result) without waiting for the answer: if it still lives it frees the session, if not its
+     * idle timeout or closed connection does.
+     */
+    public void closeExcept(String failed) {
         for (int k = 0; k < links.size(); k++) {
-            closeQuietly(links.get(k), sessionIds.get(k), Duration.ofSeconds(5));
+            if (links.get(k).address().equals(failed)) {
+                links.get(k).unlisten(sessionIds.get(k));
+                try {
+                    links.get(k).send(Envelope.newBuilder().setClose(CloseSession.newBuilder()
+                            .setSessionId(ByteString.copyFrom(sessionIds.get(k)))), null);
+                } catch (RuntimeException gone) {
+                    // the connection is closed: the server freed the session when it went
+                }
+            } else {
+                closeQuietly(links.get(k), sessionIds.get(k), closeTimeout);
+            }
         }
     }
 }

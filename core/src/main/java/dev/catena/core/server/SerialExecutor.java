@@ -14,11 +14,18 @@ final class SerialExecutor implements Executor {
     }
 
     @Override
-    public synchronized void execute(Runnable task) {
-        tasks.add(task);
-        if (!running) {
+    public void execute(Runnable task) {
+        synchronized (this) {
+            tasks.add(task);
+            if (running) {
+                return;
+            }
             running = true;
+        }
+        try {
             pool.execute(this::drain);
+        } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+            drain(); // the pool is closing: run here, so that no task (e.g. freeing a session's KV) is lost
         }
     }
 

@@ -176,7 +176,7 @@ final class ServerSession {
         var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
                 .setStep(in.step()).setPosition(in.position()).setLength(span.length()).setHidden(outMeta)
                 .setInputDigest(com.google.protobuf.ByteString.copyFrom(digest)).setSource(in.source())
-                .setCorrected(corrected).build();
+                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(Tensors.digest(payload))).build();
         // Push first: the next server's input is on the critical path, the client's copy is not.
         pushToNext(in, outMeta, payload);
         client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)

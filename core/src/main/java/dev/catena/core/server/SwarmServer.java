@@ -46,11 +46,23 @@ public final class SwarmServer implements AutoCloseable {
      * @param kvBudgetBytes KV cache bytes all sessions together may reserve
      * @param idleTimeout   sessions with no step for this long are closed and their KV freed
      */
+    /**
+     * @param peerAddresses how this server reaches a peer that clients name by an address (identity by
+     *                      default; e.g. a LAN address for a peer clients reach over the internet, or a
+     *                      test's per-link proxy)
+     */
     public record Config(Path model, String modelId, BlockRange blocks, SpanOptions spanOptions, String bindAddress,
-                         long kvBudgetBytes, Duration idleTimeout, int computeThreads) {
+                         long kvBudgetBytes, Duration idleTimeout, int computeThreads,
+                         java.util.function.UnaryOperator<String> peerAddresses) {
         public Config {
             if (kvBudgetBytes <= 0) throw new IllegalArgumentException("kvBudgetBytes must be positive");
             if (computeThreads < 1) throw new IllegalArgumentException("computeThreads must be >= 1");
+            if (peerAddresses == null) peerAddresses = java.util.function.UnaryOperator.identity();
+        }
+
+        public Config(Path model, String modelId, BlockRange blocks, SpanOptions spanOptions, String bindAddress,
+                      long kvBudgetBytes, Duration idleTimeout, int computeThreads) {
+            this(model, modelId, blocks, spanOptions, bindAddress, kvBudgetBytes, idleTimeout, computeThreads, null);
         }
     }
 
@@ -136,7 +148,8 @@ public final class SwarmServer implements AutoCloseable {
     }
 
     /** Fire-and-forget to a peer; a peer that cannot be reached loses the push (the client's copy follows). */
-    void push(String address, Frame frame) {
+    void push(String named, Frame frame) {
+        String address = config.peerAddresses().apply(named);
         Connection c = peers.get(address);
         if (c == null || !c.isOpen()) {
             try {
@@ -164,21 +177,29 @@ public final class SwarmServer implements AutoCloseable {
         }
     }
 
-    private void closeSession(String idHex) {
+    /** Closes a session after any step already queued for it; completes when its KV is freed. */
+    private java.util.concurrent.CompletableFuture<Void> closeSession(String idHex) {
         ServerSession s = sessions.remove(idHex);
         SerialExecutor ex = executors.remove(idHex);
-        if (s != null) {
-            // On the session's executor, after any step already queued: never under a running step.
-            Runnable close = () -> {
-                long bytes = s.kvBytes();
+        var done = new java.util.concurrent.CompletableFuture<Void>();
+        if (s == null) {
+            done.complete(null);
+            return done;
+        }
+        Runnable close = () -> {
+            long bytes = s.kvBytes();
+            try {
                 s.close();
+            } finally {
                 synchronized (this) {
                     kvReserved -= bytes;
                 }
-            };
-            if (ex != null && !compute.isShutdown()) ex.execute(close);
-            else close.run();
-        }
+                done.complete(null);
+            }
+        };
+        if (ex != null && !compute.isShutdown()) ex.execute(close);
+        else close.run();
+        return done;
     }
 
     private final class Handler implements FrameHandler {
@@ -197,11 +218,9 @@ public final class SwarmServer implements AutoCloseable {
                     case OPEN -> open(from, e.getRequestId(), e.getOpen());
                     case STEP -> step(from, e, frame.payload());
                     case PUSH -> push(e, frame.payload());
-                    case CLOSE -> {
-                        closeSession(HexFormat.of().formatHex(e.getClose().getSessionId().toByteArray()));
-                        from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId())
-                                .setClosed(SessionClosed.newBuilder().setSessionId(e.getClose().getSessionId())).build()));
-                    }
+                    case CLOSE -> closeSession(HexFormat.of().formatHex(e.getClose().getSessionId().toByteArray()))
+                            .thenRun(() -> from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId())
+                                    .setClosed(SessionClosed.newBuilder().setSessionId(e.getClose().getSessionId())).build())));
                     case INFO -> from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId()).setServerInfo(info()).build()));
                     default -> reject(from, e.getRequestId(), ErrorCode.BAD_REQUEST, "unexpected message " + e.getBodyCase());
                 }

@@ -105,6 +105,9 @@ class FaultToleranceTest {
             assertEquals(3, failovers.size(), failovers.toString());
             failovers.forEach(f -> assertTrue(f.millis() >= 0));
             System.out.printf("%s: failovers %s%n", mode, failovers.stream().map(f -> String.format("%.1f ms", f.millis())).toList());
+            // A failed server's session is closed without waiting for its answer: allow it a moment.
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (c.servers.stream().anyMatch(s -> s.kvBytesReserved() > 0) && System.nanoTime() < deadline) Thread.onSpinWait();
             for (var s : c.servers) {
                 assertEquals(0, s.openSessions(), "no session left on " + s.address());
                 assertEquals(0, s.kvBytesReserved(), "no KV left on " + s.address());
