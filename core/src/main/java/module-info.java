@@ -7,6 +7,8 @@ module dev.catena.core {
     exports dev.catena.core.client;
     exports dev.catena.core.server;
     exports dev.catena.core.protocol;
+    exports dev.catena.core.chaos;
+    exports dev.catena.core.directory;
     uses dev.catena.api.spi.SpanBackendProvider;
     uses dev.catena.transport.spi.TransportProvider;
 }

@@ -20,6 +20,7 @@ public final class ServerCounters {
     public final AtomicLong bytesFromClients = new AtomicLong();  // wire bytes of frames from clients
     public final AtomicLong bytesToPeers = new AtomicLong();      // wire bytes of pushes sent
     public final AtomicLong errors = new AtomicLong();            // error replies sent
+    public final AtomicLong computeNanos = new AtomicLong();      // time spent in the span's forward, all steps
 
     public Map<String, Long> snapshot() {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -37,6 +38,7 @@ public final class ServerCounters {
         m.put("bytes_client_to_server", bytesFromClients.get());
         m.put("bytes_server_to_server", bytesToPeers.get());
         m.put("errors", errors.get());
+        m.put("compute_us", computeNanos.get() / 1000);
         return m;
     }
 }

@@ -154,8 +154,10 @@ final class ServerSession {
             return;
         }
         float[] out;
+        long started = System.nanoTime();
         try {
             out = span.forward(hidden, n, in.position(), lastOnly);
+            counters.computeNanos.addAndGet(System.nanoTime() - started);
         } catch (SpanInputException bad) {
             if (in.source() == InputSource.PUSH) {
                 counters.pushesDropped.incrementAndGet();

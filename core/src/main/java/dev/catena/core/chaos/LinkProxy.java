@@ -33,7 +33,7 @@ public final class LinkProxy implements AutoCloseable {
     private volatile long bytesPerSecond; // 0: unlimited
     private volatile Fault fault = Fault.NONE;
     private volatile int corruptEvery = 1000;
-    final AtomicLong bytesForwarded = new AtomicLong();
+    private final AtomicLong bytesForwarded = new AtomicLong();
 
     public LinkProxy(InetSocketAddress target, long seed) throws IOException {
         this.target = target;
@@ -45,6 +45,11 @@ public final class LinkProxy implements AutoCloseable {
     public static LinkProxy to(String hostPort, long seed) throws IOException {
         int colon = hostPort.lastIndexOf(':');
         return new LinkProxy(new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))), seed);
+    }
+
+    /** Bytes delivered through the proxy, both ways. */
+    public long bytesForwarded() {
+        return bytesForwarded.get();
     }
 
     /** The address to dial instead of the target. */
