@@ -64,13 +64,18 @@ public final class SwarmLatencyBench {
                         Duration.ofMinutes(5), 1, name -> map.getOrDefault(name, name)), backend, st));
             }
             // The client reaches server i through a proxy with the client delay; server i reaches i+1 with the peer delay.
+            // With no delay at all the links are direct: that measures Catena's own overhead per hop, not the proxies'.
+            boolean direct = clientMs == 0 && peerMs == 0;
             List<RemoteSession.Hop> route = new ArrayList<>();
-            for (int i = 0; i < k; i++) {
+            for (int i = 0; direct && i < k; i++) {
+                route.add(new RemoteSession.Hop(servers.get(i).address(), servers.get(i).blocks()));
+            }
+            for (int i = 0; !direct && i < k; i++) {
                 var toServer = LinkProxy.to(servers.get(i).address(), 100 + i).delay(clientMs, 0);
                 proxies.add(toServer);
                 route.add(new RemoteSession.Hop(toServer.address(), servers.get(i).blocks()));
             }
-            for (int i = 0; i + 1 < k; i++) {
+            for (int i = 0; !direct && i + 1 < k; i++) {
                 var peer = LinkProxy.to(servers.get(i + 1).address(), 200 + i).delay(peerMs, 0);
                 proxies.add(peer);
                 routes.get(i).put(route.get(i + 1).address(), peer.address());
