@@ -84,8 +84,12 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
                 }
                 return session.step(hidden, n, position);
             } catch (SwarmException e) {
-                if (e.server() == null || attempt >= policy.maxFailovers()) {
+                if (e.server() == null) {
                     throw e;
+                }
+                if (attempt >= policy.maxFailovers()) {
+                    throw new SwarmException("giving up after " + attempt + " failovers in one step; last: " + e.getMessage(),
+                            e.server(), e);
                 }
                 ban(e.server());
                 closeSession(e.server());
@@ -93,7 +97,11 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
                 try {
                     openAndReplay();
                 } catch (SwarmException again) {
-                    if (again.server() == null || attempt + 1 >= policy.maxFailovers()) throw again;
+                    if (again.server() == null) throw again;
+                    if (attempt + 1 >= policy.maxFailovers()) {
+                        throw new SwarmException("giving up after " + (attempt + 1) + " failovers in one step; last: "
+                                + again.getMessage(), again.server(), again);
+                    }
                     ban(again.server());
                     closeSession(again.server());
                     continue;
@@ -114,10 +122,32 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
         bannedUntilNanos.forEach((a, until) -> {
             if (until > now) banned.add(a);
         });
-        route = RoutePlanner.plan(directory.servers(modelId), nLayer, banned, RoutePlanner.hops());
+        route = planAllowingBanned(directory.servers(modelId), banned);
         session = RemoteSession.open(client, modelId, nEmbd, route, mode, maxLength, wireDtype, policy.stepTimeout());
         for (Sent s : history) {
             lastOutput = session.step(s.hidden(), s.n(), s.position());
+        }
+    }
+
+    /**
+     * Bans are a preference: when every replica of a span is banned (e.g. after transient resets),
+     * the banned servers are allowed back one at a time, those with the fewest failures first.
+     */
+    private List<RemoteSession.Hop> planAllowingBanned(List<dev.catena.core.directory.ServerRecord> servers,
+                                                       java.util.Set<String> banned) {
+        var excluded = new java.util.HashSet<>(banned);
+        var byStrikes = new java.util.ArrayList<>(banned);
+        byStrikes.sort(java.util.Comparator.<String>comparingInt(a -> strikes.getOrDefault(a, 0))
+                .thenComparingLong(a -> bannedUntilNanos.getOrDefault(a, 0L)));
+        while (true) {
+            try {
+                return RoutePlanner.plan(servers, nLayer, excluded, RoutePlanner.hops());
+            } catch (SwarmException noRoute) {
+                if (byStrikes.isEmpty()) throw noRoute;
+                String retry = byStrikes.removeFirst();
+                excluded.remove(retry);
+                LOG.log(System.Logger.Level.INFO, "no route without banned servers; trying {0} again", retry);
+            }
         }
     }
 

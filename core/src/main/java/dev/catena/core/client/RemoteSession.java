@@ -131,7 +131,7 @@ public final class RemoteSession implements AutoCloseable {
         for (int k = 0; k < hops; k++) pending.add(new ArrayList<>());
         inputs[0] = Tensors.encode(hidden, wireDtype);
         expected[0] = Tensors.digest(inputs[0]);
-        sendStep(0, s, position, n, inputs[0]);
+        sendStep(0, s, position, n, inputs[0], expected[0]);
         long deadline = System.nanoTime() + stepTimeout.toNanos();
         int accepted = 0;
         ByteBuffer output = null;
@@ -176,7 +176,7 @@ public final class RemoteSession implements AutoCloseable {
                 if (k + 1 < hops) {
                     inputs[k + 1] = output;
                     expected[k + 1] = Tensors.digest(output);
-                    sendStep(k + 1, s, position, n, output); // the client's own copy, also the fallback for a lost push
+                    sendStep(k + 1, s, position, n, output, expected[k + 1]); // the client's own copy, also the fallback for a lost push
                 }
             }
         }
@@ -197,9 +197,9 @@ public final class RemoteSession implements AutoCloseable {
         }
     }
 
-    private void sendStep(int hop, long s, int position, int n, ByteBuffer input) {
+    private void sendStep(int hop, long s, int position, int n, ByteBuffer input, byte[] digest) {
         var st = Step.newBuilder().setSessionId(ByteString.copyFrom(sessionIds.get(hop))).setStep(s).setPosition(position)
-                .setHidden(Tensors.meta(wireDtype, n, nEmbd));
+                .setHidden(Tensors.meta(wireDtype, n, nEmbd)).setDigest(ByteString.copyFrom(digest));
         try {
             links.get(hop).send(Envelope.newBuilder().setStep(st), input.duplicate());
         } catch (TransportException e) {

@@ -29,7 +29,11 @@ final class ServerSession {
 
     /** A step's input as it arrived: wire bytes (owned copy) and their description. */
     record Input(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender,
-                 long requestId) {
+                 long requestId, byte[] declaredDigest) {
+        /** Whether the payload is what the sender hashed (an absent digest is not checked). */
+        boolean intact() {
+            return declaredDigest.length == 0 || Arrays.equals(declaredDigest, Tensors.digest(bytes));
+        }
     }
 
     private record Done(int position, byte[] digest, InputSource source, String sender, Input input) {
@@ -90,6 +94,10 @@ final class ServerSession {
     void onClientStep(Input in) {
         lastActivityNanos = System.nanoTime();
         clientSteps++;
+        if (!in.intact()) {
+            replyError(in.requestId(), ErrorCode.BAD_REQUEST, "step " + in.step() + ": payload damaged in transit (digest mismatch)");
+            return;
+        }
         Done previous = done.get(in.step());
         if (previous != null && in.step() <= lastStep) {
             if (Arrays.equals(previous.digest(), Tensors.digest(in.bytes()))) {
@@ -114,6 +122,10 @@ final class ServerSession {
     /** A push from the upstream server; used if it is the next step's input, else dropped or checked. */
     void onPush(Input in) {
         counters.pushesReceived.incrementAndGet();
+        if (!in.intact()) {
+            counters.pushesDropped.incrementAndGet(); // damaged in transit: the client's copy will do
+            return;
+        }
         if (in.step() <= lastStep) {
             Done d = done.get(in.step());
             if (d != null && d.source() == InputSource.CLIENT && Arrays.equals(d.digest(), Tensors.digest(in.bytes()))) {
@@ -174,19 +186,20 @@ final class ServerSession {
         lastStep = in.step();
         done.put(in.step(), new Done(in.position(), digest, in.source(), in.sender(), in));
         ByteBuffer payload = Tensors.encode(out, wireDtype);
+        byte[] outputDigest = Tensors.digest(payload);
         TensorMeta outMeta = Tensors.meta(wireDtype, out.length / nEmbd, nEmbd);
         var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
                 .setStep(in.step()).setPosition(in.position()).setLength(span.length()).setHidden(outMeta)
                 .setInputDigest(com.google.protobuf.ByteString.copyFrom(digest)).setSource(in.source())
-                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(Tensors.digest(payload))).build();
+                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest)).build();
         // Push first: the next server's input is on the critical path, the client's copy is not.
-        pushToNext(in, outMeta, payload);
+        pushToNext(in, outMeta, payload, outputDigest);
         client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)
                 .setResult(result).build(), payload.duplicate()));
     }
 
     /** At most one push per client step received, plus one in flight: pushes never amplify the client's bytes. */
-    private void pushToNext(Input in, TensorMeta meta, ByteBuffer payload) {
+    private void pushToNext(Input in, TensorMeta meta, ByteBuffer payload, byte[] outputDigest) {
         if (next == null) {
             return;
         }
@@ -196,7 +209,7 @@ final class ServerSession {
         }
         pushesSent++;
         var push = Push.newBuilder().setSessionId(next.getSessionId()).setStep(in.step()).setPosition(in.position())
-                .setHidden(meta).setSender(server.address()).build();
+                .setHidden(meta).setSender(server.address()).setDigest(com.google.protobuf.ByteString.copyFrom(outputDigest)).build();
         server.push(next.getAddress(), new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
     }
 

@@ -311,7 +311,7 @@ public final class SwarmServer implements AutoCloseable {
         }
         counters.clientSteps.incrementAndGet();
         var in = new ServerSession.Input(st.getStep(), st.getPosition(), st.getHidden(), copy(payload), InputSource.CLIENT,
-                "", e.getRequestId());
+                "", e.getRequestId(), st.getDigest().toByteArray());
         ex.execute(() -> {
             s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
             s.onClientStep(in);
@@ -329,7 +329,7 @@ public final class SwarmServer implements AutoCloseable {
             return;
         }
         var in = new ServerSession.Input(p.getStep(), p.getPosition(), p.getHidden(), copy(payload), InputSource.PUSH,
-                p.getSender(), 0);
+                p.getSender(), 0, p.getDigest().toByteArray());
         ex.execute(() -> s.onPush(in));
     }
 

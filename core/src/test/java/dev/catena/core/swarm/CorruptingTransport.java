@@ -11,7 +11,11 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongPredicate;
 
-/** A server's transport whose outgoing pushes have one payload byte flipped when {@code corrupt(step)} says so. */
+/**
+ * A faulty server's transport: outgoing pushes have one payload byte flipped when {@code corrupt(step)}
+ * says so, and their digest recomputed over the bad bytes, as a buggy or lying server would send
+ * them (a link that damages bytes leaves the digest stale, and the receiver drops the push).
+ */
 final class CorruptingTransport implements Transport {
     private final Transport inner;
     private final LongPredicate corrupt;
@@ -42,7 +46,9 @@ final class CorruptingTransport implements Transport {
                     bad.put(frame.payload().duplicate()).flip();
                     bad.put(0, (byte) (bad.get(0) ^ 0x40));
                     corrupted.incrementAndGet();
-                    frame = new Frame(frame.header(), bad);
+                    var push = frame.header().getPush().toBuilder()
+                            .setDigest(com.google.protobuf.ByteString.copyFrom(dev.catena.core.protocol.Tensors.digest(bad)));
+                    frame = new Frame(frame.header().toBuilder().setPush(push).build(), bad);
                 }
                 c.send(frame);
             }
