@@ -55,7 +55,7 @@ public final class ComputeBench {
             });
         }
         int ctx = prefill + decode + 1;
-        int[] tokens = tokens(prefill + decode, new Random(1));
+        int[] tokens = tokens(prefill + decode, FfmSpanBackend.instance().inspect(model).nVocab(), new Random(1));
         List<Timing> catena = new ArrayList<>(), llama = new ArrayList<>();
         long kvBytes;
         long weightBytes;
@@ -125,10 +125,10 @@ public final class ComputeBench {
         return new Timing(prefill / ((t1 - t0) / 1e9), (tokens.length - prefill) / ((t2 - t1) / 1e9));
     }
 
-    /** Token ids from the low, ordinary part of any vocabulary. */
-    private static int[] tokens(int n, Random random) {
+    /** Seeded token ids of the vocabulary, past its first (special) entries. */
+    private static int[] tokens(int n, int nVocab, Random random) {
         int[] t = new int[n];
-        for (int i = 0; i < n; i++) t[i] = 1000 + random.nextInt(20000);
+        for (int i = 0; i < n; i++) t[i] = random.nextInt(Math.min(3, nVocab - 1), nVocab);
         return t;
     }
 

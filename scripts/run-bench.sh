@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs a main class of the bench module on a JDK >= 22 (building the module first if needed):
+#   scripts/run-bench.sh dev.catena.bench.ComputeBench [args...]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JAVA_HOME=$("$root/scripts/find-jdk.sh")
+if [ ! -d "$root/bench/target/lib" ] || [ ! -d "$root/bench/target/classes" ]; then
+  "$root/build" -q -DskipTests package >&2
+fi
+main=$1; shift
+cp="$root/bench/target/classes:$(ls "$root"/bench/target/lib/*.jar | tr '\n' ':')"
+cd "$root"
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+  -Dcatena.vocab.dir="$root/ffm-backend/target/llama-vocab" \
+  -Djava.util.logging.config.file="$root/config/test-logging.properties" -cp "$cp" "$main" "$@"
