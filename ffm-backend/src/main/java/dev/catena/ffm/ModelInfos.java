@@ -2,10 +2,10 @@ package dev.catena.ffm;
 
 import dev.catena.api.ModelFormatException;
 import dev.catena.api.ModelInfo;
-import dev.catena.ffm.gguf.GgufArray;
 import dev.catena.ffm.gguf.GgufFile;
 import dev.catena.ffm.gguf.GgufTensor;
 import dev.catena.ffm.internal.llama_h;
+import dev.catena.ffm.model.ModelHparams;
 
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -24,22 +24,13 @@ final class ModelInfos {
         return new ModelInfo(f.path(), arch, f.string("general.name").orElse(""), f.version(),
                 intKey(f, arch + ".block_count", 0), intKey(f, arch + ".embedding_length", 0), nHead,
                 intKey(f, arch + ".attention.head_count_kv", nHead), intKey(f, arch + ".feed_forward_length", 0),
-                vocabSize(f, arch), intKey(f, arch + ".context_length", 0),
+                ModelHparams.vocabSize(f, arch), intKey(f, arch + ".context_length", 0),
                 f.integer("general.file_type").map(t -> fileTypeName(t.intValue())).orElseGet(() -> guessedFileType(f)),
                 f.tensors().size(), f.fileSize());
     }
 
     private static int intKey(GgufFile f, String key, int absent) {
         return f.integer(key).map(Math::toIntExact).orElse(absent);
-    }
-
-    /** The tokenizer's token count, else {@code <arch>.vocab_size}, else the embedding matrix's rows. */
-    private static int vocabSize(GgufFile f, String arch) {
-        if (f.metadata().get("tokenizer.ggml.tokens") instanceof GgufArray tokens) {
-            return Math.toIntExact(tokens.length());
-        }
-        return f.integer(arch + ".vocab_size").map(Math::toIntExact)
-                .orElseGet(() -> f.tensor("token_embd.weight").map(t -> (int) t.ne()[1]).orElse(0));
     }
 
     /**

@@ -4,7 +4,6 @@ import dev.catena.transport.proto.Envelope;
 import dev.catena.transport.proto.ErrorCode;
 import dev.catena.transport.proto.Hello;
 import dev.catena.transport.proto.HelloAck;
-import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
 import dev.catena.transport.spi.FrameHandler;
 
@@ -31,10 +30,5 @@ public final class Protocol {
     public static Frame error(long requestId, ErrorCode code, String message) {
         return Frame.of(Envelope.newBuilder().setRequestId(requestId)
                 .setError(dev.catena.transport.proto.Error.newBuilder().setCode(code).setMessage(message)).build());
-    }
-
-    /** Sends and forgets; a closed connection drops it, as the transport contract says. */
-    public static void send(Connection c, Frame f) {
-        c.send(f);
     }
 }

@@ -78,7 +78,8 @@ public record ModelHparams(String architecture, int nLayer, int nEmbd, int nHead
         return f.metadata().get(key) instanceof Number n ? Optional.of(n.floatValue()) : Optional.empty();
     }
 
-    private static int vocabSize(GgufFile f, String arch) {
+    /** The tokenizer's token count, else {@code <arch>.vocab_size}, else the embedding matrix's rows. */
+    public static int vocabSize(GgufFile f, String arch) {
         if (f.metadata().get("tokenizer.ggml.tokens") instanceof GgufArray tokens) {
             return Math.toIntExact(tokens.length());
         }
