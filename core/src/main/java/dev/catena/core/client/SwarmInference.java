@@ -43,19 +43,36 @@ public final class SwarmInference implements AutoCloseable {
         return model.getFileName().toString();
     }
 
+    /** Over the servers at {@code peers}, asked for their spans. */
     public static SwarmInference open(SpanBackend backend, Path model, Transport transport, List<String> peers,
                                       SpanOptions headOptions, Duration timeout) {
-        var info = backend.inspect(model);
         var client = new SwarmClient(transport, timeout);
         try {
-            var directory = new StaticDirectory(Routes.describe(client, peers, modelId(model)));
-            RoutePlanner.plan(directory.servers(modelId(model)), info.nLayer(), java.util.Set.of(), RoutePlanner.hops()); // fail early
-            return new SwarmInference(client, backend.openHead(model, headOptions), directory, modelId(model), info.nLayer(),
-                    info.nEmbd());
+            return open(backend, model, client, new StaticDirectory(Routes.describe(client, peers, modelId(model))), headOptions);
         } catch (RuntimeException e) {
             client.close();
             throw e;
         }
+    }
+
+    /** Over the servers a directory lists for the model. */
+    public static SwarmInference open(SpanBackend backend, Path model, Transport transport, Directory directory,
+                                      SpanOptions headOptions, Duration timeout) {
+        var client = new SwarmClient(transport, timeout);
+        try {
+            return open(backend, model, client, directory, headOptions);
+        } catch (RuntimeException e) {
+            client.close();
+            throw e;
+        }
+    }
+
+    private static SwarmInference open(SpanBackend backend, Path model, SwarmClient client, Directory directory,
+                                       SpanOptions headOptions) {
+        var info = backend.inspect(model);
+        RoutePlanner.plan(directory.servers(modelId(model)), info.nLayer(), java.util.Set.of(), RoutePlanner.hops()); // fail early
+        return new SwarmInference(client, backend.openHead(model, headOptions), directory, modelId(model), info.nLayer(),
+                info.nEmbd());
     }
 
     /** Every failover of this inference's generations so far. */

@@ -7,6 +7,7 @@ import dev.catena.core.Catena;
 import dev.catena.core.Generator;
 import dev.catena.core.client.RemoteSession;
 import dev.catena.core.client.SwarmInference;
+import dev.catena.core.directory.FileDirectory;
 import dev.catena.core.local.LocalInference;
 import dev.catena.transport.proto.DType;
 import dev.catena.transport.spi.Transport;
@@ -43,6 +44,10 @@ final class GenerateCommand implements Callable<Integer> {
         @Option(names = "--peers", required = true, paramLabel = "HOST:PORT,...", split = ",",
                 description = "Servers whose spans chain to cover the model, in any order.")
         List<String> peers;
+
+        @Option(names = "--directory", required = true, paramLabel = "FILE",
+                description = "The servers a directory file lists (./catena server --directory FILE announces there).")
+        Path directory;
     }
 
     @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
@@ -107,8 +112,11 @@ final class GenerateCommand implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--wire must be f32, f16 or bf16, got " + wire);
         };
         try (Transport transport = Catena.transport(null).create(TransportConfig.defaults());
-             var swarm = SwarmInference.open(Catena.spanBackend(null), model, transport, where.peers, new SpanOptions(threads, device),
-                     Duration.ofSeconds(30))) {
+             var swarm = where.directory != null
+                     ? SwarmInference.open(Catena.spanBackend(null), model, transport, new FileDirectory(where.directory),
+                             new SpanOptions(threads, device), Duration.ofSeconds(30))
+                     : SwarmInference.open(Catena.spanBackend(null), model, transport, where.peers, new SpanOptions(threads, device),
+                             Duration.ofSeconds(30))) {
             return swarm.generate(prompt, n, sampling.params(), m, ctx, dtype, !ignoreEos, logitsFile != null, t -> { });
         }
     }

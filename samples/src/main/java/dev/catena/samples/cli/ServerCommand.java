@@ -4,6 +4,8 @@ import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.client.SwarmInference;
+import dev.catena.core.directory.FileDirectory;
+import dev.catena.core.directory.ServerRecord;
 import dev.catena.core.server.SwarmServer;
 import dev.catena.transport.spi.TransportConfig;
 import picocli.CommandLine;
@@ -30,6 +32,8 @@ final class ServerCommand implements Callable<Integer> {
     long kvBudgetMb;
     @Option(names = "--idle-timeout-s", defaultValue = "300") long idleSeconds;
     @Option(names = "--transport", description = "Transport provider (default: the preferred available one).") String transportName;
+    @Option(names = "--directory", paramLabel = "FILE", description = "Announce this server in a directory file (withdrawn at stop).")
+    Path directoryFile;
 
     @Spec CommandSpec spec;
 
@@ -45,8 +49,13 @@ final class ServerCommand implements Callable<Integer> {
         var config = new SwarmServer.Config(model, SwarmInference.modelId(model), range, new SpanOptions(threads, device),
                 host + ":" + port, kvBudgetMb << 20, Duration.ofSeconds(idleSeconds), Math.max(1, threads));
         var server = SwarmServer.start(config, Catena.spanBackend(null), transport);
+        var directory = directoryFile == null ? null : new FileDirectory(directoryFile);
+        if (directory != null) {
+            directory.announce(ServerRecord.online(server.address(), SwarmInference.modelId(model), range));
+        }
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (directory != null) directory.withdraw(server.address());
             server.close();
             transport.close();
             stopped.countDown();

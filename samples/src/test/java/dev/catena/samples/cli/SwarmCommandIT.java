@@ -61,13 +61,14 @@ class SwarmCommandIT {
     }
 
     @Test
-    void generateAgainstServerProcesses() throws Exception {
+    void generateAgainstServerProcesses(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
         List<Process> servers = new ArrayList<>();
+        var directory = tmp.resolve("servers.txt");
         try {
             List<String> peers = new ArrayList<>();
             for (String blocks : List.of("2:5", "0:2")) { // any order: the client builds the route
                 var p = new ProcessBuilder(REPO.resolve("catena").toString(), "server", "--model", MODEL.toString(),
-                        "--blocks", blocks).directory(REPO.toFile()).redirectErrorStream(true).start();
+                        "--blocks", blocks, "--directory", directory.toString()).directory(REPO.toFile()).redirectErrorStream(true).start();
                 servers.add(p);
                 var reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
                 String line;
@@ -87,6 +88,10 @@ class SwarmCommandIT {
                     "Once upon a time", "-n", "64", "--greedy", "--json");
             assertEquals(0, r.exit(), r.err());
             assertArrayEquals(OracleCommandIT.Expected.firstCase().tokens(), ints(find(r.out(), "\"tokens\":\\[([^\\]]*)\\]")));
+            var viaDirectory = catena("generate", "--directory", directory.toString(), "--model", MODEL.toString(), "--prompt",
+                    "Once upon a time", "-n", "64", "--greedy", "--json");
+            assertEquals(0, viaDirectory.exit(), viaDirectory.err());
+            assertArrayEquals(OracleCommandIT.Expected.firstCase().tokens(), ints(find(viaDirectory.out(), "\"tokens\":\\[([^\\]]*)\\]")));
             var gap = catena("generate", "--peers", peers.getFirst(), "--model", MODEL.toString(), "--prompt", "x");
             assertEquals(5, gap.exit(), gap.err());
             assertTrue(gap.err().contains("no usable server covers blocks [0, 2)"), gap.err()); // peers.getFirst() hosts 2:5
