@@ -2,6 +2,7 @@ package dev.catena.transport.netty;
 
 import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
+import dev.catena.transport.spi.SendQueue;
 import dev.catena.transport.spi.FrameHandler;
 import dev.catena.transport.spi.TransportException;
 import io.netty.buffer.ByteBuf;
@@ -11,7 +12,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.TooLongFrameException;
 
 import java.io.IOException;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -27,7 +27,7 @@ final class NettyConnection implements Connection {
     private final boolean accepted;
     private final String remoteAddress;
     /** Bytes handed to Netty and not yet written to the socket: the slow-peer bound. */
-    private final AtomicLong queuedBytes = new AtomicLong();
+    private final SendQueue sendQueue;
     /** Why this side closed the connection; the first cause wins, reported by onClose. */
     private final AtomicReference<Throwable> closeCause = new AtomicReference<>();
     private volatile boolean closing;
@@ -38,6 +38,7 @@ final class NettyConnection implements Connection {
         this.handler = handler;
         this.accepted = accepted;
         this.remoteAddress = remoteAddress;
+        this.sendQueue = new SendQueue(transport.config(), transport.counters);
     }
 
     @Override
@@ -53,37 +54,22 @@ final class NettyConnection implements Connection {
     @Override
     public void send(Frame frame) {
         long wire = frame.wireBytes();
-        if (!isOpen()) {
-            transport.counters.dropped(wire);
-            return;
-        }
-        int max = transport.config().maxFrameBytes();
-        if (frame.frameLength() > max) {
-            transport.counters.dropped(wire);
-            fail(new TransportException("refused to send a frame of " + frame.frameLength() + " bytes to "
-                    + remoteAddress + ": over maxFrameBytes " + max));
-            return;
-        }
-        if (queuedBytes.getAndAdd(wire) >= transport.config().sendQueueLimitBytes()) {
-            queuedBytes.addAndGet(-wire); // the peer reads too slowly: drop this frame, keep the connection
-            transport.counters.dropped(wire);
+        if (!sendQueue.admit(frame, isOpen(), remoteAddress, this::fail)) {
             return;
         }
         ByteBuf out;
         try {
             out = FrameCodec.encode(frame, channel.alloc());
         } catch (IOException | RuntimeException e) {
-            queuedBytes.addAndGet(-wire);
-            transport.counters.dropped(wire);
+            sendQueue.dropped(wire);
             LOG.log(System.Logger.Level.WARNING, "cannot encode a frame for " + remoteAddress, e);
             return;
         }
         channel.writeAndFlush(out).addListener(written -> {
-            queuedBytes.addAndGet(-wire);
             if (written.isSuccess()) {
-                transport.counters.sent(wire);
+                sendQueue.sent(wire);
             } else {
-                transport.counters.dropped(wire);
+                sendQueue.dropped(wire);
             }
         });
     }

@@ -2,6 +2,7 @@ package dev.catena.transport.memory;
 
 import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
+import dev.catena.transport.spi.SendQueue;
 import dev.catena.transport.spi.FrameHandler;
 import dev.catena.transport.spi.TransportException;
 
@@ -10,7 +11,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One end of an in-memory connection. Sending enqueues a read-only view of the payload on the
@@ -42,7 +42,7 @@ final class MemoryConnection implements Connection {
     private final AtomicInteger pending = new AtomicInteger();
     private final AtomicBoolean open = new AtomicBoolean(true);
     /** Bytes this end sent that the peer's handler has not consumed yet: the slow-peer bound. */
-    private final AtomicLong queuedBytes = new AtomicLong();
+    private final SendQueue sendQueue;
     /** Set when this end decided to close: frames still in its inbox are dropped, as a socket would. */
     private volatile boolean discardInbound;
     private boolean terminated; // touched by drain() only
@@ -52,6 +52,7 @@ final class MemoryConnection implements Connection {
         this.handler = handler;
         this.remoteAddress = remoteAddress;
         this.listener = listener;
+        this.sendQueue = new SendQueue(transport.config(), transport.counters);
     }
 
     static void pair(MemoryConnection a, MemoryConnection b) {
@@ -76,20 +77,7 @@ final class MemoryConnection implements Connection {
     @Override
     public void send(Frame frame) {
         long wire = frame.wireBytes();
-        if (!open.get()) {
-            transport.counters.dropped(wire);
-            return;
-        }
-        int max = transport.config().maxFrameBytes();
-        if (frame.frameLength() > max) {
-            transport.counters.dropped(wire);
-            fail(new TransportException("refused to send a frame of " + frame.frameLength() + " bytes to "
-                    + remoteAddress + ": over maxFrameBytes " + max));
-            return;
-        }
-        if (queuedBytes.getAndAdd(wire) >= transport.config().sendQueueLimitBytes()) {
-            queuedBytes.addAndGet(-wire);
-            transport.counters.dropped(wire);
+        if (!sendQueue.admit(frame, open.get(), remoteAddress, this::fail)) {
             return;
         }
         // slice(): the bytes between position and limit, independent of the sender's later position moves.
@@ -162,7 +150,7 @@ final class MemoryConnection implements Connection {
                 try {
                     deliver(d);
                 } finally {
-                    peer.queuedBytes.addAndGet(-d.wireBytes());
+                    peer.sendQueue.released(d.wireBytes());
                 }
             }
             case Closed c -> {
