@@ -43,22 +43,31 @@ public record GgufFile(Path path, long fileSize, int version, long alignment, lo
     public static GgufFile read(Path path) {
         long size = checkReadable(path);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment params = gguf_init_params.allocate(arena);
-            gguf_init_params.no_alloc(params, true);
-            gguf_init_params.ctx(params, MemorySegment.NULL);
-            LlamaNatives.clearErrors();
-            MemorySegment raw = gguf_init_from_file(arena.allocateFrom(path.toString()), params);
-            if (raw.equals(MemorySegment.NULL)) {
-                String why = LlamaNatives.takeErrors().orElse("no reason given");
-                throw new ModelFormatException(path, "malformed GGUF (ggml: " + why + ")");
-            }
-            // Bound to the arena, so the context is freed on every path out of this block.
-            MemorySegment ctx = raw.reinterpret(arena, c -> gguf_free(c));
+            MemorySegment ctx = openContext(path, arena);
             GgufFile file = new GgufFile(path, size, gguf_get_version(ctx), gguf_get_alignment(ctx),
                     gguf_get_data_offset(ctx), readMetadata(ctx), readTensors(ctx));
             file.checkComplete();
             return file;
         }
+    }
+
+    /**
+     * ggml's own reader on {@code path}, metadata only ({@code no_alloc}), as a {@code gguf_context}
+     * freed when {@code arena} closes.
+     *
+     * @throws ModelFormatException with ggml's reason when it cannot read the file
+     */
+    public static MemorySegment openContext(Path path, Arena arena) {
+        MemorySegment params = gguf_init_params.allocate(arena);
+        gguf_init_params.no_alloc(params, true);
+        gguf_init_params.ctx(params, MemorySegment.NULL);
+        LlamaNatives.clearErrors();
+        MemorySegment raw = gguf_init_from_file(arena.allocateFrom(path.toString()), params);
+        if (raw.equals(MemorySegment.NULL)) {
+            String why = LlamaNatives.takeErrors().orElse("no reason given");
+            throw new ModelFormatException(path, "malformed GGUF (ggml: " + why + ")");
+        }
+        return raw.reinterpret(arena, c -> gguf_free(c));
     }
 
     /** Metadata value as a string, if present and a string. */

@@ -1,7 +1,8 @@
 package dev.catena.ffm.testmodel;
 
+import dev.catena.api.ModelFormatException;
+import dev.catena.ffm.gguf.GgufFile;
 import dev.catena.ffm.internal.ggml_init_params;
-import dev.catena.ffm.internal.gguf_init_params;
 import dev.catena.ffm.natives.LlamaNatives;
 import dev.catena.ffm.testmodel.ModelSpec.TensorSpec;
 
@@ -136,16 +137,11 @@ public final class TestModelWriter {
     // --- metadata ------------------------------------------------------------------------------------------
 
     private static MemorySegment readVocabulary(Arena arena, Path vocabFile) throws IOException {
-        MemorySegment params = gguf_init_params.allocate(arena);
-        gguf_init_params.no_alloc(params, true);
-        gguf_init_params.ctx(params, MemorySegment.NULL);
-        LlamaNatives.clearErrors();
-        MemorySegment raw = gguf_init_from_file(arena.allocateFrom(vocabFile.toString()), params);
-        if (raw.equals(MemorySegment.NULL)) {
-            throw new IOException("cannot read vocabulary " + vocabFile + ": "
-                    + LlamaNatives.takeErrors().orElse("not a valid GGUF file"));
+        try {
+            return GgufFile.openContext(vocabFile, arena);
+        } catch (ModelFormatException e) {
+            throw new IOException("cannot read vocabulary: " + e.getMessage(), e);
         }
-        return raw.reinterpret(arena, c -> gguf_free(c));
     }
 
     private static long tokenCount(Arena arena, MemorySegment vocab, Path vocabFile) throws IOException {
