@@ -4,7 +4,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JAVA_HOME=$("$root/scripts/find-jdk.sh")
-if [ ! -d "$root/bench/target/lib" ] || [ ! -d "$root/bench/target/classes" ]; then
+stamp="$root/bench/target/classes/META-INF/BenchmarkList"
+if [ ! -d "$root/bench/target/lib" ] || [ ! -f "$stamp" ] \
+   || [ -n "$(find "$root"/*/src/main "$root"/*/pom.xml -newer "$stamp" -type f -print -quit)" ]; then
+  echo "bench: building (first use or sources changed)..." >&2
   "$root/build" -q -DskipTests package >&2
 fi
 main=$1; shift

@@ -8,8 +8,6 @@ import dev.catena.ffm.FfmSpanBackend;
 import dev.catena.ffm.llama.LlamaOracle;
 import dev.catena.ffm.llama.OracleOptions;
 import dev.catena.ffm.span.FfmSpan;
-import dev.catena.ffm.testmodel.ModelSpec;
-import dev.catena.ffm.testmodel.TestModelCache;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,11 +46,7 @@ public final class ComputeBench {
             }
         }
         if (model == null) {
-            model = TestModelCache.get(switch (preset) {
-                case "llama32-1b-q8_0" -> ModelSpec.llama32_1B(ModelSpec.WeightType.Q8_0);
-                case "llama32-1b-q4_k" -> ModelSpec.llama32_1B(ModelSpec.WeightType.Q4_K);
-                default -> throw new IllegalArgumentException("unknown preset " + preset);
-            });
+            model = Presets.model(preset);
         }
         int ctx = prefill + decode + 1;
         int[] tokens = tokens(prefill + decode, FfmSpanBackend.instance().inspect(model).nVocab(), new Random(1));

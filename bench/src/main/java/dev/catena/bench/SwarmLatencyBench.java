@@ -2,6 +2,7 @@ package dev.catena.bench;
 
 import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SamplingParams;
+import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.Generator;
@@ -13,6 +14,7 @@ import dev.catena.transport.proto.DType;
 import dev.catena.transport.spi.Transport;
 import dev.catena.transport.spi.TransportConfig;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,92 +23,195 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 
 /**
  * Per-token decode latency of a swarm against PROTOCOL.md's latency model, over emulated links:
  * K servers and a client on loopback (Netty), every (source, destination) pair through its own
- * user-space proxy with a set one-way delay. For each mode it reports p50/p90 over the decode
- * steps after warm-up, the formula evaluated with the servers' measured compute time, and the ratio.
+ * user-space proxy with a set one-way delay (direct links when there is no delay). For each run it
+ * reports p50/p90 of the chain's step time over the decode steps after warm-up, the formula
+ * evaluated with the servers' measured compute time (the physical limit), and the ratio.
  *
- * <pre>java -cp ... dev.catena.bench.SwarmLatencyBench --model GGUF [--servers 3] [--client-ms 40] [--peer-ms 2]
- *     [--tokens 64] [--warmup 8]</pre>
+ * <pre>
+ * SwarmLatencyBench [--model GGUF | --preset llama32-1b-q8_0 | --pass-through HIDDEN] [--scenario far|uniform|lan|all] [--servers K,...]
+ *     [--client-ms X --peer-ms Y] [--tokens 64] [--warmup 8] [--threads 1] [--out DIR]
+ * </pre>
+ * Scenarios (issue 6): far = client links 40 ms one-way, server links 2 ms, K = 3 and 4; uniform =
+ * every link 20 ms; lan = no added delay. {@code --pass-through HIDDEN} runs spans that compute
+ * nothing at that hidden size, to measure what a hop itself costs. {@code --out} writes
+ * {@code swarm.json}, {@code swarm.md} and {@code swarm.png}.
  */
 public final class SwarmLatencyBench {
 
+    record Scenario(String name, long clientMs, long peerMs, List<Integer> servers) {
+    }
+
+    /** One measured run. */
+    record Row(String model, String scenario, int servers, long clientMs, long peerMs, String mode, int nEmbd, int steps,
+               double p50, double p90, double computeMs, double formulaMs) {
+        double ratio() {
+            return p50 / formulaMs;
+        }
+
+        /** Milliseconds per hop above the formula. */
+        double overheadPerHop() {
+            return (p50 - formulaMs) / servers;
+        }
+
+        /** Issue 6's push target: p50 <= 1.10 x the limit + 1 ms per hop. */
+        boolean pushTargetMet() {
+            return p50 <= 1.10 * formulaMs + servers;
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Path model = Path.of("../shared/models/stories260K.gguf");
-        int k = 3, tokens = 64, warmup = 8;
-        long clientMs = 40, peerMs = 2;
+        int passThrough = 0;
+        String scenarioName = "far";
+        List<Integer> serverCounts = null;
+        long clientMs = -1, peerMs = -1;
+        int tokens = 64, warmup = 8, threads = 1;
+        Path out = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> model = Path.of(args[++i]);
-                case "--servers" -> k = Integer.parseInt(args[++i]);
+                case "--preset" -> model = Presets.model(args[++i]);
+                case "--pass-through" -> passThrough = Integer.parseInt(args[++i]);
+                case "--scenario" -> scenarioName = args[++i];
+                case "--servers" -> serverCounts = Arrays.stream(args[++i].split(",")).map(Integer::parseInt).toList();
                 case "--client-ms" -> clientMs = Long.parseLong(args[++i]);
                 case "--peer-ms" -> peerMs = Long.parseLong(args[++i]);
                 case "--tokens" -> tokens = Integer.parseInt(args[++i]);
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--out" -> out = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (see the class comment)");
             }
         }
-        var backend = Catena.spanBackend("ffm");
+        List<Scenario> scenarios = new ArrayList<>();
+        if (clientMs >= 0 || peerMs >= 0) {
+            scenarios.add(new Scenario("custom", Math.max(0, clientMs), Math.max(0, peerMs), serverCounts == null ? List.of(3) : serverCounts));
+        } else {
+            for (String name : scenarioName.equals("all") ? List.of("far", "uniform", "lan") : List.of(scenarioName)) {
+                scenarios.add(switch (name) {
+                    case "far" -> new Scenario("far", 40, 2, serverCounts == null ? List.of(3, 4) : serverCounts);
+                    case "uniform" -> new Scenario("uniform", 20, 20, serverCounts == null ? List.of(3) : serverCounts);
+                    case "lan" -> new Scenario("lan", 0, 0, serverCounts == null ? List.of(3) : serverCounts);
+                    default -> throw new IllegalArgumentException("--scenario must be far, uniform, lan or all, got " + name);
+                });
+            }
+        }
+        SpanBackend backend = passThrough > 0 ? new PassThroughSpans(16, passThrough) : Catena.spanBackend("ffm");
+        List<Row> rows = new ArrayList<>();
+        System.out.println(Report.header());
+        for (Scenario sc : scenarios) {
+            for (int k : sc.servers()) {
+                for (var mode : List.of(RemoteSession.Mode.RELAY, RemoteSession.Mode.PUSH)) {
+                    Row row = run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads);
+                    rows.add(row);
+                    System.out.println(Report.markdownRow(row));
+                }
+            }
+        }
+        if (out != null) {
+            Files.createDirectories(out);
+            Files.writeString(out.resolve("swarm.json"), Report.json(rows));
+            Files.writeString(out.resolve("swarm.md"), Report.header() + "\n" + String.join("\n", rows.stream().map(Report::markdownRow).toList()) + "\n");
+            Report.chart(rows, out.resolve("swarm.png"));
+            System.out.println("wrote " + out.resolve("swarm.json") + ", swarm.md and swarm.png");
+        }
+    }
+
+    static Row run(SpanBackend backend, Path model, boolean passThrough, Scenario sc, int k, RemoteSession.Mode mode,
+                   int tokens, int warmup, int threads) throws Exception {
         var info = backend.inspect(model);
+        if (k > info.nLayer()) throw new IllegalArgumentException(k + " servers for " + info.nLayer() + " blocks");
         String id = model.getFileName().toString();
         var netty = Catena.transport("netty");
         List<SwarmServer> servers = new ArrayList<>();
         List<LinkProxy> proxies = new ArrayList<>();
-        try (Transport st = netty.create(TransportConfig.defaults()); Transport ct = netty.create(TransportConfig.defaults());
-             var head = backend.openHead(model, SpanOptions.cpu(1))) {
-            List<Map<String, String>> routes = new ArrayList<>();
+        try (Transport st = netty.create(TransportConfig.defaults()); Transport ct = netty.create(TransportConfig.defaults())) {
+            List<Map<String, String>> pushRoutes = new ArrayList<>();
             for (BlockRange r : BlockRange.even(info.nLayer(), k)) {
                 var map = new HashMap<String, String>();
-                routes.add(map);
-                servers.add(SwarmServer.start(new SwarmServer.Config(model, id, r, SpanOptions.cpu(1), "127.0.0.1:0", 1L << 30,
+                pushRoutes.add(map);
+                servers.add(SwarmServer.start(new SwarmServer.Config(model, id, r, SpanOptions.cpu(threads), "127.0.0.1:0", 1L << 30,
                         Duration.ofMinutes(5), 1, name -> map.getOrDefault(name, name)), backend, st));
             }
-            // The client reaches server i through a proxy with the client delay; server i reaches i+1 with the peer delay.
-            // With no delay at all the links are direct: that measures Catena's own overhead per hop, not the proxies'.
-            boolean direct = clientMs == 0 && peerMs == 0;
+            // Client -> server i through a proxy with the client delay, server i -> i+1 through one with the peer delay.
+            boolean direct = sc.clientMs() == 0 && sc.peerMs() == 0;
             List<RemoteSession.Hop> route = new ArrayList<>();
-            for (int i = 0; direct && i < k; i++) {
-                route.add(new RemoteSession.Hop(servers.get(i).address(), servers.get(i).blocks()));
-            }
-            for (int i = 0; !direct && i < k; i++) {
-                var toServer = LinkProxy.to(servers.get(i).address(), 100 + i).delay(clientMs, 0);
-                proxies.add(toServer);
-                route.add(new RemoteSession.Hop(toServer.address(), servers.get(i).blocks()));
+            for (int i = 0; i < k; i++) {
+                String address = servers.get(i).address();
+                if (!direct) {
+                    var proxy = LinkProxy.to(address, 100 + i).delay(sc.clientMs(), 0);
+                    proxies.add(proxy);
+                    address = proxy.address();
+                }
+                route.add(new RemoteSession.Hop(address, servers.get(i).blocks()));
             }
             for (int i = 0; !direct && i + 1 < k; i++) {
-                var peer = LinkProxy.to(servers.get(i + 1).address(), 200 + i).delay(peerMs, 0);
+                var peer = LinkProxy.to(servers.get(i + 1).address(), 200 + i).delay(sc.peerMs(), 0);
                 proxies.add(peer);
-                routes.get(i).put(route.get(i + 1).address(), peer.address());
+                pushRoutes.get(i).put(route.get(i + 1).address(), peer.address());
             }
-            try (var client = new SwarmClient(ct, Duration.ofSeconds(60))) {
-                System.out.printf(Locale.ROOT, "| mode | servers | client one-way ms | peer one-way ms | p50 ms | p90 ms | formula ms | p50 / formula |%n");
-                System.out.printf(Locale.ROOT, "|---|---|---|---|---|---|---|---|%n");
-                for (var mode : RemoteSession.Mode.values()) {
-                    servers.forEach(s -> s.counters().computeNanos.set(0));
-                    servers.forEach(s -> s.counters().steps.set(0));
-                    Generator.Generation g;
-                    try (var session = RemoteSession.open(client, id, info.nEmbd(), route, mode, 512, DType.F32, Duration.ofSeconds(60))) {
-                        g = Generator.generate(head, session::step, "Once upon a time", tokens + warmup, SamplingParams.greedyDecoding(),
-                                512, false, false, t -> { });
+            List<Double> stepMillis = new ArrayList<>();
+            try (var client = new SwarmClient(ct, Duration.ofSeconds(120));
+                 var session = RemoteSession.open(client, id, info.nEmbd(), route, mode, tokens + warmup + 64, DType.F32,
+                         Duration.ofSeconds(120))) {
+                // Only decode steps after warm-up count, for latency and for the servers' compute time alike.
+                if (passThrough) {
+                    var random = new Random(7);
+                    float[] hidden = new float[info.nEmbd()];
+                    for (int p = 0; p < tokens + warmup; p++) {
+                        for (int j = 0; j < hidden.length; j++) hidden[j] = (float) random.nextGaussian();
+                        if (p == warmup) resetCompute(servers);
+                        long t0 = System.nanoTime();
+                        session.step(hidden, 1, p);
+                        stepMillis.add((System.nanoTime() - t0) / 1e6);
                     }
-                    double[] steps = Arrays.copyOfRange(g.stepMillis(), warmup, g.stepMillis().length);
-                    Arrays.sort(steps);
-                    double computeMs = servers.stream().mapToDouble(s -> s.counters().computeNanos.get() / 1e6
-                            / Math.max(1, s.counters().steps.get())).sum();
-                    double formula = mode == RemoteSession.Mode.PUSH
-                            ? clientMs + computeMs + (k - 1) * peerMs + clientMs
-                            : k * 2.0 * clientMs + computeMs;
-                    double p50 = steps[steps.length / 2];
-                    double p90 = steps[(int) Math.ceil(steps.length * 0.9) - 1];
-                    System.out.printf(Locale.ROOT, "| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.3f |%n", mode.name().toLowerCase(Locale.ROOT),
-                            k, clientMs, peerMs, p50, p90, formula, p50 / formula);
+                } else {
+                    try (var head = backend.openHead(model, SpanOptions.cpu(threads))) {
+                        int[] produced = {0};
+                        Generator.generate(head, (h, n, p) -> {
+                            if (n == 1 && ++produced[0] == warmup + 1) resetCompute(servers);
+                            long t0 = System.nanoTime();
+                            float[] r = session.step(h, n, p);
+                            if (n == 1) stepMillis.add((System.nanoTime() - t0) / 1e6);
+                            return r;
+                        }, "Once upon a time", tokens + warmup + 1, SamplingParams.greedyDecoding(), tokens + warmup + 64, false, false,
+                                t -> { });
+                    }
                 }
             }
+            double[] steps = stepMillis.subList(warmup, stepMillis.size()).stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            double computeMs = servers.stream().mapToDouble(s -> s.counters().computeNanos.get() / 1e6
+                    / Math.max(1, s.counters().steps.get())).sum();
+            double formula = formula(sc, k, mode, computeMs);
+            return new Row(passThrough ? "pass-through" : id, sc.name(), k, sc.clientMs(), sc.peerMs(),
+                    mode.name().toLowerCase(Locale.ROOT), info.nEmbd(), steps.length, percentile(steps, 0.5), percentile(steps, 0.9),
+                    computeMs, formula);
         } finally {
             proxies.forEach(LinkProxy::close);
             servers.forEach(SwarmServer::close);
         }
+    }
+
+    /** PROTOCOL.md's latency model for one decode step with these links and compute time (all spans together). */
+    static double formula(Scenario sc, int k, RemoteSession.Mode mode, double computeMs) {
+        return mode == RemoteSession.Mode.PUSH
+                ? sc.clientMs() + computeMs + (k - 1) * sc.peerMs() + sc.clientMs()
+                : k * 2.0 * sc.clientMs() + computeMs;
+    }
+
+    private static void resetCompute(List<SwarmServer> servers) {
+        servers.forEach(s -> {
+            s.counters().computeNanos.set(0);
+            s.counters().steps.set(0);
+        });
+    }
+
+    static double percentile(double[] sorted, double p) {
+        return sorted.length == 0 ? Double.NaN : sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)];
     }
 }

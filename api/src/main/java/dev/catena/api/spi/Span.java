@@ -24,9 +24,10 @@ public interface Span extends AutoCloseable {
     String device();
 
     /**
-     * Opens a session with a KV cache for {@code options.maxLength()} tokens, allocated whole now.
+     * Opens a session with a KV cache for {@code options.maxLength()} tokens, allocated whole now,
+     * on all the span's blocks or on {@code options.blocks()}, a part of them.
      *
-     * @throws dev.catena.api.SpanInputException when maxLength is not positive
+     * @throws dev.catena.api.SpanInputException when maxLength is not positive or the blocks are not within the span
      */
     SpanSession openSession(SessionOptions options);
 

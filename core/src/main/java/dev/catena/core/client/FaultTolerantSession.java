@@ -1,24 +1,28 @@
 package dev.catena.core.client;
 
+import dev.catena.api.BlockRange;
 import dev.catena.core.Generator;
 import dev.catena.core.directory.Directory;
+import dev.catena.core.directory.ServerRecord;
 import dev.catena.transport.proto.DType;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Set;
 
 /**
- * An inference session that survives servers failing: it keeps every input it sent (the history),
- * and when a server fails (connection lost, timeout, error reply) it bans that server with
- * exponential backoff, plans a new route from the directory without it, opens sessions there and
- * replays the history step by step (the same steps as before, so the caches and every later
- * output are bit-identical to a run without the failure), then goes on.
- * <p>
- * This first version re-opens the whole route on a failure rather than only the failed span; the
- * healthy servers recompute their part of the history.
+ * An inference session that survives servers failing. When a server fails (connection lost,
+ * timeout, error reply, damaged or inconsistent data) it bans that server with exponential backoff,
+ * plans replacements for exactly the blocks the failed hop ran (one server or several, whole spans
+ * or parts, by measured round trips), replays that hop's history through them, repoints the
+ * upstream server's push to them, and re-sends the interrupted step. The other hops keep their
+ * sessions; the replayed caches, and so every later output, are bit-identical to a run without the
+ * failure.
  */
 public final class FaultTolerantSession implements Generator.Chain, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FaultTolerantSession.class.getName());
@@ -33,11 +37,8 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
         }
     }
 
-    /** One failover: which server failed, why, and how long the recovery took. */
-    public record Failover(String server, String reason, double millis) {
-    }
-
-    private record Sent(float[] hidden, int n, int position) {
+    /** One failover: which server failed, why, what replaced it, and how long the step took with the recovery. */
+    public record Failover(String server, String reason, List<RemoteSession.Hop> replacements, double millis) {
     }
 
     private final SwarmClient client;
@@ -49,13 +50,10 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
     private final int maxLength;
     private final DType wireDtype;
     private final Policy policy;
-    private final List<Sent> history = new ArrayList<>();
-    private final Map<String, Long> bannedUntilNanos = new ConcurrentHashMap<>();
-    private final Map<String, Integer> strikes = new ConcurrentHashMap<>();
+    private final Map<String, Long> bannedUntilNanos = new HashMap<>();
+    private final Map<String, Integer> strikes = new HashMap<>();
     private final List<Failover> failovers = new ArrayList<>();
     private RemoteSession session;
-    private List<RemoteSession.Hop> route = List.of();
-    private float[] lastOutput; // the final span's output of the last step replayed
 
     public FaultTolerantSession(SwarmClient client, Directory directory, String modelId, int nLayer, int nEmbd,
                                 RemoteSession.Mode mode, int maxLength, DType wireDtype, Policy policy) {
@@ -72,83 +70,116 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
 
     @Override
     public float[] forwardLast(float[] hidden, int n, int position) {
-        history.removeIf(s -> s.position() >= position); // a re-send rewinds the history too
-        history.add(new Sent(hidden.clone(), n, position));
-        for (int attempt = 0; ; attempt++) {
-            long started = System.nanoTime();
+        long started = System.nanoTime();
+        List<String> failed = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
+        List<RemoteSession.Hop> replacements = new ArrayList<>();
+        while (true) {
             try {
                 if (session == null) {
-                    openAndReplay();
-                    // The replay ended with this step: its output is the answer.
-                    return lastOutput;
+                    session = RemoteSession.open(client, modelId, nEmbd, plan(new BlockRange(0, nLayer)), mode, maxLength,
+                            wireDtype, policy.stepTimeout());
                 }
-                return session.step(hidden, n, position);
+                float[] out = session.step(hidden, n, position);
+                double millis = (System.nanoTime() - started) / 1e6;
+                for (int i = 0; i < failed.size(); i++) {
+                    failovers.add(new Failover(failed.get(i), reasons.get(i), i == failed.size() - 1 ? List.copyOf(replacements) : List.of(), millis));
+                }
+                if (!failed.isEmpty()) {
+                    LOG.log(System.Logger.Level.INFO, "failover: {0} failed ({1}); route now {2}; the step took {3} ms",
+                            failed, reasons.getLast(), session.route(), String.format("%.1f", millis));
+                }
+                return out;
             } catch (SwarmException e) {
                 if (e.server() == null) {
-                    throw e;
+                    throw e; // nothing to fail over from: e.g. no server covers a block
                 }
-                if (attempt >= policy.maxFailovers()) {
-                    throw new SwarmException("giving up after " + attempt + " failovers in one step; last: " + e.getMessage(),
-                            e.server(), e);
+                failed.add(e.server());
+                reasons.add(e.getMessage());
+                if (failed.size() > policy.maxFailovers()) {
+                    throw new SwarmException("giving up after " + policy.maxFailovers() + " failovers in one step; last: "
+                            + e.getMessage(), e.server(), e);
                 }
                 ban(e.server());
-                closeSession(e.server());
-                long recovered = System.nanoTime();
-                try {
-                    openAndReplay();
-                } catch (SwarmException again) {
-                    if (again.server() == null) throw again;
-                    if (attempt + 1 >= policy.maxFailovers()) {
-                        throw new SwarmException("giving up after " + (attempt + 1) + " failovers in one step; last: "
-                                + again.getMessage(), again.server(), again);
-                    }
-                    ban(again.server());
-                    closeSession(again.server());
-                    continue;
-                }
-                var f = new Failover(e.server(), e.getMessage(), (System.nanoTime() - started) / 1e6);
-                failovers.add(f);
-                LOG.log(System.Logger.Level.INFO, "failover: {0} failed ({1}); new route {2}, recovered in {3} ms",
-                        e.server(), e.getMessage(), route, String.format("%.1f", (System.nanoTime() - recovered) / 1e6));
-                return lastOutput;
+                replacements.clear();
+                replacements.addAll(replaceOrForget(e.server()));
             }
-        }
-    }
-
-    /** Plans a route without banned servers, opens it and replays every step sent so far. */
-    private void openAndReplay() {
-        var now = System.nanoTime();
-        var banned = new java.util.HashSet<String>();
-        bannedUntilNanos.forEach((a, until) -> {
-            if (until > now) banned.add(a);
-        });
-        route = planAllowingBanned(directory.servers(modelId), banned);
-        session = RemoteSession.open(client, modelId, nEmbd, route, mode, maxLength, wireDtype, policy.stepTimeout());
-        for (Sent s : history) {
-            lastOutput = session.step(s.hidden(), s.n(), s.position());
         }
     }
 
     /**
-     * Bans are a preference: when every replica of a span is banned (e.g. after transient resets),
-     * the banned servers are allowed back one at a time, those with the fewest failures first.
+     * Replaces the failed server's hop, if the route has one, by servers covering its blocks; a
+     * replacement that fails in its turn is banned and replaced too.
+     *
+     * @return the hops that replaced it (none when the route did not use it)
      */
-    private List<RemoteSession.Hop> planAllowingBanned(List<dev.catena.core.directory.ServerRecord> servers,
-                                                       java.util.Set<String> banned) {
-        var excluded = new java.util.HashSet<>(banned);
-        var byStrikes = new java.util.ArrayList<>(banned);
-        byStrikes.sort(java.util.Comparator.<String>comparingInt(a -> strikes.getOrDefault(a, 0))
+    private List<RemoteSession.Hop> replaceOrForget(String failed) {
+        if (session == null) {
+            return List.of(); // it failed while the route opened: the next try plans around it
+        }
+        int index = session.indexOf(failed);
+        if (index < 0) {
+            return List.of();
+        }
+        BlockRange blocks = session.route().get(index).blocks();
+        for (int attempt = 0; ; attempt++) {
+            List<RemoteSession.Hop> replacements = plan(blocks);
+            try {
+                session.replace(index, replacements);
+                return replacements;
+            } catch (SwarmException e) {
+                if (e.server() == null || attempt + 1 >= policy.maxFailovers()) {
+                    throw e;
+                }
+                LOG.log(System.Logger.Level.INFO, "replacement for {0} failed: {1}", failed, e.getMessage());
+                ban(e.server());
+            }
+        }
+    }
+
+    /**
+     * The cheapest hops over {@code blocks} by measured round trips, among servers online with room
+     * for the session. Bans are a preference: when every server of some block is banned (e.g. after
+     * transient resets), banned servers are allowed back one at a time, fewest failures first.
+     */
+    private List<RemoteSession.Hop> plan(BlockRange blocks) {
+        List<ServerRecord> candidates = directory.servers(modelId).stream()
+                .filter(s -> s.state() == ServerRecord.State.ONLINE && s.freeKvTokens() >= maxLength)
+                .filter(s -> s.span().start() < blocks.end() && s.span().end() > blocks.start())
+                .toList();
+        Set<String> excluded = new HashSet<>(banned());
+        Map<String, Double> rtts = new HashMap<>();
+        for (ServerRecord s : candidates) {
+            if (excluded.contains(s.address())) continue;
+            try {
+                rtts.put(s.address(), client.roundTripMillis(s.address()));
+            } catch (SwarmException unreachable) {
+                ban(s.address());
+                excluded.add(s.address());
+            }
+        }
+        List<String> allowBack = new ArrayList<>(excluded);
+        allowBack.sort(Comparator.<String>comparingInt(a -> strikes.getOrDefault(a, 0))
                 .thenComparingLong(a -> bannedUntilNanos.getOrDefault(a, 0L)));
         while (true) {
             try {
-                return RoutePlanner.plan(servers, nLayer, excluded, RoutePlanner.hops());
+                return RoutePlanner.plan(candidates, blocks, excluded, RoutePlanner.latency(rtts));
             } catch (SwarmException noRoute) {
-                if (byStrikes.isEmpty()) throw noRoute;
-                String retry = byStrikes.removeFirst();
+                if (allowBack.isEmpty()) throw noRoute;
+                String retry = allowBack.removeFirst();
                 excluded.remove(retry);
                 LOG.log(System.Logger.Level.INFO, "no route without banned servers; trying {0} again", retry);
             }
         }
+    }
+
+    private Set<String> banned() {
+        long now = System.nanoTime();
+        Set<String> out = new HashSet<>();
+        bannedUntilNanos.forEach((a, until) -> {
+            if (until - now > 0) out.add(a);
+        });
+        return out;
     }
 
     private void ban(String server) {
@@ -157,20 +188,9 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
         bannedUntilNanos.put(server, System.nanoTime() + nanos);
     }
 
-    private void closeSession(String failed) {
-        if (session != null) {
-            try {
-                session.closeExcept(failed);
-            } catch (RuntimeException ignored) {
-                // the failed server may not answer; the others close their sessions
-            }
-            session = null;
-        }
-    }
-
     /** The route in use now. */
     public List<RemoteSession.Hop> route() {
-        return route;
+        return session == null ? List.of() : session.route();
     }
 
     public List<Failover> failovers() {
@@ -179,6 +199,9 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
 
     @Override
     public void close() {
-        closeSession(null);
+        if (session != null) {
+            session.close();
+            session = null;
+        }
     }
 }

@@ -26,94 +26,129 @@ import java.util.concurrent.TimeUnit;
  * the model. Each step sends the client's own copy of every hop's input (the source of truth) and
  * accepts hop k+1's result only when its input digest equals the digest of hop k's output; in
  * {@link Mode#PUSH} the servers also push outputs to the next hop, which usually computes before
- * the client's copy arrives. Not thread-safe: one step at a time.
+ * the client's copy arrives.
+ * <p>
+ * Every hop keeps the inputs it was sent (its history), so that {@link #replace} can swap a failed
+ * hop for servers covering the same blocks, possibly split differently, and bring them to the same
+ * length by replaying that history. Not thread-safe: one step at a time.
  */
 public final class RemoteSession implements AutoCloseable {
 
     public enum Mode { RELAY, PUSH }
 
-    /** One server of the route and the blocks it runs. */
+    /** One server of the route and the blocks it runs (all of its span or a part). */
     public record Hop(String address, BlockRange blocks) {
     }
 
-    private record Event(int hop, ServerLink.Received received) {
+    /** An input a hop computed on, and the digest of the output it answered with. */
+    private record Sent(ByteBuffer input, int n, int position, byte[] outputDigest) {
     }
 
-    private final List<ServerLink> links;
-    private final List<byte[]> sessionIds;
+    /** A session on one server of the route. */
+    private static final class HopSession {
+        final Hop hop;
+        final ServerLink link;
+        final byte[] id;
+        final List<Sent> history = new ArrayList<>();
+        /** Push mode: the server must be told its (new) next hop with the next step. */
+        boolean nextChanged;
+
+        HopSession(Hop hop, ServerLink link, byte[] id) {
+            this.hop = hop;
+            this.link = link;
+            this.id = id;
+        }
+    }
+
+    private record Event(HopSession from, ServerLink.Received received) {
+    }
+
+    private final SwarmClient client;
+    private final String modelId;
     private final int nEmbd;
+    private final Mode mode;
+    private final int maxLength;
     private final DType wireDtype;
     private final Duration stepTimeout;
-    private final Duration closeTimeout;
+    private final List<HopSession> hops = new ArrayList<>();
     private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
-    private final ClientCounters counters;
     private long step;
 
-    private RemoteSession(List<ServerLink> links, List<byte[]> sessionIds, int nEmbd, DType wireDtype, Duration stepTimeout,
-                          Duration closeTimeout, ClientCounters counters) {
-        this.closeTimeout = closeTimeout;
-        this.links = links;
-        this.sessionIds = sessionIds;
+    private RemoteSession(SwarmClient client, String modelId, int nEmbd, Mode mode, int maxLength, DType wireDtype,
+                          Duration stepTimeout) {
+        this.client = client;
+        this.modelId = modelId;
         this.nEmbd = nEmbd;
+        this.mode = mode;
+        this.maxLength = maxLength;
         this.wireDtype = wireDtype;
         this.stepTimeout = stepTimeout;
-        this.counters = counters;
-        for (int k = 0; k < links.size(); k++) {
-            int hop = k;
-            links.get(k).listen(sessionIds.get(k), r -> events.add(new Event(hop, r)));
-        }
     }
 
     /**
      * Opens a session on every hop, last first, so that in push mode each server learns the next
      * server's session id at open.
+     *
+     * @throws SwarmException naming the server that could not be reached or refused
      */
     public static RemoteSession open(SwarmClient client, String modelId, int nEmbd, List<Hop> route, Mode mode,
                                      int maxLength, DType wireDtype, Duration stepTimeout) {
-        List<ServerLink> links = new ArrayList<>();
-        List<byte[]> ids = new ArrayList<>();
-        for (int i = 0; i < route.size(); i++) {
-            links.add(null);
-            ids.add(null);
-        }
+        var session = new RemoteSession(client, modelId, nEmbd, mode, maxLength, wireDtype, stepTimeout);
+        session.hops.addAll(session.openChain(route, true));
+        return session;
+    }
+
+    /** Opens sessions on {@code route}, last first, each pushing to the one after it (push mode); closes them all on failure. */
+    private List<HopSession> openChain(List<Hop> route, boolean endsTheModel) {
+        List<HopSession> opened = new ArrayList<>();
         try {
+            HopSession after = null;
             for (int k = route.size() - 1; k >= 0; k--) {
-                Hop hop = route.get(k);
-                ServerLink link;
-                try {
-                    link = client.link(hop.address());
-                } catch (TransportException e) {
-                    throw new SwarmException("cannot reach " + hop.address() + ": " + e.getMessage(), hop.address(), e);
-                }
-                var open = OpenSession.newBuilder().setModelId(modelId).setStart(hop.blocks().start())
-                        .setEnd(hop.blocks().end()).setMaxLength(maxLength).setWireDtype(wireDtype)
-                        .setLastOnly(k == route.size() - 1);
-                if (mode == Mode.PUSH && k + 1 < route.size()) {
-                    open.setNext(PeerRef.newBuilder().setAddress(route.get(k + 1).address())
-                            .setSessionId(ByteString.copyFrom(ids.get(k + 1))));
-                }
-                Envelope reply;
-                try {
-                    reply = link.request(Envelope.newBuilder().setOpen(open), null, client.requestTimeout());
-                } catch (TransportException e) {
-                    throw new SwarmException(hop.address() + ": " + e.getMessage(), hop.address(), e);
-                }
-                if (!reply.hasOpened()) {
-                    throw new SwarmException(hop.address() + " refused a session on blocks " + hop.blocks() + ": "
-                            + (reply.hasError() ? reply.getError().getCode() + " " + reply.getError().getMessage() : reply.getBodyCase()),
-                            hop.address(), null);
-                }
-                links.set(k, link);
-                ids.set(k, reply.getOpened().getSessionId().toByteArray());
+                after = openHop(route.get(k), endsTheModel && k == route.size() - 1, mode == Mode.PUSH ? after : null);
+                opened.addFirst(after);
             }
-            return new RemoteSession(List.copyOf(links), List.copyOf(ids), nEmbd, wireDtype, stepTimeout, client.requestTimeout(),
-                    client.counters());
+            return opened;
         } catch (RuntimeException e) {
-            for (int k = 0; k < links.size(); k++) {
-                if (links.get(k) != null) closeQuietly(links.get(k), ids.get(k), client.requestTimeout());
-            }
+            opened.forEach(h -> closeQuietly(h, client.requestTimeout()));
             throw e;
         }
+    }
+
+    private HopSession openHop(Hop hop, boolean lastOnly, HopSession next) {
+        ServerLink link;
+        try {
+            link = client.link(hop.address());
+        } catch (TransportException e) {
+            throw new SwarmException("cannot reach " + hop.address() + ": " + e.getMessage(), hop.address(), e);
+        }
+        var open = OpenSession.newBuilder().setModelId(modelId).setStart(hop.blocks().start())
+                .setEnd(hop.blocks().end()).setMaxLength(maxLength).setWireDtype(wireDtype).setLastOnly(lastOnly);
+        if (next != null) {
+            open.setNext(peer(next));
+        }
+        Envelope reply;
+        try {
+            reply = link.request(Envelope.newBuilder().setOpen(open), null, client.requestTimeout());
+        } catch (TransportException e) {
+            throw new SwarmException(hop.address() + ": " + e.getMessage(), hop.address(), e);
+        }
+        if (!reply.hasOpened()) {
+            throw new SwarmException(hop.address() + " refused a session on blocks " + hop.blocks() + ": "
+                    + (reply.hasError() ? reply.getError().getCode() + " " + reply.getError().getMessage() : reply.getBodyCase()),
+                    hop.address(), null);
+        }
+        var opened = new HopSession(hop, link, reply.getOpened().getSessionId().toByteArray());
+        link.listen(opened.id, r -> events.add(new Event(opened, r)));
+        return opened;
+    }
+
+    private static PeerRef peer(HopSession h) {
+        return PeerRef.newBuilder().setAddress(h.hop.address()).setSessionId(ByteString.copyFrom(h.id)).build();
+    }
+
+    /** The route now: the servers and the blocks each runs. */
+    public List<Hop> route() {
+        return hops.stream().map(h -> h.hop).toList();
     }
 
     /**
@@ -123,42 +158,112 @@ public final class RemoteSession implements AutoCloseable {
      * @throws SwarmException when a server refuses the step or the chain is not valid in time
      */
     public float[] step(float[] hidden, int n, int position) {
+        ByteBuffer output = run(hops, Tensors.encode(hidden, wireDtype), n, position);
+        return Tensors.decode(output, Tensors.meta(wireDtype, output.remaining() / Tensors.elementBytes(wireDtype) / nEmbd, nEmbd), nEmbd);
+    }
+
+    /**
+     * Replaces hop {@code index} by sessions on {@code replacements}, which must chain over the same
+     * blocks: opens them, replays the failed hop's history through them (checking that they answer
+     * what it answered), closes the old session without waiting for it, and in push mode tells the
+     * hop before and the last replacement their new next hop with the next step.
+     *
+     * @throws SwarmException naming a replacement that failed or disagreed; the route is then unchanged
+     */
+    public void replace(int index, List<Hop> replacements) {
+        HopSession old = hops.get(index);
+        checkCovers(old.hop.blocks(), replacements);
+        List<HopSession> fresh = openChain(replacements, index == hops.size() - 1);
+        try {
+            for (Sent sent : List.copyOf(old.history)) {
+                ByteBuffer out = run(fresh, sent.input(), sent.n(), sent.position());
+                if (!Arrays.equals(Tensors.digest(out), sent.outputDigest())) {
+                    String blamed = fresh.getLast().hop.address();
+                    throw new SwarmException("replacement " + blamed + " answered position " + sent.position()
+                            + " differently from " + old.hop.address() + " before it", blamed, null);
+                }
+            }
+        } catch (RuntimeException e) {
+            fresh.forEach(h -> closeQuietly(h, client.requestTimeout()));
+            throw e;
+        }
+        hops.remove(index);
+        hops.addAll(index, fresh);
+        closeWithoutWaiting(old);
+        if (mode == Mode.PUSH) {
+            if (index > 0) hops.get(index - 1).nextChanged = true;
+            if (index + fresh.size() < hops.size()) fresh.getLast().nextChanged = true;
+        }
+    }
+
+    private static void checkCovers(BlockRange blocks, List<Hop> replacements) {
+        int at = blocks.start();
+        for (Hop h : replacements) {
+            if (h.blocks().start() != at) break;
+            at = h.blocks().end();
+        }
+        if (replacements.isEmpty() || at != blocks.end()) {
+            throw new IllegalArgumentException("replacements " + replacements + " do not chain over blocks " + blocks);
+        }
+    }
+
+    /** The index of the first hop on {@code address}, or -1. */
+    public int indexOf(String address) {
+        for (int k = 0; k < hops.size(); k++) {
+            if (hops.get(k).hop.address().equals(address)) return k;
+        }
+        return -1;
+    }
+
+    /**
+     * One step through {@code chain}: sends the input to its first hop and each accepted output on
+     * to the next; returns the last hop's output. Each hop's history is rewound to {@code position}
+     * and records its input once its result is accepted.
+     */
+    private ByteBuffer run(List<HopSession> chain, ByteBuffer input, int n, int position) {
         long s = ++step;
-        int hops = links.size();
-        ByteBuffer[] inputs = new ByteBuffer[hops];
-        byte[][] expected = new byte[hops][];
+        int size = chain.size();
+        for (HopSession h : chain) {
+            h.history.removeIf(sent -> sent.position() >= position); // a re-send rewinds the history too
+        }
+        ByteBuffer[] inputs = new ByteBuffer[size];
+        byte[][] expected = new byte[size][];
         List<List<ServerLink.Received>> pending = new ArrayList<>();
-        for (int k = 0; k < hops; k++) pending.add(new ArrayList<>());
-        inputs[0] = Tensors.encode(hidden, wireDtype);
-        expected[0] = Tensors.digest(inputs[0]);
-        sendStep(0, s, position, n, inputs[0], expected[0]);
+        for (int k = 0; k < size; k++) pending.add(new ArrayList<>());
+        inputs[0] = input;
+        expected[0] = Tensors.digest(input);
+        sendStep(chain.get(0), s, position, n, inputs[0], expected[0]);
         long deadline = System.nanoTime() + stepTimeout.toNanos();
         int accepted = 0;
         ByteBuffer output = null;
-        while (accepted < hops) {
-            Event ev = poll(deadline, s, accepted);
-            StepResult r = ev.received().header().getResult();
+        while (accepted < size) {
+            Event ev = poll(deadline, s, chain.get(accepted));
+            int from = chain.indexOf(ev.from());
+            if (from < 0) {
+                continue; // from a session no longer in this chain
+            }
+            String address = ev.from().hop.address();
             if (ev.received().header().hasError()) {
                 var err = ev.received().header().getError();
                 if (err.getCode() == ErrorCode.ERROR_UNSPECIFIED) {
-                    throw new SwarmException("step " + s + ": " + err.getMessage(), links.get(ev.hop()).address(), null);
+                    throw new SwarmException("step " + s + ": " + err.getMessage(), address, null);
                 }
-                throw new SwarmException(links.get(ev.hop()).address() + " refused step " + s + ": " + err.getCode() + " "
-                        + err.getMessage() + (err.getCode() == ErrorCode.POSITION_GAP ? " (length " + err.getLength() + ")" : ""),
-                        links.get(ev.hop()).address(), null);
+                throw new SwarmException(address + " refused step " + s + ": " + err.getCode() + " " + err.getMessage()
+                        + (err.getCode() == ErrorCode.POSITION_GAP ? " (length " + err.getLength() + ")" : ""), address, null);
             }
+            StepResult r = ev.received().header().getResult();
             if (r.getStep() != s) {
                 continue; // a late or duplicate result of an earlier step
             }
-            if (!Arrays.equals(r.getOutputDigest().toByteArray(), Tensors.digest(ev.received().payload()))) {
-                String bad = links.get(ev.hop()).address();
-                throw new SwarmException("step " + s + ": the result from " + bad + " was damaged in transit", bad, null);
+            byte[] outputDigest = r.getOutputDigest().toByteArray();
+            if (!Arrays.equals(outputDigest, Tensors.digest(ev.received().payload()))) {
+                throw new SwarmException("step " + s + ": the result from " + address + " was damaged in transit", address, null);
             }
-            counters.results.incrementAndGet();
-            if (r.getCorrected()) counters.corrected.incrementAndGet();
-            pending.get(ev.hop()).add(ev.received());
+            client.counters().results.incrementAndGet();
+            if (r.getCorrected()) client.counters().corrected.incrementAndGet();
+            pending.get(from).add(ev.received());
             // Accept hops in order: hop k's result is valid when it computed on exactly what the client holds as its input.
-            while (accepted < hops) {
+            while (accepted < size) {
                 int k = accepted;
                 ServerLink.Received match = null;
                 for (var it = pending.get(k).iterator(); it.hasNext(); ) {
@@ -168,27 +273,28 @@ public final class RemoteSession implements AutoCloseable {
                         match = candidate;
                         break;
                     }
-                    counters.mismatched.incrementAndGet(); // computed on a bad push: its correction will follow
+                    client.counters().mismatched.incrementAndGet(); // computed on a bad push: its correction will follow
                 }
                 if (match == null) break;
                 accepted++;
                 output = match.payload();
-                if (k + 1 < hops) {
+                chain.get(k).history.add(new Sent(inputs[k], n, position, match.header().getResult().getOutputDigest().toByteArray()));
+                if (k + 1 < size) {
                     inputs[k + 1] = output;
-                    expected[k + 1] = Tensors.digest(output);
-                    sendStep(k + 1, s, position, n, output, expected[k + 1]); // the client's own copy, also the fallback for a lost push
+                    expected[k + 1] = match.header().getResult().getOutputDigest().toByteArray(); // checked on arrival
+                    sendStep(chain.get(k + 1), s, position, n, output, expected[k + 1]); // the client's own copy, also the fallback for a lost push
                 }
             }
         }
-        return Tensors.decode(output, Tensors.meta(wireDtype, output.remaining() / Tensors.elementBytes(wireDtype) / nEmbd, nEmbd), nEmbd);
+        return output;
     }
 
-    private Event poll(long deadline, long s, int accepted) {
+    private Event poll(long deadline, long s, HopSession awaited) {
         try {
             Event ev = events.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (ev == null) {
-                throw new SwarmException("step " + s + ": no valid result from " + links.get(accepted).address() + " within "
-                        + stepTimeout, links.get(accepted).address(), null);
+                throw new SwarmException("step " + s + ": no valid result from " + awaited.hop.address() + " within "
+                        + stepTimeout, awaited.hop.address(), null);
             }
             return ev;
         } catch (InterruptedException e) {
@@ -197,23 +303,43 @@ public final class RemoteSession implements AutoCloseable {
         }
     }
 
-    private void sendStep(int hop, long s, int position, int n, ByteBuffer input, byte[] digest) {
-        var st = Step.newBuilder().setSessionId(ByteString.copyFrom(sessionIds.get(hop))).setStep(s).setPosition(position)
+    private void sendStep(HopSession hop, long s, int position, int n, ByteBuffer input, byte[] digest) {
+        var st = Step.newBuilder().setSessionId(ByteString.copyFrom(hop.id)).setStep(s).setPosition(position)
                 .setHidden(Tensors.meta(wireDtype, n, nEmbd)).setDigest(ByteString.copyFrom(digest));
+        boolean repoint = hop.nextChanged;
+        if (repoint) {
+            int k = hops.indexOf(hop);
+            if (k >= 0 && k + 1 < hops.size()) st.setNext(peer(hops.get(k + 1)));
+            else st.setClearNext(true);
+        }
         try {
-            links.get(hop).send(Envelope.newBuilder().setStep(st), input.duplicate());
+            hop.link.send(Envelope.newBuilder().setStep(st), input.duplicate());
         } catch (TransportException e) {
-            throw new SwarmException("step " + s + " to " + links.get(hop).address() + ": " + e.getMessage(),
-                    links.get(hop).address(), e);
+            throw new SwarmException("step " + s + " to " + hop.hop.address() + ": " + e.getMessage(), hop.hop.address(), e);
+        }
+        if (repoint) hop.nextChanged = false;
+    }
+
+    private static void closeQuietly(HopSession h, Duration timeout) {
+        try {
+            h.link.unlisten(h.id);
+            h.link.request(Envelope.newBuilder().setClose(CloseSession.newBuilder().setSessionId(ByteString.copyFrom(h.id))), null, timeout);
+        } catch (RuntimeException ignored) {
+            // the server frees it at its idle timeout, or already did when the connection went
         }
     }
 
-    private static void closeQuietly(ServerLink link, byte[] id, Duration timeout) {
+    /**
+     * Closes a failed server's session (gone, hanging, or blamed for a bad result) without waiting
+     * for the answer: if it still lives it frees the session, if not its idle timeout or closed
+     * connection does.
+     */
+    private static void closeWithoutWaiting(HopSession h) {
+        h.link.unlisten(h.id);
         try {
-            link.unlisten(id);
-            link.request(Envelope.newBuilder().setClose(CloseSession.newBuilder().setSessionId(ByteString.copyFrom(id))), null, timeout);
-        } catch (RuntimeException ignored) {
-            // the server frees it at its idle timeout, or already did when the connection went
+            h.link.send(Envelope.newBuilder().setClose(CloseSession.newBuilder().setSessionId(ByteString.copyFrom(h.id))), null);
+        } catch (RuntimeException gone) {
+            // the connection is closed: the server freed the session when it went
         }
     }
 
@@ -222,24 +348,11 @@ public final class RemoteSession implements AutoCloseable {
         closeExcept(null);
     }
 
-    /**
-     * Closes the session on every server; on {@code failed} (gone, hanging, or blamed for a bad
-     * result) without waiting for the answer: if it still lives it frees the session, if not its
-     * idle timeout or closed connection does.
-     */
+    /** Closes the session on every server, on {@code failed} without waiting for its answer. */
     public void closeExcept(String failed) {
-        for (int k = 0; k < links.size(); k++) {
-            if (links.get(k).address().equals(failed)) {
-                links.get(k).unlisten(sessionIds.get(k));
-                try {
-                    links.get(k).send(Envelope.newBuilder().setClose(CloseSession.newBuilder()
-                            .setSessionId(ByteString.copyFrom(sessionIds.get(k)))), null);
-                } catch (RuntimeException gone) {
-                    // the connection is closed: the server freed the session when it went
-                }
-            } else {
-                closeQuietly(links.get(k), sessionIds.get(k), closeTimeout);
-            }
+        for (HopSession h : hops) {
+            if (h.hop.address().equals(failed)) closeWithoutWaiting(h);
+            else closeQuietly(h, client.requestTimeout());
         }
     }
 }

@@ -121,9 +121,7 @@ public final class ServerLink implements FrameHandler, AutoCloseable {
             byte[] sid = e.hasResult() ? e.getResult().getSessionId().toByteArray() : e.getError().getSessionId().toByteArray();
             Consumer<Received> l = sessions.get(HexFormat.of().formatHex(sid));
             if (l != null) {
-                ByteBuffer copy = ByteBuffer.allocate(frame.payload().remaining());
-                copy.put(frame.payload().duplicate()).flip();
-                l.accept(new Received(e, copy.asReadOnlyBuffer()));
+                l.accept(new Received(e, dev.catena.core.protocol.Tensors.copy(frame.payload())));
             }
             return;
         }

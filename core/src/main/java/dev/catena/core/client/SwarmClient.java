@@ -12,6 +12,7 @@ public final class SwarmClient implements AutoCloseable {
     private final Duration requestTimeout;
     private final Map<String, ServerLink> links = new ConcurrentHashMap<>();
     private final ClientCounters counters = new ClientCounters();
+    private final Map<String, Double> roundTripMillis = new ConcurrentHashMap<>();
 
     public SwarmClient(Transport transport, Duration requestTimeout) {
         this.transport = transport;
@@ -27,6 +28,38 @@ public final class SwarmClient implements AutoCloseable {
         ServerLink fresh = ServerLink.connect(transport, address, requestTimeout);
         links.put(address, fresh);
         return fresh;
+    }
+
+    /**
+     * The round trip to {@code address} in ms: an info request's, measured on first use (after
+     * connecting) and kept, to plan routes by latency.
+     *
+     * @throws SwarmException naming the server when it cannot be reached or does not answer
+     */
+    public double roundTripMillis(String address) {
+        Double known = roundTripMillis.get(address);
+        if (known != null) {
+            return known;
+        }
+        try {
+            ServerLink l = link(address);
+            long started = System.nanoTime();
+            var reply = l.request(dev.catena.transport.proto.Envelope.newBuilder()
+                    .setInfo(dev.catena.transport.proto.InfoRequest.getDefaultInstance()), null, requestTimeout);
+            double millis = (System.nanoTime() - started) / 1e6;
+            if (!reply.hasServerInfo()) {
+                throw new SwarmException(address + " answered the info request with " + reply.getBodyCase(), address, null);
+            }
+            roundTripMillis.put(address, millis);
+            return millis;
+        } catch (dev.catena.transport.spi.TransportException e) {
+            throw new SwarmException("cannot reach " + address + ": " + e.getMessage(), address, e);
+        }
+    }
+
+    /** The round trips measured so far, ms by address. */
+    public Map<String, Double> roundTrips() {
+        return Map.copyOf(roundTripMillis);
     }
 
     public Duration requestTimeout() {

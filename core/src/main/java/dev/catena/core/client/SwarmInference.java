@@ -28,6 +28,7 @@ public final class SwarmInference implements AutoCloseable {
     private final int nLayer;
     private final int nEmbd;
     private final List<FaultTolerantSession.Failover> failovers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile FaultTolerantSession current;
 
     private SwarmInference(SwarmClient client, ModelHead head, Directory directory, String modelId, int nLayer, int nEmbd) {
         this.client = client;
@@ -75,6 +76,12 @@ public final class SwarmInference implements AutoCloseable {
                 info.nEmbd());
     }
 
+    /** The route of the generation in progress (empty between generations); call it from the generation's callback. */
+    public List<RemoteSession.Hop> currentRoute() {
+        var session = current;
+        return session == null ? List.of() : session.route();
+    }
+
     /** Every failover of this inference's generations so far. */
     public List<FaultTolerantSession.Failover> failovers() {
         return List.copyOf(failovers);
@@ -90,9 +97,11 @@ public final class SwarmInference implements AutoCloseable {
         var policy = new FaultTolerantSession.Policy(4, java.time.Duration.ofSeconds(5), java.time.Duration.ofMinutes(5),
                 client.requestTimeout().multipliedBy(3));
         try (var session = new FaultTolerantSession(client, directory, modelId, nLayer, nEmbd, mode, maxLength, wireDtype, policy)) {
+            current = session;
             try {
                 return Generator.generate(head, session, prompt, n, sampling, maxLength, stopAtEos, keepLogits, onToken);
             } finally {
+                current = null;
                 failovers.addAll(session.failovers());
             }
         }

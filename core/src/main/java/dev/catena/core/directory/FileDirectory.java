@@ -15,7 +15,8 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 
 /**
- * A directory in a shared file, one server a line ({@code address modelId start:end}): servers on
+ * A directory in a shared file, one server a line ({@code address modelId start:end throughput
+ * freeKvTokens}, the last two optional for hand-written lines): servers on
  * one machine or a shared filesystem announce themselves there and clients read it. Every change
  * rewrites the file under an exclusive lock, so concurrent servers don't lose each other's lines.
  */
@@ -30,7 +31,8 @@ public final class FileDirectory implements Directory {
 
     @Override
     public void announce(ServerRecord record) {
-        String line = record.address() + " " + record.modelId() + " " + record.span();
+        String line = record.address() + " " + record.modelId() + " " + record.span() + " "
+                + String.format(java.util.Locale.ROOT, "%.1f", record.throughput()) + " " + record.freeKvTokens();
         update(lines -> {
             lines.removeIf(l -> l.split(" ")[0].equals(record.address()));
             lines.add(line);
@@ -51,15 +53,17 @@ public final class FileDirectory implements Directory {
         List<ServerRecord> out = new ArrayList<>();
         for (String line : update(UnaryOperator.identity())) {
             String[] f = line.trim().split("\\s+");
-            if (f.length != 3) {
+            if (f.length != 3 && f.length != 5) {
                 continue; // not a record: skipped, never fatal
             }
             try {
                 if (f[1].equals(modelId)) {
-                    out.add(ServerRecord.online(f[0], f[1], BlockRange.parseList(f[2]).getFirst()));
+                    var span = BlockRange.parseList(f[2]).getFirst();
+                    out.add(f.length == 3 ? ServerRecord.online(f[0], f[1], span)
+                            : new ServerRecord(f[0], f[1], span, Double.parseDouble(f[3]), Long.parseLong(f[4]), ServerRecord.State.ONLINE));
                 }
             } catch (IllegalArgumentException malformed) {
-                // a hand-edited line with a bad range: skipped
+                // a hand-edited line with a bad range or number: skipped
             }
         }
         out.sort(java.util.Comparator.comparing(ServerRecord::address));

@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** What a server did, for tests, benchmarks and {@code ServerInfo}. Thread-safe. */
 public final class ServerCounters {
+    public final AtomicLong sessionsOpened = new AtomicLong();
     public final AtomicLong steps = new AtomicLong();             // steps computed, from either input
     public final AtomicLong clientSteps = new AtomicLong();       // Step messages received from clients
     public final AtomicLong pushesSent = new AtomicLong();

@@ -28,11 +28,46 @@ final class ServerSession {
     private static final int REMEMBERED_STEPS = 8;
 
     /** A step's input as it arrived: wire bytes (owned copy) and their description. */
-    record Input(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender,
-                 long requestId, byte[] declaredDigest) {
+    static final class Input {
+        private final long step;
+        private final int position;
+        private final TensorMeta meta;
+        private final ByteBuffer bytes;
+        private final InputSource source;
+        private final String sender;
+        private final long requestId;
+        private final byte[] declaredDigest;
+        private byte[] digest; // computed once, on the session's thread rather than the event loop
+
+        Input(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender, long requestId,
+              byte[] declaredDigest) {
+            this.step = step;
+            this.position = position;
+            this.meta = meta;
+            this.bytes = bytes;
+            this.source = source;
+            this.sender = sender;
+            this.requestId = requestId;
+            this.declaredDigest = declaredDigest;
+        }
+
+        long step() { return step; }
+        int position() { return position; }
+        TensorMeta meta() { return meta; }
+        ByteBuffer bytes() { return bytes; }
+        InputSource source() { return source; }
+        String sender() { return sender; }
+        long requestId() { return requestId; }
+
+        /** SHA-256 of the payload. */
+        byte[] digest() {
+            if (digest == null) digest = Tensors.digest(bytes);
+            return digest;
+        }
+
         /** Whether the payload is what the sender hashed (an absent digest is not checked). */
         boolean intact() {
-            return declaredDigest.length == 0 || Arrays.equals(declaredDigest, Tensors.digest(bytes));
+            return declaredDigest.length == 0 || Arrays.equals(declaredDigest, digest());
         }
     }
 
@@ -100,7 +135,7 @@ final class ServerSession {
         }
         Done previous = done.get(in.step());
         if (previous != null && in.step() <= lastStep) {
-            if (Arrays.equals(previous.digest(), Tensors.digest(in.bytes()))) {
+            if (Arrays.equals(previous.digest(), in.digest())) {
                 counters.lateClientCopies.incrementAndGet(); // the push was right; the client has our answer
                 return;
             }
@@ -128,7 +163,7 @@ final class ServerSession {
         }
         if (in.step() <= lastStep) {
             Done d = done.get(in.step());
-            if (d != null && d.source() == InputSource.CLIENT && Arrays.equals(d.digest(), Tensors.digest(in.bytes()))) {
+            if (d != null && d.source() == InputSource.CLIENT && Arrays.equals(d.digest(), in.digest())) {
                 counters.pushesLate.incrementAndGet(); // the client's copy won the race: normal, nothing to do
                 return;
             }
@@ -182,7 +217,7 @@ final class ServerSession {
         if (corrected) {
             counters.corrected.incrementAndGet();
         }
-        byte[] digest = Tensors.digest(in.bytes());
+        byte[] digest = in.digest();
         lastStep = in.step();
         done.put(in.step(), new Done(in.position(), digest, in.source(), in.sender(), in));
         ByteBuffer payload = Tensors.encode(out, wireDtype);

@@ -6,7 +6,9 @@ import dev.catena.api.spi.SessionOptions;
 import dev.catena.api.spi.Span;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
+import dev.catena.core.directory.ServerRecord;
 import dev.catena.core.protocol.Protocol;
+import dev.catena.core.protocol.Tensors;
 import dev.catena.transport.proto.DType;
 import dev.catena.transport.proto.Envelope;
 import dev.catena.transport.proto.ErrorCode;
@@ -135,6 +137,21 @@ public final class SwarmServer implements AutoCloseable {
         return kvReserved;
     }
 
+    /**
+     * What this server announces in a directory now: its span, the steps per second its compute has
+     * sustained so far (0 before the first step), the KV tokens it could still admit for a session
+     * on the whole span, and whether it is still serving.
+     */
+    public ServerRecord record() {
+        long steps = counters.steps.get();
+        long nanos = counters.computeNanos.get();
+        double throughput = steps == 0 || nanos == 0 ? 0 : steps * 1e9 / nanos;
+        long bytesPerToken = Math.max(1, span.kvBytesFor(SessionOptions.of(1)));
+        long freeTokens = Math.max(0, config.kvBudgetBytes() - kvBytesReserved()) / bytesPerToken;
+        return new ServerRecord(address(), config.modelId(), config.blocks(), throughput, freeTokens,
+                closed.get() ? ServerRecord.State.OFFLINE : ServerRecord.State.ONLINE);
+    }
+
     /** Senders whose pushes differed from the clients' copies, with how often. */
     public Map<String, Long> inconsistentSenders() {
         Map<String, Long> m = new java.util.TreeMap<>();
@@ -250,9 +267,10 @@ public final class SwarmServer implements AutoCloseable {
             reject(from, requestId, ErrorCode.WRONG_SPAN, "this server serves model '" + config.modelId() + "', not '" + o.getModelId() + "'");
             return;
         }
-        if (o.getStart() != blocks.start() || o.getEnd() != blocks.end()) {
+        // Any non-empty part of the span will do: a route may use part of a server's span.
+        if (o.getStart() < blocks.start() || o.getEnd() > blocks.end() || o.getStart() >= o.getEnd()) {
             reject(from, requestId, ErrorCode.WRONG_SPAN, "this server hosts blocks [" + blocks.start() + ", " + blocks.end()
-                    + "), not [" + o.getStart() + ", " + o.getEnd() + ")");
+                    + "); [" + o.getStart() + ", " + o.getEnd() + ") is not a non-empty part of them");
             return;
         }
         if (o.getMaxLength() < 1 || o.getMaxLength() > 1 << 20) {
@@ -264,7 +282,7 @@ public final class SwarmServer implements AutoCloseable {
             reject(from, requestId, ErrorCode.BAD_REQUEST, "unknown wire dtype");
             return;
         }
-        SessionOptions options = SessionOptions.of(o.getMaxLength());
+        SessionOptions options = SessionOptions.of(o.getMaxLength()).withBlocks(new BlockRange(o.getStart(), o.getEnd()));
         long needed = span.kvBytesFor(options);
         synchronized (this) {
             if (closed.get()) {
@@ -296,6 +314,7 @@ public final class SwarmServer implements AutoCloseable {
         }
         sessions.put(s.idHex, s);
         executors.put(s.idHex, new SerialExecutor(compute));
+        counters.sessionsOpened.incrementAndGet();
         from.send(Frame.of(Envelope.newBuilder().setRequestId(requestId).setOpened(SessionOpened.newBuilder()
                 .setSessionId(ByteString.copyFrom(id)).setLength(0).setKvBytes(s.kvBytes())).build()));
     }
@@ -310,7 +329,7 @@ public final class SwarmServer implements AutoCloseable {
             return;
         }
         counters.clientSteps.incrementAndGet();
-        var in = new ServerSession.Input(st.getStep(), st.getPosition(), st.getHidden(), copy(payload), InputSource.CLIENT,
+        var in = new ServerSession.Input(st.getStep(), st.getPosition(), st.getHidden(), Tensors.copy(payload), InputSource.CLIENT,
                 "", e.getRequestId(), st.getDigest().toByteArray());
         ex.execute(() -> {
             s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
@@ -328,17 +347,12 @@ public final class SwarmServer implements AutoCloseable {
             counters.pushesDropped.incrementAndGet(); // unknown or closed session: never an error to anyone
             return;
         }
-        var in = new ServerSession.Input(p.getStep(), p.getPosition(), p.getHidden(), copy(payload), InputSource.PUSH,
+        var in = new ServerSession.Input(p.getStep(), p.getPosition(), p.getHidden(), Tensors.copy(payload), InputSource.PUSH,
                 p.getSender(), 0, p.getDigest().toByteArray());
         ex.execute(() -> s.onPush(in));
     }
 
     /** Payloads are only valid during the transport's callback. */
-    private static ByteBuffer copy(ByteBuffer payload) {
-        ByteBuffer c = ByteBuffer.allocate(payload.remaining());
-        c.put(payload.duplicate()).flip();
-        return c.asReadOnlyBuffer();
-    }
 
     private ServerInfo info() {
         long reserved = kvBytesReserved();

@@ -24,6 +24,11 @@ class FileDirectoryTest {
         Files.writeString(f, "garbage line\nh:9 m 7:3\n", java.nio.file.StandardOpenOption.APPEND);
         var servers = d.servers("m");
         assertEquals(List.of("h:1 0:3", "h:2 2:5"), servers.stream().map(r -> r.address() + " " + r.span()).toList());
+        d.announce(new ServerRecord("h:2", "m", new BlockRange(2, 5), 12.5, 300, ServerRecord.State.ONLINE)); // a refresh
+        var refreshed = d.servers("m").get(1);
+        assertEquals(12.5, refreshed.throughput());
+        assertEquals(300, refreshed.freeKvTokens());
+        assertEquals(Long.MAX_VALUE, d.servers("m").get(0).freeKvTokens(), "announced as unknown");
         d.withdraw("h:1");
         assertEquals(List.of("h:2"), d.servers("m").stream().map(ServerRecord::address).toList());
     }

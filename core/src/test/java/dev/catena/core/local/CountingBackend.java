@@ -29,6 +29,13 @@ public final class CountingBackend implements SpanBackend {
     public static final int EOS = 99;
     final int nLayer;
     final List<String> opened = new ArrayList<>();
+    /** Called before every forward, on the server's compute thread: tests make a server slow or kill it mid-step. */
+    public volatile ForwardHook hook = (blocks, n, position) -> { };
+
+    @FunctionalInterface
+    public interface ForwardHook {
+        void beforeForward(dev.catena.api.BlockRange blocks, int n, int position);
+    }
 
     public CountingBackend(int nLayer) {
         this.nLayer = nLayer;
@@ -54,23 +61,26 @@ public final class CountingBackend implements SpanBackend {
             @Override public long weightBytes() { return 0; }
             @Override public String device() { return "none"; }
             @Override public void close() { }
-            @Override public long kvBytesFor(SessionOptions o) { return 1024L * o.maxLength(); }
+            @Override public long kvBytesFor(SessionOptions o) { return 512L * o.blocksWithin(start, end).size() * o.maxLength(); }
 
             @Override
             public SpanSession openSession(SessionOptions o) {
+                var range = o.blocksWithin(start, end);
+                int blocks = range.size();
                 return new SpanSession() {
                     int length;
                     @Override public int length() { return length; }
                     @Override public int maxLength() { return o.maxLength(); }
-                    @Override public long kvBytes() { return 1024L * o.maxLength(); }
+                    @Override public long kvBytes() { return 512L * blocks * o.maxLength(); }
                     @Override public void truncate(int position) { length = position; }
                     @Override public void close() { }
 
                     @Override
                     public float[] forward(float[] hidden, int n, int position, boolean lastOnly) {
+                        hook.beforeForward(range, n, position);
                         if (position > length) throw new SpanInputException("position " + position + " > length " + length);
                         float[] out = hidden.clone();
-                        for (int i = 0; i < n; i++) out[i * N_EMBD] += end - start;
+                        for (int i = 0; i < n; i++) out[i * N_EMBD] += blocks;
                         length = position + n;
                         return lastOnly ? java.util.Arrays.copyOfRange(out, (n - 1) * N_EMBD, n * N_EMBD) : out;
                     }

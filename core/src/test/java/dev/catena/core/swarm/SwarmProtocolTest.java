@@ -122,10 +122,52 @@ class SwarmProtocolTest {
         }
     }
 
+    /** A route may use part of a server's span: the session runs and reserves KV for those blocks only. */
+    @Test
+    void sessionsOnPartOfASpanRunOnlyThoseBlocks() {
+        var backend = new CountingBackend(4);
+        try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 1, i -> t, t, "memory:0", 1L << 30)) {
+            var server = swarm.servers.getFirst();
+            var part = List.of(new dev.catena.core.client.RemoteSession.Hop(server.address(), new dev.catena.api.BlockRange(1, 3)));
+            try (var session = dev.catena.core.client.RemoteSession.open(swarm.client, swarm.modelId, CountingBackend.N_EMBD, part,
+                    Mode.RELAY, 16, DType.F32, Duration.ofSeconds(10))) {
+                assertEquals(2f, session.step(new float[CountingBackend.N_EMBD], 1, 0)[0], "two blocks, each adding 1");
+                assertEquals(512L * 2 * 16, server.kvBytesReserved(), "KV for 2 of the 4 blocks");
+            }
+            for (var outside : List.of(new dev.catena.api.BlockRange(2, 6), new dev.catena.api.BlockRange(4, 5))) {
+                var hop = List.of(new dev.catena.core.client.RemoteSession.Hop(server.address(), outside));
+                var e = assertThrows(SwarmException.class, () -> dev.catena.core.client.RemoteSession.open(swarm.client, swarm.modelId,
+                        CountingBackend.N_EMBD, hop, Mode.RELAY, 16, DType.F32, Duration.ofSeconds(10)));
+                assertTrue(e.getMessage().contains("WRONG_SPAN") && e.getMessage().contains("is not a non-empty part of them"),
+                        e.getMessage());
+            }
+            assertEquals(0, server.kvBytesReserved());
+            assertEquals(0, server.openSessions());
+        }
+    }
+
+    /** What a server announces: free KV in tokens of a whole-span session, and the step rate it has sustained. */
+    @Test
+    void theAnnouncedRecordShowsFreeKvAndThroughput() {
+        var backend = new CountingBackend(2);
+        try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 1, i -> t, t, "memory:0", 64 * 1024)) {
+            var server = swarm.servers.getFirst();
+            assertEquals(64, server.record().freeKvTokens(), "1024 bytes a token");
+            assertEquals(0, server.record().throughput(), "unknown before the first step");
+            try (var session = swarm.open(Mode.RELAY, 16)) {
+                session.step(new float[CountingBackend.N_EMBD], 1, 0);
+                assertEquals(48, server.record().freeKvTokens());
+                assertTrue(server.record().throughput() > 0);
+            }
+            server.close();
+            assertEquals(dev.catena.core.directory.ServerRecord.State.OFFLINE, server.record().state());
+        }
+    }
+
     @Test
     void theKvBudgetRefusesClearlyAndHarmsNoOne() {
         var backend = new CountingBackend(2);
-        // The counting backend reserves 1024 bytes per token: room for one session of 64 tokens.
+        // The counting backend reserves 512 bytes per block and token, 1024 for these 2 blocks: room for one session of 64 tokens.
         try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 1, i -> t, t, "memory:0", 64 * 1024);
              var first = swarm.open(Mode.RELAY, 64)) {
             var e = assertThrows(SwarmException.class, () -> swarm.open(Mode.RELAY, 64));

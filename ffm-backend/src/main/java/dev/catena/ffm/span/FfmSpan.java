@@ -1,5 +1,6 @@
 package dev.catena.ffm.span;
 
+import dev.catena.api.BlockRange;
 import dev.catena.api.ModelInfo;
 import dev.catena.api.SpanInputException;
 import dev.catena.api.spi.SessionOptions;
@@ -119,8 +120,9 @@ public final class FfmSpan implements Span {
         return hparams;
     }
 
-    List<LayerWeights> layers() {
-        return layers;
+    /** The weights of blocks {@code blocks}, which lie within the span. */
+    List<LayerWeights> layers(BlockRange blocks) {
+        return layers.subList(blocks.start() - start, blocks.end() - start);
     }
 
     MemorySegment ropeFactors() {
@@ -158,7 +160,7 @@ public final class FfmSpan implements Span {
     @Override
     public long kvBytesFor(SessionOptions options) {
         int type = options.kvType() == SessionOptions.KvType.F16 ? GGML_TYPE_F16() : GGML_TYPE_F32();
-        return 2L * (end - start) * ggml_row_size(type, hparams.nEmbdKvGqa()) * options.maxLength();
+        return 2L * options.blocksWithin(start, end).size() * ggml_row_size(type, hparams.nEmbdKvGqa()) * options.maxLength();
     }
 
     void released(FfmSpanSession session) {

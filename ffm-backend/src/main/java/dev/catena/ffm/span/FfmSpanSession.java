@@ -9,6 +9,7 @@ import dev.catena.ffm.model.ModelHparams;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
 import static dev.catena.ffm.internal.ggml_h.*;
@@ -24,6 +25,7 @@ final class FfmSpanSession implements SpanSession {
 
     private final FfmSpan span;
     private final ModelHparams hp;
+    private final List<LayerWeights> layers;
     private final KvCache kv;
     private final boolean flash;
     private final int maxLength;
@@ -37,7 +39,8 @@ final class FfmSpanSession implements SpanSession {
         this.hp = span.hparams();
         this.maxLength = options.maxLength();
         this.flash = options.kvType() == SessionOptions.KvType.F16;
-        this.kv = new KvCache(hp, span.end() - span.start(), maxLength, flash ? GGML_TYPE_F16() : GGML_TYPE_F32(),
+        this.layers = span.layers(options.blocksWithin(span.start(), span.end()));
+        this.kv = new KvCache(hp, layers.size(), maxLength, flash ? GGML_TYPE_F16() : GGML_TYPE_F32(),
                 span.backend());
         this.kvBytes = kv.bytes();
     }
@@ -73,7 +76,7 @@ final class FfmSpanSession implements SpanSession {
             // Truncate first: if the step fails, the session is consistent at this length.
             length = position;
             float[] out = span.compute().run(
-                    ctx -> BlockGraph.build(ctx, hp, span.layers(), kv, n, nKv, flash, lastOnly, span.ropeFactors()),
+                    ctx -> BlockGraph.build(ctx, hp, layers, kv, n, nKv, flash, lastOnly, span.ropeFactors()),
                     (built, backend) -> run(built, backend, hidden, n, position, nKv));
             length = end;
             return out;

@@ -70,6 +70,31 @@ class SpanComputeTest {
         }
     }
 
+    /** A session on part of a span computes exactly what a span of only those blocks does, and reserves KV for them only. */
+    @Test
+    void aSessionOnPartOfASpanEqualsASpanOfThoseBlocks() {
+        var backend = dev.catena.ffm.FfmSpanBackend.instance();
+        var blocks = new dev.catena.api.BlockRange(1, 3);
+        try (var whole = (FfmSpan) backend.openSpan(TestModels.stories260K(), 0, 5, SpanOptions.cpu(1));
+             var exact = backend.openSpan(TestModels.stories260K(), 1, 3, SpanOptions.cpu(1))) {
+            var options = SessionOptions.of(64).withBlocks(blocks);
+            try (var part = whole.openSession(options); var reference = exact.openSession(SessionOptions.of(64))) {
+                assertEquals(reference.kvBytes(), part.kvBytes(), "KV for 2 blocks, not 5");
+                assertEquals(part.kvBytes(), whole.kvBytesFor(options));
+                var random = new java.util.Random(5);
+                for (int position = 0; position < 12; position += 3) {
+                    float[] x = new float[3 * whole.model().nEmbd()];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+                    assertArrayEquals(reference.forward(x, 3, position), part.forward(x, 3, position), "position " + position);
+                }
+            }
+            var outside = assertThrows(SpanInputException.class,
+                    () -> exact.openSession(SessionOptions.of(64).withBlocks(new dev.catena.api.BlockRange(0, 2))));
+            assertTrue(outside.getMessage().contains("are not within the span [1, 3)"), outside.getMessage());
+            assertEquals(0, whole.kvBytesInUse());
+        }
+    }
+
     @Test
     void badInputIsRefusedAndTheSessionStaysUsable() {
         try (var chain = new Chain(TestModels.stories260K(), new int[]{0, 5}, SessionOptions.of(16), 1)) {

@@ -5,7 +5,6 @@ import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.client.SwarmInference;
 import dev.catena.core.directory.FileDirectory;
-import dev.catena.core.directory.ServerRecord;
 import dev.catena.core.server.SwarmServer;
 import dev.catena.transport.spi.TransportConfig;
 import picocli.CommandLine;
@@ -34,6 +33,8 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--transport", description = "Transport provider (default: the preferred available one).") String transportName;
     @Option(names = "--directory", paramLabel = "FILE", description = "Announce this server in a directory file (withdrawn at stop).")
     Path directoryFile;
+    @Option(names = "--announce-every-s", defaultValue = "5", description = "Refresh the directory record this often (default ${DEFAULT-VALUE} s).")
+    long announceSeconds;
 
     @Spec CommandSpec spec;
 
@@ -45,16 +46,30 @@ final class ServerCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--blocks: " + e.getMessage());
         }
+        if (announceSeconds < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--announce-every-s must be >= 1");
+        }
         var transport = Catena.transport(transportName).create(TransportConfig.defaults());
         var config = new SwarmServer.Config(model, SwarmInference.modelId(model), range, new SpanOptions(threads, device),
                 host + ":" + port, kvBudgetMb << 20, Duration.ofSeconds(idleSeconds), Math.max(1, threads));
         var server = SwarmServer.start(config, Catena.spanBackend(null), transport);
         var directory = directoryFile == null ? null : new FileDirectory(directoryFile);
+        var refresher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("catena-announce").factory());
         if (directory != null) {
-            directory.announce(ServerRecord.online(server.address(), SwarmInference.modelId(model), range));
+            directory.announce(server.record());
+            // Refreshed, so clients route by the throughput and free KV it has now.
+            refresher.scheduleAtFixedRate(() -> {
+                try {
+                    directory.announce(server.record());
+                } catch (RuntimeException e) {
+                    System.getLogger("catena.server").log(System.Logger.Level.WARNING, "directory refresh failed: " + e.getMessage());
+                }
+            }, announceSeconds, announceSeconds, java.util.concurrent.TimeUnit.SECONDS);
         }
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            refresher.shutdownNow();
             if (directory != null) directory.withdraw(server.address());
             server.close();
             transport.close();

@@ -81,7 +81,7 @@ final class SwarmCommand implements Callable<Integer> {
                     int[] produced = {0};
                     var g = swarm.generate(prompt, n, sampling.params(), m, ctx, DType.F32, true, false, t -> {
                         Integer span = kills.get(++produced[0]);
-                        if (span != null) killFirstLive(started, spans.get(span));
+                        if (span != null) killRouteServer(started, swarm.currentRoute(), spans.get(span));
                     });
                     print(g, started, swarm.failovers());
                 }
@@ -107,12 +107,14 @@ final class SwarmCommand implements Callable<Integer> {
         return kills;
     }
 
-    /** The route uses the first live replica of each span (they are announced in start order). */
-    private void killFirstLive(List<SwarmServer> started, BlockRange span) {
-        started.stream().filter(s -> s.blocks().equals(span) && !s.isClosed()).findFirst().ifPresent(s -> {
-            spec.commandLine().getErr().println("chaos: stopping server " + s.address() + " (blocks " + span + ")");
-            s.close();
-        });
+    /** Stops the server the route uses now for the first block of {@code span}. */
+    private void killRouteServer(List<SwarmServer> started, List<RemoteSession.Hop> route, BlockRange span) {
+        route.stream().filter(h -> h.blocks().start() <= span.start() && span.start() < h.blocks().end()).findFirst()
+                .flatMap(h -> started.stream().filter(s -> s.address().equals(h.address()) && !s.isClosed()).findFirst())
+                .ifPresent(s -> {
+                    spec.commandLine().getErr().println("chaos: stopping server " + s.address() + " (blocks " + s.blocks() + ")");
+                    s.close();
+                });
     }
 
     private void print(Generator.Generation g, List<SwarmServer> started, List<FaultTolerantSession.Failover> failovers) {
@@ -132,14 +134,17 @@ final class SwarmCommand implements Callable<Integer> {
             o.put("text", g.text());
             o.put("latency_ms", latency);
             o.put("counters", counters);
-            o.put("failovers", failovers.stream().map(f -> Map.<String, Object>of("server", f.server(), "ms", round(f.millis()))).toList());
+            o.put("failovers", failovers.stream().map(f -> Map.<String, Object>of("server", f.server(), "ms", round(f.millis()),
+                    "replacedBy", f.replacements().stream().map(h -> h.address() + " " + h.blocks()).toList())).toList());
             out.println(Json.write(o));
         } else {
             out.println(g.text());
             out.printf("%n%d tokens through %d servers (%s): per-token latency p50 %.2f ms, p90 %.2f ms%n", g.tokens().length,
                     started.size(), mode, latency.get("p50"), latency.get("p90"));
             out.println("counters: " + counters);
-            failovers.forEach(f -> out.printf("failover: %s failed (%s), recovered in %.1f ms%n", f.server(), f.reason(), f.millis()));
+            failovers.forEach(f -> out.printf("failover: %s failed (%s); replaced by %s; recovered in %.1f ms%n", f.server(), f.reason(),
+                    f.replacements().isEmpty() ? "a new route" : f.replacements().stream().map(h -> h.address() + " " + h.blocks()).toList(),
+                    f.millis()));
         }
         out.flush();
     }

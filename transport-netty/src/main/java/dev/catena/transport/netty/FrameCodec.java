@@ -16,8 +16,9 @@ import java.nio.ByteBuffer;
 /**
  * {@code [u32 frame length][u32 header length][header][payload]}, big-endian. Neither direction
  * copies the payload: it is written from the caller's buffer and read as a view of the receive buffer.
+ * Public only for the micro benchmarks: the package is not exported.
  */
-final class FrameCodec {
+public final class FrameCodec {
     private FrameCodec() {
     }
 
@@ -31,7 +32,7 @@ final class FrameCodec {
      * The prefixes and the header in one direct buffer, then the payload wrapped, not copied: with a
      * direct payload the socket write gathers both without any copy.
      */
-    static ByteBuf encode(Frame frame, ByteBufAllocator alloc) throws IOException {
+    public static ByteBuf encode(Frame frame, ByteBufAllocator alloc) throws IOException {
         Envelope header = frame.header();
         int headerLength = header.getSerializedSize();
         ByteBuf head = alloc.directBuffer(8 + headerLength);
@@ -62,7 +63,7 @@ final class FrameCodec {
      *                                 header length exceeds it
      * @throws IOException             for a header that is not an {@link Envelope}
      */
-    static Frame decode(ByteBuf frame) throws IOException {
+    public static Frame decode(ByteBuf frame) throws IOException {
         int length = frame.readableBytes();
         if (length < 4) {
             throw new CorruptedFrameException("frame of " + length + " bytes: too short for its header length");

@@ -1,0 +1,45 @@
+package dev.catena.bench;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The swarm harness end to end on a tiny run: its JSON, Markdown and chart are written and consistent. */
+class SwarmLatencyBenchTest {
+
+    @Test
+    void aRunWritesJsonMarkdownAndAChart(@TempDir Path out) throws Exception {
+        SwarmLatencyBench.main(new String[]{"--pass-through", "256", "--scenario", "lan", "--servers", "1,2", "--tokens", "8",
+                "--warmup", "2", "--out", out.toString()});
+        String json = Files.readString(out.resolve("swarm.json"));
+        var rows = Pattern.compile("\\{\"model\":\"pass-through\",\"scenario\":\"lan\",\"servers\":(\\d),.*?\"mode\":\"(relay|push)\""
+                + ",\"n_embd\":256,\"steps\":8,\"p50_ms\":([0-9.]+)").matcher(json);
+        int count = 0;
+        while (rows.find()) {
+            count++;
+            assertTrue(Double.parseDouble(rows.group(3)) > 0, json);
+        }
+        assertEquals(4, count, "2 server counts x 2 modes: " + json);
+        String md = Files.readString(out.resolve("swarm.md"));
+        assertEquals(2 + 4, md.lines().count(), md);
+        var png = ImageIO.read(out.resolve("swarm.png").toFile());
+        assertNotNull(png, "a readable PNG");
+        assertTrue(png.getWidth() > 300 && png.getHeight() > 300);
+    }
+
+    @Test
+    void theFormulaIsPROTOCOLsLatencyModel() {
+        var far = new SwarmLatencyBench.Scenario("far", 40, 2, java.util.List.of(3));
+        // push: d(C,S1) + sum c + sum d(Sk,Sk+1) + d(SN,C); relay: sum (2 d(C,Sk) + c_k)
+        assertEquals(40 + 3.0 + 2 * 2 + 40, SwarmLatencyBench.formula(far, 3, dev.catena.core.client.RemoteSession.Mode.PUSH, 3.0));
+        assertEquals(3 * 80 + 3.0, SwarmLatencyBench.formula(far, 3, dev.catena.core.client.RemoteSession.Mode.RELAY, 3.0));
+    }
+}
