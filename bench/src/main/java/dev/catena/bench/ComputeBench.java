@@ -22,7 +22,7 @@ import java.util.Random;
  * tokens (fixed token ids, so both sides do identical work). Reports medians and the ratios.
  *
  * <pre>java -cp ... dev.catena.bench.ComputeBench [--model GGUF | --preset llama32-1b-q8_0|llama32-1b-q4_k]
- *     [--threads T] [--prefill 512] [--decode 32] [--rounds 3]</pre>
+ *     [--threads T] [--device cpu|cuda] [--prefill 512] [--decode 32] [--rounds 3]</pre>
  */
 public final class ComputeBench {
 
@@ -34,11 +34,13 @@ public final class ComputeBench {
         String preset = "llama32-1b-q8_0";
         int threads = Runtime.getRuntime().availableProcessors();
         int prefill = 512, decode = 32, rounds = 3;
+        String device = "cpu";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> model = Path.of(args[++i]);
                 case "--preset" -> preset = args[++i];
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--device" -> device = args[++i];
                 case "--prefill" -> prefill = Integer.parseInt(args[++i]);
                 case "--decode" -> decode = Integer.parseInt(args[++i]);
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
@@ -57,9 +59,9 @@ public final class ComputeBench {
         long rssBefore = residentBytes();
         var backend = FfmSpanBackend.instance();
         int nLayer = backend.inspect(model).nLayer();
-        try (ModelHead head = backend.openHead(model, SpanOptions.cpu(threads));
-             FfmSpan span = (FfmSpan) backend.openSpan(model, 0, nLayer, SpanOptions.cpu(threads));
-             LlamaOracle oracle = LlamaOracle.open(model, new OracleOptions(ctx, threads, null, null, 0, 0))) {
+        try (ModelHead head = backend.openHead(model, new SpanOptions(threads, device));
+             FfmSpan span = (FfmSpan) backend.openSpan(model, 0, nLayer, new SpanOptions(threads, device));
+             LlamaOracle oracle = LlamaOracle.open(model, new OracleOptions(ctx, threads, null, null, 0, 0, device))) {
             weightBytes = span.weightBytes();
             try (SpanSession s = span.openSession(SessionOptions.of(ctx))) {
                 kvBytes = s.kvBytes();

@@ -8,8 +8,11 @@ package dev.catena.api.spi;
  * @param nCtx           context length in tokens (>= 1): prompt plus generated tokens must fit
  * @param flashAttention the engine's attention kernel choice; {@code AUTO} is llama.cpp's default
  * @param kvType         element type of the KV cache; F16 is llama.cpp's default
+ * @param device         where the engine runs the model: {@code cpu} (the default), {@code cuda} or {@code auto},
+ *                       as {@link SpanOptions#device()}
  */
-public record ReferenceOptions(int threads, int nCtx, FlashAttention flashAttention, SessionOptions.KvType kvType) {
+public record ReferenceOptions(int threads, int nCtx, FlashAttention flashAttention, SessionOptions.KvType kvType,
+                               String device) {
 
     /** llama.cpp's own default context for the reference outputs in {@code ../shared/models}. */
     public static final int DEFAULT_N_CTX = 512;
@@ -27,6 +30,14 @@ public record ReferenceOptions(int threads, int nCtx, FlashAttention flashAttent
         if (kvType == null) {
             kvType = SessionOptions.KvType.F16;
         }
+        if (device == null) {
+            device = "cpu";
+        }
+    }
+
+    /** On the CPU. */
+    public ReferenceOptions(int threads, int nCtx, FlashAttention flashAttention, SessionOptions.KvType kvType) {
+        this(threads, nCtx, flashAttention, kvType, "cpu");
     }
 
     /** llama.cpp's defaults (n_ctx 512, flash attention auto, F16 KV cache) with {@code threads} threads. */

@@ -40,9 +40,7 @@ public final class GgmlBackend implements AutoCloseable {
             case "auto" -> gpu.equals(MemorySegment.NULL) ? ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU()) : gpu;
             case "cuda" -> {
                 if (gpu.equals(MemorySegment.NULL)) {
-                    throw new BackendUnavailableException("no GPU device: ggml loaded no CUDA backend. Point -D"
-                            + LlamaNatives.DIR_PROPERTY + " at a llama.cpp " + LlamaNatives.RELEASE
-                            + " build that has libggml-cuda.so, on a machine with an NVIDIA GPU");
+                    throw noGpuDevice();
                 }
                 yield gpu;
             }
@@ -52,6 +50,13 @@ public final class GgmlBackend implements AutoCloseable {
                 ggml_backend_dev_init(dev, MemorySegment.NULL), b -> ggml_backend_free(b)));
         backend.setThreads(threads);
         return backend;
+    }
+
+    /** The error for {@code cuda} when ggml has no GPU device, naming the likely causes and the fix. */
+    public static BackendUnavailableException noGpuDevice() {
+        return new BackendUnavailableException("no GPU device: ggml has no CUDA device (libggml-cuda.so was not loaded, or it"
+                + " found no GPU or driver; --verbose shows ggml's reason). Point -D" + LlamaNatives.DIR_PROPERTY
+                + " at a llama.cpp " + LlamaNatives.RELEASE + " build that has libggml-cuda.so, on a machine with an NVIDIA GPU");
     }
 
     /** The device this backend computes on. */

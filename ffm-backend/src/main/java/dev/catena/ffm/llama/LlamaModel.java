@@ -1,5 +1,6 @@
 package dev.catena.ffm.llama;
 
+import dev.catena.api.BackendUnavailableException;
 import dev.catena.api.ModelFormatException;
 import dev.catena.api.UnsupportedModelException;
 import dev.catena.ffm.gguf.GgufFile;
@@ -14,24 +15,28 @@ import java.util.Locale;
 
 import dev.catena.ffm.internal.*;
 
+import static dev.catena.ffm.internal.ggml_h.GGML_BACKEND_DEVICE_TYPE_GPU;
+import static dev.catena.ffm.internal.ggml_h.ggml_backend_dev_by_type;
 import static dev.catena.ffm.internal.llama_h.*;
 
 /**
  * A GGUF model loaded by llama.cpp ({@code llama_model_load_from_file}): the tokenizer only
- * ({@link #vocabOnly}) or the whole model on the CPU ({@link #load}). Thread-safe to read; close it
+ * ({@link #vocabOnly}) or the whole model, on the CPU or offloaded whole to a GPU ({@link #load}). Thread-safe to read; close it
  * once no context or vocabulary call is using it (use after close is an {@link IllegalStateException}).
  */
 public final class LlamaModel implements AutoCloseable {
     private final Path path;
     private final boolean vocabOnly;
     private final int threads;
+    private final String device;
     private final NativeHandle handle;
     private final LlamaVocab vocab;
 
-    private LlamaModel(Path path, boolean vocabOnly, int threads, MemorySegment raw) {
+    private LlamaModel(Path path, boolean vocabOnly, int threads, String device, MemorySegment raw) {
         this.path = path;
         this.vocabOnly = vocabOnly;
         this.threads = threads;
+        this.device = device;
         this.handle = new NativeHandle("model " + path.getFileName(), raw, m -> llama_model_free(m));
         this.vocab = new LlamaVocab(this, llama_model_get_vocab(raw));
     }
@@ -43,7 +48,7 @@ public final class LlamaModel implements AutoCloseable {
      * @throws UnsupportedModelException when llama.cpp does not know its architecture or vocabulary
      */
     public static LlamaModel vocabOnly(Path path) {
-        return open(path, true, 1);
+        return open(path, true, 1, "cpu");
     }
 
     /**
@@ -53,28 +58,56 @@ public final class LlamaModel implements AutoCloseable {
      * @param threads the threads contexts made from this model use (>= 1); loading itself ignores it
      */
     public static LlamaModel load(Path path, int threads) {
+        return load(path, threads, "cpu");
+    }
+
+    /**
+     * Loads the whole model on {@code device}: {@code cpu} is {@link #load(Path, int)}; {@code cuda} offloads
+     * every layer (and the output) to the first GPU ggml loaded, as llama.cpp's {@code -ngl all} on that one
+     * device, and fails when there is none; {@code auto} is {@code cuda} when a GPU is present, else {@code cpu}.
+     * Everything else is llama.cpp's default.
+     *
+     * @param threads the threads contexts made from this model use (>= 1); loading itself ignores it
+     * @throws BackendUnavailableException for {@code cuda} when ggml loaded no GPU device
+     */
+    public static LlamaModel load(Path path, int threads, String device) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
-        return open(path, false, threads);
+        if (!"cpu".equals(device) && !"cuda".equals(device) && !"auto".equals(device)) {
+            throw new IllegalArgumentException("device must be cpu, cuda or auto, got '" + device + "'");
+        }
+        return open(path, false, threads, device);
     }
 
-    private static LlamaModel open(Path path, boolean vocabOnly, int threads) {
+    private static LlamaModel open(Path path, boolean vocabOnly, int threads, String device) {
         GgufFile.read(path); // clear errors for missing, non-GGUF and truncated files
         LlamaNatives.lookup();
         Init.done();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = llama_model_default_params(arena);
-            // An empty, NULL-terminated device list: no GPU offload (llama.cpp's "--device none").
-            llama_model_params.devices(params, arena.allocate(ValueLayout.ADDRESS));
-            llama_model_params.n_gpu_layers(params, 0);
+            MemorySegment gpu = "cpu".equals(device) ? MemorySegment.NULL : ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_GPU());
+            if ("cuda".equals(device) && gpu.equals(MemorySegment.NULL)) {
+                throw dev.catena.ffm.ggml.GgmlBackend.noGpuDevice();
+            }
+            if (gpu.equals(MemorySegment.NULL)) {
+                // An empty, NULL-terminated device list: no GPU offload (llama.cpp's "--device none").
+                llama_model_params.devices(params, arena.allocate(ValueLayout.ADDRESS));
+                llama_model_params.n_gpu_layers(params, 0);
+            } else {
+                // That one GPU, NULL-terminated, and every layer on it (n_gpu_layers < 0 means all).
+                MemorySegment devices = arena.allocate(ValueLayout.ADDRESS, 2);
+                devices.setAtIndex(ValueLayout.ADDRESS, 0, gpu);
+                llama_model_params.devices(params, devices);
+                llama_model_params.n_gpu_layers(params, -1);
+            }
             llama_model_params.vocab_only(params, vocabOnly);
             LlamaNatives.clearErrors();
             MemorySegment raw = llama_model_load_from_file(arena.allocateFrom(path.toString()), params);
             if (raw.equals(MemorySegment.NULL)) {
                 throw loadFailure(path, LlamaNatives.takeErrors().orElse("llama.cpp gave no reason"));
             }
-            return new LlamaModel(path, vocabOnly, threads, raw);
+            return new LlamaModel(path, vocabOnly, threads, gpu.equals(MemorySegment.NULL) ? "cpu" : "cuda", raw);
         }
     }
 
@@ -105,6 +138,11 @@ public final class LlamaModel implements AutoCloseable {
 
     public boolean isVocabOnly() {
         return vocabOnly;
+    }
+
+    /** Where the weights are: {@code cpu}, or {@code cuda} when offloaded to a GPU. */
+    public String device() {
+        return device;
     }
 
     /** The thread count given to {@link #load}; 1 for a vocabulary-only model. */

@@ -17,10 +17,11 @@ import dev.catena.ffm.internal.*;
 import static dev.catena.ffm.internal.llama_h.*;
 
 /**
- * llama.cpp's own decoder over a whole model on the CPU: the reference Catena's decoding is compared
- * with. One sequence, one context ({@code llama_init_from_model}) and one {@code llama_batch} made
- * once. A prompt is decoded in one {@code llama_decode} call (as llama-simple does; in chunks of
- * n_batch when longer), generation one token per call. Thread-safe by locking; close it when done.
+ * llama.cpp's own decoder over a whole model, on the CPU or one GPU ({@link OracleOptions#device()}): the
+ * reference Catena's decoding is compared with. One sequence, one context ({@code llama_init_from_model}) and
+ * one {@code llama_batch} made once. A prompt is decoded in one {@code llama_decode} call (as llama-simple
+ * does; in chunks of n_batch when longer), generation one token per call. Thread-safe by locking; close it
+ * when done.
  */
 public final class LlamaOracle implements AutoCloseable {
 
@@ -69,13 +70,14 @@ public final class LlamaOracle implements AutoCloseable {
     }
 
     /**
-     * Loads {@code model} ({@link LlamaModel#load}) and makes a context for it.
+     * Loads {@code model} on {@code options.device()} ({@link LlamaModel#load(Path, int, String)}) and makes a
+     * context for it.
      *
      * @throws dev.catena.api.ModelFormatException      for a missing, non-GGUF, truncated or malformed file
      * @throws dev.catena.api.UnsupportedModelException for an architecture llama.cpp cannot run
      */
     public static LlamaOracle open(Path model, OracleOptions options) {
-        LlamaModel loaded = LlamaModel.load(model, options.threads());
+        LlamaModel loaded = LlamaModel.load(model, options.threads(), options.device());
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = llama_context_default_params(arena);
             llama_context_params.n_ctx(params, options.nCtx());

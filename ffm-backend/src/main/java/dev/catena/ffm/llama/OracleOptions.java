@@ -16,10 +16,25 @@ import dev.catena.api.spi.SessionOptions.KvType;
  * @param nBatch         logical batch (tokens per llama_decode call); 0 = llama.cpp's default (2048,
  *                       which llama.cpp clamps to nCtx)
  * @param nUbatch        physical batch; 0 = llama.cpp's default (512)
+ * @param device         where llama.cpp puts the model ({@link LlamaModel#load(java.nio.file.Path, int, String)}):
+ *                       {@code cpu} (the default: no offload), {@code cuda} (every layer on the first GPU) or
+ *                       {@code auto}
  */
-public record OracleOptions(int nCtx, int threads, FlashAttention flashAttention, KvType kvType, int nBatch, int nUbatch) {
+public record OracleOptions(int nCtx, int threads, FlashAttention flashAttention, KvType kvType, int nBatch, int nUbatch,
+                            String device) {
+
+    /** On the CPU. */
+    public OracleOptions(int nCtx, int threads, FlashAttention flashAttention, KvType kvType, int nBatch, int nUbatch) {
+        this(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, "cpu");
+    }
 
     public OracleOptions {
+        if (device == null) {
+            device = "cpu";
+        }
+        if (!device.equals("cpu") && !device.equals("cuda") && !device.equals("auto")) {
+            throw new IllegalArgumentException("device must be cpu, cuda or auto, got '" + device + "'");
+        }
         if (nCtx < 1) {
             throw new IllegalArgumentException("nCtx must be >= 1, got " + nCtx);
         }
@@ -39,7 +54,7 @@ public record OracleOptions(int nCtx, int threads, FlashAttention flashAttention
     }
 
     /**
-     * n_ctx 512, flash attention AUTO, F16 KV cache, llama.cpp's batch sizes, and {@link #defaultThreads()}.
+     * n_ctx 512, flash attention AUTO, F16 KV cache, llama.cpp's batch sizes, {@link #defaultThreads()}, on the CPU.
      */
     public static OracleOptions defaults() {
         return new OracleOptions(ReferenceOptions.DEFAULT_N_CTX, defaultThreads(), FlashAttention.AUTO, KvType.F16, 0, 0);
@@ -54,28 +69,32 @@ public record OracleOptions(int nCtx, int threads, FlashAttention flashAttention
         return Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
     }
 
-    /** The SPI's options, with llama.cpp's batch sizes. */
+    /** The SPI's options, with llama.cpp's batch sizes, on the CPU. */
     public static OracleOptions from(ReferenceOptions o) {
-        return new OracleOptions(o.nCtx(), o.threads(), o.flashAttention(), o.kvType(), 0, 0);
+        return new OracleOptions(o.nCtx(), o.threads(), o.flashAttention(), o.kvType(), 0, 0, o.device());
     }
 
     public OracleOptions withThreads(int threads) {
-        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch);
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
     }
 
     public OracleOptions withNCtx(int nCtx) {
-        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch);
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
     }
 
     public OracleOptions withFlashAttention(FlashAttention flashAttention) {
-        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch);
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
     }
 
     public OracleOptions withKvType(KvType kvType) {
-        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch);
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
     }
 
     public OracleOptions withBatch(int nBatch, int nUbatch) {
-        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch);
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
+    }
+
+    public OracleOptions withDevice(String device) {
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
     }
 }

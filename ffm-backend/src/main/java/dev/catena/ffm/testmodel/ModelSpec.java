@@ -244,6 +244,23 @@ public record ModelSpec(String name, Architecture architecture, int nLayer, int 
                 type, Vocab.LLAMA_BPE, false, true, PRESET_SEED);
     }
 
+    /**
+     * Llama-3.1-8B's shapes: 32 layers, n_embd 4096, 32 query and 8 KV heads (head size 128), n_ff 14336, Llama 3's
+     * vocabulary, rope base 500000, a separate output matrix (no llama3 rope scaling / rope_freqs). Q8_0: about
+     * 8.5 GB; Q4_K: about 4.6 GB. Every row length is a multiple of 256, so no tensor falls back.
+     */
+    public static ModelSpec llama31_8B(WeightType type) {
+        return new ModelSpec("llama-3.1-8b-" + type.name().toLowerCase(Locale.ROOT).replace('_', '-'),
+                Architecture.LLAMA, 32, 4096, 32, 8, 14336, 131072, 500000f, 1e-5f,
+                type, Vocab.LLAMA_BPE, false, false, PRESET_SEED);
+    }
+
+    /** The same shapes with {@code layers} blocks (named {@code <name>-<layers>l}): per-block speed at less file. */
+    public ModelSpec withLayers(int layers) {
+        return new ModelSpec(name + "-" + layers + "l", architecture, layers, nEmbd, nHead, nHeadKv, nFf, nCtxTrain,
+                ropeFreqBase, rmsEps, weightType, vocab, qkvBias, tiedOutput, seed);
+    }
+
     /** The small presets (each well under 100 MB). */
     public static List<ModelSpec> smallPresets() {
         return List.of(tinyLlamaGqa(), headDim128Q8(), q4k(), qwen2Biases(), oddLayers());

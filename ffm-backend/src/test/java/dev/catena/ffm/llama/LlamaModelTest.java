@@ -1,5 +1,6 @@
 package dev.catena.ffm.llama;
 
+import dev.catena.api.BackendUnavailableException;
 import dev.catena.api.ModelFormatException;
 import dev.catena.api.UnsupportedModelException;
 import dev.catena.api.spi.ReferenceOptions;
@@ -20,6 +21,7 @@ import static dev.catena.ffm.internal.ggml_h.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Loading, and the errors for files llama.cpp cannot use: clear exceptions, never a crash. */
 class LlamaModelTest {
@@ -45,6 +47,27 @@ class LlamaModelTest {
             assertTrue(m.description().startsWith("llama"), m.description());
         }
         assertThrows(IllegalArgumentException.class, () -> LlamaModel.load(TestModels.stories260K(), 0));
+    }
+
+    /** Without a GPU: cuda is refused with the fix named, auto is the CPU, anything else is a bad argument. */
+    @Test
+    void deviceChoiceWithoutAGpu() {
+        LlamaNatives.lookup();
+        assumeTrue(ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_GPU()).equals(MemorySegment.NULL), "a GPU is present");
+        Path model = TestModels.stories260K();
+        var e = assertThrows(BackendUnavailableException.class, () -> LlamaModel.load(model, 1, "cuda"));
+        assertTrue(e.getMessage().contains(LlamaNatives.DIR_PROPERTY), e.getMessage());
+        try (LlamaModel m = LlamaModel.load(model, 1, "auto")) {
+            assertEquals("cpu", m.device());
+        }
+        try (LlamaModel m = LlamaModel.load(model, 1)) {
+            assertEquals("cpu", m.device());
+        }
+        assertThrows(IllegalArgumentException.class, () -> LlamaModel.load(model, 1, "gpu"));
+        assertThrows(IllegalArgumentException.class, () -> OracleOptions.defaults().withDevice("gpu"));
+        assertEquals("cpu", OracleOptions.defaults().device());
+        assertThrows(BackendUnavailableException.class,
+                () -> LlamaOracle.open(model, OracleOptions.defaults().withThreads(1).withDevice("cuda")).close());
     }
 
     @Test

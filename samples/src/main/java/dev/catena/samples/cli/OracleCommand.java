@@ -56,6 +56,10 @@ final class OracleCommand implements Callable<Integer> {
             description = "KV cache element type (default: ${DEFAULT-VALUE}). With flash attention on, llama.cpp casts an F32 cache to F16.")
     String kvType;
 
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "cpu (no offload), cuda (every layer on the first GPU) or auto (default ${DEFAULT-VALUE}).")
+    String device;
+
     @Option(names = "--backend", paramLabel = "NAME", description = "Span backend to use (default: the preferred available one).")
     String backendName;
 
@@ -115,7 +119,10 @@ final class OracleCommand implements Callable<Integer> {
             case "f32" -> KvType.F32;
             default -> throw bad("--kv-type must be f16 or f32, got '" + kvType + "'");
         };
-        return new ReferenceOptions(t, nCtx, fa, kv);
+        if (!java.util.Set.of("cpu", "cuda", "auto").contains(device)) {
+            throw bad("--device must be cpu, cuda or auto, got '" + device + "'");
+        }
+        return new ReferenceOptions(t, nCtx, fa, kv, device);
     }
 
     private CommandLine.ParameterException bad(String message) {
