@@ -50,7 +50,7 @@ final class Report {
         for (var r : rows) {
             groups.computeIfAbsent(r.model() + " " + r.scenario() + " K=" + r.servers(), g -> new LinkedHashMap<>()).put(r.mode(), r);
         }
-        int groupWidth = 150;
+        int groupWidth = 170;
         int width = 90 + groups.size() * groupWidth + 40;
         int height = 420;
         int top = 50;
@@ -65,6 +65,8 @@ final class Report {
             g.setColor(Color.BLACK);
             g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
             g.drawString("Per-token decode latency p50 (ms) by mode; red line: the physical limit (push formula)", 20, 25);
+            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+            g.drawString("scenario K=servers (client/peer one-way delay)", 20, 42);
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
             g.drawLine(70, top, 70, bottom);
             g.drawLine(70, bottom, width - 20, bottom);
@@ -98,7 +100,10 @@ final class Report {
                     g.setStroke(new BasicStroke(1));
                 }
                 g.setColor(Color.BLACK);
-                g.drawString(e.getKey(), x - 5, bottom + 32);
+                var first = e.getValue().values().iterator().next();
+                g.drawString(first.scenario() + " K=" + first.servers() + " (" + first.clientMs() + "/" + first.peerMs() + " ms)", x - 5, bottom + 32);
+                String model = first.model().length() > 24 ? first.model().substring(0, 24) + "…" : first.model();
+                g.drawString(model, x - 5, bottom + 48);
                 x += groupWidth;
             }
         } finally {

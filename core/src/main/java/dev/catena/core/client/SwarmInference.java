@@ -29,6 +29,7 @@ public final class SwarmInference implements AutoCloseable {
     private final int nEmbd;
     private final List<FaultTolerantSession.Failover> failovers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile FaultTolerantSession current;
+    private volatile FaultTolerantSession.Policy policy;
 
     private SwarmInference(SwarmClient client, ModelHead head, Directory directory, String modelId, int nLayer, int nEmbd) {
         this.client = client;
@@ -37,6 +38,8 @@ public final class SwarmInference implements AutoCloseable {
         this.modelId = modelId;
         this.nLayer = nLayer;
         this.nEmbd = nEmbd;
+        this.policy = new FaultTolerantSession.Policy(4, Duration.ofSeconds(5), Duration.ofMinutes(5),
+                client.requestTimeout().multipliedBy(3));
     }
 
     /** The model id servers announce: the GGUF file's name. */
@@ -76,6 +79,11 @@ public final class SwarmInference implements AutoCloseable {
                 info.nEmbd());
     }
 
+    /** Retries, bans and the step timeout for the generations that follow. */
+    public void policy(FaultTolerantSession.Policy policy) {
+        this.policy = java.util.Objects.requireNonNull(policy, "policy");
+    }
+
     /** The route of the generation in progress (empty between generations); call it from the generation's callback. */
     public List<RemoteSession.Hop> currentRoute() {
         var session = current;
@@ -94,8 +102,6 @@ public final class SwarmInference implements AutoCloseable {
     /** Opens sessions along the route for one generation, then closes them. */
     public Generator.Generation generate(String prompt, int n, SamplingParams sampling, RemoteSession.Mode mode, int maxLength,
                                          DType wireDtype, boolean stopAtEos, boolean keepLogits, IntConsumer onToken) {
-        var policy = new FaultTolerantSession.Policy(4, java.time.Duration.ofSeconds(5), java.time.Duration.ofMinutes(5),
-                client.requestTimeout().multipliedBy(3));
         try (var session = new FaultTolerantSession(client, directory, modelId, nLayer, nEmbd, mode, maxLength, wireDtype, policy)) {
             current = session;
             try {

@@ -44,4 +44,21 @@ class FileDirectoryTest {
         for (Thread t : threads) t.join();
         assertEquals(16, d.servers("m").size());
     }
+
+    @Test
+    void watchersSeeAnnouncementsRefreshesAndWithdrawals(@TempDir Path tmp) throws Exception {
+        var d = new FileDirectory(tmp.resolve("dir.txt"));
+        var seen = new java.util.concurrent.LinkedBlockingQueue<List<ServerRecord>>();
+        try (var watch = d.watch("m", java.time.Duration.ofMillis(20), seen::add)) {
+            assertEquals(List.of(), seen.poll(5, java.util.concurrent.TimeUnit.SECONDS), "the state now, first");
+            d.announce(ServerRecord.online("h:1", "m", new BlockRange(0, 2)));
+            assertEquals(List.of("h:1"), seen.poll(5, java.util.concurrent.TimeUnit.SECONDS).stream().map(ServerRecord::address).toList());
+            d.announce(new ServerRecord("h:1", "m", new BlockRange(0, 2), 3.0, 10, ServerRecord.State.ONLINE));
+            assertEquals(10, seen.poll(5, java.util.concurrent.TimeUnit.SECONDS).getFirst().freeKvTokens(), "a refresh is a change");
+            d.withdraw("h:1");
+            assertEquals(List.of(), seen.poll(5, java.util.concurrent.TimeUnit.SECONDS));
+            Thread.sleep(100);
+            assertEquals(0, seen.size(), "no call without a change");
+        }
+    }
 }

@@ -74,6 +74,9 @@ final class GenerateCommand implements Callable<Integer> {
     @CommandLine.Mixin
     SamplingOptions sampling;
 
+    @CommandLine.Mixin
+    FailoverOptions failover;
+
     @Option(names = "--threads", defaultValue = "1", description = "CPU threads per span (default ${DEFAULT-VALUE}).")
     int threads;
 
@@ -111,12 +114,14 @@ final class GenerateCommand implements Callable<Integer> {
             case "bf16" -> DType.BF16;
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--wire must be f32, f16 or bf16, got " + wire);
         };
+        var policy = failover.policy(spec.commandLine());
         try (Transport transport = Catena.transport(null).create(TransportConfig.defaults());
              var swarm = where.directory != null
                      ? SwarmInference.open(Catena.spanBackend(null), model, transport, new FileDirectory(where.directory),
                              new SpanOptions(threads, device), Duration.ofSeconds(30))
                      : SwarmInference.open(Catena.spanBackend(null), model, transport, where.peers, new SpanOptions(threads, device),
                              Duration.ofSeconds(30))) {
+            swarm.policy(policy);
             return swarm.generate(prompt, n, sampling.params(), m, ctx, dtype, !ignoreEos, logitsFile != null, t -> { });
         }
     }

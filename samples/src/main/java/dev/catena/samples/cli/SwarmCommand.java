@@ -44,8 +44,11 @@ final class SwarmCommand implements Callable<Integer> {
     @Option(names = "-n", defaultValue = "64") int n;
     @Option(names = "--ctx", defaultValue = "512") int ctx;
     @Option(names = "--threads", defaultValue = "1", description = "CPU threads per server.") int threads;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or auto, for every server and the client head (default ${DEFAULT-VALUE}).")
+    String device;
     @Option(names = "--json", description = "Print {\"tokens\",\"text\",\"latency_ms\":{\"p50\",\"p90\"},\"counters\"}.") boolean json;
     @CommandLine.Mixin SamplingOptions sampling;
+    @CommandLine.Mixin FailoverOptions failover;
 
     @Spec CommandSpec spec;
 
@@ -65,6 +68,10 @@ final class SwarmCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--replicas must be >= 1");
         }
         Map<Integer, Integer> kills = parseChaos();
+        var policy = failover.policy(spec.commandLine());
+        if (!java.util.Set.of("cpu", "cuda", "auto").contains(device)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--device must be cpu, cuda or auto, got '" + device + "'");
+        }
         List<SwarmServer> started = new ArrayList<>();
         try (Transport serverSide = Catena.transport(null).create(TransportConfig.defaults());
              Transport clientSide = Catena.transport(null).create(TransportConfig.defaults())) {
@@ -73,11 +80,12 @@ final class SwarmCommand implements Callable<Integer> {
                 for (int copy = 0; copy < replicas; copy++) {
                     for (BlockRange r : spans) {
                         started.add(SwarmServer.start(new SwarmServer.Config(model, SwarmInference.modelId(model), r,
-                                SpanOptions.cpu(threads), "127.0.0.1:0", 1L << 30, Duration.ofMinutes(5), 1), backend, serverSide));
+                                new SpanOptions(threads, device), "127.0.0.1:0", 1L << 30, Duration.ofMinutes(5), 1), backend, serverSide));
                     }
                 }
                 List<String> peers = started.stream().map(SwarmServer::address).toList();
-                try (var swarm = SwarmInference.open(backend, model, clientSide, peers, SpanOptions.cpu(threads), Duration.ofSeconds(10))) {
+                try (var swarm = SwarmInference.open(backend, model, clientSide, peers, new SpanOptions(threads, device), Duration.ofSeconds(10))) {
+                    swarm.policy(policy);
                     int[] produced = {0};
                     var g = swarm.generate(prompt, n, sampling.params(), m, ctx, DType.F32, true, false, t -> {
                         Integer span = kills.get(++produced[0]);

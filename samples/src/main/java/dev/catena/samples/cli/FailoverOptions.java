@@ -1,0 +1,30 @@
+package dev.catena.samples.cli;
+
+import dev.catena.core.client.FaultTolerantSession;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+
+/** Fault-tolerance flags shared by the commands that generate through servers (picocli mixin). */
+final class FailoverOptions {
+    @Option(names = "--step-timeout-s", defaultValue = "30",
+            description = "A server with no valid result for this long is failed over (default ${DEFAULT-VALUE} s).")
+    double stepTimeoutSeconds;
+
+    @Option(names = "--max-failovers", defaultValue = "4", description = "Failovers allowed in one step before giving up (default ${DEFAULT-VALUE}).")
+    int maxFailovers;
+
+    @Option(names = "--ban-s", defaultValue = "5",
+            description = "First ban of a failed server; it doubles with each further failure, up to 5 min (default ${DEFAULT-VALUE} s).")
+    double banSeconds;
+
+    FaultTolerantSession.Policy policy(CommandLine commandLine) {
+        if (!(stepTimeoutSeconds > 0) || !(banSeconds >= 0) || maxFailovers < 0) {
+            throw new CommandLine.ParameterException(commandLine,
+                    "--step-timeout-s must be > 0, --ban-s >= 0 and --max-failovers >= 0");
+        }
+        return new FaultTolerantSession.Policy(maxFailovers, Duration.ofMillis((long) (banSeconds * 1000)), Duration.ofMinutes(5),
+                Duration.ofMillis((long) (stepTimeoutSeconds * 1000)));
+    }
+}
