@@ -75,6 +75,9 @@ class CatenaLauncherIT {
     void helpAndUsageErrors() throws Exception {
         Run help = catena("--help");
         assertEquals(0, help.exit());
+        Run bench = catena("bench", "nonsense");
+        assertEquals(2, bench.exit());
+        assertTrue(bench.err().contains("usage: ./catena bench swarm|compute|micro"), bench.err());
         assertTrue(help.out().contains("info") && help.out().contains("Exit codes"), help.out());
         assertEquals(0, catena("info", "--help").exit());
         Run bad = catena("info", "--no-such-option");

@@ -104,6 +104,13 @@ class OracleCommandIT {
         var badFlag = catena("oracle", "--model", MODEL.toString(), "--prompt", "x", "--flash-attn", "maybe");
         assertEquals(2, badFlag.exit(), badFlag.err());
         assertTrue(badFlag.err().contains("--flash-attn must be auto, on or off"), badFlag.err());
+        var badDevice = catena("oracle", "--model", MODEL.toString(), "--prompt", "x", "--device", "gpu");
+        assertEquals(2, badDevice.exit(), badDevice.err());
+        assertTrue(badDevice.err().contains("--device must be cpu, cuda or auto"), badDevice.err());
+        // No GPU on the CI machine: cuda is refused as a backend that is unavailable, naming the fix.
+        var noGpu = catena("oracle", "--model", MODEL.toString(), "--prompt", "x", "-n", "1", "--device", "cuda");
+        assertEquals(4, noGpu.exit(), noGpu.err());
+        assertTrue(noGpu.err().contains("no GPU device"), noGpu.err());
 
         var missing = catena("oracle", "--model", tmp.resolve("absent.gguf").toString(), "--prompt", "x");
         assertEquals(3, missing.exit(), missing.err());

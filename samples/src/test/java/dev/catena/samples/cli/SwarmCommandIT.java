@@ -58,6 +58,9 @@ class SwarmCommandIT {
         }
         var bad = catena("swarm", "--model", MODEL.toString(), "--chaos", "explode", "--prompt", "x");
         assertEquals(2, bad.exit(), bad.err());
+        var badTimeout = catena("swarm", "--model", MODEL.toString(), "--step-timeout-s", "0", "--prompt", "x");
+        assertEquals(2, badTimeout.exit(), badTimeout.err());
+        assertTrue(badTimeout.err().contains("--step-timeout-s must be > 0"), badTimeout.err());
     }
 
     @Test
