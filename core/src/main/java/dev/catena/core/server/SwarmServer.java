@@ -77,6 +77,12 @@ public final class SwarmServer implements AutoCloseable {
     private final Map<String, ServerSession> sessions = new ConcurrentHashMap<>();
     private final Map<String, SerialExecutor> executors = new ConcurrentHashMap<>();
     private final Map<String, Connection> peers = new ConcurrentHashMap<>();
+    /** Peers being connected to or that failed recently: address -> nanoTime before which not to try again. */
+    private final Map<String, Long> connecting = new ConcurrentHashMap<>();
+    /** The latest push for each peer still being connected to. */
+    private final Map<String, Frame> pendingPushes = new ConcurrentHashMap<>();
+    private static final Duration PEER_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration PEER_RETRY = Duration.ofMillis(500);
     private final Map<String, AtomicLong> inconsistent = new ConcurrentHashMap<>();
     private final ExecutorService compute;
     private final ScheduledExecutorService sweeper;
@@ -169,19 +175,59 @@ public final class SwarmServer implements AutoCloseable {
         String address = config.peerAddresses().apply(named);
         Connection c = peers.get(address);
         if (c == null || !c.isOpen()) {
-            try {
-                c = transport.connect(address, Protocol.IGNORE_REPLIES, Duration.ofSeconds(2));
-                c.send(Protocol.hello(address()));
-                peers.put(address, c);
-            } catch (RuntimeException unreachable) {
-                LOG.log(System.Logger.Level.DEBUG, "push to {0} lost: {1}", address, unreachable.getMessage());
-                counters.pushesDropped.incrementAndGet();
-                return;
-            }
+            // Never connect on the compute thread: a peer slow to accept would stall this server's steps
+            // (and get it blamed by the client). The push waits for the connection, the latest one only;
+            // if it never comes, the client's own copy stands in.
+            if (pendingPushes.put(address, frame) != null) counters.pushesDropped.incrementAndGet();
+            connectToPeer(named);
+            return;
         }
+        send(c, frame);
+    }
+
+    private void send(Connection peer, Frame push) {
         counters.pushesSent.incrementAndGet();
-        counters.bytesToPeers.addAndGet(frame.wireBytes());
-        c.send(frame);
+        counters.bytesToPeers.addAndGet(push.wireBytes());
+        peer.send(push);
+    }
+
+    /**
+     * Starts connecting to a peer in the background unless connected or already trying; after a
+     * failure the next try waits {@link #PEER_RETRY}. Called when a session names its next server.
+     */
+    void connectToPeer(String named) {
+        String address = config.peerAddresses().apply(named);
+        Connection open = peers.get(address);
+        if (open != null && open.isOpen()) {
+            Frame waiting = pendingPushes.remove(address); // queued just as the connection came up
+            if (waiting != null) send(open, waiting);
+            return;
+        }
+        if (closed.get()) {
+            return;
+        }
+        long now = System.nanoTime();
+        connecting.compute(address, (a, retryAfter) -> {
+            if (retryAfter != null && retryAfter - now > 0) {
+                return retryAfter; // connecting now, or failed recently
+            }
+            Thread.ofVirtual().name("catena-peer-connect").start(() -> {
+                try {
+                    Connection c = transport.connect(a, Protocol.IGNORE_REPLIES, PEER_CONNECT_TIMEOUT);
+                    c.send(Protocol.hello(address()));
+                    peers.put(a, c);
+                    if (closed.get()) c.close();
+                    connecting.remove(a);
+                    Frame waiting = pendingPushes.remove(a);
+                    if (waiting != null) send(c, waiting);
+                } catch (RuntimeException unreachable) {
+                    LOG.log(System.Logger.Level.DEBUG, "cannot connect to peer {0}: {1}", a, unreachable.getMessage());
+                    connecting.put(a, System.nanoTime() + PEER_RETRY.toNanos());
+                    if (pendingPushes.remove(a) != null) counters.pushesDropped.incrementAndGet();
+                }
+            });
+            return now + PEER_CONNECT_TIMEOUT.toNanos() + PEER_RETRY.toNanos(); // until the try ends
+        });
     }
 
     private void closeIdleSessions() {
@@ -302,6 +348,7 @@ public final class SwarmServer implements AutoCloseable {
         try {
             var spanSession = span.openSession(options);
             s = new ServerSession(id, spanSession, nEmbd, dtype, o.getLastOnly(), from, o.getNext(), this);
+            if (!o.getNext().getAddress().isEmpty()) connectToPeer(o.getNext().getAddress()); // ready by the first push
             synchronized (this) {
                 kvReserved += spanSession.kvBytes() - needed; // account what was really allocated
             }
@@ -333,6 +380,7 @@ public final class SwarmServer implements AutoCloseable {
                 "", e.getRequestId(), st.getDigest().toByteArray());
         ex.execute(() -> {
             s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
+            if (st.hasNext() && !st.getNext().getAddress().isEmpty()) connectToPeer(st.getNext().getAddress());
             s.onClientStep(in);
         });
     }

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -77,6 +78,51 @@ class SessionLifecycleTest {
             assertEquals(1, b.counters().pushesReceived.get(), "B gets no more");
             assertEquals(0, c.counters().pushesUsed.get(), "C's session is at length 0, the push is for position 1: dropped");
             assertEquals(1, c.counters().pushesDropped.get());
+        }
+    }
+
+    /**
+     * A server whose next peer is slow to accept a connection keeps answering its client: it never
+     * connects on its compute thread (which would stall its steps past the client's timeout and get it
+     * blamed), and the push goes out once the connection is up.
+     */
+    @Test
+    void aPeerSlowToAcceptDoesNotStallTheServer() throws Exception {
+        try (Transport t = memory(); var b = server(t, new BlockRange(2, 4), Duration.ofMinutes(1))) {
+            Transport slowToB = new Transport() {
+                @Override public dev.catena.transport.spi.Listener listen(String bind, dev.catena.transport.spi.FrameHandler h) {
+                    return t.listen(bind, h);
+                }
+                @Override public dev.catena.transport.spi.Connection connect(String address, dev.catena.transport.spi.FrameHandler h,
+                                                                             Duration timeout) {
+                    if (address.equals(b.address())) {
+                        try {
+                            Thread.sleep(3_000); // a peer whose accept queue is full, or a slow network
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                    return t.connect(address, h, timeout);
+                }
+                @Override public void close() { }
+            };
+            try (var a = SwarmServer.start(new SwarmServer.Config(MODEL, "counting.gguf", new BlockRange(0, 2), SpanOptions.cpu(1),
+                    "memory:0", 1L << 20, Duration.ofMinutes(1), 1), new CountingBackend(4), slowToB);
+                 var client = new dev.catena.core.client.SwarmClient(t, Duration.ofSeconds(5))) {
+                var route = List.of(new dev.catena.core.client.RemoteSession.Hop(a.address(), a.blocks()),
+                        new dev.catena.core.client.RemoteSession.Hop(b.address(), b.blocks()));
+                // A 1 s step timeout: a server stuck in a 3 s connect would fail the first steps.
+                try (var session = dev.catena.core.client.RemoteSession.open(client, "counting.gguf", CountingBackend.N_EMBD, route,
+                        dev.catena.core.client.RemoteSession.Mode.PUSH, 16, DType.F32, Duration.ofSeconds(1))) {
+                    for (int p = 0; p < 3; p++) {
+                        assertEquals(4f, session.step(new float[CountingBackend.N_EMBD], 1, p)[0], "step " + p);
+                    }
+                    await(() -> a.counters().pushesSent.get() >= 1, "pushes flow once the connection is up");
+                    int before = (int) b.counters().pushesUsed.get();
+                    for (int p = 3; p < 8; p++) session.step(new float[CountingBackend.N_EMBD], 1, p);
+                    assertTrue(b.counters().pushesReceived.get() > 0 && b.counters().pushesUsed.get() >= before, "B receives pushes");
+                }
+            }
         }
     }
 
