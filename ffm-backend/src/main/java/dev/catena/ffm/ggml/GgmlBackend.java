@@ -124,6 +124,9 @@ public final class GgmlBackend implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fn = ggml_backend_reg_get_proc_address(reg, arena.allocateFrom("ggml_backend_set_n_threads"));
             if (fn.equals(MemorySegment.NULL)) {
+                if (!isCpu()) {
+                    return; // a GPU backend (CUDA) has no thread count: threads are the CPU's setting
+                }
                 throw new GgmlException(name() + " has no ggml_backend_set_n_threads");
             }
             ggml_backend_set_n_threads_t.invoke(fn, handle(), threads);
