@@ -26,6 +26,8 @@ import java.util.Set;
  */
 public final class FaultTolerantSession implements Generator.Chain, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FaultTolerantSession.class.getName());
+    /** A server that cannot answer an info request in this long is not one to route through. */
+    private static final Duration PING_TIMEOUT = Duration.ofSeconds(2);
 
     /**
      * @param maxFailovers failovers allowed for one step before giving up
@@ -148,13 +150,10 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
                 .filter(s -> s.span().start() < blocks.end() && s.span().end() > blocks.start())
                 .toList();
         Set<String> excluded = new HashSet<>(banned());
-        Map<String, Double> rtts = new HashMap<>();
+        Map<String, Double> rtts = measure(candidates.stream().map(ServerRecord::address).filter(a -> !excluded.contains(a)).toList());
         for (ServerRecord s : candidates) {
-            if (excluded.contains(s.address())) continue;
-            try {
-                rtts.put(s.address(), client.roundTripMillis(s.address()));
-            } catch (SwarmException unreachable) {
-                ban(s.address());
+            if (!excluded.contains(s.address()) && !rtts.containsKey(s.address())) {
+                ban(s.address()); // unreachable, or too slow to answer
                 excluded.add(s.address());
             }
         }
@@ -171,6 +170,35 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
                 LOG.log(System.Logger.Level.INFO, "no route without banned servers; trying {0} again", retry);
             }
         }
+    }
+
+    /**
+     * Round trips to {@code addresses} in ms, measured all at once for servers not measured yet, each
+     * given at most {@link #PING_TIMEOUT}: a hung server in the directory costs that once, not a
+     * request timeout per server. Servers missing from the result did not answer.
+     */
+    private Map<String, Double> measure(List<String> addresses) {
+        Map<String, Double> known = client.roundTrips();
+        Map<String, Double> rtts = new HashMap<>();
+        Map<String, java.util.concurrent.Future<Double>> pings = new HashMap<>();
+        Duration timeout = PING_TIMEOUT.compareTo(client.requestTimeout()) < 0 ? PING_TIMEOUT : client.requestTimeout();
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (String a : addresses) {
+                if (known.containsKey(a)) rtts.put(a, known.get(a));
+                else pings.put(a, pool.submit(() -> client.roundTripMillis(a, timeout)));
+            }
+            for (var ping : pings.entrySet()) {
+                try {
+                    rtts.put(ping.getKey(), ping.getValue().get());
+                } catch (java.util.concurrent.ExecutionException unreachable) {
+                    LOG.log(System.Logger.Level.INFO, "{0} did not answer a ping: {1}", ping.getKey(), unreachable.getCause().getMessage());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SwarmException("interrupted while measuring round trips");
+                }
+            }
+        }
+        return rtts;
     }
 
     private Set<String> banned() {

@@ -21,13 +21,19 @@ public final class SwarmClient implements AutoCloseable {
 
     /** The open link to {@code address}, connecting (and handshaking) when there is none. */
     public ServerLink link(String address) {
+        return link(address, requestTimeout);
+    }
+
+    private ServerLink link(String address, Duration connectTimeout) {
         ServerLink link = links.get(address);
         if (link != null && link.isOpen()) {
             return link;
         }
-        ServerLink fresh = ServerLink.connect(transport, address, requestTimeout);
-        links.put(address, fresh);
-        return fresh;
+        ServerLink fresh = ServerLink.connect(transport, address, connectTimeout);
+        // Two threads may have connected at once: the first open link wins, the other is closed unused.
+        ServerLink winner = links.compute(address, (a, current) -> current != null && current.isOpen() ? current : fresh);
+        if (winner != fresh) fresh.close();
+        return winner;
     }
 
     /**
@@ -37,15 +43,20 @@ public final class SwarmClient implements AutoCloseable {
      * @throws SwarmException naming the server when it cannot be reached or does not answer
      */
     public double roundTripMillis(String address) {
+        return roundTripMillis(address, requestTimeout);
+    }
+
+    /** As {@link #roundTripMillis(String)}, giving up after {@code timeout} (to connect, and to answer). */
+    public double roundTripMillis(String address, Duration timeout) {
         Double known = roundTripMillis.get(address);
         if (known != null) {
             return known;
         }
         try {
-            ServerLink l = link(address);
+            ServerLink l = link(address, timeout);
             long started = System.nanoTime();
             var reply = l.request(dev.catena.transport.proto.Envelope.newBuilder()
-                    .setInfo(dev.catena.transport.proto.InfoRequest.getDefaultInstance()), null, requestTimeout);
+                    .setInfo(dev.catena.transport.proto.InfoRequest.getDefaultInstance()), null, timeout);
             double millis = (System.nanoTime() - started) / 1e6;
             if (!reply.hasServerInfo()) {
                 throw new SwarmException(address + " answered the info request with " + reply.getBodyCase(), address, null);

@@ -64,6 +64,21 @@ class ChaosTest {
         assertEquals(0, cluster.servers.stream().mapToLong(s -> s.counters().pushesUsed.get()).sum());
     }
 
+    /**
+     * A server that accepts connections and never answers, announced from the start: the client's
+     * round-trip pings (all at once, 2 s at most) leave it out of the route, so it costs one ping,
+     * not a request timeout (60 s here), and is never a failover.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void aHungServerInTheDirectoryCostsOnePing() {
+        cluster.clientLinks.get(cluster.servers.get(0).address()).fault(LinkProxy.Fault.BLACKHOLE);
+        cluster.clientLinks.get(cluster.servers.get(2).address()).fault(LinkProxy.Fault.BLACKHOLE);
+        var run = cluster.generate(Mode.PUSH, Map.of(), java.time.Duration.ofSeconds(60));
+        assertArrayEquals(CLEAN, run.tokens(), "seed " + SEED);
+        assertEquals(0, run.failovers().size(), run.failovers().toString());
+    }
+
     @Test
     void aSlowLinkOnlySlowsDown() {
         cluster.clientLinks.values().forEach(p -> p.delay(20, 5));

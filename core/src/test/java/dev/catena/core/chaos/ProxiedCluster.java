@@ -83,8 +83,13 @@ final class ProxiedCluster implements AutoCloseable {
 
     /** Generates {@code CLEAN.length} tokens from "3"; {@code atToken} actions run right after the given token. */
     Run generate(Mode mode, Map<Integer, Consumer<FaultTolerantSession>> atToken) {
+        return generate(mode, atToken, Duration.ofSeconds(2));
+    }
+
+    /** As {@link #generate(Mode, Map)}, with the client's request timeout (connect, handshake, open, close). */
+    Run generate(Mode mode, Map<Integer, Consumer<FaultTolerantSession>> atToken, Duration requestTimeout) {
         var backend = new CountingBackend(4);
-        try (var client = new SwarmClient(transport, Duration.ofSeconds(2));
+        try (var client = new SwarmClient(transport, requestTimeout);
              var head = backend.openHead(MODEL, SpanOptions.cpu(1));
              var session = new FaultTolerantSession(client, directory, "counting.gguf", 4, CountingBackend.N_EMBD, mode, 64,
                      DType.F32, new FaultTolerantSession.Policy(6, Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofSeconds(1)))) {
