@@ -6,10 +6,9 @@
 #   summary.txt    one line per step (status, seconds, result), then the numbers as BENCHMARKS.md rows
 #   steps.log      every step's command line, stdout and stderr
 #   bench.jsonl    ComputeBench's JSON lines, one per model
-#   env.txt        nvidia-smi, library resolution (ldd), FEATURES/PACKINFO of the pack, disk and memory
+#   env.txt        nvidia-smi, library resolution (ldd), PACKINFO of the pack, disk and memory
 # Each step has its own timeout and the script goes on past failures; the whole run stays under
-# BUDGET_S seconds (default 450: the device tool allows 8 minutes for it). Steps that need a flag the
-# packed CLI lacks are run on the CPU where that still says something, and marked INCOMPLETE.
+# BUDGET_S seconds (default 450: the device tool allows 8 minutes for it).
 #   DEVICE=cuda|cpu (default cuda)   BUDGET_S=450   BIG_LAYERS=32 (blocks of the 8B-shape models)
 #   BIG_MODELS="llama32-1b-q8_0 llama32-1b-q4_k llama31-8b-q8_0 llama31-8b-q4_k" (DEVICE=cpu: none)
 #   BENCH_ARGS="--prefill 512 --decode 64 --rounds 3"
@@ -75,7 +74,6 @@ rm -rf "$work/catena"
 step unpack 120 tar -C "$work" -xJf "$PACK" || { note "FAIL    cannot unpack $PACK"; exit 1; }
 P=$work/catena
 (cd "$P" && sha256sum -c --quiet SHA256SUMS.all) >> "$steps" 2>&1 || note "FAIL    pack checksums (see steps.log)"
-feature() { sed -n "s/^$1=//p" "$P/FEATURES"; }
 JAVA=$P/runtime/bin/java
 export CATENA_LLAMA_DIR=$P/natives CATENA_CACHE_DIR=$work/cache
 # Two launchers as files (timeout runs programs, not shell functions): the samples CLI on the module path,
@@ -88,9 +86,6 @@ printf '#!/bin/sh\nexec "%s" --enable-native-access=ALL-UNNAMED %s -cp "%s" "$@"
   "$JAVA" "$jopts" "$P/bench/catena-bench.jar:$P/lib/*" > "$work/bin/cp_java"
 chmod +x "$work/bin/cli" "$work/bin/cp_java"
 cli=$work/bin/cli cp_java=$work/bin/cp_java
-# --device D for a command that has it; else nothing (the command runs on the CPU).
-dev_flag() { if [ "$(feature "$1_device")" = yes ]; then echo "--device $DEVICE"; fi; }
-on_device() { [ "$DEVICE" = cpu ] || [ "$(feature "$1_device")" = yes ]; }
 
 # --- environment: CUDA runtime and cuBLAS from the Python packages, the GPU ---------------------
 if [ "$DEVICE" != cpu ]; then
@@ -124,7 +119,6 @@ fi
   echo "== nvidia-smi -q (name, driver, clocks)"; timeout 30 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 || true
   echo "== LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
   echo "== ldd libggml-cuda.so"; [ -f "$P/natives/libggml-cuda.so" ] && ldd "$P/natives/libggml-cuda.so" 2>&1 || echo "(not in the pack)"
-  echo "== FEATURES"; cat "$P/FEATURES"
   echo "== PACKINFO"; cat "$P/PACKINFO"
   echo "== uname/cpu/mem/disk"; uname -a; nproc; free -g 2>/dev/null; df -h "$work" 2>/dev/null
 } >> "$env" 2>&1
@@ -193,13 +187,12 @@ gen_models() { # gen_models STEP [--layers N] PRESET...: paths into model[PRESET
 # --- 3. llama.cpp's own decode vs Catena's, same device: 64 greedy steps -------------------------
 oracle_check() { # oracle_check LABEL MODEL
   local label=$1 m=$2 of=$work/$1
-  step "oracle-$label" 120 "$cli" oracle $(dev_flag oracle) --model "$m" --prompt "$PROMPT" -n "$N" --json --logits "$of.oracle.bin" || return
-  step "catena-$label" 120 "$cli" generate --local $(dev_flag generate) --model "$m" --prompt "$PROMPT" -n "$N" --greedy --ignore-eos \
+  step "oracle-$label" 120 "$cli" oracle --device "$DEVICE" --model "$m" --prompt "$PROMPT" -n "$N" --json --logits "$of.oracle.bin" || return
+  step "catena-$label" 120 "$cli" generate --local --device "$DEVICE" --model "$m" --prompt "$PROMPT" -n "$N" --greedy --ignore-eos \
     --json --logits "$of.catena.bin" || return
   json_of "oracle-$label" > "$of.oracle.json"; json_of "catena-$label" > "$of.catena.json"
   local r; r=$(cmp_gen "$of.oracle.json" "$of.catena.json" "$of.oracle.bin" "$of.catena.bin" 2>&1); local rc=$?
   local where="llama.cpp on $DEVICE vs Catena on $DEVICE"
-  on_device oracle || where="llama.cpp on CPU (oracle has no --device) vs Catena on $DEVICE: INCOMPLETE"
   if [ $rc -eq 0 ]; then note "PASS    agreement $label: $r [$where]"; else note "FAIL    agreement $label: $r [$where]"; fi
 }
 oracle_check stories "$stories"
@@ -208,9 +201,9 @@ for s in $SMALL_MODELS; do [ -n "${model[$s]:-}" ] && oracle_check "$s" "${model
 # --- 4. two servers on the one device, push mode: tokens vs the single span, per-hop overhead ---
 swarm_check() { # swarm_check LABEL MODEL
   local label=$1 m=$2
-  step "local-$label" 120 "$cli" generate --local $(dev_flag generate) --model "$m" --prompt "$PROMPT" -n "$N" --greedy --json || return
-  step "swarm1-$label" 120 "$cli" swarm $(dev_flag swarm) --model "$m" --servers 1 --mode push --prompt "$PROMPT" -n "$N" --greedy --json || return
-  step "swarm2-$label" 120 "$cli" swarm $(dev_flag swarm) --model "$m" --servers 2 --mode push --prompt "$PROMPT" -n "$N" --greedy --json || return
+  step "local-$label" 120 "$cli" generate --local --device "$DEVICE" --model "$m" --prompt "$PROMPT" -n "$N" --greedy --json || return
+  step "swarm1-$label" 120 "$cli" swarm --device "$DEVICE" --model "$m" --servers 1 --mode push --prompt "$PROMPT" -n "$N" --greedy --json || return
+  step "swarm2-$label" 120 "$cli" swarm --device "$DEVICE" --model "$m" --servers 2 --mode push --prompt "$PROMPT" -n "$N" --greedy --json || return
   local k; for k in local swarm1 swarm2; do json_of "$k-$label" > "$work/$k-$label.json"; done
   local r; r=$(cmp_gen "$work/local-$label.json" "$work/swarm2-$label.json" 2>&1); local rc=$?
   local lat; lat=$(python3 - "$work/local-$label.json" "$work/swarm1-$label.json" "$work/swarm2-$label.json" <<'EOF'
@@ -222,7 +215,7 @@ local = f"local {1000 / tps:.2f} ms/token ({tps} t/s), " if tps else ""
 print(f"{local}swarm p50 1 server {p1:.2f} ms, 2 servers {p2:.2f} ms: +{p2 - p1:.2f} ms per extra hop")
 EOF
 )
-  local where="on $DEVICE"; on_device swarm || where="swarm on CPU (no --device): INCOMPLETE"
+  local where="on $DEVICE"
   if [ $rc -eq 0 ]; then note "PASS    swarm $label: 2 spans push vs single span: $r; $lat [$where]"
   else note "FAIL    swarm $label: 2 spans push vs single span: $r; $lat [$where]"; fi
 }
@@ -232,10 +225,8 @@ first_small=${SMALL_MODELS%% *}
 
 # --- 5. throughput: Catena vs llama_decode, same device, same model ------------------------------
 bench_one() { # bench_one PRESET MODEL
-  local label=$1 m=$2 dflag=""
-  if [ "$(feature bench_device)" = yes ]; then dflag="--device $DEVICE"
-  elif [ "$DEVICE" != cpu ]; then note "SKIP    bench $label: ComputeBench has no --device (it would run on the CPU)"; return; fi
-  step "bench-$label" 150 "$cp_java" dev.catena.bench.ComputeBench --model "$m" $dflag $BENCH_ARGS || return
+  local label=$1 m=$2
+  step "bench-$label" 150 "$cp_java" dev.catena.bench.ComputeBench --model "$m" --device "$DEVICE" $BENCH_ARGS || return
   local j; j=$(json_of "bench-$label")
   echo "$j" >> "$benchjson"
   local line; line=$(python3 - "$j" <<'EOF' 2>&1

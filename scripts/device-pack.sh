@@ -9,7 +9,6 @@
 #              (scripts/build-cuda.sh), with SHA256SUMS
 #   vocab/     llama.cpp's vocabulary GGUFs for the generated test models (llama-bpe, llama-spm)
 #   models/    ../shared/models/stories260K.gguf and its expected output (../shared does not travel)
-#   FEATURES   which device flags the packed CLI and bench have (device-check.sh reads it)
 # Generated models of 1B/8B shapes are NOT packed: device-check.sh generates them on the device.
 #   scripts/device-pack.sh [--no-build] [--no-cuda]
 # --no-build: use the jars already in */target (else ./build -q -DskipTests package first).
@@ -78,21 +77,7 @@ cp "$natives_src"/*.so "$natives_src/RELEASE" "$p/natives/"
 cp "$vocab_src"/ggml-vocab-llama-bpe.gguf "$vocab_src"/ggml-vocab-llama-spm.gguf "$p/vocab/"
 cp "$shared"/models/stories260K.gguf "$shared"/models/stories260K.expected.json "$shared"/models/stories260K.LICENSE "$p/models/"
 
-# Which device flags exist in what is packed: the later session's CLI may have gained them.
 java=$p/runtime/bin/java
-cli=("$java" --enable-native-access=dev.catena.ffm,io.netty.common --sun-misc-unsafe-memory-access=allow
-     -p "$p/lib" --add-modules ALL-MODULE-PATH -m dev.catena.samples/dev.catena.samples.cli.CatenaCli)
-has_flag() { "${cli[@]}" "$1" --help 2>/dev/null | grep -q -- "$2"; }
-{
-  for c in oracle generate swarm server; do
-    echo "${c}_device=$(has_flag $c --device && echo yes || echo no)"
-  done
-  echo "swarm_ignore_eos=$(has_flag swarm --ignore-eos && echo yes || echo no)"
-  echo "swarm_logits=$(has_flag swarm --logits && echo yes || echo no)"
-  # ComputeBench parses its arguments by hand: look for the option's string constant in the class.
-  echo "bench_device=$(python3 -c 'import sys,zipfile; print("yes" if b"--device" in zipfile.ZipFile(sys.argv[1]).read("dev/catena/bench/ComputeBench.class") else "no")' "$p/bench/catena-bench.jar")"
-  echo "cuda_lib=$([ -n "$cuda_lib" ] && echo yes || echo no)"
-} > "$p/FEATURES"
 {
   echo "packed: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "source: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
@@ -105,7 +90,6 @@ out=device-pack/catena-device.tar.xz
 tar -C "$stage" -cf - catena | xz -9e -T"${XZ_THREADS:-2}" > "$out.tmp"
 mv -f "$out.tmp" "$out"
 size=$(stat -c %s "$out")
-log "$(cat "$p/FEATURES" | tr '\n' ' ')"
 log "unpacked $(du -sh "$p" | cut -f1): runtime $(du -sh "$p/runtime" | cut -f1), lib+bench $(du -shc "$p/lib" "$p/bench" | tail -n 1 | cut -f1), natives $(du -sh "$p/natives" | cut -f1), vocab $(du -sh "$p/vocab" | cut -f1), models $(du -sh "$p/models" | cut -f1)"
 log "$out: $((size / 1024 / 1024)) MiB ($size bytes)"
 [ "$size" -le $((LIMIT_MIB * 1024 * 1024)) ] || die "$out is over $LIMIT_MIB MiB: the device tool carries 64 MiB in all"

@@ -159,28 +159,25 @@ public final class SwarmLatencyBench {
             try (var client = new SwarmClient(ct, Duration.ofSeconds(120));
                  var session = RemoteSession.open(client, id, info.nEmbd(), route, mode, tokens + warmup + 64, DType.F32,
                          Duration.ofSeconds(120))) {
-                // Only decode steps after warm-up count, for latency and for the servers' compute time alike.
-                if (passThrough) {
+                // Only decode steps (one token) after warm-up count, for latency and for the servers' compute alike.
+                Generator.Chain timed = (hidden, n, position) -> {
+                    if (n == 1 && stepMillis.size() == warmup) resetCompute(servers);
+                    long t0 = System.nanoTime();
+                    float[] out = session.step(hidden, n, position);
+                    if (n == 1) stepMillis.add((System.nanoTime() - t0) / 1e6);
+                    return out;
+                };
+                if (passThrough) { // no head: random hidden states, one token a step
                     var random = new Random(7);
                     float[] hidden = new float[info.nEmbd()];
                     for (int p = 0; p < tokens + warmup; p++) {
                         for (int j = 0; j < hidden.length; j++) hidden[j] = (float) random.nextGaussian();
-                        if (p == warmup) resetCompute(servers);
-                        long t0 = System.nanoTime();
-                        session.step(hidden, 1, p);
-                        stepMillis.add((System.nanoTime() - t0) / 1e6);
+                        timed.forwardLast(hidden, 1, p);
                     }
                 } else {
                     try (var head = backend.openHead(model, SpanOptions.cpu(threads))) {
-                        int[] produced = {0};
-                        Generator.generate(head, (h, n, p) -> {
-                            if (n == 1 && ++produced[0] == warmup + 1) resetCompute(servers);
-                            long t0 = System.nanoTime();
-                            float[] r = session.step(h, n, p);
-                            if (n == 1) stepMillis.add((System.nanoTime() - t0) / 1e6);
-                            return r;
-                        }, "Once upon a time", tokens + warmup + 1, SamplingParams.greedyDecoding(), tokens + warmup + 64, false, false,
-                                t -> { });
+                        Generator.generate(head, timed, "Once upon a time", tokens + warmup + 1, SamplingParams.greedyDecoding(),
+                                tokens + warmup + 64, false, false, t -> { });
                     }
                 }
             }

@@ -343,16 +343,9 @@ public final class RemoteSession implements AutoCloseable {
         }
     }
 
+    /** Closes the session on every server of the route, waiting for each answer up to the request timeout. */
     @Override
     public void close() {
-        closeExcept(null);
-    }
-
-    /** Closes the session on every server, on {@code failed} without waiting for its answer. */
-    public void closeExcept(String failed) {
-        for (HopSession h : hops) {
-            if (h.hop.address().equals(failed)) closeWithoutWaiting(h);
-            else closeQuietly(h, client.requestTimeout());
-        }
+        hops.forEach(h -> closeQuietly(h, client.requestTimeout()));
     }
 }

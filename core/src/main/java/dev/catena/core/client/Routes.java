@@ -2,8 +2,6 @@ package dev.catena.core.client;
 
 import dev.catena.api.BlockRange;
 import dev.catena.core.directory.ServerRecord;
-import dev.catena.transport.proto.Envelope;
-import dev.catena.transport.proto.InfoRequest;
 import dev.catena.transport.proto.ServerInfo;
 
 import java.util.ArrayList;
@@ -22,17 +20,7 @@ public final class Routes {
     public static List<ServerRecord> describe(SwarmClient client, List<String> addresses, String modelId) {
         List<ServerRecord> records = new ArrayList<>();
         for (String address : addresses) {
-            Envelope reply;
-            try {
-                reply = client.link(address).request(Envelope.newBuilder().setInfo(InfoRequest.getDefaultInstance()), null,
-                        client.requestTimeout());
-            } catch (dev.catena.transport.spi.TransportException e) {
-                throw new SwarmException("cannot reach " + address + ": " + e.getMessage(), address, e);
-            }
-            if (!reply.hasServerInfo()) {
-                throw new SwarmException(address + " answered the info request with " + reply.getBodyCase(), address, null);
-            }
-            ServerInfo info = reply.getServerInfo();
+            ServerInfo info = client.info(address, client.requestTimeout()); // its round trip is kept for routing
             if (!info.getModelId().equals(modelId)) {
                 throw new SwarmException(address + " serves model '" + info.getModelId() + "', not '" + modelId + "'", address, null);
             }

@@ -1,6 +1,10 @@
 package dev.catena.core.client;
 
+import dev.catena.transport.proto.Envelope;
+import dev.catena.transport.proto.InfoRequest;
+import dev.catena.transport.proto.ServerInfo;
 import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TransportException;
 
 import java.time.Duration;
 import java.util.Map;
@@ -37,8 +41,8 @@ public final class SwarmClient implements AutoCloseable {
     }
 
     /**
-     * The round trip to {@code address} in ms: an info request's, measured on first use (after
-     * connecting) and kept, to plan routes by latency.
+     * The round trip to {@code address} in ms, to plan routes by latency: the first {@link #info}
+     * request's (after connecting), kept.
      *
      * @throws SwarmException naming the server when it cannot be reached or does not answer
      */
@@ -52,18 +56,28 @@ public final class SwarmClient implements AutoCloseable {
         if (known != null) {
             return known;
         }
+        info(address, timeout);
+        return roundTripMillis.get(address);
+    }
+
+    /**
+     * What the server at {@code address} serves, asked now; the request's round trip is kept as the
+     * server's (the first one measured).
+     *
+     * @throws SwarmException naming the server when it cannot be reached or answers something else
+     */
+    public ServerInfo info(String address, Duration timeout) {
         try {
             ServerLink l = link(address, timeout);
             long started = System.nanoTime();
-            var reply = l.request(dev.catena.transport.proto.Envelope.newBuilder()
-                    .setInfo(dev.catena.transport.proto.InfoRequest.getDefaultInstance()), null, timeout);
+            var reply = l.request(Envelope.newBuilder().setInfo(InfoRequest.getDefaultInstance()), null, timeout);
             double millis = (System.nanoTime() - started) / 1e6;
             if (!reply.hasServerInfo()) {
                 throw new SwarmException(address + " answered the info request with " + reply.getBodyCase(), address, null);
             }
-            roundTripMillis.put(address, millis);
-            return millis;
-        } catch (dev.catena.transport.spi.TransportException e) {
+            roundTripMillis.putIfAbsent(address, millis);
+            return reply.getServerInfo();
+        } catch (TransportException e) {
             throw new SwarmException("cannot reach " + address + ": " + e.getMessage(), address, e);
         }
     }

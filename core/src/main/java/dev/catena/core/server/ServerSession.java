@@ -104,8 +104,8 @@ final class ServerSession {
         this.nEmbd = nEmbd;
         this.wireDtype = wireDtype;
         this.client = client;
-        this.next = next.getAddress().isEmpty() ? null : next;
         this.server = server;
+        setNext(next, false);
         this.counters = server.counters();
     }
 
@@ -122,6 +122,7 @@ final class ServerSession {
             next = null;
         } else if (peer != null && !peer.getAddress().isEmpty()) {
             next = peer;
+            server.connectToPeer(peer.getAddress());
         }
     }
 
@@ -187,11 +188,7 @@ final class ServerSession {
         try {
             hidden = Tensors.decode(in.bytes(), in.meta(), nEmbd);
         } catch (IllegalArgumentException bad) {
-            if (in.source() == InputSource.PUSH) {
-                counters.pushesDropped.incrementAndGet();
-            } else {
-                replyError(in.requestId(), ErrorCode.BAD_REQUEST, bad.getMessage());
-            }
+            refuse(in, bad.getMessage());
             return;
         }
         int n = in.meta().getShape(0);
@@ -206,11 +203,7 @@ final class ServerSession {
             out = span.forward(hidden, n, in.position(), lastOnly);
             counters.computeNanos.addAndGet(System.nanoTime() - started);
         } catch (SpanInputException bad) {
-            if (in.source() == InputSource.PUSH) {
-                counters.pushesDropped.incrementAndGet();
-            } else {
-                replyError(in.requestId(), ErrorCode.BAD_REQUEST, bad.getMessage());
-            }
+            refuse(in, bad.getMessage());
             return;
         }
         counters.steps.incrementAndGet();
@@ -246,6 +239,15 @@ final class ServerSession {
         var push = Push.newBuilder().setSessionId(next.getSessionId()).setStep(in.step()).setPosition(in.position())
                 .setHidden(meta).setSender(server.address()).setDigest(com.google.protobuf.ByteString.copyFrom(outputDigest)).build();
         server.push(next.getAddress(), new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
+    }
+
+    /** Bad input: a push is dropped (the client's copy will come), a client's step is answered with the reason. */
+    private void refuse(Input in, String reason) {
+        if (in.source() == InputSource.PUSH) {
+            counters.pushesDropped.incrementAndGet();
+        } else {
+            replyError(in.requestId(), ErrorCode.BAD_REQUEST, reason);
+        }
     }
 
     private void replyError(long requestId, ErrorCode code, String message) {

@@ -193,14 +193,14 @@ public final class SwarmServer implements AutoCloseable {
 
     /**
      * Starts connecting to a peer in the background unless connected or already trying; after a
-     * failure the next try waits {@link #PEER_RETRY}. Called when a session names its next server.
+     * failure the next try waits {@link #PEER_RETRY}. Called when a session names its next server, so
+     * that the connection is usually up by the first push.
      */
     void connectToPeer(String named) {
         String address = config.peerAddresses().apply(named);
         Connection open = peers.get(address);
         if (open != null && open.isOpen()) {
-            Frame waiting = pendingPushes.remove(address); // queued just as the connection came up
-            if (waiting != null) send(open, waiting);
+            sendPending(address, open); // a push queued just as the connection came up
             return;
         }
         if (closed.get()) {
@@ -218,8 +218,7 @@ public final class SwarmServer implements AutoCloseable {
                     peers.put(a, c);
                     if (closed.get()) c.close();
                     connecting.remove(a);
-                    Frame waiting = pendingPushes.remove(a);
-                    if (waiting != null) send(c, waiting);
+                    sendPending(a, c);
                 } catch (RuntimeException unreachable) {
                     LOG.log(System.Logger.Level.DEBUG, "cannot connect to peer {0}: {1}", a, unreachable.getMessage());
                     connecting.put(a, System.nanoTime() + PEER_RETRY.toNanos());
@@ -228,6 +227,11 @@ public final class SwarmServer implements AutoCloseable {
             });
             return now + PEER_CONNECT_TIMEOUT.toNanos() + PEER_RETRY.toNanos(); // until the try ends
         });
+    }
+
+    private void sendPending(String address, Connection peer) {
+        Frame waiting = pendingPushes.remove(address);
+        if (waiting != null) send(peer, waiting);
     }
 
     private void closeIdleSessions() {
@@ -348,7 +352,6 @@ public final class SwarmServer implements AutoCloseable {
         try {
             var spanSession = span.openSession(options);
             s = new ServerSession(id, spanSession, nEmbd, dtype, o.getLastOnly(), from, o.getNext(), this);
-            if (!o.getNext().getAddress().isEmpty()) connectToPeer(o.getNext().getAddress()); // ready by the first push
             synchronized (this) {
                 kvReserved += spanSession.kvBytes() - needed; // account what was really allocated
             }
@@ -380,7 +383,6 @@ public final class SwarmServer implements AutoCloseable {
                 "", e.getRequestId(), st.getDigest().toByteArray());
         ex.execute(() -> {
             s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
-            if (st.hasNext() && !st.getNext().getAddress().isEmpty()) connectToPeer(st.getNext().getAddress());
             s.onClientStep(in);
         });
     }

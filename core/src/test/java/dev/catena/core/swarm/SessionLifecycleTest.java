@@ -118,9 +118,8 @@ class SessionLifecycleTest {
                         assertEquals(4f, session.step(new float[CountingBackend.N_EMBD], 1, p)[0], "step " + p);
                     }
                     await(() -> a.counters().pushesSent.get() >= 1, "pushes flow once the connection is up");
-                    int before = (int) b.counters().pushesUsed.get();
                     for (int p = 3; p < 8; p++) session.step(new float[CountingBackend.N_EMBD], 1, p);
-                    assertTrue(b.counters().pushesReceived.get() > 0 && b.counters().pushesUsed.get() >= before, "B receives pushes");
+                    assertTrue(b.counters().pushesReceived.get() > 0, "B receives pushes: " + b.counters().snapshot());
                 }
             }
         }

@@ -239,7 +239,7 @@ public record ModelSpec(String name, Architecture architecture, int nLayer, int 
      * 15 s to generate on two cores; Q4_K: 0.70 GB, about 100 s (ggml's Q4_K quantizer is slow).
      */
     public static ModelSpec llama32_1B(WeightType type) {
-        return new ModelSpec("llama-3.2-1b-" + type.name().toLowerCase(Locale.ROOT).replace('_', '-'),
+        return new ModelSpec("llama-3.2-1b-" + suffix(type),
                 Architecture.LLAMA, 16, 2048, 32, 8, 8192, 131072, 500000f, 1e-5f,
                 type, Vocab.LLAMA_BPE, false, true, PRESET_SEED);
     }
@@ -250,9 +250,14 @@ public record ModelSpec(String name, Architecture architecture, int nLayer, int 
      * 8.5 GB; Q4_K: about 4.6 GB. Every row length is a multiple of 256, so no tensor falls back.
      */
     public static ModelSpec llama31_8B(WeightType type) {
-        return new ModelSpec("llama-3.1-8b-" + type.name().toLowerCase(Locale.ROOT).replace('_', '-'),
+        return new ModelSpec("llama-3.1-8b-" + suffix(type),
                 Architecture.LLAMA, 32, 4096, 32, 8, 14336, 131072, 500000f, 1e-5f,
                 type, Vocab.LLAMA_BPE, false, false, PRESET_SEED);
+    }
+
+    /** {@code Q4_K} as {@code q4-k}, for preset names. */
+    private static String suffix(WeightType type) {
+        return type.name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /** The same shapes with {@code layers} blocks (named {@code <name>-<layers>l}): per-block speed at less file. */

@@ -2,6 +2,7 @@ package dev.catena.ffm.span;
 
 import dev.catena.api.SpanInputException;
 import dev.catena.api.spi.SessionOptions;
+import dev.catena.ffm.GgufEdits;
 import dev.catena.ffm.TestModels;
 import dev.catena.api.UnsupportedModelException;
 import dev.catena.api.spi.SpanOptions;

@@ -1,4 +1,4 @@
-package dev.catena.ffm.span;
+package dev.catena.ffm;
 
 import dev.catena.ffm.internal.ggml_tensor;
 import dev.catena.ffm.internal.gguf_init_params;
@@ -11,12 +11,12 @@ import java.util.function.BiConsumer;
 
 import static dev.catena.ffm.internal.ggml_h.*;
 
-/** Test helper: copies of a GGUF file with one thing changed, written by ggml's own gguf writer. */
-final class GgufEdits {
+/** Test helper: copies of a GGUF file, whole or with one thing changed, written by ggml's own gguf writer. */
+public final class GgufEdits {
     private GgufEdits() {
     }
 
-    static Path withMetadata(Path from, Path to, String key, String value) {
+    public static Path withMetadata(Path from, Path to, String key, String value) {
         return rewrite(from, to, (copy, data) -> {
             try (Arena arena = Arena.ofConfined()) {
                 gguf_set_val_str(copy, arena.allocateFrom(key), arena.allocateFrom(value));
@@ -25,12 +25,17 @@ final class GgufEdits {
     }
 
     /** {@code type} must have the same row size as the tensor's type, so that the data stays valid bytes. */
-    static Path withTensorType(Path from, Path to, String tensor, int type) {
+    public static Path withTensorType(Path from, Path to, String tensor, int type) {
         return rewrite(from, to, (copy, data) -> {
             try (Arena arena = Arena.ofConfined()) {
                 ggml_tensor.type(ggml_get_tensor(data, arena.allocateFrom(tensor)), type);
             }
         });
+    }
+
+    /** {@code from} read with its data and written whole by ggml, unchanged. */
+    public static Path rewrite(Path from, Path to) {
+        return rewrite(from, to, (copy, data) -> { });
     }
 
     /** Loads {@code from} with its data, lets {@code edit} change the new context or the tensors, writes {@code to}. */
