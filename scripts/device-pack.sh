@@ -8,7 +8,7 @@
 #   natives/   llama.cpp v0.5.0's CPU libraries (as the jar bundles them) + libggml-cuda.so for sm_90
 #              (scripts/build-cuda.sh), with SHA256SUMS
 #   vocab/     llama.cpp's vocabulary GGUFs for the generated test models (llama-bpe, llama-spm)
-#   models/    ../shared/models/stories260K.gguf and its expected output (../shared does not travel)
+#   models/    the repository's demo model (models/stories260K.gguf) and its expected output
 # Generated models of 1B/8B shapes are NOT packed: device-check.sh generates them on the device.
 #   scripts/device-pack.sh [--no-build] [--no-cuda]
 # --no-build: use the jars already in */target (else ./build -q -DskipTests package first).
@@ -26,7 +26,6 @@ for a in "$@"; do
 done
 LIMIT_MIB=${DEVICE_PACK_LIMIT_MIB:-56}   # leaves room for the working tree within 64 MiB
 cache=${CATENA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/catena}
-shared=${CATENA_SHARED_DIR:-$root/../shared}
 log() { echo "device-pack: $*" >&2; }
 die() { log "$*"; exit 1; }
 command -v xz >/dev/null || die "xz is needed"
@@ -47,7 +46,7 @@ samples_jar=$(jar_of samples) bench_jar=$(jar_of bench)
 natives_src=ffm-backend/target/natives-resources/dev/catena/ffm/natives/linux-x86_64
 vocab_src=ffm-backend/target/llama-vocab
 [ -f "$natives_src/SHA256SUMS" ] && [ -d "$vocab_src" ] || die "ffm-backend/target lacks the natives or vocabularies: build first"
-[ -f "$shared/models/stories260K.gguf" ] || die "no $shared/models/stories260K.gguf (set CATENA_SHARED_DIR)"
+[ -f models/stories260K.gguf ] || die "no models/stories260K.gguf (restore it with: git checkout models/)"
 
 mkdir -p device-pack
 stage=$(mktemp -d "$root/device-pack/.stage.XXXXXX")
@@ -75,7 +74,7 @@ cp "$natives_src"/*.so "$natives_src/RELEASE" "$p/natives/"
 [ -z "$cuda_lib" ] || cp "$cuda_lib" "$p/natives/"
 (cd "$p/natives" && sha256sum -- *.so | sort -k2 > SHA256SUMS)
 cp "$vocab_src"/ggml-vocab-llama-bpe.gguf "$vocab_src"/ggml-vocab-llama-spm.gguf "$p/vocab/"
-cp "$shared"/models/stories260K.gguf "$shared"/models/stories260K.expected.json "$shared"/models/stories260K.LICENSE "$p/models/"
+cp models/stories260K.gguf models/stories260K.expected.json models/stories260K.LICENSE "$p/models/"
 
 java=$p/runtime/bin/java
 {

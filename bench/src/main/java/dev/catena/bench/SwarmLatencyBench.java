@@ -65,7 +65,7 @@ public final class SwarmLatencyBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Path model = Path.of("../shared/models/stories260K.gguf");
+        Path model = Path.of("models/stories260K.gguf");
         int passThrough = 0;
         String scenarioName = "far";
         List<Integer> serverCounts = null;

@@ -3,21 +3,22 @@ package dev.catena.ffm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Where tests find ../shared's models; a missing one fails the test with the path it looked at. */
+/** Where tests find the demo model the repository ships ({@code models/}); a missing one fails with the path looked at. */
 public final class TestModels {
     private TestModels() {
     }
 
-    public static Path shared() {
-        String dir = System.getProperty("catena.shared.dir");
-        Path p = dir != null ? Path.of(dir) : Path.of("..", "..", "shared");
+    /** The repository's {@code models/} folder. */
+    public static Path dir() {
+        String dir = System.getProperty("catena.models.dir");
+        Path p = dir != null ? Path.of(dir) : Path.of("..", "models");
         return p.toAbsolutePath().normalize();
     }
 
     public static Path stories260K() {
-        Path model = shared().resolve("models").resolve("stories260K.gguf");
+        Path model = dir().resolve("stories260K.gguf");
         if (!Files.isRegularFile(model)) {
-            throw new IllegalStateException("test model missing: " + model + " (../shared/models beside the repository)");
+            throw new IllegalStateException("test model missing: " + model + " (restore it with: git checkout models/)");
         }
         return model;
     }

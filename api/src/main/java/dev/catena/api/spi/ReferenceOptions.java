@@ -14,7 +14,7 @@ package dev.catena.api.spi;
 public record ReferenceOptions(int threads, int nCtx, FlashAttention flashAttention, SessionOptions.KvType kvType,
                                String device) {
 
-    /** llama.cpp's own default context for the reference outputs in {@code ../shared/models}. */
+    /** llama.cpp's own default context for the reference outputs in {@code models/}. */
     public static final int DEFAULT_N_CTX = 512;
 
     public ReferenceOptions {

@@ -33,7 +33,7 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class SpanStepBench {
-    @Param({"../shared/models/stories260K.gguf"})
+    @Param({"models/stories260K.gguf"})
     String model;
 
     @Param({"64"})

@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * single-process run, to the bit.
  */
 class SwarmEquivalenceTest {
-    static final Path MODEL = Path.of(System.getProperty("catena.shared.dir", "../../shared"), "models", "stories260K.gguf")
+    static final Path MODEL = Path.of(System.getProperty("catena.models.dir", "../models"), "stories260K.gguf")
             .toAbsolutePath().normalize();
     static final String PROMPT = "Once upon a time";
     static final int N = 24;

@@ -13,7 +13,7 @@ import static dev.catena.ffm.internal.llama_h.*;
  * open. Thread-safe: llama.cpp's tokenizer is read-only after loading.
  * <p>
  * Text: {@link #detokenize} renders a sequence as the start of a text, the way llama.cpp's reference
- * outputs in {@code ../shared/models} are written. SentencePiece vocabularies encode a word's leading
+ * outputs in {@code models/} are written. SentencePiece vocabularies encode a word's leading
  * space in the token ({@code ▁Once}) and the tokenizer prepends one to the text, so the first token's
  * space is dropped; {@code llama_detokenize} drops it only when no BOS precedes (a BOS, rendered as
  * nothing, still counts as the first token), hence a leading BOS is removed first. {@link #continuation}

@@ -7,7 +7,7 @@ import dev.catena.api.spi.SessionOptions.KvType;
 /**
  * How {@link LlamaOracle} sets up llama.cpp's context. The defaults are llama.cpp's
  * ({@code llama_context_default_params}) except {@code nCtx}, which is 512 as in the reference
- * outputs of {@code ../shared/models}.
+ * outputs of {@code models/}.
  *
  * @param nCtx           context length in tokens (>= 1)
  * @param threads        threads for decoding and prompt processing (>= 1); results do not depend on it

@@ -11,7 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code ../shared/models/stories260K.expected.json}, read with a JSON reader just big enough for it. */
+/** {@code models/stories260K.expected.json}, read with a JSON reader just big enough for it. */
 final class ExpectedOutputs {
 
     record Generation(String prompt, int[] promptIds, int nPredict, int[] generatedIds, String continuationText,

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * llama.cpp's own decode against the reference outputs in {@code ../shared/models/stories260K.expected.json}
+ * llama.cpp's own decode against the reference outputs in {@code models/stories260K.expected.json}
  * (llama.cpp v0.5.0, CPU, n_ctx 512, flash attention auto = on, F16 KV cache: the oracle's defaults).
  */
 class LlamaOracleTest {

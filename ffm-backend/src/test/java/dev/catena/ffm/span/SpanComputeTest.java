@@ -26,7 +26,7 @@ class SpanComputeTest {
     static final int[] PROMPT = {1, 403, 407, 261, 378}; // "<s> Once upon a time"
 
     static int[] expectedTokens() throws Exception {
-        String json = Files.readString(TestModels.shared().resolve("models/stories260K.expected.json"));
+        String json = Files.readString(TestModels.dir().resolve("stories260K.expected.json"));
         var m = Pattern.compile("\"generated_token_ids\": \\[([0-9, ]+)]").matcher(json);
         assertTrue(m.find());
         return Arrays.stream(m.group(1).split(",\\s*")).mapToInt(Integer::parseInt).toArray();

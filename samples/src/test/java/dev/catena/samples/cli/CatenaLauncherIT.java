@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Runs {@code ./catena} from the repository root exactly as a user would, after packaging. */
 class CatenaLauncherIT {
     static final Path REPO = Path.of(System.getProperty("catena.repo.dir", "..")).toAbsolutePath().normalize();
-    static final Path MODEL = Path.of(System.getProperty("catena.shared.dir", "../../shared"), "models", "stories260K.gguf")
+    static final Path MODEL = Path.of(System.getProperty("catena.models.dir", "../models"), "stories260K.gguf")
             .toAbsolutePath().normalize();
 
     record Run(int exit, String out, String err) {

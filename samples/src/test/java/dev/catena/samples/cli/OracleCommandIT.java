@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code ./catena oracle} against the first case of {@code ../shared/models/stories260K.expected.json}. */
+/** {@code ./catena oracle} against the first case of {@code models/stories260K.expected.json}. */
 class OracleCommandIT {
     static final Path EXPECTED = MODEL.resolveSibling("stories260K.expected.json");
 
