@@ -8,7 +8,9 @@ stamp="$root/bench/target/classes/META-INF/BenchmarkList"
 if [ ! -d "$root/bench/target/lib" ] || [ ! -f "$stamp" ] \
    || [ -n "$(find "$root"/*/src/main "$root"/*/pom.xml -newer "$stamp" -type f -print -quit)" ]; then
   echo "bench: building (first use or sources changed)..." >&2
-  "$root/build" -q -DskipTests package >&2
+  log=$(mktemp)
+  "$root/build" -q -DskipTests package >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
+  rm -f "$log"
 fi
 main=$1; shift
 cp="$root/bench/target/classes:$(ls "$root"/bench/target/lib/*.jar | tr '\n' ':')"

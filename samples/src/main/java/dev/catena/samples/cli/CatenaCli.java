@@ -4,14 +4,12 @@ import dev.catena.api.BackendUnavailableException;
 import dev.catena.api.ModelFormatException;
 import dev.catena.api.SpanInputException;
 import dev.catena.api.UnsupportedModelException;
+import dev.catena.core.Catena;
 import dev.catena.core.client.SwarmException;
 import dev.catena.transport.spi.TransportException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /** {@code ./catena}: the root command. Exit codes: see {@link ExitCodes}. */
 @Command(name = "catena", mixinStandardHelpOptions = true, versionProvider = CatenaCli.Version.class,
@@ -25,17 +23,9 @@ import java.util.logging.Logger;
 public final class CatenaCli {
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
-            description = "Show ggml's and llama.cpp's own log on stderr.")
+            description = "Show ggml's, llama.cpp's and Netty's own log on stderr.")
     void verbose(boolean on) {
-        Logger nativeLog = Logger.getLogger("dev.catena.ggml");
-        nativeLog.setLevel(on ? Level.ALL : Level.OFF);
-        if (on && nativeLog.getHandlers().length == 0) {
-            // The root console handler shows INFO and up; native info and debug lines map below that.
-            var handler = new java.util.logging.ConsoleHandler();
-            handler.setLevel(Level.ALL);
-            nativeLog.addHandler(handler);
-            nativeLog.setUseParentHandlers(false);
-        }
+        CliLogging.configure(on);
     }
 
     public static void main(String[] args) {
@@ -43,12 +33,33 @@ public final class CatenaCli {
     }
 
     static int run(String... args) {
-        // Native log lines are carried by Catena's own errors; show them raw only with --verbose.
-        Logger.getLogger("dev.catena.ggml").setLevel(Level.OFF);
+        CliLogging.configure(false);
         var cli = new CommandLine(new CatenaCli());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("catena: " + e.getMessage());
             return ExitCodes.of(e);
+        });
+        // A bad command line is one line on stderr and exit 2; the usage page is one --help away.
+        cli.setParameterExceptionHandler((e, arguments) -> {
+            CommandLine cmd = e.getCommandLine();
+            String name = cmd.getCommandSpec().qualifiedName();
+            cmd.getErr().println(name + ": " + e.getMessage() + " (see ./" + name + " --help)");
+            return ExitCodes.USAGE;
+        });
+        // picocli answers --help before it complains about the rest: `catena nosuch --help` must not
+        // print the main help and succeed.
+        cli.setExecutionStrategy(parsed -> {
+            for (var p = parsed; p != null; p = p.subcommand()) {
+                if (p.unmatched().isEmpty()) continue;
+                CommandLine cmd = p.commandSpec().commandLine();
+                String first = p.unmatched().getFirst();
+                if (!cmd.getSubcommands().isEmpty() && p.subcommand() == null && !first.startsWith("-")) {
+                    throw new CommandLine.ParameterException(cmd, "unknown command '" + first + "'; the commands are "
+                            + String.join(", ", cmd.getSubcommands().keySet()));
+                }
+                throw new CommandLine.UnmatchedArgumentException(cmd, p.unmatched());
+            }
+            return new CommandLine.RunLast().execute(parsed);
         });
         return cli.execute(args);
     }
@@ -73,11 +84,27 @@ public final class CatenaCli {
         }
     }
 
+    /** The build (version and git commit, recorded at build time), the native engine's release and the JVM. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() {
-            String v = CatenaCli.class.getPackage().getImplementationVersion();
-            return new String[]{"catena " + (v == null ? "(development build)" : v)};
+        public String[] getVersion() throws java.io.IOException {
+            var build = new java.util.Properties();
+            try (var in = CatenaCli.class.getResourceAsStream("build.properties")) {
+                if (in != null) build.load(in);
+            }
+            String commit = build.getProperty("git.commit.id.abbrev", "");
+            String dirty = "true".equals(build.getProperty("git.dirty")) ? ", with uncommitted changes" : "";
+            String engine;
+            try {
+                engine = Catena.spanBackend(null).engineVersion();
+            } catch (RuntimeException e) {
+                engine = "span backend unavailable: " + e.getMessage();
+            }
+            return new String[]{
+                    "catena " + build.getProperty("version", "(unknown version)")
+                            + (commit.isEmpty() || commit.startsWith("${") ? "" : " (git commit " + commit + dirty + ")"),
+                    engine,
+                    "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"};
         }
     }
 }

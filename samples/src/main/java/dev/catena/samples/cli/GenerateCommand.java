@@ -59,7 +59,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--wire", defaultValue = "f32", description = "With --peers: hidden states on the wire as f32, f16 or bf16.")
     String wire;
 
-    @Option(names = "--model", required = true, paramLabel = "GGUF")
+    @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).")
     Path model;
 
     @Option(names = "--prompt", required = true)
@@ -128,6 +128,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        model = DemoModel.orDefault(model);
         if (n < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "-n must be >= 1, got " + n);
         }

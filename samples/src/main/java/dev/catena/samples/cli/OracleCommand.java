@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
                 "BOS is added as llama.cpp's defaults do; exactly N tokens are generated (no stop at end of text)."})
 final class OracleCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "GGUF", description = "Model file.")
+    @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).")
     Path model;
 
     @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "Prompt text.")
@@ -68,6 +68,7 @@ final class OracleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        model = DemoModel.orDefault(model);
         ReferenceOptions options = options();
         PrintWriter out = spec.commandLine().getOut();
         try (ReferenceDecoder reference = Catena.spanBackend(backendName).openReference(model, options)) {

@@ -21,7 +21,7 @@ import java.util.concurrent.CountDownLatch;
 /** {@code catena server}: hosts blocks of a model until stopped (Ctrl-C). */
 @Command(name = "server", mixinStandardHelpOptions = true, description = "Hosts a span of a model's blocks for swarm clients.")
 final class ServerCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "GGUF") Path model;
+    @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).") Path model;
     @Option(names = "--blocks", required = true, paramLabel = "A:B", description = "Blocks [A, B) to host.") String blocks;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}).") String host;
     @Option(names = "--port", defaultValue = "0", description = "Port (default: any free one, printed at start).") int port;
@@ -40,6 +40,7 @@ final class ServerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        model = DemoModel.orDefault(model);
         BlockRange range;
         try {
             range = BlockRange.parseList(blocks).getFirst();

@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
         description = {"Starts K servers on loopback that split the model's blocks evenly, generates through them, "
                 + "prints the text, per-token latency and counters, and stops everything."})
 final class SwarmCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "GGUF") Path model;
+    @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).") Path model;
     @Option(names = "--servers", defaultValue = "3", description = "Number of spans the blocks are split into (default ${DEFAULT-VALUE}).")
     int servers;
     @Option(names = "--replicas", defaultValue = "1", description = "Servers per span (default ${DEFAULT-VALUE}).") int replicas;
@@ -54,6 +54,7 @@ final class SwarmCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        model = DemoModel.orDefault(model);
         RemoteSession.Mode m = switch (mode) {
             case "push" -> RemoteSession.Mode.PUSH;
             case "relay" -> RemoteSession.Mode.RELAY;
