@@ -4,4 +4,4 @@
 #                            [--threads T] [--prefill 512] [--decode 32] [--rounds 3]
 # The presets are generated once (random weights, Llama-3.2-1B shapes) into ~/.cache/catena/models.
 # Prints progress on stderr and one JSON line on stdout.
-exec "$(dirname "${BASH_SOURCE[0]}")/run-bench.sh" dev.catena.bench.ComputeBench "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/run-bench.sh" dev.catena.bench.BenchCli compute "$@"

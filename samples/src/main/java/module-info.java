@@ -3,5 +3,6 @@ module dev.catena.samples {
     requires dev.catena.core;
     requires info.picocli;
     requires java.logging;
-    opens dev.catena.samples.cli to info.picocli;
+    requires tools.jackson.databind;
+    opens dev.catena.samples.cli to info.picocli, tools.jackson.databind;
 }

@@ -9,48 +9,105 @@ import dev.catena.ffm.llama.LlamaOracle;
 import dev.catena.ffm.llama.OracleOptions;
 import dev.catena.ffm.span.FfmSpan;
 
+import dev.catena.ffm.testmodel.TestModelMain;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.concurrent.Callable;
 
 /**
- * Single-span compute against llama.cpp's own llama_decode, same model file, same threads, same
- * process, interleaved rounds: prefill of {@code P} tokens and greedy-free decode of {@code N}
- * tokens (fixed token ids, so both sides do identical work). Reports medians and the ratios.
- *
- * <pre>java -cp ... dev.catena.bench.ComputeBench [--model GGUF | --preset llama32-1b-q8_0|llama32-1b-q4_k]
- *     [--threads T] [--device cpu|cuda] [--prefill 512] [--decode 32] [--rounds 3]</pre>
+ * {@code ./catena bench compute}: single-span compute against llama.cpp's own llama_decode, same model
+ * file, same threads, same process, interleaved rounds: prefill of {@code P} tokens and greedy-free
+ * decode of {@code N} tokens (fixed token ids, so both sides do identical work). Reports medians and
+ * the ratios as one JSON line on stdout; progress per round on stderr.
  */
-public final class ComputeBench {
+@Command(name = "compute", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Catena's span compute against llama.cpp's llama_decode: same model, threads and process, "
+                + "interleaved rounds. Prints one JSON line (medians and ratios); progress on stderr."})
+public final class ComputeBench implements Callable<Integer> {
 
     record Timing(double prefillTokensPerSecond, double decodeTokensPerSecond) {
     }
 
-    public static void main(String[] args) throws Exception {
-        Path model = null;
-        String preset = null;
-        int threads = Runtime.getRuntime().availableProcessors();
-        int prefill = 512, decode = 32, rounds = 3;
-        String device = "cpu";
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--model" -> model = Path.of(args[++i]);
-                case "--preset" -> preset = args[++i];
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--device" -> device = args[++i];
-                case "--prefill" -> prefill = Integer.parseInt(args[++i]);
-                case "--decode" -> decode = Integer.parseInt(args[++i]);
-                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+    /** The JSON line, snake_case. */
+    record Result(String model, int threads, int prefillTokens, int decodeTokens, int rounds, Speeds catena, Speeds llamaCpp,
+                  Ratio ratio, long kvBytesPerToken, long weightBytes, long rssBytesBefore, long rssBytesLoaded) {
+    }
+
+    record Speeds(double prefillTps, double decodeTps) {
+    }
+
+    record Ratio(double prefill, double decode) {
+    }
+
+    enum Device { cpu, cuda, auto }
+
+    @ArgGroup(exclusive = true)
+    Which which;
+
+    static final class Which {
+        @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).")
+        Path model;
+
+        @Option(names = "--preset", paramLabel = "NAME", completionCandidates = PresetNames.class,
+                description = "A generated model (random weights, real shapes), cached once: ${COMPLETION-CANDIDATES}.")
+        String preset;
+    }
+
+    @Option(names = "--threads", description = "CPU threads for both sides (default: all processors).")
+    Integer threads;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
+    Device device;
+
+    @Option(names = "--prefill", defaultValue = "512", description = "Prompt tokens (default ${DEFAULT-VALUE}).")
+    int prefill;
+
+    @Option(names = "--decode", defaultValue = "32", description = "Decoded tokens (default ${DEFAULT-VALUE}).")
+    int decode;
+
+    @Option(names = "--rounds", defaultValue = "3", description = "Measured rounds after one warm-up (default ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Spec
+    CommandSpec spec;
+
+    static final class PresetNames implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return dev.catena.ffm.testmodel.TestModelMain.presets().keySet().iterator();
+        }
+    }
+
+    @Override
+    public Integer call() {
+        if (prefill < 1 || decode < 1 || rounds < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--prefill, --decode and --rounds must be >= 1");
+        }
+        int threads = this.threads != null ? this.threads : Runtime.getRuntime().availableProcessors();
+        if (threads < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be >= 1");
+        Path model;
+        if (which != null && which.preset != null) {
+            if (!TestModelMain.presets().containsKey(which.preset)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--preset must be one of "
+                        + String.join(", ", TestModelMain.presets().keySet()) + ", got " + which.preset);
             }
-        }
-        if (model == null) {
+            model = Presets.model(which.preset);
+        } else {
             // Neither given: the demo model the repository ships (the launcher runs from the checkout).
-            model = preset != null ? Presets.model(preset) : Path.of("models/stories260K.gguf");
+            model = which != null ? which.model : Path.of("models/stories260K.gguf");
         }
+        String device = this.device.name();
         int ctx = prefill + decode + 1;
         int[] tokens = tokens(prefill + decode, FfmSpanBackend.instance().inspect(model).nVocab(), new Random(1));
         List<Timing> catena = new ArrayList<>(), llama = new ArrayList<>();
@@ -84,13 +141,11 @@ public final class ComputeBench {
         double cd = median(catena.stream().mapToDouble(Timing::decodeTokensPerSecond).toArray());
         double lp = median(llama.stream().mapToDouble(Timing::prefillTokensPerSecond).toArray());
         double ld = median(llama.stream().mapToDouble(Timing::decodeTokensPerSecond).toArray());
-        Runtime rt = Runtime.getRuntime();
-        System.out.printf(Locale.ROOT, "{\"model\":\"%s\",\"threads\":%d,\"prefill_tokens\":%d,\"decode_tokens\":%d,\"rounds\":%d,"
-                        + "\"catena\":{\"prefill_tps\":%.2f,\"decode_tps\":%.3f},\"llama_cpp\":{\"prefill_tps\":%.2f,\"decode_tps\":%.3f},"
-                        + "\"ratio\":{\"prefill\":%.3f,\"decode\":%.3f},\"kv_bytes_per_token\":%d,\"weight_bytes\":%d,"
-                        + "\"rss_bytes_before\":%d,\"rss_bytes_loaded\":%d}%n",
-                model.getFileName(), threads, prefill, decode, rounds, cp, cd, lp, ld, cp / lp, cd / ld,
-                kvBytes / ctx, weightBytes, rssBefore, rssLoaded);
+        spec.commandLine().getOut().println(Report.json(new Result(model.getFileName().toString(), threads, prefill, decode, rounds,
+                new Speeds(cp, cd), new Speeds(lp, ld), new Ratio(cp / lp, cd / ld), kvBytes / ctx, weightBytes, rssBefore,
+                rssLoaded)));
+        spec.commandLine().getOut().flush();
+        return 0;
     }
 
     private static Timing runCatena(ModelHead head, FfmSpan span, int[] tokens, int prefill, int ctx) {

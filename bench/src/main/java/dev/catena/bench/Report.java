@@ -1,5 +1,9 @@
 package dev.catena.bench;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import tools.jackson.databind.PropertyNamingStrategies;
+import tools.jackson.databind.json.JsonMapper;
+
 import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -15,8 +19,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** The swarm benchmark's results as a Markdown table, JSON, and a PNG chart of p50 per mode against the limit. */
+/** The harnesses' JSON, and the swarm benchmark's results as a Markdown table, JSON, and a PNG chart of p50 per mode against the limit. */
 final class Report {
+    private static final JsonMapper MAPPER = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .build();
+
     private Report() {
     }
 
@@ -31,17 +39,25 @@ final class Report {
                 r.ratio(), r.overheadPerHop());
     }
 
-    static String json(List<SwarmLatencyBench.Row> rows) {
-        List<String> objects = new ArrayList<>();
-        for (var r : rows) {
-            objects.add(String.format(Locale.ROOT, "{\"model\":\"%s\",\"scenario\":\"%s\",\"servers\":%d,\"client_ms\":%d,\"peer_ms\":%d,"
-                            + "\"mode\":\"%s\",\"n_embd\":%d,\"steps\":%d,\"p50_ms\":%.4f,\"p90_ms\":%.4f,\"compute_ms\":%.4f,"
-                            + "\"formula_ms\":%.4f,\"ratio\":%.4f,\"overhead_per_hop_ms\":%.4f%s}",
-                    r.model(), r.scenario(), r.servers(), r.clientMs(), r.peerMs(), r.mode(), r.nEmbd(), r.steps(), r.p50(), r.p90(),
-                    r.computeMs(), r.formulaMs(), r.ratio(), r.overheadPerHop(),
-                    r.mode().equals("push") ? ",\"push_target_met\":" + r.pushTargetMet() : ""));
+    /** One line of JSON, snake_case keys: the one JSON writer of the harnesses. */
+    static String json(Object value) {
+        return MAPPER.writeValueAsString(value);
+    }
+
+    /** {@code swarm.json}: an array, one run a line. */
+    static String swarmJson(List<SwarmLatencyBench.Row> rows) {
+        return "[\n  " + String.join(",\n  ", rows.stream().map(r -> json(SwarmRun.of(r))).toList()) + "\n]\n";
+    }
+
+    /** A run as {@code swarm.json} holds it; {@code push_target_met} only for push runs. */
+    record SwarmRun(String model, String scenario, int servers, long clientMs, long peerMs, String mode, int nEmbd, int steps,
+                    double p50Ms, double p90Ms, double computeMs, double formulaMs, double ratio, double overheadPerHopMs,
+                    @JsonInclude(JsonInclude.Include.NON_NULL) Boolean pushTargetMet) {
+        static SwarmRun of(SwarmLatencyBench.Row r) {
+            return new SwarmRun(r.model(), r.scenario(), r.servers(), r.clientMs(), r.peerMs(), r.mode(), r.nEmbd(), r.steps(),
+                    r.p50(), r.p90(), r.computeMs(), r.formulaMs(), r.ratio(), r.overheadPerHop(),
+                    r.mode().equals("push") ? r.pushTargetMet() : null);
         }
-        return "[\n  " + String.join(",\n  ", objects) + "\n]\n";
     }
 
     /** Grouped bars: per run (scenario, servers) the p50 of each mode, and the push formula (the limit) as a line. */

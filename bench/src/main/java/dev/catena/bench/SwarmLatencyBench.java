@@ -17,6 +17,14 @@ import dev.catena.transport.spi.TransportConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import dev.catena.ffm.testmodel.TestModelMain;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -24,6 +32,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Callable;
 
 /**
  * Per-token decode latency of a swarm against PROTOCOL.md's latency model, over emulated links:
@@ -33,15 +42,65 @@ import java.util.Random;
  * evaluated with the servers' measured compute time (the physical limit), and the ratio.
  *
  * <pre>
- * SwarmLatencyBench [--model GGUF | --preset llama32-1b-q8_0 | --pass-through HIDDEN] [--scenario far|uniform|lan|all] [--servers K,...]
- *     [--client-ms X --peer-ms Y] [--tokens 64] [--warmup 8] [--threads 1] [--out DIR]
+ * ./catena bench swarm [--model GGUF | --preset llama32-1b-q8_0 | --pass-through HIDDEN] [--scenario far|uniform|lan|all]
+ *     [--servers K,...] [--client-ms X --peer-ms Y] [--tokens 64] [--warmup 8] [--threads 1] [--out DIR]
  * </pre>
  * Scenarios (issue 6): far = client links 40 ms one-way, server links 2 ms, K = 3 and 4; uniform =
  * every link 20 ms; lan = no added delay. {@code --pass-through HIDDEN} runs spans that compute
  * nothing at that hidden size, to measure what a hop itself costs. {@code --out} writes
  * {@code swarm.json}, {@code swarm.md} and {@code swarm.png}.
  */
-public final class SwarmLatencyBench {
+@Command(name = "swarm", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Per-token decode latency of a swarm on loopback against PROTOCOL.md's latency model, every link "
+                + "through its own user-space proxy with a set one-way delay. Prints a Markdown row per run (relay and push).",
+                "Scenarios: far = client links 40 ms one-way, server links 2 ms, K = 3 and 4; uniform = every link 20 ms; "
+                + "lan = no added delay (direct links)."})
+public final class SwarmLatencyBench implements Callable<Integer> {
+
+    enum ScenarioName { far, uniform, lan, all }
+
+    static final class Spans {
+        @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).")
+        Path model;
+
+        @Option(names = "--preset", paramLabel = "NAME", completionCandidates = ComputeBench.PresetNames.class,
+                description = "A generated model: ${COMPLETION-CANDIDATES}.")
+        String preset;
+
+        @Option(names = "--pass-through", paramLabel = "HIDDEN",
+                description = "Spans that compute nothing at this hidden size: what a hop itself costs.")
+        Integer passThrough;
+    }
+
+    @ArgGroup(exclusive = true)
+    Spans spans;
+
+    @Option(names = "--scenario", defaultValue = "far", description = "${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
+    ScenarioName scenario;
+
+    @Option(names = "--servers", paramLabel = "K,...", split = ",", description = "Server counts (default: the scenario's).")
+    List<Integer> serverCounts;
+
+    @Option(names = "--client-ms", paramLabel = "X", description = "A custom scenario: client links' one-way delay.")
+    Long clientMs;
+
+    @Option(names = "--peer-ms", paramLabel = "Y", description = "A custom scenario: server links' one-way delay.")
+    Long peerMs;
+
+    @Option(names = "--tokens", defaultValue = "64", description = "Measured decode steps (default ${DEFAULT-VALUE}).")
+    int tokens;
+
+    @Option(names = "--warmup", defaultValue = "8", description = "Warm-up steps (default ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--threads", defaultValue = "1", description = "CPU threads per server (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Write swarm.json, swarm.md and swarm.png there.")
+    Path out;
+
+    @Spec
+    CommandSpec spec;
 
     record Scenario(String name, long clientMs, long peerMs, List<Integer> servers) {
     }
@@ -64,62 +123,64 @@ public final class SwarmLatencyBench {
         }
     }
 
-    public static void main(String[] args) throws Exception {
+    @Override
+    public Integer call() throws Exception {
+        if (tokens < 1 || warmup < 0 || threads < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--tokens and --threads must be >= 1, --warmup >= 0");
+        }
+        if (serverCounts != null && serverCounts.stream().anyMatch(k -> k < 1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--servers: every count must be >= 1");
+        }
         Path model = Path.of("models/stories260K.gguf");
         int passThrough = 0;
-        String scenarioName = "far";
-        List<Integer> serverCounts = null;
-        long clientMs = -1, peerMs = -1;
-        int tokens = 64, warmup = 8, threads = 1;
-        Path out = null;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--model" -> model = Path.of(args[++i]);
-                case "--preset" -> model = Presets.model(args[++i]);
-                case "--pass-through" -> passThrough = Integer.parseInt(args[++i]);
-                case "--scenario" -> scenarioName = args[++i];
-                case "--servers" -> serverCounts = Arrays.stream(args[++i].split(",")).map(Integer::parseInt).toList();
-                case "--client-ms" -> clientMs = Long.parseLong(args[++i]);
-                case "--peer-ms" -> peerMs = Long.parseLong(args[++i]);
-                case "--tokens" -> tokens = Integer.parseInt(args[++i]);
-                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (see the class comment)");
+        if (spans != null && spans.model != null) model = spans.model;
+        if (spans != null && spans.preset != null) {
+            if (!TestModelMain.presets().containsKey(spans.preset)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--preset must be one of "
+                        + String.join(", ", TestModelMain.presets().keySet()) + ", got " + spans.preset);
             }
+            model = Presets.model(spans.preset);
+        }
+        if (spans != null && spans.passThrough != null) {
+            if (spans.passThrough < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--pass-through must be >= 1");
+            passThrough = spans.passThrough;
         }
         List<Scenario> scenarios = new ArrayList<>();
-        if (clientMs >= 0 || peerMs >= 0) {
-            scenarios.add(new Scenario("custom", Math.max(0, clientMs), Math.max(0, peerMs), serverCounts == null ? List.of(3) : serverCounts));
+        if (clientMs != null || peerMs != null) {
+            scenarios.add(new Scenario("custom", Math.max(0, clientMs == null ? 0 : clientMs), Math.max(0, peerMs == null ? 0 : peerMs),
+                    serverCounts == null ? List.of(3) : serverCounts));
         } else {
-            for (String name : scenarioName.equals("all") ? List.of("far", "uniform", "lan") : List.of(scenarioName)) {
+            var names = scenario == ScenarioName.all ? List.of(ScenarioName.far, ScenarioName.uniform, ScenarioName.lan) : List.of(scenario);
+            for (ScenarioName name : names) {
                 scenarios.add(switch (name) {
-                    case "far" -> new Scenario("far", 40, 2, serverCounts == null ? List.of(3, 4) : serverCounts);
-                    case "uniform" -> new Scenario("uniform", 20, 20, serverCounts == null ? List.of(3) : serverCounts);
-                    case "lan" -> new Scenario("lan", 0, 0, serverCounts == null ? List.of(3) : serverCounts);
-                    default -> throw new IllegalArgumentException("--scenario must be far, uniform, lan or all, got " + name);
+                    case far -> new Scenario("far", 40, 2, serverCounts == null ? List.of(3, 4) : serverCounts);
+                    case uniform -> new Scenario("uniform", 20, 20, serverCounts == null ? List.of(3) : serverCounts);
+                    case lan, all -> new Scenario("lan", 0, 0, serverCounts == null ? List.of(3) : serverCounts);
                 });
             }
         }
+        var stdout = spec.commandLine().getOut();
         SpanBackend backend = passThrough > 0 ? new PassThroughSpans(16, passThrough) : Catena.spanBackend("ffm");
         List<Row> rows = new ArrayList<>();
-        System.out.println(Report.header());
+        stdout.println(Report.header());
         for (Scenario sc : scenarios) {
             for (int k : sc.servers()) {
                 for (var mode : List.of(RemoteSession.Mode.RELAY, RemoteSession.Mode.PUSH)) {
                     Row row = run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads);
                     rows.add(row);
-                    System.out.println(Report.markdownRow(row));
+                    stdout.println(Report.markdownRow(row));
                 }
             }
         }
         if (out != null) {
             Files.createDirectories(out);
-            Files.writeString(out.resolve("swarm.json"), Report.json(rows));
+            Files.writeString(out.resolve("swarm.json"), Report.swarmJson(rows));
             Files.writeString(out.resolve("swarm.md"), Report.header() + "\n" + String.join("\n", rows.stream().map(Report::markdownRow).toList()) + "\n");
             Report.chart(rows, out.resolve("swarm.png"));
-            System.out.println("wrote " + out.resolve("swarm.json") + ", swarm.md and swarm.png");
+            stdout.println("wrote " + out.resolve("swarm.json") + ", swarm.md and swarm.png");
         }
+        stdout.flush();
+        return 0;
     }
 
     static Row run(SpanBackend backend, Path model, boolean passThrough, Scenario sc, int k, RemoteSession.Mode mode,

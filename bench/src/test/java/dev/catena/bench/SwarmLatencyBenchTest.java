@@ -17,8 +17,8 @@ class SwarmLatencyBenchTest {
 
     @Test
     void aRunWritesJsonMarkdownAndAChart(@TempDir Path out) throws Exception {
-        SwarmLatencyBench.main(new String[]{"--pass-through", "256", "--scenario", "lan", "--servers", "1,2", "--tokens", "8",
-                "--warmup", "2", "--out", out.toString()});
+        assertEquals(0, BenchCli.run("swarm", "--pass-through", "256", "--scenario", "lan", "--servers", "1,2", "--tokens", "8",
+                "--warmup", "2", "--out", out.toString()));
         String json = Files.readString(out.resolve("swarm.json"));
         var rows = Pattern.compile("\\{\"model\":\"pass-through\",\"scenario\":\"lan\",\"servers\":(\\d),.*?\"mode\":\"(relay|push)\""
                 + ",\"n_embd\":256,\"steps\":8,\"p50_ms\":([0-9.]+)").matcher(json);
@@ -33,6 +33,16 @@ class SwarmLatencyBenchTest {
         var png = ImageIO.read(out.resolve("swarm.png").toFile());
         assertNotNull(png, "a readable PNG");
         assertTrue(png.getWidth() > 300 && png.getHeight() > 300);
+    }
+
+    @Test
+    void badArgumentsAreUsageErrorsNotStackTraces() {
+        assertEquals(2, BenchCli.run("swarm", "--scenario", "moon"));
+        assertEquals(2, BenchCli.run("swarm", "--tokens", "0"));
+        assertEquals(2, BenchCli.run("compute", "--preset", "nope"));
+        assertEquals(2, BenchCli.run("nonsense"));
+        assertEquals(0, BenchCli.run("swarm", "--help"));
+        assertEquals(0, BenchCli.run("--help"));
     }
 
     @Test

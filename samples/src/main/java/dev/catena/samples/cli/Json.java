@@ -1,68 +1,23 @@
 package dev.catena.samples.cli;
 
+import tools.jackson.databind.PropertyNamingStrategies;
+import tools.jackson.databind.json.JsonMapper;
+
 import java.util.List;
 import java.util.Map;
 
-/** Just enough JSON (and a text rendering of the same data) for the CLI's output: maps, lists, strings, numbers, booleans. */
+/** The command line's JSON (Jackson, snake_case keys for records), and a text rendering of the same data. */
 final class Json {
+    private static final JsonMapper MAPPER = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .build();
+
     private Json() {
     }
 
+    /** One line of JSON: maps keep their order, records their component order. */
     static String write(Object value) {
-        var sb = new StringBuilder();
-        write(value, sb);
-        return sb.toString();
-    }
-
-    private static void write(Object value, StringBuilder sb) {
-        switch (value) {
-            case null -> sb.append("null");
-            case String s -> quote(s, sb);
-            case Boolean b -> sb.append(b);
-            case Double d when !Double.isFinite(d) -> sb.append("null");
-            case Float f when !Float.isFinite(f) -> sb.append("null");
-            case Number n -> sb.append(n);
-            case Map<?, ?> map -> {
-                sb.append('{');
-                boolean first = true;
-                for (var e : map.entrySet()) {
-                    if (!first) sb.append(',');
-                    first = false;
-                    quote(String.valueOf(e.getKey()), sb);
-                    sb.append(':');
-                    write(e.getValue(), sb);
-                }
-                sb.append('}');
-            }
-            case List<?> list -> {
-                sb.append('[');
-                for (int i = 0; i < list.size(); i++) {
-                    if (i > 0) sb.append(',');
-                    write(list.get(i), sb);
-                }
-                sb.append(']');
-            }
-            default -> quote(value.toString(), sb);
-        }
-    }
-
-    private static void quote(String s, StringBuilder sb) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
-                    else sb.append(c);
-                }
-            }
-        }
-        sb.append('"');
+        return MAPPER.writeValueAsString(value);
     }
 
     /** "key: value" lines; nested maps and lists indented. */

@@ -77,8 +77,12 @@ class CatenaLauncherIT {
         assertEquals(0, help.exit());
         Run bench = catena("bench", "nonsense");
         assertEquals(2, bench.exit());
-        assertTrue(bench.err().contains("usage: ./catena bench swarm|compute|micro"), bench.err());
-        assertTrue(help.out().contains("info") && help.out().contains("Exit codes"), help.out());
+        assertTrue(bench.err().contains("'nonsense'") && bench.err().contains("./catena bench --help"), bench.err());
+        assertEquals(1, bench.err().lines().filter(l -> !l.startsWith("bench: building")).count(), "one line: " + bench.err());
+        Run benchHelp = catena("bench", "swarm", "--help");
+        assertEquals(0, benchHelp.exit(), benchHelp.err());
+        assertTrue(benchHelp.out().contains("--scenario") && benchHelp.err().isEmpty(), benchHelp.out() + benchHelp.err());
+        assertTrue(help.out().contains("info") && help.out().contains("bench") && help.out().contains("Exit codes"), help.out());
         assertEquals(0, catena("info", "--help").exit());
         Run bad = catena("info", "--no-such-option");
         assertEquals(2, bad.exit());
