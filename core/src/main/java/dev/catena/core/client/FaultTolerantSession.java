@@ -40,7 +40,7 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
     }
 
     /** One failover: which server failed, why, what replaced it, and how long the step took with the recovery. */
-    public record Failover(String server, String reason, List<RemoteSession.Hop> replacements, double millis) {
+    public record Failover(String server, String reason, List<Hop> replacements, double millis) {
     }
 
     private final SwarmClient client;
@@ -75,7 +75,7 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
         long started = System.nanoTime();
         List<String> failed = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
-        List<RemoteSession.Hop> replacements = new ArrayList<>();
+        List<Hop> replacements = new ArrayList<>();
         while (true) {
             try {
                 if (session == null) {
@@ -115,7 +115,7 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
      *
      * @return the hops that replaced it (none when the route did not use it)
      */
-    private List<RemoteSession.Hop> replaceOrForget(String failed) {
+    private List<Hop> replaceOrForget(String failed) {
         if (session == null) {
             return List.of(); // it failed while the route opened: the next try plans around it
         }
@@ -125,7 +125,7 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
         }
         BlockRange blocks = session.route().get(index).blocks();
         for (int attempt = 0; ; attempt++) {
-            List<RemoteSession.Hop> replacements = plan(blocks);
+            List<Hop> replacements = plan(blocks);
             try {
                 session.replace(index, replacements);
                 return replacements;
@@ -144,7 +144,7 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
      * for the session. Bans are a preference: when every server of some block is banned (e.g. after
      * transient resets), banned servers are allowed back one at a time, fewest failures first.
      */
-    private List<RemoteSession.Hop> plan(BlockRange blocks) {
+    private List<Hop> plan(BlockRange blocks) {
         List<ServerRecord> candidates = directory.servers(modelId).stream()
                 .filter(s -> s.state() == ServerRecord.State.ONLINE && s.freeKvTokens() >= maxLength)
                 .filter(s -> s.span().start() < blocks.end() && s.span().end() > blocks.start())
@@ -217,7 +217,7 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
     }
 
     /** The route in use now. */
-    public List<RemoteSession.Hop> route() {
+    public List<Hop> route() {
         return session == null ? List.of() : session.route();
     }
 

@@ -36,10 +36,6 @@ public final class RemoteSession implements AutoCloseable {
 
     public enum Mode { RELAY, PUSH }
 
-    /** One server of the route and the blocks it runs (all of its span or a part). */
-    public record Hop(String address, BlockRange blocks) {
-    }
-
     /** An input a hop computed on, and the digest of the output it answered with. */
     private record Sent(ByteBuffer input, int n, int position, byte[] outputDigest) {
     }

@@ -85,7 +85,7 @@ public final class SwarmInference implements AutoCloseable {
     }
 
     /** The route of the generation in progress (empty between generations); call it from the generation's callback. */
-    public List<RemoteSession.Hop> currentRoute() {
+    public List<Hop> currentRoute() {
         var session = current;
         return session == null ? List.of() : session.route();
     }

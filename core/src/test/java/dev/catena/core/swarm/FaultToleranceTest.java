@@ -8,7 +8,7 @@ import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.Generator;
 import dev.catena.core.client.FaultTolerantSession;
-import dev.catena.core.client.RemoteSession.Hop;
+import dev.catena.core.client.Hop;
 import dev.catena.core.client.RemoteSession.Mode;
 import dev.catena.core.client.SwarmClient;
 import dev.catena.core.client.SwarmException;
