@@ -92,15 +92,12 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
                             failed, reasons.getLast(), session.route(), String.format("%.1f", millis));
                 }
                 return out;
-            } catch (SwarmException e) {
-                if (e.server() == null) {
-                    throw e; // nothing to fail over from: e.g. no server covers a block
-                }
+            } catch (SwarmException.ServerFailure e) { // other failures (no route, interrupted) end the step
                 failed.add(e.server());
                 reasons.add(e.getMessage());
                 if (failed.size() > policy.maxFailovers()) {
                     throw new SwarmException("giving up after " + policy.maxFailovers() + " failovers in one step; last: "
-                            + e.getMessage(), e.server(), e);
+                            + e.getMessage(), e);
                 }
                 ban(e.server());
                 replacements.clear();
@@ -129,8 +126,8 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
             try {
                 session.replace(index, replacements);
                 return replacements;
-            } catch (SwarmException e) {
-                if (e.server() == null || attempt + 1 >= policy.maxFailovers()) {
+            } catch (SwarmException.ServerFailure e) {
+                if (attempt + 1 >= policy.maxFailovers()) {
                     throw e;
                 }
                 LOG.log(System.Logger.Level.INFO, "replacement for {0} failed: {1}", failed, e.getMessage());
@@ -163,7 +160,7 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
         while (true) {
             try {
                 return RoutePlanner.plan(candidates, blocks, excluded, RoutePlanner.latency(rtts));
-            } catch (SwarmException noRoute) {
+            } catch (SwarmException.NoRoute noRoute) {
                 if (allowBack.isEmpty()) throw noRoute;
                 String retry = allowBack.removeFirst();
                 excluded.remove(retry);

@@ -115,7 +115,7 @@ public final class RemoteSession implements AutoCloseable {
         try {
             link = client.link(hop.address());
         } catch (TransportException e) {
-            throw new SwarmException("cannot reach " + hop.address() + ": " + e.getMessage(), hop.address(), e);
+            throw new SwarmException.Unreachable("cannot reach " + hop.address() + ": " + e.getMessage(), hop.address(), e);
         }
         var open = OpenSession.newBuilder().setModelId(modelId).setStart(hop.blocks().start())
                 .setEnd(hop.blocks().end()).setMaxLength(maxLength).setWireDtype(wireDtype).setLastOnly(lastOnly);
@@ -126,12 +126,12 @@ public final class RemoteSession implements AutoCloseable {
         try {
             reply = link.request(Envelope.newBuilder().setOpen(open), null, client.requestTimeout());
         } catch (TransportException e) {
-            throw new SwarmException(hop.address() + ": " + e.getMessage(), hop.address(), e);
+            throw new SwarmException.Unreachable(hop.address() + ": " + e.getMessage(), hop.address(), e);
         }
         if (!reply.hasOpened()) {
-            throw new SwarmException(hop.address() + " refused a session on blocks " + hop.blocks() + ": "
+            throw new SwarmException.Refused(hop.address() + " refused a session on blocks " + hop.blocks() + ": "
                     + (reply.hasError() ? reply.getError().getCode() + " " + reply.getError().getMessage() : reply.getBodyCase()),
-                    hop.address(), null);
+                    hop.address(), reply.hasError() ? reply.getError().getCode() : null);
         }
         var opened = new HopSession(hop, link, reply.getOpened().getSessionId().toByteArray());
         link.listen(opened.id, r -> events.add(new Event(opened, r)));
@@ -175,8 +175,8 @@ public final class RemoteSession implements AutoCloseable {
                 ByteBuffer out = run(fresh, sent.input(), sent.n(), sent.position());
                 if (!Arrays.equals(Tensors.digest(out), sent.outputDigest())) {
                     String blamed = fresh.getLast().hop.address();
-                    throw new SwarmException("replacement " + blamed + " answered position " + sent.position()
-                            + " differently from " + old.hop.address() + " before it", blamed, null);
+                    throw new SwarmException.Corrupt("replacement " + blamed + " answered position " + sent.position()
+                            + " differently from " + old.hop.address() + " before it", blamed);
                 }
             }
         } catch (RuntimeException e) {
@@ -239,13 +239,13 @@ public final class RemoteSession implements AutoCloseable {
                 continue; // from a session no longer in this chain
             }
             String address = ev.from().hop.address();
+            if (ev.received().connectionLost()) {
+                throw new SwarmException.Unreachable("step " + s + ": " + ev.received().header().getError().getMessage(), address, null);
+            }
             if (ev.received().header().hasError()) {
                 var err = ev.received().header().getError();
-                if (err.getCode() == ErrorCode.ERROR_UNSPECIFIED) {
-                    throw new SwarmException("step " + s + ": " + err.getMessage(), address, null);
-                }
-                throw new SwarmException(address + " refused step " + s + ": " + err.getCode() + " " + err.getMessage()
-                        + (err.getCode() == ErrorCode.POSITION_GAP ? " (length " + err.getLength() + ")" : ""), address, null);
+                throw new SwarmException.Refused(address + " refused step " + s + ": " + err.getCode() + " " + err.getMessage()
+                        + (err.getCode() == ErrorCode.POSITION_GAP ? " (length " + err.getLength() + ")" : ""), address, err.getCode());
             }
             StepResult r = ev.received().header().getResult();
             if (r.getStep() != s) {
@@ -253,7 +253,7 @@ public final class RemoteSession implements AutoCloseable {
             }
             byte[] outputDigest = r.getOutputDigest().toByteArray();
             if (!Arrays.equals(outputDigest, Tensors.digest(ev.received().payload()))) {
-                throw new SwarmException("step " + s + ": the result from " + address + " was damaged in transit", address, null);
+                throw new SwarmException.Corrupt("step " + s + ": the result from " + address + " was damaged in transit", address);
             }
             client.counters().results.incrementAndGet();
             if (r.getCorrected()) client.counters().corrected.incrementAndGet();
@@ -289,8 +289,8 @@ public final class RemoteSession implements AutoCloseable {
         try {
             Event ev = events.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (ev == null) {
-                throw new SwarmException("step " + s + ": no valid result from " + awaited.hop.address() + " within "
-                        + stepTimeout, awaited.hop.address(), null);
+                throw new SwarmException.Timeout("step " + s + ": no valid result from " + awaited.hop.address() + " within "
+                        + stepTimeout, awaited.hop.address());
             }
             return ev;
         } catch (InterruptedException e) {
@@ -311,7 +311,7 @@ public final class RemoteSession implements AutoCloseable {
         try {
             hop.link.send(Envelope.newBuilder().setStep(st), input.duplicate());
         } catch (TransportException e) {
-            throw new SwarmException("step " + s + " to " + hop.hop.address() + ": " + e.getMessage(), hop.hop.address(), e);
+            throw new SwarmException.Unreachable("step " + s + " to " + hop.hop.address() + ": " + e.getMessage(), hop.hop.address(), e);
         }
         if (repoint) hop.nextChanged = false;
     }

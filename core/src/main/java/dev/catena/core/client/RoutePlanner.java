@@ -66,7 +66,7 @@ public final class RoutePlanner {
             }
         }
         if (dist[to] == Double.POSITIVE_INFINITY) {
-            throw new SwarmException("no usable server covers " + uncovered(servers, range, excluded)
+            throw new SwarmException.NoRoute("no usable server covers " + uncovered(servers, range, excluded)
                     + " (banned: " + (excluded.isEmpty() ? "none" : String.join(", ", excluded)) + ")");
         }
         List<Hop> hops = new ArrayList<>();

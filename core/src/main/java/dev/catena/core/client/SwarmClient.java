@@ -73,12 +73,12 @@ public final class SwarmClient implements AutoCloseable {
             var reply = l.request(Envelope.newBuilder().setInfo(InfoRequest.getDefaultInstance()), null, timeout);
             double millis = (System.nanoTime() - started) / 1e6;
             if (!reply.hasServerInfo()) {
-                throw new SwarmException(address + " answered the info request with " + reply.getBodyCase(), address, null);
+                throw new SwarmException.Refused(address + " answered the info request with " + reply.getBodyCase(), address, null);
             }
             roundTripMillis.putIfAbsent(address, millis);
             return reply.getServerInfo();
         } catch (TransportException e) {
-            throw new SwarmException("cannot reach " + address + ": " + e.getMessage(), address, e);
+            throw new SwarmException.Unreachable("cannot reach " + address + ": " + e.getMessage(), address, e);
         }
     }
 
