@@ -203,10 +203,7 @@ public final class SwarmLatencyBench {
     }
 
     private static void resetCompute(List<SwarmServer> servers) {
-        servers.forEach(s -> {
-            s.counters().computeNanos.set(0);
-            s.counters().steps.set(0);
-        });
+        servers.forEach(s -> s.counters().reset());
     }
 
     static double percentile(double[] sorted, double p) {
