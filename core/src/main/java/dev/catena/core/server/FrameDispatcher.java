@@ -35,6 +35,7 @@ final class FrameDispatcher implements FrameHandler {
     private final SessionTable sessions;
     private final PeerLinks peers;
     private final SessionHost host;
+    private final ServerCounters counters;
     private final SecureRandom random = new SecureRandom();
 
     FrameDispatcher(String modelId, BlockRange blocks, Span span, SessionTable sessions, PeerLinks peers, SessionHost host) {
@@ -45,13 +46,14 @@ final class FrameDispatcher implements FrameHandler {
         this.sessions = sessions;
         this.peers = peers;
         this.host = host;
+        this.counters = host.counters();
     }
 
     @Override
     public void onFrame(Connection from, Frame frame) {
         Envelope e = frame.header();
         if (e.getBodyCase() != Envelope.BodyCase.PUSH) {
-            host.counters().bytesFromClients.addAndGet(frame.wireBytes());
+            counters.bytesFromClients.addAndGet(frame.wireBytes());
         }
         try {
             switch (e.getBodyCase()) {
@@ -81,7 +83,7 @@ final class FrameDispatcher implements FrameHandler {
     }
 
     private void reject(Connection to, long requestId, ErrorCode code, String message) {
-        host.counters().errors.incrementAndGet();
+        counters.errors.incrementAndGet();
         to.send(Protocol.error(requestId, code, message));
     }
 
@@ -117,7 +119,7 @@ final class FrameDispatcher implements FrameHandler {
             reject(from, requestId, refused.code, refused.getMessage());
             return;
         }
-        host.counters().sessionsOpened.incrementAndGet();
+        counters.sessionsOpened.incrementAndGet();
         from.send(Frame.of(Envelope.newBuilder().setRequestId(requestId).setOpened(SessionOpened.newBuilder()
                 .setSessionId(ByteString.copyFrom(id)).setLength(0).setKvBytes(s.kvBytes())).build()));
     }
@@ -130,7 +132,7 @@ final class FrameDispatcher implements FrameHandler {
             reject(from, e.getRequestId(), ErrorCode.UNKNOWN_SESSION, "no session " + idHex + " on this connection");
             return;
         }
-        host.counters().clientSteps.incrementAndGet();
+        counters.clientSteps.incrementAndGet();
         var in = new ServerSession.Input(st.getStep(), st.getPosition(), st.getHidden(), Tensors.copy(payload), InputSource.CLIENT,
                 "", e.getRequestId(), st.getDigest().toByteArray());
         ServerSession s = entry.session();
@@ -145,8 +147,8 @@ final class FrameDispatcher implements FrameHandler {
         String idHex = HexFormat.of().formatHex(p.getSessionId().toByteArray());
         SessionTable.Entry entry = sessions.get(idHex);
         if (entry == null) {
-            host.counters().pushesReceived.incrementAndGet();
-            host.counters().pushesDropped.incrementAndGet(); // unknown or closed session: never an error to anyone
+            counters.pushesReceived.incrementAndGet();
+            counters.pushesDropped.incrementAndGet(); // unknown or closed session: never an error to anyone
             return;
         }
         var in = new ServerSession.Input(p.getStep(), p.getPosition(), p.getHidden(), Tensors.copy(payload), InputSource.PUSH,
@@ -159,6 +161,6 @@ final class FrameDispatcher implements FrameHandler {
         long budget = sessions.kvBudgetBytes();
         return ServerInfo.newBuilder().setModelId(modelId).setStart(blocks.start()).setEnd(blocks.end())
                 .setKvBytesTotal(budget).setKvBytesFree(budget - sessions.kvBytesReserved())
-                .putAllCounters(host.counters().snapshot()).build();
+                .putAllCounters(counters.snapshot()).build();
     }
 }
