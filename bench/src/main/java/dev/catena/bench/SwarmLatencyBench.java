@@ -7,6 +7,7 @@ import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.Generator;
 import dev.catena.core.chaos.LinkProxy;
+import dev.catena.core.client.Hop;
 import dev.catena.core.client.RemoteSession;
 import dev.catena.core.client.SwarmClient;
 import dev.catena.core.server.SwarmServer;
@@ -201,7 +202,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             }
             // Client -> server i through a proxy with the client delay, server i -> i+1 through one with the peer delay.
             boolean direct = sc.clientMs() == 0 && sc.peerMs() == 0;
-            List<RemoteSession.Hop> route = new ArrayList<>();
+            List<Hop> route = new ArrayList<>();
             for (int i = 0; i < k; i++) {
                 String address = servers.get(i).address();
                 if (!direct) {
@@ -209,7 +210,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                     proxies.add(proxy);
                     address = proxy.address();
                 }
-                route.add(new RemoteSession.Hop(address, servers.get(i).blocks()));
+                route.add(new Hop(address, servers.get(i).blocks()));
             }
             for (int i = 0; !direct && i + 1 < k; i++) {
                 var peer = LinkProxy.to(servers.get(i + 1).address(), 200 + i).delay(sc.peerMs(), 0);
@@ -263,10 +264,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
     }
 
     private static void resetCompute(List<SwarmServer> servers) {
-        servers.forEach(s -> {
-            s.counters().computeNanos.set(0);
-            s.counters().steps.set(0);
-        });
+        servers.forEach(s -> s.counters().reset());
     }
 
     static double percentile(double[] sorted, double p) {

@@ -4,12 +4,9 @@ import dev.catena.api.BlockRange;
 import dev.catena.core.Generator;
 import dev.catena.core.directory.Directory;
 import dev.catena.core.directory.ServerRecord;
-import dev.catena.transport.proto.DType;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -26,48 +23,46 @@ import java.util.Set;
  */
 public final class FaultTolerantSession implements Generator.Chain, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FaultTolerantSession.class.getName());
-    /** A server that cannot answer an info request in this long is not one to route through. */
-    private static final Duration PING_TIMEOUT = Duration.ofSeconds(2);
 
     /**
      * @param maxFailovers failovers allowed for one step before giving up
      * @param banBase      first ban; each further failure of the same server doubles it, up to {@code banMax}
      */
     public record Policy(int maxFailovers, Duration banBase, Duration banMax, Duration stepTimeout) {
+        /** The request timeout {@link #defaults()} assumes. */
+        private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+
+        /** The defaults for a client with a 10 s request timeout: a step may take 30 s. */
         public static Policy defaults() {
-            return new Policy(4, Duration.ofSeconds(5), Duration.ofMinutes(5), Duration.ofSeconds(30));
+            return defaults(REQUEST_TIMEOUT);
+        }
+
+        /** The defaults for a client with this request timeout: a step may take three of them. */
+        public static Policy defaults(Duration requestTimeout) {
+            return new Policy(4, Duration.ofSeconds(5), Duration.ofMinutes(5), requestTimeout.multipliedBy(3));
         }
     }
 
     /** One failover: which server failed, why, what replaced it, and how long the step took with the recovery. */
-    public record Failover(String server, String reason, List<RemoteSession.Hop> replacements, double millis) {
+    public record Failover(String server, String reason, List<Hop> replacements, double millis) {
     }
 
     private final SwarmClient client;
     private final Directory directory;
-    private final String modelId;
-    private final int nLayer;
-    private final int nEmbd;
+    private final SessionSpec spec;
     private final RemoteSession.Mode mode;
-    private final int maxLength;
-    private final DType wireDtype;
     private final Policy policy;
-    private final Map<String, Long> bannedUntilNanos = new HashMap<>();
-    private final Map<String, Integer> strikes = new HashMap<>();
+    private final BanList bans;
     private final List<Failover> failovers = new ArrayList<>();
     private RemoteSession session;
 
-    public FaultTolerantSession(SwarmClient client, Directory directory, String modelId, int nLayer, int nEmbd,
-                                RemoteSession.Mode mode, int maxLength, DType wireDtype, Policy policy) {
+    public FaultTolerantSession(SwarmClient client, Directory directory, SessionSpec spec, RemoteSession.Mode mode, Policy policy) {
         this.client = client;
         this.directory = directory;
-        this.modelId = modelId;
-        this.nLayer = nLayer;
-        this.nEmbd = nEmbd;
+        this.spec = spec;
         this.mode = mode;
-        this.maxLength = maxLength;
-        this.wireDtype = wireDtype;
         this.policy = policy;
+        this.bans = new BanList(policy.banBase(), policy.banMax());
     }
 
     @Override
@@ -75,12 +70,12 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
         long started = System.nanoTime();
         List<String> failed = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
-        List<RemoteSession.Hop> replacements = new ArrayList<>();
+        List<Hop> replacements = new ArrayList<>();
         while (true) {
             try {
                 if (session == null) {
-                    session = RemoteSession.open(client, modelId, nEmbd, plan(new BlockRange(0, nLayer)), mode, maxLength,
-                            wireDtype, policy.stepTimeout());
+                    session = RemoteSession.open(client, spec.modelId(), spec.nEmbd(), plan(new BlockRange(0, spec.nLayer())), mode,
+                            spec.maxLength(), spec.wire(), policy.stepTimeout());
                 }
                 float[] out = session.step(hidden, n, position);
                 double millis = (System.nanoTime() - started) / 1e6;
@@ -92,17 +87,14 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
                             failed, reasons.getLast(), session.route(), String.format("%.1f", millis));
                 }
                 return out;
-            } catch (SwarmException e) {
-                if (e.server() == null) {
-                    throw e; // nothing to fail over from: e.g. no server covers a block
-                }
+            } catch (SwarmException.ServerFailure e) { // other failures (no route, interrupted) end the step
                 failed.add(e.server());
                 reasons.add(e.getMessage());
                 if (failed.size() > policy.maxFailovers()) {
                     throw new SwarmException("giving up after " + policy.maxFailovers() + " failovers in one step; last: "
-                            + e.getMessage(), e.server(), e);
+                            + e.getMessage(), e);
                 }
-                ban(e.server());
+                bans.ban(e.server());
                 replacements.clear();
                 replacements.addAll(replaceOrForget(e.server()));
             }
@@ -115,7 +107,7 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
      *
      * @return the hops that replaced it (none when the route did not use it)
      */
-    private List<RemoteSession.Hop> replaceOrForget(String failed) {
+    private List<Hop> replaceOrForget(String failed) {
         if (session == null) {
             return List.of(); // it failed while the route opened: the next try plans around it
         }
@@ -125,99 +117,44 @@ public final class FaultTolerantSession implements Generator.Chain, AutoCloseabl
         }
         BlockRange blocks = session.route().get(index).blocks();
         for (int attempt = 0; ; attempt++) {
-            List<RemoteSession.Hop> replacements = plan(blocks);
+            List<Hop> replacements = plan(blocks);
             try {
                 session.replace(index, replacements);
                 return replacements;
-            } catch (SwarmException e) {
-                if (e.server() == null || attempt + 1 >= policy.maxFailovers()) {
+            } catch (SwarmException.ServerFailure e) {
+                if (attempt + 1 >= policy.maxFailovers()) {
                     throw e;
                 }
                 LOG.log(System.Logger.Level.INFO, "replacement for {0} failed: {1}", failed, e.getMessage());
-                ban(e.server());
+                bans.ban(e.server());
             }
         }
     }
 
     /**
      * The cheapest hops over {@code blocks} by measured round trips, among servers online with room
-     * for the session. Bans are a preference: when every server of some block is banned (e.g. after
-     * transient resets), banned servers are allowed back one at a time, fewest failures first.
+     * for the session; servers that do not answer a ping are banned. Bans give way when no route
+     * avoids them ({@link BanList#giveWay}).
      */
-    private List<RemoteSession.Hop> plan(BlockRange blocks) {
-        List<ServerRecord> candidates = directory.servers(modelId).stream()
-                .filter(s -> s.state() == ServerRecord.State.ONLINE && s.freeKvTokens() >= maxLength)
+    private List<Hop> plan(BlockRange blocks) {
+        List<ServerRecord> candidates = directory.servers(spec.modelId()).stream()
+                .filter(s -> s.state() == ServerRecord.State.ONLINE && s.freeKvTokens() >= spec.maxLength())
                 .filter(s -> s.span().start() < blocks.end() && s.span().end() > blocks.start())
                 .toList();
-        Set<String> excluded = new HashSet<>(banned());
-        Map<String, Double> rtts = measure(candidates.stream().map(ServerRecord::address).filter(a -> !excluded.contains(a)).toList());
+        Set<String> excluded = new HashSet<>(bans.banned());
+        Map<String, Double> rtts = client.rtts().measure(
+                candidates.stream().map(ServerRecord::address).filter(a -> !excluded.contains(a)).toList());
         for (ServerRecord s : candidates) {
             if (!excluded.contains(s.address()) && !rtts.containsKey(s.address())) {
-                ban(s.address()); // unreachable, or too slow to answer
+                bans.ban(s.address()); // unreachable, or too slow to answer
                 excluded.add(s.address());
             }
         }
-        List<String> allowBack = new ArrayList<>(excluded);
-        allowBack.sort(Comparator.<String>comparingInt(a -> strikes.getOrDefault(a, 0))
-                .thenComparingLong(a -> bannedUntilNanos.getOrDefault(a, 0L)));
-        while (true) {
-            try {
-                return RoutePlanner.plan(candidates, blocks, excluded, RoutePlanner.latency(rtts));
-            } catch (SwarmException noRoute) {
-                if (allowBack.isEmpty()) throw noRoute;
-                String retry = allowBack.removeFirst();
-                excluded.remove(retry);
-                LOG.log(System.Logger.Level.INFO, "no route without banned servers; trying {0} again", retry);
-            }
-        }
-    }
-
-    /**
-     * Round trips to {@code addresses} in ms, measured all at once for servers not measured yet, each
-     * given at most {@link #PING_TIMEOUT}: a hung server in the directory costs that once, not a
-     * request timeout per server. Servers missing from the result did not answer.
-     */
-    private Map<String, Double> measure(List<String> addresses) {
-        Map<String, Double> known = client.roundTrips();
-        Map<String, Double> rtts = new HashMap<>();
-        Map<String, java.util.concurrent.Future<Double>> pings = new HashMap<>();
-        Duration timeout = PING_TIMEOUT.compareTo(client.requestTimeout()) < 0 ? PING_TIMEOUT : client.requestTimeout();
-        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-            for (String a : addresses) {
-                if (known.containsKey(a)) rtts.put(a, known.get(a));
-                else pings.put(a, pool.submit(() -> client.roundTripMillis(a, timeout)));
-            }
-            for (var ping : pings.entrySet()) {
-                try {
-                    rtts.put(ping.getKey(), ping.getValue().get());
-                } catch (java.util.concurrent.ExecutionException unreachable) {
-                    LOG.log(System.Logger.Level.INFO, "{0} did not answer a ping: {1}", ping.getKey(), unreachable.getCause().getMessage());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new SwarmException("interrupted while measuring round trips");
-                }
-            }
-        }
-        return rtts;
-    }
-
-    private Set<String> banned() {
-        long now = System.nanoTime();
-        Set<String> out = new HashSet<>();
-        bannedUntilNanos.forEach((a, until) -> {
-            if (until - now > 0) out.add(a);
-        });
-        return out;
-    }
-
-    private void ban(String server) {
-        int k = strikes.merge(server, 1, Integer::sum);
-        long nanos = Math.min(policy.banMax().toNanos(), policy.banBase().toNanos() << Math.min(20, k - 1));
-        bannedUntilNanos.put(server, System.nanoTime() + nanos);
+        return bans.giveWay(excluded, without -> RoutePlanner.plan(candidates, blocks, without, RoutePlanner.latency(rtts)));
     }
 
     /** The route in use now. */
-    public List<RemoteSession.Hop> route() {
+    public List<Hop> route() {
         return session == null ? List.of() : session.route();
     }
 

@@ -3,12 +3,10 @@ package dev.catena.core.client;
 import com.google.protobuf.ByteString;
 import dev.catena.api.BlockRange;
 import dev.catena.core.protocol.Tensors;
-import dev.catena.transport.proto.CloseSession;
 import dev.catena.transport.proto.DType;
 import dev.catena.transport.proto.Envelope;
 import dev.catena.transport.proto.ErrorCode;
 import dev.catena.transport.proto.OpenSession;
-import dev.catena.transport.proto.PeerRef;
 import dev.catena.transport.proto.Step;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.spi.TransportException;
@@ -35,30 +33,6 @@ import java.util.concurrent.TimeUnit;
 public final class RemoteSession implements AutoCloseable {
 
     public enum Mode { RELAY, PUSH }
-
-    /** One server of the route and the blocks it runs (all of its span or a part). */
-    public record Hop(String address, BlockRange blocks) {
-    }
-
-    /** An input a hop computed on, and the digest of the output it answered with. */
-    private record Sent(ByteBuffer input, int n, int position, byte[] outputDigest) {
-    }
-
-    /** A session on one server of the route. */
-    private static final class HopSession {
-        final Hop hop;
-        final ServerLink link;
-        final byte[] id;
-        final List<Sent> history = new ArrayList<>();
-        /** Push mode: the server must be told its (new) next hop with the next step. */
-        boolean nextChanged;
-
-        HopSession(Hop hop, ServerLink link, byte[] id) {
-            this.hop = hop;
-            this.link = link;
-            this.id = id;
-        }
-    }
 
     private record Event(HopSession from, ServerLink.Received received) {
     }
@@ -109,41 +83,17 @@ public final class RemoteSession implements AutoCloseable {
             }
             return opened;
         } catch (RuntimeException e) {
-            opened.forEach(h -> closeQuietly(h, client.requestTimeout()));
+            opened.forEach(h -> h.closeQuietly(client.requestTimeout()));
             throw e;
         }
     }
 
     private HopSession openHop(Hop hop, boolean lastOnly, HopSession next) {
-        ServerLink link;
-        try {
-            link = client.link(hop.address());
-        } catch (TransportException e) {
-            throw new SwarmException("cannot reach " + hop.address() + ": " + e.getMessage(), hop.address(), e);
-        }
-        var open = OpenSession.newBuilder().setModelId(modelId).setStart(hop.blocks().start())
-                .setEnd(hop.blocks().end()).setMaxLength(maxLength).setWireDtype(wireDtype).setLastOnly(lastOnly);
+        var open = OpenSession.newBuilder().setModelId(modelId).setMaxLength(maxLength).setWireDtype(wireDtype).setLastOnly(lastOnly);
         if (next != null) {
-            open.setNext(peer(next));
+            open.setNext(next.peer());
         }
-        Envelope reply;
-        try {
-            reply = link.request(Envelope.newBuilder().setOpen(open), null, client.requestTimeout());
-        } catch (TransportException e) {
-            throw new SwarmException(hop.address() + ": " + e.getMessage(), hop.address(), e);
-        }
-        if (!reply.hasOpened()) {
-            throw new SwarmException(hop.address() + " refused a session on blocks " + hop.blocks() + ": "
-                    + (reply.hasError() ? reply.getError().getCode() + " " + reply.getError().getMessage() : reply.getBodyCase()),
-                    hop.address(), null);
-        }
-        var opened = new HopSession(hop, link, reply.getOpened().getSessionId().toByteArray());
-        link.listen(opened.id, r -> events.add(new Event(opened, r)));
-        return opened;
-    }
-
-    private static PeerRef peer(HopSession h) {
-        return PeerRef.newBuilder().setAddress(h.hop.address()).setSessionId(ByteString.copyFrom(h.id)).build();
+        return HopSession.open(client, hop, open, (from, r) -> events.add(new Event(from, r)));
     }
 
     /** The route now: the servers and the blocks each runs. */
@@ -175,21 +125,21 @@ public final class RemoteSession implements AutoCloseable {
         checkCovers(old.hop.blocks(), replacements);
         List<HopSession> fresh = openChain(replacements, index == hops.size() - 1);
         try {
-            for (Sent sent : List.copyOf(old.history)) {
+            for (HopSession.Sent sent : List.copyOf(old.history)) {
                 ByteBuffer out = run(fresh, sent.input(), sent.n(), sent.position());
                 if (!Arrays.equals(Tensors.digest(out), sent.outputDigest())) {
                     String blamed = fresh.getLast().hop.address();
-                    throw new SwarmException("replacement " + blamed + " answered position " + sent.position()
-                            + " differently from " + old.hop.address() + " before it", blamed, null);
+                    throw new SwarmException.Corrupt("replacement " + blamed + " answered position " + sent.position()
+                            + " differently from " + old.hop.address() + " before it", blamed);
                 }
             }
         } catch (RuntimeException e) {
-            fresh.forEach(h -> closeQuietly(h, client.requestTimeout()));
+            fresh.forEach(h -> h.closeQuietly(client.requestTimeout()));
             throw e;
         }
         hops.remove(index);
         hops.addAll(index, fresh);
-        closeWithoutWaiting(old);
+        old.closeWithoutWaiting();
         if (mode == Mode.PUSH) {
             if (index > 0) hops.get(index - 1).nextChanged = true;
             if (index + fresh.size() < hops.size()) fresh.getLast().nextChanged = true;
@@ -243,13 +193,13 @@ public final class RemoteSession implements AutoCloseable {
                 continue; // from a session no longer in this chain
             }
             String address = ev.from().hop.address();
+            if (ev.received().connectionLost()) {
+                throw new SwarmException.Unreachable("step " + s + ": " + ev.received().header().getError().getMessage(), address, null);
+            }
             if (ev.received().header().hasError()) {
                 var err = ev.received().header().getError();
-                if (err.getCode() == ErrorCode.ERROR_UNSPECIFIED) {
-                    throw new SwarmException("step " + s + ": " + err.getMessage(), address, null);
-                }
-                throw new SwarmException(address + " refused step " + s + ": " + err.getCode() + " " + err.getMessage()
-                        + (err.getCode() == ErrorCode.POSITION_GAP ? " (length " + err.getLength() + ")" : ""), address, null);
+                throw new SwarmException.Refused(address + " refused step " + s + ": " + err.getCode() + " " + err.getMessage()
+                        + (err.getCode() == ErrorCode.POSITION_GAP ? " (length " + err.getLength() + ")" : ""), address, err.getCode());
             }
             StepResult r = ev.received().header().getResult();
             if (r.getStep() != s) {
@@ -257,7 +207,7 @@ public final class RemoteSession implements AutoCloseable {
             }
             byte[] outputDigest = r.getOutputDigest().toByteArray();
             if (!Arrays.equals(outputDigest, Tensors.digest(ev.received().payload()))) {
-                throw new SwarmException("step " + s + ": the result from " + address + " was damaged in transit", address, null);
+                throw new SwarmException.Corrupt("step " + s + ": the result from " + address + " was damaged in transit", address);
             }
             client.counters().results.incrementAndGet();
             if (r.getCorrected()) client.counters().corrected.incrementAndGet();
@@ -278,7 +228,7 @@ public final class RemoteSession implements AutoCloseable {
                 if (match == null) break;
                 accepted++;
                 output = match.payload();
-                chain.get(k).history.add(new Sent(inputs[k], n, position, match.header().getResult().getOutputDigest().toByteArray()));
+                chain.get(k).history.add(new HopSession.Sent(inputs[k], n, position, match.header().getResult().getOutputDigest().toByteArray()));
                 if (k + 1 < size) {
                     inputs[k + 1] = output;
                     expected[k + 1] = match.header().getResult().getOutputDigest().toByteArray(); // checked on arrival
@@ -293,8 +243,8 @@ public final class RemoteSession implements AutoCloseable {
         try {
             Event ev = events.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (ev == null) {
-                throw new SwarmException("step " + s + ": no valid result from " + awaited.hop.address() + " within "
-                        + stepTimeout, awaited.hop.address(), null);
+                throw new SwarmException.Timeout("step " + s + ": no valid result from " + awaited.hop.address() + " within "
+                        + stepTimeout, awaited.hop.address());
             }
             return ev;
         } catch (InterruptedException e) {
@@ -309,43 +259,20 @@ public final class RemoteSession implements AutoCloseable {
         boolean repoint = hop.nextChanged;
         if (repoint) {
             int k = hops.indexOf(hop);
-            if (k >= 0 && k + 1 < hops.size()) st.setNext(peer(hops.get(k + 1)));
+            if (k >= 0 && k + 1 < hops.size()) st.setNext(hops.get(k + 1).peer());
             else st.setClearNext(true);
         }
         try {
             hop.link.send(Envelope.newBuilder().setStep(st), input.duplicate());
         } catch (TransportException e) {
-            throw new SwarmException("step " + s + " to " + hop.hop.address() + ": " + e.getMessage(), hop.hop.address(), e);
+            throw new SwarmException.Unreachable("step " + s + " to " + hop.hop.address() + ": " + e.getMessage(), hop.hop.address(), e);
         }
         if (repoint) hop.nextChanged = false;
-    }
-
-    private static void closeQuietly(HopSession h, Duration timeout) {
-        try {
-            h.link.unlisten(h.id);
-            h.link.request(Envelope.newBuilder().setClose(CloseSession.newBuilder().setSessionId(ByteString.copyFrom(h.id))), null, timeout);
-        } catch (RuntimeException ignored) {
-            // the server frees it at its idle timeout, or already did when the connection went
-        }
-    }
-
-    /**
-     * Closes a failed server's session (gone, hanging, or blamed for a bad result) without waiting
-     * for the answer: if it still lives it frees the session, if not its idle timeout or closed
-     * connection does.
-     */
-    private static void closeWithoutWaiting(HopSession h) {
-        h.link.unlisten(h.id);
-        try {
-            h.link.send(Envelope.newBuilder().setClose(CloseSession.newBuilder().setSessionId(ByteString.copyFrom(h.id))), null);
-        } catch (RuntimeException gone) {
-            // the connection is closed: the server freed the session when it went
-        }
     }
 
     /** Closes the session on every server of the route, waiting for each answer up to the request timeout. */
     @Override
     public void close() {
-        hops.forEach(h -> closeQuietly(h, client.requestTimeout()));
+        hops.forEach(h -> h.closeQuietly(client.requestTimeout()));
     }
 }

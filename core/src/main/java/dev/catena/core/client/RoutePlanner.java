@@ -28,7 +28,7 @@ public final class RoutePlanner {
     }
 
     /** The cheapest route over all {@code nLayer} blocks. */
-    public static List<RemoteSession.Hop> plan(List<ServerRecord> servers, int nLayer, Set<String> excluded, Cost cost) {
+    public static List<Hop> plan(List<ServerRecord> servers, int nLayer, Set<String> excluded, Cost cost) {
         return plan(servers, new BlockRange(0, nLayer), excluded, cost);
     }
 
@@ -38,7 +38,7 @@ public final class RoutePlanner {
      * @param excluded servers not to use (banned)
      * @throws SwarmException naming the blocks no usable server covers
      */
-    public static List<RemoteSession.Hop> plan(List<ServerRecord> servers, BlockRange range, Set<String> excluded, Cost cost) {
+    public static List<Hop> plan(List<ServerRecord> servers, BlockRange range, Set<String> excluded, Cost cost) {
         int from = range.start();
         int to = range.end();
         double[] dist = new double[to + 1];
@@ -66,12 +66,12 @@ public final class RoutePlanner {
             }
         }
         if (dist[to] == Double.POSITIVE_INFINITY) {
-            throw new SwarmException("no usable server covers " + uncovered(servers, range, excluded)
+            throw new SwarmException.NoRoute("no usable server covers " + uncovered(servers, range, excluded)
                     + " (banned: " + (excluded.isEmpty() ? "none" : String.join(", ", excluded)) + ")");
         }
-        List<RemoteSession.Hop> hops = new ArrayList<>();
+        List<Hop> hops = new ArrayList<>();
         for (int at = to; at > from; at = viaStart[at]) {
-            hops.add(new RemoteSession.Hop(via[at].address(), new BlockRange(viaStart[at], at)));
+            hops.add(new Hop(via[at].address(), new BlockRange(viaStart[at], at)));
         }
         Collections.reverse(hops);
         return List.copyOf(hops);

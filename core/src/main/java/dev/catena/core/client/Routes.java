@@ -22,7 +22,7 @@ public final class Routes {
         for (String address : addresses) {
             ServerInfo info = client.info(address, client.requestTimeout()); // its round trip is kept for routing
             if (!info.getModelId().equals(modelId)) {
-                throw new SwarmException(address + " serves model '" + info.getModelId() + "', not '" + modelId + "'", address, null);
+                throw new SwarmException.Refused(address + " serves model '" + info.getModelId() + "', not '" + modelId + "'", address, null);
             }
             records.add(ServerRecord.online(address, modelId, new BlockRange(info.getStart(), info.getEnd())));
         }

@@ -26,8 +26,14 @@ import java.util.function.Consumer;
  * from a push before the client's copy arrived).
  */
 public final class ServerLink implements FrameHandler, AutoCloseable {
-    /** A frame for a session, its payload copied out of the transport's buffer. */
-    public record Received(Envelope header, ByteBuffer payload) {
+    /**
+     * A frame for a session, its payload copied out of the transport's buffer; or, with
+     * {@code connectionLost}, the news that the connection went (an error header saying so).
+     */
+    public record Received(Envelope header, ByteBuffer payload, boolean connectionLost) {
+        public Received(Envelope header, ByteBuffer payload) {
+            this(header, payload, false);
+        }
     }
 
     private final String address;
@@ -136,9 +142,8 @@ public final class ServerLink implements FrameHandler, AutoCloseable {
         closedBecause = cause != null ? cause : new TransportException("closed by " + address);
         var failure = new TransportException("connection to " + address + " lost", closedBecause);
         pending.values().forEach(f -> f.completeExceptionally(failure));
-        // ERROR_UNSPECIFIED marks a lost connection, as opposed to an error the server sent.
         sessions.values().forEach(l -> l.accept(new Received(Protocol.error(0, dev.catena.transport.proto.ErrorCode.ERROR_UNSPECIFIED,
-                "connection to " + address + " lost").header(), ByteBuffer.allocate(0))));
+                "connection to " + address + " lost").header(), ByteBuffer.allocate(0), true)));
     }
 
     @Override

@@ -16,11 +16,12 @@ public final class SwarmClient implements AutoCloseable {
     private final Duration requestTimeout;
     private final Map<String, ServerLink> links = new ConcurrentHashMap<>();
     private final ClientCounters counters = new ClientCounters();
-    private final Map<String, Double> roundTripMillis = new ConcurrentHashMap<>();
+    private final RttProbe rtts;
 
     public SwarmClient(Transport transport, Duration requestTimeout) {
         this.transport = transport;
         this.requestTimeout = requestTimeout;
+        this.rtts = new RttProbe(this::info, requestTimeout);
     }
 
     /** The open link to {@code address}, connecting (and handshaking) when there is none. */
@@ -52,12 +53,7 @@ public final class SwarmClient implements AutoCloseable {
 
     /** As {@link #roundTripMillis(String)}, giving up after {@code timeout} (to connect, and to answer). */
     public double roundTripMillis(String address, Duration timeout) {
-        Double known = roundTripMillis.get(address);
-        if (known != null) {
-            return known;
-        }
-        info(address, timeout);
-        return roundTripMillis.get(address);
+        return rtts.of(address, timeout);
     }
 
     /**
@@ -73,18 +69,23 @@ public final class SwarmClient implements AutoCloseable {
             var reply = l.request(Envelope.newBuilder().setInfo(InfoRequest.getDefaultInstance()), null, timeout);
             double millis = (System.nanoTime() - started) / 1e6;
             if (!reply.hasServerInfo()) {
-                throw new SwarmException(address + " answered the info request with " + reply.getBodyCase(), address, null);
+                throw new SwarmException.Refused(address + " answered the info request with " + reply.getBodyCase(), address, null);
             }
-            roundTripMillis.putIfAbsent(address, millis);
+            rtts.record(address, millis);
             return reply.getServerInfo();
         } catch (TransportException e) {
-            throw new SwarmException("cannot reach " + address + ": " + e.getMessage(), address, e);
+            throw new SwarmException.Unreachable("cannot reach " + address + ": " + e.getMessage(), address, e);
         }
     }
 
     /** The round trips measured so far, ms by address. */
     public Map<String, Double> roundTrips() {
-        return Map.copyOf(roundTripMillis);
+        return rtts.known();
+    }
+
+    /** Round trips to servers, measured once and shared by this client's sessions. */
+    RttProbe rtts() {
+        return rtts;
     }
 
     public Duration requestTimeout() {

@@ -38,8 +38,7 @@ public final class SwarmInference implements AutoCloseable {
         this.modelId = modelId;
         this.nLayer = nLayer;
         this.nEmbd = nEmbd;
-        this.policy = new FaultTolerantSession.Policy(4, Duration.ofSeconds(5), Duration.ofMinutes(5),
-                client.requestTimeout().multipliedBy(3));
+        this.policy = FaultTolerantSession.Policy.defaults(client.requestTimeout());
     }
 
     /** The model id servers announce: the GGUF file's name. */
@@ -85,7 +84,7 @@ public final class SwarmInference implements AutoCloseable {
     }
 
     /** The route of the generation in progress (empty between generations); call it from the generation's callback. */
-    public List<RemoteSession.Hop> currentRoute() {
+    public List<Hop> currentRoute() {
         var session = current;
         return session == null ? List.of() : session.route();
     }
@@ -102,7 +101,7 @@ public final class SwarmInference implements AutoCloseable {
     /** Opens sessions along the route for one generation, then closes them. */
     public Generator.Generation generate(String prompt, int n, SamplingParams sampling, RemoteSession.Mode mode, int maxLength,
                                          DType wireDtype, boolean stopAtEos, boolean keepLogits, IntConsumer onToken) {
-        try (var session = new FaultTolerantSession(client, directory, modelId, nLayer, nEmbd, mode, maxLength, wireDtype, policy)) {
+        try (var session = new FaultTolerantSession(client, directory, new SessionSpec(modelId, nLayer, nEmbd, maxLength, wireDtype), mode, policy)) {
             current = session;
             try {
                 return Generator.generate(head, session, prompt, n, sampling, maxLength, stopAtEos, keepLogits, onToken);

@@ -1,6 +1,7 @@
 package dev.catena.core.server;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -23,6 +24,16 @@ public final class ServerCounters {
     public final AtomicLong errors = new AtomicLong();            // error replies sent
     public final AtomicLong computeNanos = new AtomicLong();      // time spent in the span's forward, all steps
 
+    /** Sets every counter to 0, e.g. after a benchmark's warm-up; counters a step in flight adds to may not read 0 after. */
+    public void reset() {
+        for (AtomicLong c : List.of(sessionsOpened, steps, clientSteps, pushesSent, pushesSuppressed, pushesReceived, pushesUsed,
+                pushesLate, pushesDropped, mismatched, corrected, lateClientCopies, bytesFromClients, bytesToPeers, errors,
+                computeNanos)) {
+            c.set(0);
+        }
+    }
+
+    /** The counters by the names {@code ServerInfo} reports them under. */
     public Map<String, Long> snapshot() {
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("steps", steps.get());

@@ -81,7 +81,7 @@ final class ServerSession {
     private final DType wireDtype;
     private final boolean lastOnly;
     private final Connection client;
-    private final SwarmServer server;
+    private final SessionHost host;
     private final ServerCounters counters;
     private final Map<Long, Done> done = new LinkedHashMap<>(16, 0.75f, false) {
         @Override
@@ -96,7 +96,7 @@ final class ServerSession {
     volatile long lastActivityNanos = System.nanoTime();
 
     ServerSession(byte[] id, SpanSession span, int nEmbd, DType wireDtype, boolean lastOnly, Connection client,
-                  PeerRef next, SwarmServer server) {
+                  PeerRef next, SessionHost host) {
         this.lastOnly = lastOnly;
         this.id = id;
         this.idHex = java.util.HexFormat.of().formatHex(id);
@@ -104,9 +104,9 @@ final class ServerSession {
         this.nEmbd = nEmbd;
         this.wireDtype = wireDtype;
         this.client = client;
-        this.server = server;
+        this.host = host;
         setNext(next, false);
-        this.counters = server.counters();
+        this.counters = host.counters();
     }
 
     boolean isClient(Connection c) {
@@ -122,7 +122,7 @@ final class ServerSession {
             next = null;
         } else if (peer != null && !peer.getAddress().isEmpty()) {
             next = peer;
-            server.connectToPeer(peer.getAddress());
+            host.connectToPeer(peer.getAddress());
         }
     }
 
@@ -142,7 +142,7 @@ final class ServerSession {
             }
             // The pushed input we computed on differs from the client's: recompute from the truth.
             counters.mismatched.incrementAndGet();
-            server.recordInconsistent(previous.sender());
+            host.recordInconsistent(previous.sender());
             lastStep = in.step() - 1;
             done.keySet().removeIf(step -> step >= in.step());
             compute(in, true);
@@ -171,7 +171,7 @@ final class ServerSession {
             counters.pushesDropped.incrementAndGet(); // a stale step
             if (d != null && d.source() == InputSource.CLIENT) {
                 counters.mismatched.incrementAndGet(); // and not what the client says that step's input was
-                server.recordInconsistent(in.sender());
+                host.recordInconsistent(in.sender());
             }
             return;
         }
@@ -237,8 +237,8 @@ final class ServerSession {
         }
         pushesSent++;
         var push = Push.newBuilder().setSessionId(next.getSessionId()).setStep(in.step()).setPosition(in.position())
-                .setHidden(meta).setSender(server.address()).setDigest(com.google.protobuf.ByteString.copyFrom(outputDigest)).build();
-        server.push(next.getAddress(), new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
+                .setHidden(meta).setSender(host.address()).setDigest(com.google.protobuf.ByteString.copyFrom(outputDigest)).build();
+        host.push(next.getAddress(), new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
     }
 
     /** Bad input: a push is dropped (the client's copy will come), a client's step is answered with the reason. */

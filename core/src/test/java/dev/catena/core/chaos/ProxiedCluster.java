@@ -7,6 +7,7 @@ import dev.catena.core.Catena;
 import dev.catena.core.Generator;
 import dev.catena.core.client.FaultTolerantSession;
 import dev.catena.core.client.RemoteSession.Mode;
+import dev.catena.core.client.SessionSpec;
 import dev.catena.core.client.SwarmClient;
 import dev.catena.core.directory.InMemoryDirectory;
 import dev.catena.core.directory.ServerRecord;
@@ -91,8 +92,8 @@ final class ProxiedCluster implements AutoCloseable {
         var backend = new CountingBackend(4);
         try (var client = new SwarmClient(transport, requestTimeout);
              var head = backend.openHead(MODEL, SpanOptions.cpu(1));
-             var session = new FaultTolerantSession(client, directory, "counting.gguf", 4, CountingBackend.N_EMBD, mode, 64,
-                     DType.F32, new FaultTolerantSession.Policy(6, Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofSeconds(1)))) {
+             var session = new FaultTolerantSession(client, directory,
+                     new SessionSpec("counting.gguf", 4, CountingBackend.N_EMBD, 64, DType.F32), mode, new FaultTolerantSession.Policy(6, Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofSeconds(1)))) {
             int[] produced = {0};
             IntConsumer onToken = t -> {
                 var action = atToken.get(++produced[0]);

@@ -8,8 +8,9 @@ import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.Generator;
 import dev.catena.core.client.FaultTolerantSession;
-import dev.catena.core.client.RemoteSession.Hop;
+import dev.catena.core.client.Hop;
 import dev.catena.core.client.RemoteSession.Mode;
+import dev.catena.core.client.SessionSpec;
 import dev.catena.core.client.SwarmClient;
 import dev.catena.core.client.SwarmException;
 import dev.catena.core.directory.InMemoryDirectory;
@@ -106,8 +107,8 @@ class FaultToleranceTest {
                                     FaultTolerantSession.Policy policy, BiConsumer<Integer, FaultTolerantSession> afterToken,
                                     List<FaultTolerantSession.Failover> failovers) {
         var info = c.backend.inspect(model);
-        try (var session = new FaultTolerantSession(c.client, c.directory, id, info.nLayer(), info.nEmbd(), mode, 128, DType.F32,
-                policy)) {
+        try (var session = new FaultTolerantSession(c.client, c.directory,
+                new SessionSpec(id, info.nLayer(), info.nEmbd(), 128, DType.F32), mode, policy)) {
             int[] produced = {0};
             var g = Generator.generate(head, session, prompt, n, SamplingParams.greedyDecoding(), 128, false, true,
                     t -> afterToken.accept(++produced[0], session));

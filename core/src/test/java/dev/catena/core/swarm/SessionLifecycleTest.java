@@ -109,8 +109,8 @@ class SessionLifecycleTest {
             try (var a = SwarmServer.start(new SwarmServer.Config(MODEL, "counting.gguf", new BlockRange(0, 2), SpanOptions.cpu(1),
                     "memory:0", 1L << 20, Duration.ofMinutes(1), 1), new CountingBackend(4), slowToB);
                  var client = new dev.catena.core.client.SwarmClient(t, Duration.ofSeconds(5))) {
-                var route = List.of(new dev.catena.core.client.RemoteSession.Hop(a.address(), a.blocks()),
-                        new dev.catena.core.client.RemoteSession.Hop(b.address(), b.blocks()));
+                var route = List.of(new dev.catena.core.client.Hop(a.address(), a.blocks()),
+                        new dev.catena.core.client.Hop(b.address(), b.blocks()));
                 // A 1 s step timeout: a server stuck in a 3 s connect would fail the first steps.
                 try (var session = dev.catena.core.client.RemoteSession.open(client, "counting.gguf", CountingBackend.N_EMBD, route,
                         dev.catena.core.client.RemoteSession.Mode.PUSH, 16, DType.F32, Duration.ofSeconds(1))) {

@@ -128,14 +128,14 @@ class SwarmProtocolTest {
         var backend = new CountingBackend(4);
         try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 1, i -> t, t, "memory:0", 1L << 30)) {
             var server = swarm.servers.getFirst();
-            var part = List.of(new dev.catena.core.client.RemoteSession.Hop(server.address(), new dev.catena.api.BlockRange(1, 3)));
+            var part = List.of(new dev.catena.core.client.Hop(server.address(), new dev.catena.api.BlockRange(1, 3)));
             try (var session = dev.catena.core.client.RemoteSession.open(swarm.client, swarm.modelId, CountingBackend.N_EMBD, part,
                     Mode.RELAY, 16, DType.F32, Duration.ofSeconds(10))) {
                 assertEquals(2f, session.step(new float[CountingBackend.N_EMBD], 1, 0)[0], "two blocks, each adding 1");
                 assertEquals(512L * 2 * 16, server.kvBytesReserved(), "KV for 2 of the 4 blocks");
             }
             for (var outside : List.of(new dev.catena.api.BlockRange(2, 6), new dev.catena.api.BlockRange(4, 5))) {
-                var hop = List.of(new dev.catena.core.client.RemoteSession.Hop(server.address(), outside));
+                var hop = List.of(new dev.catena.core.client.Hop(server.address(), outside));
                 var e = assertThrows(SwarmException.class, () -> dev.catena.core.client.RemoteSession.open(swarm.client, swarm.modelId,
                         CountingBackend.N_EMBD, hop, Mode.RELAY, 16, DType.F32, Duration.ofSeconds(10)));
                 assertTrue(e.getMessage().contains("WRONG_SPAN") && e.getMessage().contains("is not a non-empty part of them"),

@@ -6,6 +6,7 @@ import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Generator;
+import dev.catena.core.client.Hop;
 import dev.catena.core.client.RemoteSession;
 import dev.catena.core.client.SwarmClient;
 import dev.catena.core.server.SwarmServer;
@@ -49,8 +50,8 @@ final class TestSwarm implements AutoCloseable {
         this.client = new SwarmClient(clientTransport, Duration.ofSeconds(10));
     }
 
-    List<RemoteSession.Hop> route() {
-        return servers.stream().map(s -> new RemoteSession.Hop(s.address(), s.blocks())).toList();
+    List<Hop> route() {
+        return servers.stream().map(s -> new Hop(s.address(), s.blocks())).toList();
     }
 
     RemoteSession open(RemoteSession.Mode mode, int maxLength) {

@@ -40,11 +40,7 @@ public final class LlamaOracle implements AutoCloseable {
     private final int nCtx;
     private final int nBatch;
     private final int nVocab;
-    private final Arena batchArena = Arena.ofShared();
-    private final MemorySegment batch;
-    private final MemorySegment batchToken;
-    private final MemorySegment batchPos;
-    private final MemorySegment batchLogits;
+    private final OracleBatch batch;
     private boolean closed;
     private int length;
 
@@ -57,16 +53,7 @@ public final class LlamaOracle implements AutoCloseable {
         this.nCtx = llama_n_ctx(rawContext);
         this.nBatch = llama_n_batch(rawContext);
         this.nVocab = model.vocab().nVocab();
-        this.batch = llama_batch_init(batchArena, nBatch, 0, 1);
-        this.batchToken = llama_batch.token(batch).reinterpret((long) nBatch * Integer.BYTES);
-        this.batchPos = llama_batch.pos(batch).reinterpret((long) nBatch * Integer.BYTES);
-        this.batchLogits = llama_batch.logits(batch).reinterpret(nBatch);
-        MemorySegment nSeqId = llama_batch.n_seq_id(batch).reinterpret((long) nBatch * Integer.BYTES);
-        MemorySegment seqId = llama_batch.seq_id(batch).reinterpret((long) nBatch * ValueLayout.ADDRESS.byteSize());
-        for (int i = 0; i < nBatch; i++) { // every token belongs to sequence 0, once and for all
-            nSeqId.setAtIndex(ValueLayout.JAVA_INT, i, 1);
-            seqId.getAtIndex(ValueLayout.ADDRESS, i).reinterpret(Integer.BYTES).set(ValueLayout.JAVA_INT, 0, 0);
-        }
+        this.batch = new OracleBatch(nBatch);
     }
 
     /**
@@ -79,27 +66,7 @@ public final class LlamaOracle implements AutoCloseable {
     public static LlamaOracle open(Path model, OracleOptions options) {
         LlamaModel loaded = LlamaModel.load(model, options.threads(), options.device());
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment params = llama_context_default_params(arena);
-            llama_context_params.n_ctx(params, options.nCtx());
-            if (options.nBatch() > 0) {
-                llama_context_params.n_batch(params, options.nBatch());
-            }
-            if (options.nUbatch() > 0) {
-                llama_context_params.n_ubatch(params, options.nUbatch());
-            }
-            llama_context_params.n_threads(params, options.threads());
-            llama_context_params.n_threads_batch(params, options.threads());
-            llama_context_params.flash_attn_type(params, switch (options.flashAttention()) {
-                case AUTO -> LLAMA_FLASH_ATTN_TYPE_AUTO();
-                case ON -> LLAMA_FLASH_ATTN_TYPE_ENABLED();
-                case OFF -> LLAMA_FLASH_ATTN_TYPE_DISABLED();
-            });
-            int kv = switch (options.kvType()) {
-                case F16 -> ggml_h.GGML_TYPE_F16();
-                case F32 -> ggml_h.GGML_TYPE_F32();
-            };
-            llama_context_params.type_k(params, kv);
-            llama_context_params.type_v(params, kv);
+            MemorySegment params = options.contextParams(arena);
             LlamaNatives.clearErrors();
             MemorySegment ctx = llama_init_from_model(loaded.handle(), params);
             if (ctx.equals(MemorySegment.NULL)) {
@@ -178,14 +145,9 @@ public final class LlamaOracle implements AutoCloseable {
         }
         for (int start = 0; start < tokens.length; start += nBatch) {
             int n = Math.min(nBatch, tokens.length - start);
-            for (int i = 0; i < n; i++) {
-                batchToken.setAtIndex(ValueLayout.JAVA_INT, i, tokens[start + i]);
-                batchPos.setAtIndex(ValueLayout.JAVA_INT, i, position + start + i);
-                batchLogits.set(ValueLayout.JAVA_BYTE, i, (byte) (start + i == tokens.length - 1 ? 1 : 0));
-            }
-            llama_batch.n_tokens(batch, n);
+            MemorySegment filled = batch.fill(tokens, start, position + start);
             LlamaNatives.clearErrors();
-            int rc = llama_decode(ctx, batch);
+            int rc = llama_decode(ctx, filled);
             if (rc != 0) {
                 length = llama_memory_seq_pos_max(memory, 0) + 1; // what the cache really holds now
                 throw new IllegalStateException("llama_decode returned " + rc + " for " + n + " tokens at position "
@@ -261,8 +223,7 @@ public final class LlamaOracle implements AutoCloseable {
             return;
         }
         closed = true;
-        llama_batch_free(batch);
-        batchArena.close();
+        batch.close();
         context.close();
         model.close();
     }

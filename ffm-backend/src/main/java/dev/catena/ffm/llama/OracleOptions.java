@@ -3,6 +3,13 @@ package dev.catena.ffm.llama;
 import dev.catena.api.spi.ReferenceOptions;
 import dev.catena.api.spi.ReferenceOptions.FlashAttention;
 import dev.catena.api.spi.SessionOptions.KvType;
+import dev.catena.ffm.internal.ggml_h;
+import dev.catena.ffm.internal.llama_context_params;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static dev.catena.ffm.internal.llama_h.*;
 
 /**
  * How {@link LlamaOracle} sets up llama.cpp's context. The defaults are llama.cpp's
@@ -96,5 +103,31 @@ public record OracleOptions(int nCtx, int threads, FlashAttention flashAttention
 
     public OracleOptions withDevice(String device) {
         return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
+    }
+
+    /** These options as llama.cpp's {@code llama_context_params}, allocated in {@code arena}. */
+    MemorySegment contextParams(Arena arena) {
+        MemorySegment params = llama_context_default_params(arena);
+        llama_context_params.n_ctx(params, nCtx());
+        if (nBatch() > 0) {
+            llama_context_params.n_batch(params, nBatch());
+        }
+        if (nUbatch() > 0) {
+            llama_context_params.n_ubatch(params, nUbatch());
+        }
+        llama_context_params.n_threads(params, threads());
+        llama_context_params.n_threads_batch(params, threads());
+        llama_context_params.flash_attn_type(params, switch (flashAttention()) {
+            case AUTO -> LLAMA_FLASH_ATTN_TYPE_AUTO();
+            case ON -> LLAMA_FLASH_ATTN_TYPE_ENABLED();
+            case OFF -> LLAMA_FLASH_ATTN_TYPE_DISABLED();
+        });
+        int kv = switch (kvType()) {
+            case F16 -> ggml_h.GGML_TYPE_F16();
+            case F32 -> ggml_h.GGML_TYPE_F32();
+        };
+        llama_context_params.type_k(params, kv);
+        llama_context_params.type_v(params, kv);
+        return params;
     }
 }

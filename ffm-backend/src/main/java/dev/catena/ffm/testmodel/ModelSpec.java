@@ -2,7 +2,6 @@ package dev.catena.ffm.testmodel;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.regex.Pattern;
 
 import static dev.catena.ffm.internal.ggml_h.*;
@@ -182,93 +181,55 @@ public record ModelSpec(String name, Architecture architecture, int nLayer, int 
         }
     }
 
-    // --- presets -------------------------------------------------------------------------------------------
+    // --- presets (in ModelPresets) -------------------------------------------------------------------------
 
     /** Default seed of the presets. */
     public static final long PRESET_SEED = 20250101L;
 
-    /**
-     * Llama, GQA 4:1 with head size 64 (8 query, 2 KV heads), 4 layers, n_embd 512, n_ff 1024, Llama 3's
-     * BPE vocabulary (128256 tokens), Q8_0, tied embeddings. 87 MB.
-     */
+    /** Llama, GQA 4:1 with head size 64, 4 layers, n_embd 512, Llama 3's vocabulary, Q8_0, tied. 87 MB. */
     public static ModelSpec tinyLlamaGqa() {
-        return new ModelSpec("tiny-llama-gqa", Architecture.LLAMA, 4, 512, 8, 2, 1024, 2048, 500000f, 1e-5f,
-                WeightType.Q8_0, Vocab.LLAMA_BPE, false, true, PRESET_SEED);
+        return ModelPresets.tinyLlamaGqa();
     }
 
-    /**
-     * Llama with head size 128 (4 query, 2 KV heads, n_embd 512), 2 layers, n_ff 1536, Q8_0, Llama 2's
-     * SentencePiece vocabulary (32000 tokens), a separate output matrix, rope base 10000. 42 MB.
-     */
+    /** Llama with head size 128, 2 layers, Q8_0, Llama 2's vocabulary, a separate output matrix. 42 MB. */
     public static ModelSpec headDim128Q8() {
-        return new ModelSpec("head-dim-128-q8", Architecture.LLAMA, 2, 512, 4, 2, 1536, 4096, 10000f, 1e-5f,
-                WeightType.Q8_0, Vocab.LLAMA_SPM, false, false, PRESET_SEED);
+        return ModelPresets.headDim128Q8();
     }
 
-    /**
-     * Llama with Q4_K weights whose every row length is a multiple of 256 (n_embd 512, n_ff 1536), so no
-     * tensor falls back: 3 layers, 8 query and 4 KV heads (head size 64), Llama 2's vocabulary, tied. 15 MB.
-     */
+    /** Llama with Q4_K weights whose every row length is a multiple of 256, 3 layers, tied. 15 MB. */
     public static ModelSpec q4k() {
-        return new ModelSpec("q4k", Architecture.LLAMA, 3, 512, 8, 4, 1536, 2048, 500000f, 1e-5f,
-                WeightType.Q4_K, Vocab.LLAMA_SPM, false, true, PRESET_SEED);
+        return ModelPresets.q4k();
     }
 
-    /**
-     * Qwen2 with Q, K and V biases, Qwen2's vocabulary (151936 tokens), F16, tied embeddings (as Qwen2-0.5B):
-     * 3 layers, n_embd 256, 4 query and 2 KV heads (head size 64), n_ff 768, rope base 1e6, eps 1e-6. 88 MB.
-     */
+    /** Qwen2 with Q, K and V biases, Qwen2's vocabulary, F16, tied, 3 layers. 88 MB. */
     public static ModelSpec qwen2Biases() {
-        return new ModelSpec("qwen2-biases", Architecture.QWEN2, 3, 256, 4, 2, 768, 32768, 1000000f, 1e-6f,
-                WeightType.F16, Vocab.QWEN2, true, true, PRESET_SEED);
+        return ModelPresets.qwen2Biases();
     }
 
-    /**
-     * Llama with 5 layers (for uneven span splits), plain multi-head attention (4 heads of 64), Q6_K, Llama 2's
-     * vocabulary, separate output. n_ff 704 is not a multiple of 256, so {@code ffn_down} (rows of 704) falls
-     * back to Q8_0 as llama.cpp's quantizer does. 18 MB.
-     */
+    /** Llama with 5 layers, plain multi-head attention, Q6_K (ffn_down falls back to Q8_0). 18 MB. */
     public static ModelSpec oddLayers() {
-        return new ModelSpec("odd-layers", Architecture.LLAMA, 5, 256, 4, 4, 704, 2048, 10000f, 1e-5f,
-                WeightType.Q6_K, Vocab.LLAMA_SPM, false, false, PRESET_SEED);
+        return ModelPresets.oddLayers();
     }
 
-    /**
-     * Llama-3.2-1B's shapes: 16 layers, n_embd 2048, 32 query and 8 KV heads (head size 64), n_ff 8192, Llama 3's
-     * vocabulary, rope base 500000, tied embeddings (no llama3 rope scaling / rope_freqs). Q8_0: 1.32 GB, about
-     * 15 s to generate on two cores; Q4_K: 0.70 GB, about 100 s (ggml's Q4_K quantizer is slow).
-     */
+    /** Llama-3.2-1B's shapes (16 layers, n_embd 2048) with random weights of {@code type}. */
     public static ModelSpec llama32_1B(WeightType type) {
-        return new ModelSpec("llama-3.2-1b-" + suffix(type),
-                Architecture.LLAMA, 16, 2048, 32, 8, 8192, 131072, 500000f, 1e-5f,
-                type, Vocab.LLAMA_BPE, false, true, PRESET_SEED);
+        return ModelPresets.llama32_1B(type);
     }
 
-    /**
-     * Llama-3.1-8B's shapes: 32 layers, n_embd 4096, 32 query and 8 KV heads (head size 128), n_ff 14336, Llama 3's
-     * vocabulary, rope base 500000, a separate output matrix (no llama3 rope scaling / rope_freqs). Q8_0: about
-     * 8.5 GB; Q4_K: about 4.6 GB. Every row length is a multiple of 256, so no tensor falls back.
-     */
+    /** Llama-3.1-8B's shapes (32 layers, n_embd 4096) with random weights of {@code type}. */
     public static ModelSpec llama31_8B(WeightType type) {
-        return new ModelSpec("llama-3.1-8b-" + suffix(type),
-                Architecture.LLAMA, 32, 4096, 32, 8, 14336, 131072, 500000f, 1e-5f,
-                type, Vocab.LLAMA_BPE, false, false, PRESET_SEED);
+        return ModelPresets.llama31_8B(type);
     }
 
-    /** {@code Q4_K} as {@code q4-k}, for preset names. */
-    private static String suffix(WeightType type) {
-        return type.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    /** The small presets (each well under 100 MB). */
+    public static List<ModelSpec> smallPresets() {
+        return ModelPresets.smallPresets();
     }
 
     /** The same shapes with {@code layers} blocks (named {@code <name>-<layers>l}): per-block speed at less file. */
     public ModelSpec withLayers(int layers) {
         return new ModelSpec(name + "-" + layers + "l", architecture, layers, nEmbd, nHead, nHeadKv, nFf, nCtxTrain,
                 ropeFreqBase, rmsEps, weightType, vocab, qkvBias, tiedOutput, seed);
-    }
-
-    /** The small presets (each well under 100 MB). */
-    public static List<ModelSpec> smallPresets() {
-        return List.of(tinyLlamaGqa(), headDim128Q8(), q4k(), qwen2Biases(), oddLayers());
     }
 
     public ModelSpec withSeed(long newSeed) {
@@ -304,18 +265,7 @@ public record ModelSpec(String name, Architecture architecture, int nLayer, int 
      * 32-block does not fit either.
      */
     public static int tensorType(WeightType weightType, long ne0, int nDims) {
-        if (nDims == 1) {
-            return GGML_TYPE_F32();
-        }
-        if (ne0 % weightType.blockSize() == 0) {
-            return weightType.ggmlType();
-        }
-        int fallback = switch (weightType) {
-            case Q4_K -> GGML_TYPE_Q5_0();
-            case Q6_K -> GGML_TYPE_Q8_0();
-            default -> weightType.ggmlType(); // already a 32-block type: only F16 remains
-        };
-        return ne0 % 32 == 0 && fallback != weightType.ggmlType() ? fallback : GGML_TYPE_F16();
+        return TensorLayout.tensorType(weightType, ne0, nDims);
     }
 
     /**
@@ -330,35 +280,7 @@ public record ModelSpec(String name, Architecture architecture, int nLayer, int 
      * 2048: a tied N(0, 1) embedding would make every softmax one-hot and every absolute logit error large).
      */
     public List<TensorSpec> tensors(long nVocab) {
-        if (nVocab < 1) {
-            throw new IllegalArgumentException("nVocab must be positive, not " + nVocab);
-        }
-        var norm = new Init(1.0, 0.1);
-        var bias = new Init(0.0, 0.5);
-        List<TensorSpec> out = new ArrayList<>();
-        // 1/sqrt(sqrt(n)): correctly rounded everywhere (unlike pow), so the bytes are the same on every JVM.
-        var outputInit = new Init(0.0, 1.0 / Math.sqrt(Math.sqrt(nEmbd)));
-        out.add(matrix("token_embd.weight", nEmbd, nVocab, tiedOutput ? outputInit : new Init(0.0, 1.0)));
-        for (int i = 0; i < nLayer; i++) {
-            String b = "blk." + i + ".";
-            out.add(vector(b + "attn_norm.weight", nEmbd, norm));
-            out.add(matrix(b + "attn_q.weight", nEmbd, nEmbd, null));
-            if (qkvBias) out.add(vector(b + "attn_q.bias", nEmbd, bias));
-            out.add(matrix(b + "attn_k.weight", nEmbd, nEmbdKv(), null));
-            if (qkvBias) out.add(vector(b + "attn_k.bias", nEmbdKv(), bias));
-            out.add(matrix(b + "attn_v.weight", nEmbd, nEmbdKv(), null));
-            if (qkvBias) out.add(vector(b + "attn_v.bias", nEmbdKv(), bias));
-            out.add(matrix(b + "attn_output.weight", nEmbd, nEmbd, null));
-            out.add(vector(b + "ffn_norm.weight", nEmbd, norm));
-            out.add(matrix(b + "ffn_gate.weight", nEmbd, nFf, null));
-            out.add(matrix(b + "ffn_up.weight", nEmbd, nFf, null));
-            out.add(matrix(b + "ffn_down.weight", nFf, nEmbd, null));
-        }
-        out.add(vector("output_norm.weight", nEmbd, norm));
-        if (!tiedOutput) {
-            out.add(matrix("output.weight", nEmbd, nVocab, outputInit));
-        }
-        return out;
+        return TensorLayout.tensors(this, nVocab);
     }
 
     /** A stable text form of every field, for the cache key (independent of record toString). */
@@ -368,15 +290,6 @@ public record ModelSpec(String name, Architecture architecture, int nLayer, int 
                 "rope_freq_base=" + Integer.toHexString(Float.floatToIntBits(ropeFreqBase)),
                 "rms_eps=" + Integer.toHexString(Float.floatToIntBits(rmsEps)), "type=" + weightType.name(),
                 "vocab=" + vocab.fileName(), "qkv_bias=" + qkvBias, "tied=" + tiedOutput, "seed=" + seed);
-    }
-
-    private TensorSpec matrix(String name, long ne0, long ne1, Init init) {
-        Init i = init != null ? init : new Init(0.0, 1.0 / Math.sqrt(ne0));
-        return new TensorSpec(name, new long[] {ne0, ne1}, tensorType(weightType, ne0, 2), i);
-    }
-
-    private static TensorSpec vector(String name, long ne0, Init init) {
-        return new TensorSpec(name, new long[] {ne0}, GGML_TYPE_F32(), init);
     }
 
     private static String quoted(String s) {

@@ -5,6 +5,7 @@ import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.Generator;
 import dev.catena.core.client.FaultTolerantSession;
+import dev.catena.core.client.Hop;
 import dev.catena.core.client.RemoteSession;
 import dev.catena.core.client.SwarmInference;
 import dev.catena.core.server.SwarmServer;
@@ -117,7 +118,7 @@ final class SwarmCommand implements Callable<Integer> {
     }
 
     /** Stops the server the route uses now for the first block of {@code span}. */
-    private void killRouteServer(List<SwarmServer> started, List<RemoteSession.Hop> route, BlockRange span) {
+    private void killRouteServer(List<SwarmServer> started, List<Hop> route, BlockRange span) {
         route.stream().filter(h -> h.blocks().start() <= span.start() && span.start() < h.blocks().end()).findFirst()
                 .flatMap(h -> started.stream().filter(s -> s.address().equals(h.address()) && !s.isClosed()).findFirst())
                 .ifPresent(s -> {

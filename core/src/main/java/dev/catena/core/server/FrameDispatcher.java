@@ -1,0 +1,166 @@
+package dev.catena.core.server;
+
+import com.google.protobuf.ByteString;
+import dev.catena.api.BlockRange;
+import dev.catena.api.spi.SessionOptions;
+import dev.catena.api.spi.Span;
+import dev.catena.core.protocol.Protocol;
+import dev.catena.core.protocol.Tensors;
+import dev.catena.transport.proto.DType;
+import dev.catena.transport.proto.Envelope;
+import dev.catena.transport.proto.ErrorCode;
+import dev.catena.transport.proto.InputSource;
+import dev.catena.transport.proto.OpenSession;
+import dev.catena.transport.proto.ServerInfo;
+import dev.catena.transport.proto.SessionClosed;
+import dev.catena.transport.proto.SessionOpened;
+import dev.catena.transport.spi.Connection;
+import dev.catena.transport.spi.Frame;
+import dev.catena.transport.spi.FrameHandler;
+
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
+/**
+ * A server's side of PROTOCOL.md: answers each frame from a client or peer, validating requests and
+ * handing steps and pushes to their session's executor. Payloads are only valid during the
+ * transport's callback, so they are copied before a step is queued.
+ */
+final class FrameDispatcher implements FrameHandler {
+    private final String modelId;
+    private final BlockRange blocks;
+    private final Span span;
+    private final int nEmbd;
+    private final SessionTable sessions;
+    private final PeerLinks peers;
+    private final SessionHost host;
+    private final ServerCounters counters;
+    private final SecureRandom random = new SecureRandom();
+
+    FrameDispatcher(String modelId, BlockRange blocks, Span span, SessionTable sessions, PeerLinks peers, SessionHost host) {
+        this.modelId = modelId;
+        this.blocks = blocks;
+        this.span = span;
+        this.nEmbd = span.model().nEmbd();
+        this.sessions = sessions;
+        this.peers = peers;
+        this.host = host;
+        this.counters = host.counters();
+    }
+
+    @Override
+    public void onFrame(Connection from, Frame frame) {
+        Envelope e = frame.header();
+        if (e.getBodyCase() != Envelope.BodyCase.PUSH) {
+            counters.bytesFromClients.addAndGet(frame.wireBytes());
+        }
+        try {
+            switch (e.getBodyCase()) {
+                case HELLO -> from.send(e.getHello().getProtocolVersion() == Protocol.VERSION
+                        ? Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId()).setHelloAck(Protocol.helloAck(host.address())).build())
+                        : Protocol.error(e.getRequestId(), ErrorCode.UNSUPPORTED_VERSION, "this server speaks protocol version "
+                          + Protocol.VERSION + ", not " + e.getHello().getProtocolVersion()));
+                case OPEN -> open(from, e.getRequestId(), e.getOpen());
+                case STEP -> step(from, e, frame.payload());
+                case PUSH -> push(e, frame.payload());
+                case CLOSE -> sessions.close(HexFormat.of().formatHex(e.getClose().getSessionId().toByteArray()))
+                        .thenRun(() -> from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId())
+                                .setClosed(SessionClosed.newBuilder().setSessionId(e.getClose().getSessionId())).build())));
+                case INFO -> from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId()).setServerInfo(info()).build()));
+                default -> reject(from, e.getRequestId(), ErrorCode.BAD_REQUEST, "unexpected message " + e.getBodyCase());
+            }
+        } catch (RuntimeException bad) {
+            reject(from, e.getRequestId(), ErrorCode.INTERNAL, bad.toString());
+        }
+    }
+
+    @Override
+    public void onClose(Connection connection, Throwable cause) {
+        // Results could no longer reach that client: free its sessions now, not at the idle timeout.
+        sessions.closeSessionsOf(connection);
+        peers.onClose(connection);
+    }
+
+    private void reject(Connection to, long requestId, ErrorCode code, String message) {
+        counters.errors.incrementAndGet();
+        to.send(Protocol.error(requestId, code, message));
+    }
+
+    private void open(Connection from, long requestId, OpenSession o) {
+        if (!o.getModelId().equals(modelId)) {
+            reject(from, requestId, ErrorCode.WRONG_SPAN, "this server serves model '" + modelId + "', not '" + o.getModelId() + "'");
+            return;
+        }
+        // Any non-empty part of the span will do: a route may use part of a server's span.
+        if (o.getStart() < blocks.start() || o.getEnd() > blocks.end() || o.getStart() >= o.getEnd()) {
+            reject(from, requestId, ErrorCode.WRONG_SPAN, "this server hosts blocks [" + blocks.start() + ", " + blocks.end()
+                    + "); [" + o.getStart() + ", " + o.getEnd() + ") is not a non-empty part of them");
+            return;
+        }
+        if (o.getMaxLength() < 1 || o.getMaxLength() > 1 << 20) {
+            reject(from, requestId, ErrorCode.BAD_REQUEST, "max_length must be in [1, 1048576], got " + Integer.toUnsignedString(o.getMaxLength()));
+            return;
+        }
+        DType dtype = o.getWireDtype() == DType.DTYPE_UNSPECIFIED ? DType.F32 : o.getWireDtype();
+        if (dtype == DType.UNRECOGNIZED) {
+            reject(from, requestId, ErrorCode.BAD_REQUEST, "unknown wire dtype");
+            return;
+        }
+        SessionOptions options = SessionOptions.of(o.getMaxLength()).withBlocks(new BlockRange(o.getStart(), o.getEnd()));
+        byte[] id = new byte[16];
+        ServerSession s;
+        try {
+            s = sessions.admit(span.kvBytesFor(options), o.getMaxLength(), () -> {
+                random.nextBytes(id);
+                return new ServerSession(id, span.openSession(options), nEmbd, dtype, o.getLastOnly(), from, o.getNext(), host);
+            });
+        } catch (SessionTable.Refused refused) {
+            reject(from, requestId, refused.code, refused.getMessage());
+            return;
+        }
+        counters.sessionsOpened.incrementAndGet();
+        from.send(Frame.of(Envelope.newBuilder().setRequestId(requestId).setOpened(SessionOpened.newBuilder()
+                .setSessionId(ByteString.copyFrom(id)).setLength(0).setKvBytes(s.kvBytes())).build()));
+    }
+
+    private void step(Connection from, Envelope e, ByteBuffer payload) {
+        var st = e.getStep();
+        String idHex = HexFormat.of().formatHex(st.getSessionId().toByteArray());
+        SessionTable.Entry entry = sessions.get(idHex);
+        if (entry == null || !entry.session().isClient(from)) {
+            reject(from, e.getRequestId(), ErrorCode.UNKNOWN_SESSION, "no session " + idHex + " on this connection");
+            return;
+        }
+        counters.clientSteps.incrementAndGet();
+        var in = new ServerSession.Input(st.getStep(), st.getPosition(), st.getHidden(), Tensors.copy(payload), InputSource.CLIENT,
+                "", e.getRequestId(), st.getDigest().toByteArray());
+        ServerSession s = entry.session();
+        entry.executor().execute(() -> {
+            s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
+            s.onClientStep(in);
+        });
+    }
+
+    private void push(Envelope e, ByteBuffer payload) {
+        var p = e.getPush();
+        String idHex = HexFormat.of().formatHex(p.getSessionId().toByteArray());
+        SessionTable.Entry entry = sessions.get(idHex);
+        if (entry == null) {
+            counters.pushesReceived.incrementAndGet();
+            counters.pushesDropped.incrementAndGet(); // unknown or closed session: never an error to anyone
+            return;
+        }
+        var in = new ServerSession.Input(p.getStep(), p.getPosition(), p.getHidden(), Tensors.copy(payload), InputSource.PUSH,
+                p.getSender(), 0, p.getDigest().toByteArray());
+        ServerSession s = entry.session();
+        entry.executor().execute(() -> s.onPush(in));
+    }
+
+    private ServerInfo info() {
+        long budget = sessions.kvBudgetBytes();
+        return ServerInfo.newBuilder().setModelId(modelId).setStart(blocks.start()).setEnd(blocks.end())
+                .setKvBytesTotal(budget).setKvBytesFree(budget - sessions.kvBytesReserved())
+                .putAllCounters(counters.snapshot()).build();
+    }
+}
