@@ -1,7 +1,7 @@
 package dev.catena.core.client;
 
 import dev.catena.api.BlockRange;
-import dev.catena.core.Generator;
+import dev.catena.core.generation.GenerationLoop;
 import dev.catena.core.directory.Directory;
 import dev.catena.core.directory.ServerRecord;
 import dev.catena.transport.proto.DType;
@@ -24,7 +24,7 @@ import java.util.Set;
  * sessions; the replayed caches, and so every later output, are bit-identical to a run without the
  * failure.
  */
-public final class FaultTolerantSession implements Generator.Chain, AutoCloseable {
+public final class FaultTolerantSession implements GenerationLoop.Chain, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FaultTolerantSession.class.getName());
     /** A server that cannot answer an info request in this long is not one to route through. */
     private static final Duration PING_TIMEOUT = Duration.ofSeconds(2);

@@ -4,7 +4,7 @@ import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SessionOptions;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
-import dev.catena.core.Generator;
+import dev.catena.core.generation.GenerationLoop;
 import dev.catena.core.client.RemoteSession;
 import dev.catena.core.client.SwarmInference;
 import dev.catena.core.directory.FileDirectory;
@@ -102,7 +102,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    private Generator.Generation remote() {
+    private GenerationLoop.Generation remote() {
         var m = switch (mode) {
             case "push" -> RemoteSession.Mode.PUSH;
             case "relay" -> RemoteSession.Mode.RELAY;
@@ -144,7 +144,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         try {
-            Generator.Generation g;
+            GenerationLoop.Generation g;
             if (where.local) {
                 try (var inference = LocalInference.open(Catena.spanBackend(null), model, ranges, new SpanOptions(threads, device))) {
                     g = inference.generate(prompt, n, sampling.params(), new SessionOptions(ctx, kvType), !ignoreEos,

@@ -3,7 +3,7 @@ package dev.catena.samples.cli;
 import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
-import dev.catena.core.Generator;
+import dev.catena.core.generation.GenerationLoop;
 import dev.catena.core.client.FaultTolerantSession;
 import dev.catena.core.client.RemoteSession;
 import dev.catena.core.client.SwarmInference;
@@ -125,7 +125,7 @@ final class SwarmCommand implements Callable<Integer> {
                 });
     }
 
-    private void print(Generator.Generation g, List<SwarmServer> started, List<FaultTolerantSession.Failover> failovers) {
+    private void print(GenerationLoop.Generation g, List<SwarmServer> started, List<FaultTolerantSession.Failover> failovers) {
         double[] ms = g.stepMillis().clone();
         Arrays.sort(ms);
         var latency = new LinkedHashMap<String, Object>();
