@@ -1,0 +1,38 @@
+package dev.catena.core;
+
+/**
+ * Generates text with a model, wherever its blocks run: in this process ({@link Catena#local}) or on
+ * a swarm of servers ({@link Catena#client}, {@link LocalSwarm#client()}). Thread-safe: generations
+ * may run concurrently, each in sessions of its own. Close it after the streams and chat sessions
+ * it opened (closing it closes any still open).
+ */
+public interface Generator extends AutoCloseable {
+
+    /**
+     * Runs one generation to its end and returns it.
+     *
+     * @throws IllegalArgumentException when the prompt and {@code maxTokens} do not fit the context,
+     *                                  or a prompt token id is not in the vocabulary
+     */
+    Generation generate(GenerationRequest request);
+
+    /**
+     * Starts one generation whose tokens the caller pulls one at a time, as they are computed.
+     * Closing the stream before its end cancels the generation and frees its sessions.
+     *
+     * @throws IllegalArgumentException as {@link #generate}
+     */
+    TokenStream stream(GenerationRequest request);
+
+    /**
+     * Opens a conversation whose sessions (and their KV caches) stay open between turns, so each turn
+     * sends only its own new tokens.
+     *
+     * @param maxLength the tokens the whole conversation may hold (prompts and outputs of every turn)
+     */
+    ChatSession openSession(int maxLength);
+
+    /** Closes the streams and chat sessions still open, then frees the model and connections. */
+    @Override
+    void close();
+}
