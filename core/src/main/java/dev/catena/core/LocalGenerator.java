@@ -70,6 +70,7 @@ public final class LocalGenerator implements Generator {
         private int context = 512;
         private KvType kvType = KvType.F16;
         private String backend;
+        private dev.catena.api.spi.SpanBackend spanBackend;
 
         Builder(Path model) {
             this.model = Objects.requireNonNull(model, "model");
@@ -123,6 +124,12 @@ public final class LocalGenerator implements Generator {
             return this;
         }
 
+        /** A span backend instance (tests: a backend without natives). */
+        Builder backend(dev.catena.api.spi.SpanBackend backend) {
+            this.spanBackend = backend;
+            return this;
+        }
+
         /**
          * Loads the model.
          *
@@ -130,7 +137,7 @@ public final class LocalGenerator implements Generator {
          * @throws dev.catena.api.BackendUnavailableException when no span backend can run
          */
         public LocalGenerator build() {
-            var inference = LocalInference.open(Catena.spanBackend(backend), model, split, device.options(threads));
+            var inference = LocalInference.open(spanBackend != null ? spanBackend : Catena.spanBackend(backend), model, split, device.options(threads));
             return new LocalGenerator(inference, context, kvType.internal());
         }
     }
