@@ -89,6 +89,16 @@ public final class CatenaClient implements Generator {
         return engine.openSession(maxLength);
     }
 
+    @Override
+    public List<Integer> tokenize(String text, boolean bos) {
+        return engine.tokenize(text, bos);
+    }
+
+    @Override
+    public String detokenize(List<Integer> tokens) {
+        return engine.detokenize(tokens);
+    }
+
     /** Every failover of this client's generations so far. */
     public List<Failover> failovers() {
         return inference.failovers().stream().map(f -> new Failover(f.server(), f.reason(),

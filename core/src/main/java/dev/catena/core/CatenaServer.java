@@ -215,15 +215,11 @@ public final class CatenaServer implements AutoCloseable {
         /**
          * Loads the blocks, starts listening and announces the server.
          *
-         * @throws IllegalArgumentException when the blocks are not within the model
+         * @throws dev.catena.api.SpanInputException when the blocks are not within the model
          */
         public CatenaServer start() {
             var spans = Catena.spanBackend(backend);
-            int nLayer = spans.inspect(model).nLayer();
-            BlockRange range = blocks == null ? new BlockRange(0, nLayer) : blocks;
-            if (range.end() > nLayer) {
-                throw new IllegalArgumentException("blocks " + range + " are not within the model's " + nLayer + " blocks");
-            }
+            BlockRange range = blocks == null ? new BlockRange(0, spans.inspect(model).nLayer()) : blocks;
             Directory dir = directory == null ? null : Directories.open(directory);
             var config = new SwarmServer.Config(model, SwarmInference.modelId(model), range, device.options(threads), host + ":" + port,
                     kvBudgetBytes, idleTimeout, threads);

@@ -55,7 +55,7 @@ public final class ChatSession implements AutoCloseable {
         if (active != null) throw new IllegalStateException("a turn is still streaming: close its stream first");
         int[] turn = engine.prompt(request, history.length == 0);
         int[] feed = concat(pending, turn);
-        Engine.requireFits(length(), turn.length, request.maxTokens(), maxLength, "the session's max length");
+        Engine.requireFits(length(), turn.length, request.maxTokens(), maxLength, "the chat session's");
         int[] context = concat(history, turn);
         var loop = new GenerationLoop(engine.head, chain, context, feed, position, request.maxTokens(), request.sampling(),
                 request.stopAtEndOfText(), request.keepLogits());

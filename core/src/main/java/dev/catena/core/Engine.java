@@ -77,6 +77,14 @@ final class Engine {
         return session;
     }
 
+    List<Integer> tokenize(String text, boolean bos) {
+        return java.util.Arrays.stream(head.tokenize(text, bos)).boxed().toList();
+    }
+
+    String detokenize(List<Integer> tokens) {
+        return head.detokenize(tokens.stream().mapToInt(Integer::intValue).toArray());
+    }
+
     void forget(AutoCloseable c) {
         open.remove(c);
     }
@@ -101,7 +109,7 @@ final class Engine {
     static void requireFits(int used, int prompt, int maxTokens, int maxLength, String what) {
         if ((long) used + prompt + maxTokens > maxLength) {
             throw new IllegalArgumentException((used > 0 ? used + " tokens so far + " : "") + "prompt (" + prompt + " tokens) + "
-                    + maxTokens + " new tokens exceed " + what + " of " + maxLength + " tokens");
+                    + maxTokens + " new tokens exceed max length " + maxLength + " (" + what + ")");
         }
     }
 

@@ -32,6 +32,16 @@ public interface Generator extends AutoCloseable {
      */
     ChatSession openSession(int maxLength);
 
+    /**
+     * The model's token ids for {@code text}, as prompts are tokenized.
+     *
+     * @param bos whether to add BOS (or whatever the vocabulary adds at the start of a text)
+     */
+    java.util.List<Integer> tokenize(String text, boolean bos);
+
+    /** The text of {@code tokens}, special tokens (BOS, end of text) left out. */
+    String detokenize(java.util.List<Integer> tokens);
+
     /** Closes the streams and chat sessions still open, then frees the model and connections. */
     @Override
     void close();

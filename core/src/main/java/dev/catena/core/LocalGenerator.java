@@ -51,6 +51,16 @@ public final class LocalGenerator implements Generator {
         return engine.openSession(maxLength);
     }
 
+    @Override
+    public List<Integer> tokenize(String text, boolean bos) {
+        return engine.tokenize(text, bos);
+    }
+
+    @Override
+    public String detokenize(List<Integer> tokens) {
+        return engine.detokenize(tokens);
+    }
+
     /** Closes what is still open, then the spans and the head. */
     @Override
     public void close() {

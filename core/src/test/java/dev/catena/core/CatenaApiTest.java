@@ -180,7 +180,7 @@ class CatenaApiTest {
 
             var tooLong = GenerationRequest.builder(" And then?").maxTokens(250).greedy().build();
             var e = assertThrows(IllegalArgumentException.class, () -> chat.generate(tooLong));
-            assertTrue(e.getMessage().contains("max length"), e.getMessage());
+            assertTrue(e.getMessage().contains("exceed max length 256 (the chat session's)"), e.getMessage());
             var turn3 = chat.generate(GenerationRequest.builder(" The end.").maxTokens(4).greedy().ignoreEos().build());
             assertEquals(4, turn3.tokens().size(), "the session is still usable");
             for (CatenaServer s : swarm.servers()) assertEquals(1, s.openSessions(), s + " keeps the conversation's session");
@@ -260,7 +260,7 @@ class CatenaApiTest {
             String longPrompt = String.join(" ", java.util.Collections.nCopies(300, "Once upon a time"));
             var tooLong = assertThrows(IllegalArgumentException.class,
                     () -> client.generate(GenerationRequest.builder(longPrompt).maxTokens(8).build()));
-            assertTrue(tooLong.getMessage().contains("exceed the context of 512"), tooLong.getMessage());
+            assertTrue(tooLong.getMessage().contains("exceed max length 512 (the context)"), tooLong.getMessage());
             assertThrows(IllegalArgumentException.class, () -> client.stream(GenerationRequest.builder(PROMPT).maxTokens(600).build()));
             var badId = assertThrows(IllegalArgumentException.class, () -> client.generate(GenerationRequest.builder(1, 99999).build()));
             assertTrue(badId.getMessage().contains("99999"), badId.getMessage());
