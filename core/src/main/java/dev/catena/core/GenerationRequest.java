@@ -72,30 +72,37 @@ public final class GenerationRequest {
         return sampling.greedy();
     }
 
+    /** Sampling temperature (ignored when greedy). */
     public float temperature() {
         return sampling.temperature();
     }
 
+    /** Top-k cut-off; 0 disables (ignored when greedy). */
     public int topK() {
         return sampling.topK();
     }
 
+    /** Nucleus (top-p) cut-off; 1 disables (ignored when greedy). */
     public float topP() {
         return sampling.topP();
     }
 
+    /** Min-p cut-off; 0 disables (ignored when greedy). */
     public float minP() {
         return sampling.minP();
     }
 
+    /** Repeat penalty; 1 disables (ignored when greedy). */
     public float repeatPenalty() {
         return sampling.repeatPenalty();
     }
 
+    /** Tokens the repeat penalty looks back over. */
     public int repeatLastN() {
         return sampling.repeatLastN();
     }
 
+    /** Seed of the sampler's random numbers. */
     public long seed() {
         return sampling.seed();
     }

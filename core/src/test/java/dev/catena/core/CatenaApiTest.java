@@ -129,6 +129,29 @@ class CatenaApiTest {
     }
 
     @Test
+    void streamsOfOneClientInterleaveAndLocalGenerationsRunInParallel() throws Exception {
+        try (LocalSwarm swarm = Catena.localSwarm(MODEL).servers(2).start(); CatenaClient client = swarm.client();
+             TokenStream a = client.stream(greedy(24)); TokenStream b = client.stream(greedy(24))) {
+            var ia = a.iterator();
+            var ib = b.iterator();
+            List<Integer> ta = new ArrayList<>();
+            List<Integer> tb = new ArrayList<>();
+            while (ia.hasNext() | ib.hasNext()) {
+                if (ia.hasNext()) ta.add(ia.next().id());
+                if (ib.hasNext()) tb.add(ib.next().id());
+            }
+            assertEquals(expectedTokens.subList(0, 24), ta);
+            assertEquals(expectedTokens.subList(0, 24), tb);
+        }
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+            var f1 = pool.submit(() -> local.generate(greedy(N)).tokens());
+            var f2 = pool.submit(() -> local.generate(greedy(N)).tokens());
+            assertEquals(expectedTokens, f1.get());
+            assertEquals(expectedTokens, f2.get());
+        }
+    }
+
+    @Test
     void closingAStreamEarlyCancelsAndFreesEveryServerSession() throws Exception {
         try (LocalSwarm swarm = Catena.localSwarm(MODEL).servers(3).start(); CatenaClient client = swarm.client()) {
             List<Integer> read = new ArrayList<>();
