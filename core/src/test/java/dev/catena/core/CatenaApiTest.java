@@ -316,6 +316,9 @@ class CatenaApiTest {
             try (CatenaClient client = Catena.client(MODEL).directory(uri).mode(Mode.PUSH).build()) {
                 assertEquals(expectedTokens, client.generate(greedy(N)).tokens());
             }
+            try (CatenaClient client = Catena.client(MODEL).directory(URI.create(file.toString())).build()) {
+                assertEquals(expectedTokens.subList(0, 8), client.generate(greedy(8)).tokens(), "a plain path names the file too");
+            }
             a.close();
             assertEquals(List.of(b.address()), directory.servers("stories260K.gguf").stream().map(r -> r.address()).toList());
         }
