@@ -137,13 +137,31 @@ public final class TokenStream implements Iterable<Token>, AutoCloseable {
         } else if (tokens.size() >= request.maxTokens()) {
             next = new Token(id, full.startsWith(emitted) ? full.substring(emitted.length()) : "");
             finish(FinishReason.LENGTH, full);
-        } else if (full.startsWith(emitted) && !full.endsWith("\uFFFD")) {
-            next = new Token(id, full.substring(emitted.length()));
-            emitted = full;
         } else {
-            next = new Token(id, ""); // an incomplete character: its text comes with the next token
+            // Text that may still turn out to be an incomplete character or the start of a stop sequence waits for the next token.
+            int safe = full.endsWith("\uFFFD") ? emitted.length() : full.length() - stopPrefixAtEnd(full);
+            if (full.startsWith(emitted) && safe > emitted.length()) {
+                next = new Token(id, full.substring(emitted.length(), safe));
+                emitted = full.substring(0, safe);
+            } else {
+                next = new Token(id, "");
+            }
         }
         return true;
+    }
+
+    /** The length of the longest end of {@code text} that begins a stop sequence. */
+    private int stopPrefixAtEnd(String text) {
+        int longest = 0;
+        for (String s : request.stop()) {
+            for (int k = Math.min(s.length() - 1, text.length()); k > longest; k--) {
+                if (text.endsWith(s.substring(0, k))) {
+                    longest = k;
+                    break;
+                }
+            }
+        }
+        return longest;
     }
 
     /** The generated text: detokenized with what came before (for spacing), then cut off it. */

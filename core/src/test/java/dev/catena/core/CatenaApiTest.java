@@ -240,6 +240,20 @@ class CatenaApiTest {
         assertEquals(g.text(), text.toString());
         var newline = local.generate(GenerationRequest.builder(PROMPT).maxTokens(N).greedy().stop("\n").build());
         assertEquals(expectedText.substring(0, expectedText.indexOf('\n')), newline.text());
+        // A stop sequence over several tokens: the stream holds back its start until it is sure, and never shows it.
+        var request = GenerationRequest.builder(PROMPT).maxTokens(N).greedy().stop("zebra", "high.\nLily's").build();
+        var cut = local.generate(request);
+        assertEquals(expectedText.substring(0, expectedText.indexOf("high.\nLily's")), cut.text());
+        StringBuilder streamed = new StringBuilder();
+        try (TokenStream s = local.stream(request)) {
+            for (Token t : s) {
+                streamed.append(t.text());
+                assertTrue(cut.text().startsWith(streamed.toString()), streamed.toString());
+            }
+            assertEquals(cut.tokens(), s.result().tokens());
+            assertEquals(FinishReason.STOP, s.result().finishReason());
+        }
+        assertEquals(cut.text(), streamed.toString());
     }
 
     /** The counting model continues t with t + 10 and ends at token 99: prompt 9 gives 19, 29, ..., 89, then end of text. */
