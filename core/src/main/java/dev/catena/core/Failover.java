@@ -11,6 +11,7 @@ import java.util.List;
  * @param millis       how long the step took, recovery included
  */
 public record Failover(String server, String reason, List<RouteHop> replacements, double millis) {
+    /** Keeps an unmodifiable copy of the replacements. */
     public Failover {
         replacements = List.copyOf(replacements);
     }

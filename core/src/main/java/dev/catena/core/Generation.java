@@ -16,6 +16,7 @@ import java.util.List;
  */
 public record Generation(List<Integer> promptTokens, List<Integer> tokens, String text, FinishReason finishReason,
                          GenerationStats stats, List<float[]> logits) {
+    /** Keeps unmodifiable copies of the lists. */
     public Generation {
         promptTokens = List.copyOf(promptTokens);
         tokens = List.copyOf(tokens);

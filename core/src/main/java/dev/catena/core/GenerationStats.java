@@ -14,6 +14,7 @@ import java.util.List;
  */
 public record GenerationStats(int promptTokens, int generatedTokens, double prefillSeconds, double tokensPerSecond,
                               List<Double> stepMillis, List<Failover> failovers) {
+    /** Keeps unmodifiable copies of the lists. */
     public GenerationStats {
         stepMillis = List.copyOf(stepMillis);
         failovers = List.copyOf(failovers);

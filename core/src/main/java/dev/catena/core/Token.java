@@ -10,6 +10,7 @@ package dev.catena.core;
  *             still waiting when an end-of-text token ends the generation (it is in the result only)
  */
 public record Token(int id, String text) {
+    /** @throws NullPointerException when {@code text} is null */
     public Token {
         java.util.Objects.requireNonNull(text, "text");
     }

@@ -23,6 +23,7 @@ public final class GenerationLoop implements AutoCloseable {
     /** Runs hidden states {@code [n, nEmbd]} at {@code position} through every block; returns the last row. */
     @FunctionalInterface
     public interface Chain {
+        /** Runs {@code hidden [n, nEmbd]} at {@code position} through every block; returns the last row {@code [nEmbd]}. */
         float[] forwardLast(float[] hidden, int n, int position);
     }
 
