@@ -26,6 +26,7 @@ public final class CatenaClient implements Generator {
     private final Transport transport;
     private final SwarmInference inference;
     private final Engine engine;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private CatenaClient(Transport transport, SwarmInference inference, int context, Mode mode, WireFormat wire) {
         this.transport = transport;
@@ -105,9 +106,10 @@ public final class CatenaClient implements Generator {
                 f.replacements().stream().map(CatenaClient::hop).toList(), f.millis())).toList();
     }
 
-    /** Closes what is still open (freeing its server sessions), the connections and the head. */
+    /** Closes what is still open (freeing its server sessions), the connections and the head. Idempotent. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return;
         try {
             engine.close();
         } finally {

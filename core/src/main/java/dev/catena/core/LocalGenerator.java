@@ -17,6 +17,7 @@ import java.util.Objects;
 public final class LocalGenerator implements Generator {
     private final LocalInference inference;
     private final Engine engine;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private LocalGenerator(LocalInference inference, int context, SessionOptions.KvType kvType) {
         this.inference = inference;
@@ -61,9 +62,10 @@ public final class LocalGenerator implements Generator {
         return engine.detokenize(tokens);
     }
 
-    /** Closes what is still open, then the spans and the head. */
+    /** Closes what is still open, then the spans and the head. Idempotent. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return;
         try {
             engine.close();
         } finally {

@@ -30,6 +30,7 @@ public final class LocalSwarm implements AutoCloseable {
     private final WireFormat wire;
     private final int threads;
     private final Device device;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private LocalSwarm(Builder b, Transport transport, List<CatenaServer> servers) {
         this.model = b.model;
@@ -74,9 +75,10 @@ public final class LocalSwarm implements AutoCloseable {
         return clientBuilder().build();
     }
 
-    /** Stops every server. */
+    /** Stops every server. Idempotent. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return;
         try {
             servers.forEach(CatenaServer::close);
         } finally {

@@ -168,6 +168,15 @@ class CatenaApiTest {
             }
             assertEquals(expectedTokens.subList(0, 10), read);
             assertAllFree(swarm);
+            // Closing the client closes what it left open: a chat session and a stream.
+            var chat = client.openSession(128);
+            chat.generate(GenerationRequest.builder(PROMPT).maxTokens(4).greedy().build());
+            var stream = client.stream(greedy(N));
+            stream.iterator().next();
+            for (CatenaServer server : swarm.servers()) assertEquals(2, server.openSessions(), server + ": the chat's and the stream's");
+            client.close();
+            assertAllFree(swarm);
+            assertThrows(IllegalStateException.class, () -> client.generate(greedy(4)), "a closed client");
             long steps = swarm.servers().getFirst().counters().get("client_steps");
             Thread.sleep(100);
             assertEquals(steps, swarm.servers().getFirst().counters().get("client_steps"), "no step after the close");
@@ -319,7 +328,7 @@ class CatenaApiTest {
     }
 
     @Test
-    void serversInAFileDirectoryServeAClientAndWithdrawAtClose(@TempDir Path tmp) {
+    void serversInAFileDirectoryServeAClientAndWithdrawAtClose(@TempDir Path tmp) throws Exception {
         Path file = tmp.resolve("directory.txt");
         URI uri = file.toUri();
         var directory = new FileDirectory(file);
@@ -333,6 +342,8 @@ class CatenaApiTest {
             try (CatenaClient client = Catena.client(MODEL).directory(URI.create(file.toString())).build()) {
                 assertEquals(expectedTokens.subList(0, 8), client.generate(greedy(8)).tokens(), "a plain path names the file too");
             }
+            await(() -> directory.servers("stories260K.gguf").stream().anyMatch(r -> r.address().equals(b.address()) && r.throughput() > 0),
+                    "b's record is refreshed with its measured throughput");
             a.close();
             assertEquals(List.of(b.address()), directory.servers("stories260K.gguf").stream().map(r -> r.address()).toList());
         }
