@@ -9,6 +9,7 @@ module dev.catena.core {
     exports dev.catena.core.protocol;
     exports dev.catena.core.chaos;
     exports dev.catena.core.directory;
+    exports dev.catena.core.generation;
     uses dev.catena.api.spi.SpanBackendProvider;
     uses dev.catena.transport.spi.TransportProvider;
 }

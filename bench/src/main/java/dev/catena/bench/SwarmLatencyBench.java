@@ -5,7 +5,7 @@ import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
-import dev.catena.core.Generator;
+import dev.catena.core.generation.GenerationLoop;
 import dev.catena.core.chaos.LinkProxy;
 import dev.catena.core.client.Hop;
 import dev.catena.core.client.RemoteSession;
@@ -222,7 +222,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                  var session = RemoteSession.open(client, id, info.nEmbd(), route, mode, tokens + warmup + 64, DType.F32,
                          Duration.ofSeconds(120))) {
                 // Only decode steps (one token) after warm-up count, for latency and for the servers' compute alike.
-                Generator.Chain timed = (hidden, n, position) -> {
+                GenerationLoop.Chain timed = (hidden, n, position) -> {
                     if (n == 1 && stepMillis.size() == warmup) resetCompute(servers);
                     long t0 = System.nanoTime();
                     float[] out = session.step(hidden, n, position);
@@ -238,7 +238,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                     }
                 } else {
                     try (var head = backend.openHead(model, SpanOptions.cpu(threads))) {
-                        Generator.generate(head, timed, "Once upon a time", tokens + warmup + 1, SamplingParams.greedyDecoding(),
+                        GenerationLoop.generate(head, timed, "Once upon a time", tokens + warmup + 1, SamplingParams.greedyDecoding(),
                                 tokens + warmup + 64, false, false, t -> { });
                     }
                 }

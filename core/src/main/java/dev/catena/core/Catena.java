@@ -4,15 +4,45 @@ import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanBackendProvider;
 import dev.catena.transport.spi.TransportProvider;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.ServiceLoader;
 
-/** Entry point of the runtime: the span backends and transports on the path, and the one to use. */
+/**
+ * Entry point of Catena: generators in this process or over a swarm, servers, and the span
+ * backends and transports found on the path.
+ * <pre>{@code
+ * Generator local = Catena.local(model).split("0:2,2:5").build();
+ * CatenaClient client = Catena.client(model).peers("10.0.0.1:7001", "10.0.0.2:7001").mode(Mode.RELAY).build();
+ * CatenaServer server = Catena.server(model).blocks(0, 8).listen("0.0.0.0", 7001).directory(uri).start();
+ * LocalSwarm swarm = Catena.localSwarm(model).servers(3).replicas(1).start();
+ * }</pre>
+ */
 public final class Catena {
     static final String BACKEND_ARTIFACT = "dev.catena:catena-ffm-backend";
     static final String TRANSPORT_ARTIFACT = "dev.catena:catena-transport-netty";
 
     private Catena() {
+    }
+
+    /** A generator running the whole model (a GGUF file) in this process. */
+    public static LocalGenerator.Builder local(Path model) {
+        return new LocalGenerator.Builder(model);
+    }
+
+    /** A client running the model's head here and its blocks on a swarm's servers. */
+    public static CatenaClient.Builder client(Path model) {
+        return new CatenaClient.Builder(model);
+    }
+
+    /** A server hosting blocks of the model for swarm clients. */
+    public static CatenaServer.Builder server(Path model) {
+        return new CatenaServer.Builder(model);
+    }
+
+    /** A swarm of servers in this process, splitting the model's blocks. */
+    public static LocalSwarm.Builder localSwarm(Path model) {
+        return new LocalSwarm.Builder(model);
     }
 
     /** Every span backend provider found, preferred first. */

@@ -1,7 +1,7 @@
 package dev.catena.core.client;
 
 import dev.catena.api.BlockRange;
-import dev.catena.core.Generator;
+import dev.catena.core.generation.GenerationLoop;
 import dev.catena.core.directory.Directory;
 import dev.catena.core.directory.ServerRecord;
 
@@ -21,7 +21,7 @@ import java.util.Set;
  * sessions; the replayed caches, and so every later output, are bit-identical to a run without the
  * failure.
  */
-public final class FaultTolerantSession implements Generator.Chain, AutoCloseable {
+public final class FaultTolerantSession implements GenerationLoop.Chain, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FaultTolerantSession.class.getName());
 
     /**

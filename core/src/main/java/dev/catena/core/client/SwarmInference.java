@@ -4,7 +4,7 @@ import dev.catena.api.spi.ModelHead;
 import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
-import dev.catena.core.Generator;
+import dev.catena.core.generation.GenerationLoop;
 import dev.catena.core.directory.Directory;
 import dev.catena.core.directory.StaticDirectory;
 import dev.catena.transport.proto.DType;
@@ -99,17 +99,30 @@ public final class SwarmInference implements AutoCloseable {
     }
 
     /** Opens sessions along the route for one generation, then closes them. */
-    public Generator.Generation generate(String prompt, int n, SamplingParams sampling, RemoteSession.Mode mode, int maxLength,
+    public GenerationLoop.Generation generate(String prompt, int n, SamplingParams sampling, RemoteSession.Mode mode, int maxLength,
                                          DType wireDtype, boolean stopAtEos, boolean keepLogits, IntConsumer onToken) {
         try (var session = new FaultTolerantSession(client, directory, new SessionSpec(modelId, nLayer, nEmbd, maxLength, wireDtype), mode, policy)) {
             current = session;
             try {
-                return Generator.generate(head, session, prompt, n, sampling, maxLength, stopAtEos, keepLogits, onToken);
+                return GenerationLoop.generate(head, session, prompt, n, sampling, maxLength, stopAtEos, keepLogits, onToken);
             } finally {
                 current = null;
                 failovers.addAll(session.failovers());
             }
         }
+    }
+
+    /** The client head: tokenizer, embeddings, final norm, LM head and sampler. */
+    public ModelHead head() {
+        return head;
+    }
+
+    /**
+     * A fault-tolerant session for one generation or conversation, under the current policy; its
+     * route opens at the first step. The caller closes it, which frees the servers' sessions.
+     */
+    public FaultTolerantSession openSession(RemoteSession.Mode mode, int maxLength, DType wireDtype) {
+        return new FaultTolerantSession(client, directory, new SessionSpec(modelId, nLayer, nEmbd, maxLength, wireDtype), mode, policy);
     }
 
     @Override

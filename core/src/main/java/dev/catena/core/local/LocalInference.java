@@ -8,7 +8,7 @@ import dev.catena.api.spi.Span;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.api.spi.SpanSession;
-import dev.catena.core.Generator;
+import dev.catena.core.generation.GenerationLoop;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,21 +56,40 @@ public final class LocalInference implements AutoCloseable {
     }
 
     /**
-     * Generates up to {@code n} tokens after {@code prompt}; see {@link Generator#generate}. Opens a
+     * Generates up to {@code n} tokens after {@code prompt}; see {@link GenerationLoop#generate}. Opens a
      * session on every span for this generation and closes them after.
      */
-    public Generator.Generation generate(String prompt, int n, SamplingParams sampling, SessionOptions sessionOptions,
+    public GenerationLoop.Generation generate(String prompt, int n, SamplingParams sampling, SessionOptions sessionOptions,
                                          boolean stopAtEos, boolean keepLogits, IntConsumer onToken) {
+        try (var session = openSession(sessionOptions)) {
+            return GenerationLoop.generate(head, session, prompt, n, sampling, sessionOptions.maxLength(), stopAtEos, keepLogits,
+                    onToken);
+        }
+    }
+
+    /** Opens a session on every span, chained; closing it frees their KV caches. */
+    public GenerationLoop.Session openSession(SessionOptions sessionOptions) {
         List<SpanSession> sessions = new ArrayList<>();
         try {
             for (Span s : spans) {
                 sessions.add(s.openSession(sessionOptions));
             }
-            return Generator.generate(head, (hidden, n1, position) -> forwardLast(sessions, hidden, n1, position), prompt, n,
-                    sampling, sessionOptions.maxLength(), stopAtEos, keepLogits, onToken);
-        } finally {
+        } catch (RuntimeException e) {
             sessions.forEach(SpanSession::close);
+            throw e;
         }
+        List<SpanSession> opened = List.copyOf(sessions);
+        return new GenerationLoop.Session() {
+            @Override
+            public float[] forwardLast(float[] hidden, int n, int position) {
+                return LocalInference.forwardLast(opened, hidden, n, position);
+            }
+
+            @Override
+            public void close() {
+                opened.forEach(SpanSession::close);
+            }
+        };
     }
 
     /** Through every span; the final span computes only the last row's last FFN (all the head reads). */

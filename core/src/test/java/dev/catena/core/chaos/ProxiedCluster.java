@@ -4,7 +4,7 @@ import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
-import dev.catena.core.Generator;
+import dev.catena.core.generation.GenerationLoop;
 import dev.catena.core.client.FaultTolerantSession;
 import dev.catena.core.client.RemoteSession.Mode;
 import dev.catena.core.client.SessionSpec;
@@ -99,7 +99,7 @@ final class ProxiedCluster implements AutoCloseable {
                 var action = atToken.get(++produced[0]);
                 if (action != null) action.accept(session);
             };
-            var g = Generator.generate(head, session, "3", CLEAN.length, SamplingParams.greedyDecoding(), 64, false, false, onToken);
+            var g = GenerationLoop.generate(head, session, "3", CLEAN.length, SamplingParams.greedyDecoding(), 64, false, false, onToken);
             return new Run(g.tokens(), session.failovers());
         }
     }

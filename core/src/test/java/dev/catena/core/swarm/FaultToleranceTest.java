@@ -6,7 +6,7 @@ import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
-import dev.catena.core.Generator;
+import dev.catena.core.generation.GenerationLoop;
 import dev.catena.core.client.FaultTolerantSession;
 import dev.catena.core.client.Hop;
 import dev.catena.core.client.RemoteSession.Mode;
@@ -103,14 +103,14 @@ class FaultToleranceTest {
     }
 
     /** Generates {@code n} tokens; {@code afterToken} runs after each token with its number (from 1) and the session. */
-    static Generator.Generation run(Cluster c, ModelHead head, Path model, String id, Mode mode, int n, String prompt,
+    static GenerationLoop.Generation run(Cluster c, ModelHead head, Path model, String id, Mode mode, int n, String prompt,
                                     FaultTolerantSession.Policy policy, BiConsumer<Integer, FaultTolerantSession> afterToken,
                                     List<FaultTolerantSession.Failover> failovers) {
         var info = c.backend.inspect(model);
         try (var session = new FaultTolerantSession(c.client, c.directory,
                 new SessionSpec(id, info.nLayer(), info.nEmbd(), 128, DType.F32), mode, policy)) {
             int[] produced = {0};
-            var g = Generator.generate(head, session, prompt, n, SamplingParams.greedyDecoding(), 128, false, true,
+            var g = GenerationLoop.generate(head, session, prompt, n, SamplingParams.greedyDecoding(), 128, false, true,
                     t -> afterToken.accept(++produced[0], session));
             failovers.addAll(session.failovers());
             return g;

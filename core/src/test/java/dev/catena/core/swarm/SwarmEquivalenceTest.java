@@ -5,7 +5,7 @@ import dev.catena.api.spi.SessionOptions;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
-import dev.catena.core.Generator;
+import dev.catena.core.generation.GenerationLoop;
 import dev.catena.core.client.RemoteSession.Mode;
 import dev.catena.core.local.LocalInference;
 import dev.catena.transport.spi.Transport;
@@ -33,7 +33,7 @@ class SwarmEquivalenceTest {
     static final String PROMPT = "Once upon a time";
     static final int N = 24;
     static SpanBackend backend;
-    static Generator.Generation local;
+    static GenerationLoop.Generation local;
 
     @BeforeAll
     static void localReference() {
@@ -96,7 +96,7 @@ class SwarmEquivalenceTest {
             for (Mode mode : Mode.values()) {
                 try (var session = dev.catena.core.client.RemoteSession.open(swarm.client, swarm.modelId, 64, swarm.route(), mode, 256,
                         dtype, java.time.Duration.ofSeconds(30))) {
-                    tokens[i++] = Generator.generate(head, session::step, PROMPT, N, SamplingParams.greedyDecoding(), 256, false, false,
+                    tokens[i++] = GenerationLoop.generate(head, session::step, PROMPT, N, SamplingParams.greedyDecoding(), 256, false, false,
                             t2 -> { }).tokens();
                 }
             }

@@ -5,8 +5,8 @@ import dev.catena.api.spi.ModelHead;
 import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
-import dev.catena.core.Generator;
 import dev.catena.core.client.Hop;
+import dev.catena.core.generation.GenerationLoop;
 import dev.catena.core.client.RemoteSession;
 import dev.catena.core.client.SwarmClient;
 import dev.catena.core.server.SwarmServer;
@@ -59,9 +59,9 @@ final class TestSwarm implements AutoCloseable {
                 Duration.ofSeconds(30));
     }
 
-    Generator.Generation generate(ModelHead head, RemoteSession.Mode mode, String prompt, int n) {
+    GenerationLoop.Generation generate(ModelHead head, RemoteSession.Mode mode, String prompt, int n) {
         try (RemoteSession session = open(mode, 256)) {
-            return Generator.generate(head, session::step, prompt, n, SamplingParams.greedyDecoding(), 256, false, true, t -> { });
+            return GenerationLoop.generate(head, session::step, prompt, n, SamplingParams.greedyDecoding(), 256, false, true, t -> { });
         }
     }
 

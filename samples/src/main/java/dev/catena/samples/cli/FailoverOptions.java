@@ -1,5 +1,6 @@
 package dev.catena.samples.cli;
 
+import dev.catena.core.CatenaClient;
 import dev.catena.core.client.FaultTolerantSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
@@ -26,5 +27,11 @@ final class FailoverOptions {
         }
         return new FaultTolerantSession.Policy(maxFailovers, Duration.ofMillis((long) (banSeconds * 1000)), Duration.ofMinutes(5),
                 Duration.ofMillis((long) (stepTimeoutSeconds * 1000)));
+    }
+
+    /** These options on a client builder (checked as {@link #policy} does). */
+    CatenaClient.Builder apply(CatenaClient.Builder b, CommandLine commandLine) {
+        var p = policy(commandLine);
+        return b.stepTimeout(p.stepTimeout()).maxFailovers(p.maxFailovers()).banTime(p.banBase());
     }
 }

@@ -1,17 +1,15 @@
 package dev.catena.samples.cli;
 
 import dev.catena.api.BlockRange;
-import dev.catena.api.spi.SessionOptions;
-import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
+import dev.catena.core.CatenaClient;
+import dev.catena.core.Device;
+import dev.catena.core.Generation;
+import dev.catena.core.GenerationRequest;
 import dev.catena.core.Generator;
-import dev.catena.core.client.RemoteSession;
-import dev.catena.core.client.SwarmInference;
-import dev.catena.core.directory.FileDirectory;
-import dev.catena.core.local.LocalInference;
-import dev.catena.transport.proto.DType;
-import dev.catena.transport.spi.Transport;
-import dev.catena.transport.spi.TransportConfig;
+import dev.catena.core.KvType;
+import dev.catena.core.Mode;
+import dev.catena.core.WireFormat;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,7 +20,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -102,28 +100,31 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    private Generator.Generation remote() {
+    private CatenaClient remote() {
         var m = switch (mode) {
-            case "push" -> RemoteSession.Mode.PUSH;
-            case "relay" -> RemoteSession.Mode.RELAY;
+            case "push" -> Mode.PUSH;
+            case "relay" -> Mode.RELAY;
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--mode must be push or relay, got " + mode);
         };
-        var dtype = switch (wire) {
-            case "f32" -> DType.F32;
-            case "f16" -> DType.F16;
-            case "bf16" -> DType.BF16;
+        var wireFormat = switch (wire) {
+            case "f32" -> WireFormat.F32;
+            case "f16" -> WireFormat.F16;
+            case "bf16" -> WireFormat.BF16;
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--wire must be f32, f16 or bf16, got " + wire);
         };
-        var policy = failover.policy(spec.commandLine());
-        try (Transport transport = Catena.transport(null).create(TransportConfig.defaults());
-             var swarm = where.directory != null
-                     ? SwarmInference.open(Catena.spanBackend(null), model, transport, new FileDirectory(where.directory),
-                             new SpanOptions(threads, device), Duration.ofSeconds(30))
-                     : SwarmInference.open(Catena.spanBackend(null), model, transport, where.peers, new SpanOptions(threads, device),
-                             Duration.ofSeconds(30))) {
-            swarm.policy(policy);
-            return swarm.generate(prompt, n, sampling.params(), m, ctx, dtype, !ignoreEos, logitsFile != null, t -> { });
-        }
+        var builder = Catena.client(model).mode(m).wire(wireFormat).threads(threads).device(device()).context(ctx)
+                .requestTimeout(Duration.ofSeconds(30));
+        failover.apply(builder, spec.commandLine());
+        return (where.directory != null ? builder.directory(where.directory) : builder.peers(where.peers)).build();
+    }
+
+    private Device device() {
+        return switch (device) {
+            case "cpu" -> Device.CPU;
+            case "cuda" -> Device.CUDA;
+            case "auto" -> Device.AUTO;
+            default -> throw new IllegalArgumentException("device must be cpu, cuda or auto, got '" + device + "'");
+        };
     }
 
     @Override
@@ -133,8 +134,8 @@ final class GenerateCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "-n must be >= 1, got " + n);
         }
         var kvType = switch (kv) {
-            case "f16" -> SessionOptions.KvType.F16;
-            case "f32" -> SessionOptions.KvType.F32;
+            case "f16" -> KvType.F16;
+            case "f32" -> KvType.F32;
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--kv-type must be f16 or f32, got " + kv);
         };
         List<BlockRange> ranges;
@@ -145,28 +146,32 @@ final class GenerateCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         try {
-            Generator.Generation g;
-            if (where.local) {
-                try (var inference = LocalInference.open(Catena.spanBackend(null), model, ranges, new SpanOptions(threads, device))) {
-                    g = inference.generate(prompt, n, sampling.params(), new SessionOptions(ctx, kvType), !ignoreEos,
-                            logitsFile != null, t -> { });
-                }
-            } else {
-                g = remote();
+            var builder = GenerationRequest.builder(prompt).maxTokens(n).stopAtEndOfText(!ignoreEos);
+            if (logitsFile != null) builder.keepLogits();
+            var request = sampling.apply(builder).build();
+            Generation g;
+            String text;
+            try (Generator generator = where.local
+                    ? Catena.local(model).split(ranges).threads(threads).device(device()).context(ctx).kvType(kvType).build()
+                    : remote()) {
+                g = generator.generate(request);
+                List<Integer> all = new ArrayList<>(g.promptTokens());
+                all.addAll(g.tokens());
+                text = generator.detokenize(all); // prompt and continuation, as detokenized together
             }
             if (logitsFile != null) {
                 LogitsFile.write(logitsFile, g.logits());
             }
             if (json) {
                 var o = new LinkedHashMap<String, Object>();
-                o.put("tokens", Arrays.stream(g.tokens()).boxed().toList());
-                o.put("text", g.text());
-                o.put("tokens_per_s", Math.round(g.tokensPerSecond() * 10) / 10.0);
+                o.put("tokens", g.tokens());
+                o.put("text", text);
+                o.put("tokens_per_s", Math.round(g.stats().tokensPerSecond() * 10) / 10.0);
                 out.println(Json.write(o));
             } else {
-                out.println(g.text());
-                out.printf("%n%d tokens, prefill %.3f s, %.1f tokens/s%n", g.tokens().length, g.prefillSeconds(),
-                        g.tokensPerSecond());
+                out.println(text);
+                out.printf("%n%d tokens, prefill %.3f s, %.1f tokens/s%n", g.tokens().size(), g.stats().prefillSeconds(),
+                        g.stats().tokensPerSecond());
             }
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());

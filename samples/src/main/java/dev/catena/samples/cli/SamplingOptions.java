@@ -1,6 +1,6 @@
 package dev.catena.samples.cli;
 
-import dev.catena.api.spi.SamplingParams;
+import dev.catena.core.GenerationRequest;
 import picocli.CommandLine.Option;
 
 /** Sampling flags shared by the generating commands (picocli mixin). */
@@ -16,8 +16,10 @@ final class SamplingOptions {
     @Option(names = "--repeat-last-n", defaultValue = "64") int repeatLastN;
     @Option(names = "--seed", defaultValue = "42") long seed;
 
-    SamplingParams params() {
-        return greedy ? SamplingParams.greedyDecoding()
-                : new SamplingParams(false, temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed);
+    /** These options on a request builder. */
+    GenerationRequest.Builder apply(GenerationRequest.Builder b) {
+        return greedy ? b.greedy()
+                : b.temperature(temperature).topK(topK).topP(topP).minP(minP).repeatPenalty(repeatPenalty).repeatLastN(repeatLastN)
+                        .seed(seed);
     }
 }

@@ -1,12 +1,9 @@
 package dev.catena.samples.cli;
 
 import dev.catena.api.BlockRange;
-import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
-import dev.catena.core.client.SwarmInference;
-import dev.catena.core.directory.FileDirectory;
-import dev.catena.core.server.SwarmServer;
-import dev.catena.transport.spi.TransportConfig;
+import dev.catena.core.CatenaServer;
+import dev.catena.core.Device;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,30 +47,20 @@ final class ServerCommand implements Callable<Integer> {
         if (announceSeconds < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--announce-every-s must be >= 1");
         }
-        var transport = Catena.transport(transportName).create(TransportConfig.defaults());
-        var config = new SwarmServer.Config(model, SwarmInference.modelId(model), range, new SpanOptions(threads, device),
-                host + ":" + port, kvBudgetMb << 20, Duration.ofSeconds(idleSeconds), Math.max(1, threads));
-        var server = SwarmServer.start(config, Catena.spanBackend(null), transport);
-        var directory = directoryFile == null ? null : new FileDirectory(directoryFile);
-        var refresher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().daemon().name("catena-announce").factory());
-        if (directory != null) {
-            directory.announce(server.record());
-            // Refreshed, so clients route by the throughput and free KV it has now.
-            refresher.scheduleAtFixedRate(() -> {
-                try {
-                    directory.announce(server.record());
-                } catch (RuntimeException e) {
-                    System.getLogger("catena.server").log(System.Logger.Level.WARNING, "directory refresh failed: " + e.getMessage());
-                }
-            }, announceSeconds, announceSeconds, java.util.concurrent.TimeUnit.SECONDS);
+        var builder = Catena.server(model).blocks(range.start(), range.end()).listen(host, port).threads(threads)
+                .kvBudget(kvBudgetMb << 20).idleTimeout(Duration.ofSeconds(idleSeconds)).transport(transportName)
+                .announceEvery(Duration.ofSeconds(announceSeconds));
+        switch (device) {
+            case "cpu" -> builder.device(Device.CPU);
+            case "cuda" -> builder.device(Device.CUDA);
+            case "auto" -> builder.device(Device.AUTO);
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--device must be cpu, cuda or auto, got '" + device + "'");
         }
+        if (directoryFile != null) builder.directory(directoryFile); // announced, refreshed, and withdrawn at stop
+        CatenaServer server = builder.start();
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            refresher.shutdownNow();
-            if (directory != null) directory.withdraw(server.address());
             server.close();
-            transport.close();
             stopped.countDown();
         }));
         spec.commandLine().getOut().printf("catena server listening on %s, blocks [%d, %d) of %s%n", server.address(),

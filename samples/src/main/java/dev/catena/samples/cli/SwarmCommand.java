@@ -1,17 +1,18 @@
 package dev.catena.samples.cli;
 
 import dev.catena.api.BlockRange;
-import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
-import dev.catena.core.Generator;
-import dev.catena.core.client.FaultTolerantSession;
-import dev.catena.core.client.Hop;
-import dev.catena.core.client.RemoteSession;
-import dev.catena.core.client.SwarmInference;
-import dev.catena.core.server.SwarmServer;
-import dev.catena.transport.proto.DType;
-import dev.catena.transport.spi.Transport;
-import dev.catena.transport.spi.TransportConfig;
+import dev.catena.core.CatenaClient;
+import dev.catena.core.CatenaServer;
+import dev.catena.core.Device;
+import dev.catena.core.Failover;
+import dev.catena.core.Generation;
+import dev.catena.core.GenerationRequest;
+import dev.catena.core.LocalSwarm;
+import dev.catena.core.Mode;
+import dev.catena.core.RouteHop;
+import dev.catena.core.Token;
+import dev.catena.core.TokenStream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -56,13 +57,12 @@ final class SwarmCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         model = DemoModel.orDefault(model);
-        RemoteSession.Mode m = switch (mode) {
-            case "push" -> RemoteSession.Mode.PUSH;
-            case "relay" -> RemoteSession.Mode.RELAY;
+        Mode m = switch (mode) {
+            case "push" -> Mode.PUSH;
+            case "relay" -> Mode.RELAY;
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--mode must be push or relay, got " + mode);
         };
-        var backend = Catena.spanBackend(null);
-        int nLayer = backend.inspect(model).nLayer();
+        int nLayer = Catena.spanBackend(null).inspect(model).nLayer();
         if (servers < 1 || servers > nLayer) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--servers must be in [1, " + nLayer + "] for this model");
         }
@@ -70,36 +70,37 @@ final class SwarmCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--replicas must be >= 1");
         }
         Map<Integer, Integer> kills = parseChaos();
-        var policy = failover.policy(spec.commandLine());
-        if (!java.util.Set.of("cpu", "cuda", "auto").contains(device)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--device must be cpu, cuda or auto, got '" + device + "'");
+        failover.policy(spec.commandLine());
+        Device d = switch (device) {
+            case "cpu" -> Device.CPU;
+            case "cuda" -> Device.CUDA;
+            case "auto" -> Device.AUTO;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--device must be cpu, cuda or auto, got '" + device + "'");
+        };
+        if (n < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "-n must be >= 1, got " + n);
         }
-        List<SwarmServer> started = new ArrayList<>();
-        try (Transport serverSide = Catena.transport(null).create(TransportConfig.defaults());
-             Transport clientSide = Catena.transport(null).create(TransportConfig.defaults())) {
-            try {
-                List<BlockRange> spans = BlockRange.even(nLayer, servers);
-                for (int copy = 0; copy < replicas; copy++) {
-                    for (BlockRange r : spans) {
-                        started.add(SwarmServer.start(new SwarmServer.Config(model, SwarmInference.modelId(model), r,
-                                new SpanOptions(threads, device), "127.0.0.1:0", 1L << 30, Duration.ofMinutes(5), 1), backend, serverSide));
-                    }
-                }
-                List<String> peers = started.stream().map(SwarmServer::address).toList();
-                try (var swarm = SwarmInference.open(backend, model, clientSide, peers, new SpanOptions(threads, device), Duration.ofSeconds(10))) {
-                    swarm.policy(policy);
-                    int[] produced = {0};
-                    var g = swarm.generate(prompt, n, sampling.params(), m, ctx, DType.F32, true, false, t -> {
-                        Integer span = kills.get(++produced[0]);
-                        if (span != null) killRouteServer(started, swarm.currentRoute(), spans.get(span));
-                    });
-                    print(g, started, swarm.failovers());
-                }
-            } finally {
-                started.forEach(SwarmServer::close);
+        var request = sampling.apply(GenerationRequest.builder(prompt).maxTokens(n)).build();
+        List<BlockRange> spans = BlockRange.even(nLayer, servers);
+        try (LocalSwarm swarm = Catena.localSwarm(model).servers(servers).replicas(replicas).mode(m).threads(threads).device(d).start();
+             CatenaClient client = failover.apply(swarm.clientBuilder().context(ctx).requestTimeout(Duration.ofSeconds(10)),
+                     spec.commandLine()).build();
+             TokenStream stream = client.stream(request)) {
+            int produced = 0;
+            for (Token ignored : stream) {
+                Integer span = kills.get(++produced);
+                if (span != null) killRouteServer(swarm, stream.route(), spans.get(span));
             }
+            var g = stream.result();
+            print(client.detokenize(concat(g.promptTokens(), g.tokens())), g, swarm.servers());
         }
         return 0;
+    }
+
+    private static List<Integer> concat(List<Integer> a, List<Integer> b) {
+        List<Integer> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 
     /** {@code kill:SPAN@TOKEN,...} as token -> span index. */
@@ -118,38 +119,39 @@ final class SwarmCommand implements Callable<Integer> {
     }
 
     /** Stops the server the route uses now for the first block of {@code span}. */
-    private void killRouteServer(List<SwarmServer> started, List<Hop> route, BlockRange span) {
+    private void killRouteServer(LocalSwarm swarm, List<RouteHop> route, BlockRange span) {
         route.stream().filter(h -> h.blocks().start() <= span.start() && span.start() < h.blocks().end()).findFirst()
-                .flatMap(h -> started.stream().filter(s -> s.address().equals(h.address()) && !s.isClosed()).findFirst())
+                .flatMap(h -> swarm.servers().stream().filter(s -> s.address().equals(h.address()) && s.isRunning()).findFirst())
                 .ifPresent(s -> {
                     spec.commandLine().getErr().println("chaos: stopping server " + s.address() + " (blocks " + s.blocks() + ")");
                     s.close();
                 });
     }
 
-    private void print(Generator.Generation g, List<SwarmServer> started, List<FaultTolerantSession.Failover> failovers) {
-        double[] ms = g.stepMillis().clone();
+    private void print(String text, Generation g, List<CatenaServer> started) {
+        double[] ms = g.stats().stepMillis().stream().mapToDouble(Double::doubleValue).toArray();
         Arrays.sort(ms);
         var latency = new LinkedHashMap<String, Object>();
         latency.put("p50", round(percentile(ms, 0.5)));
         latency.put("p90", round(percentile(ms, 0.9)));
         Map<String, Long> counters = new LinkedHashMap<>();
-        for (SwarmServer s : started) {
-            s.counters().snapshot().forEach((k, v) -> counters.merge(k, v, Long::sum));
+        for (CatenaServer s : started) {
+            s.counters().forEach((k, v) -> counters.merge(k, v, Long::sum));
         }
+        List<Failover> failovers = g.stats().failovers();
         var out = spec.commandLine().getOut();
         if (json) {
             var o = new LinkedHashMap<String, Object>();
-            o.put("tokens", Arrays.stream(g.tokens()).boxed().toList());
-            o.put("text", g.text());
+            o.put("tokens", g.tokens());
+            o.put("text", text);
             o.put("latency_ms", latency);
             o.put("counters", counters);
             o.put("failovers", failovers.stream().map(f -> Map.<String, Object>of("server", f.server(), "ms", round(f.millis()),
                     "replacedBy", f.replacements().stream().map(h -> h.address() + " " + h.blocks()).toList())).toList());
             out.println(Json.write(o));
         } else {
-            out.println(g.text());
-            out.printf("%n%d tokens through %d servers (%s): per-token latency p50 %.2f ms, p90 %.2f ms%n", g.tokens().length,
+            out.println(text);
+            out.printf("%n%d tokens through %d servers (%s): per-token latency p50 %.2f ms, p90 %.2f ms%n", g.tokens().size(),
                     started.size(), mode, latency.get("p50"), latency.get("p90"));
             out.println("counters: " + counters);
             failovers.forEach(f -> out.printf("failover: %s failed (%s); replaced by %s; recovered in %.1f ms%n", f.server(), f.reason(),

@@ -1,0 +1,275 @@
+package dev.catena.core;
+
+import dev.catena.core.client.FaultTolerantSession;
+import dev.catena.core.client.Hop;
+import dev.catena.core.client.RemoteSession;
+import dev.catena.core.client.SwarmInference;
+import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TransportConfig;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A client of a swarm: the model's head (tokenizer, embeddings, LM head, sampler) here, its blocks
+ * on the servers. Each generation plans a route over every server known (replicas included), opens
+ * a session on each hop and survives servers failing. Build one with {@link Catena#client(Path)}:
+ * <pre>{@code
+ * try (CatenaClient c = Catena.client(model).peers("10.0.0.1:7001", "10.0.0.2:7001").mode(Mode.PUSH).build()) {
+ *     Generation g = c.generate(GenerationRequest.builder("Once upon a time").greedy().build());
+ * }
+ * }</pre>
+ */
+public final class CatenaClient implements Generator {
+    private final Transport transport;
+    private final SwarmInference inference;
+    private final Engine engine;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+    private CatenaClient(Transport transport, SwarmInference inference, int context, Mode mode, WireFormat wire) {
+        this.transport = transport;
+        this.inference = inference;
+        this.engine = new Engine(inference.head(), context, maxLength -> opened(inference.openSession(mode.internal(), maxLength,
+                wire.internal())));
+    }
+
+    private static Engine.Opened opened(FaultTolerantSession s) {
+        return new Engine.Opened() {
+            @Override
+            public float[] forwardLast(float[] hidden, int n, int position) {
+                return s.forwardLast(hidden, n, position);
+            }
+
+            @Override
+            public List<RouteHop> route() {
+                return s.route().stream().map(CatenaClient::hop).toList();
+            }
+
+            @Override
+            public List<Failover> failovers() {
+                return s.failovers().stream().map(f -> new Failover(f.server(), f.reason(),
+                        f.replacements().stream().map(CatenaClient::hop).toList(), f.millis())).toList();
+            }
+
+            @Override
+            public void close() {
+                s.close();
+            }
+        };
+    }
+
+    private static RouteHop hop(Hop h) {
+        return new RouteHop(h.address(), h.blocks());
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws dev.catena.core.client.SwarmException when no route covers the model or failovers are exhausted
+     */
+    @Override
+    public Generation generate(GenerationRequest request) {
+        return engine.generate(request);
+    }
+
+    /**
+     * {@inheritDoc} The route opens at the first token.
+     *
+     * @throws dev.catena.core.client.SwarmException (while iterating) when no route covers the model or failovers are exhausted
+     */
+    @Override
+    public TokenStream stream(GenerationRequest request) {
+        return engine.stream(request);
+    }
+
+    /** {@inheritDoc} Each server of the route reserves KV for {@code maxLength} tokens. */
+    @Override
+    public ChatSession openSession(int maxLength) {
+        return engine.openSession(maxLength);
+    }
+
+    @Override
+    public List<Integer> tokenize(String text, boolean bos) {
+        return engine.tokenize(text, bos);
+    }
+
+    @Override
+    public String detokenize(List<Integer> tokens) {
+        return engine.detokenize(tokens);
+    }
+
+    /** Every failover of this client's generations so far. */
+    public List<Failover> failovers() {
+        return inference.failovers().stream().map(f -> new Failover(f.server(), f.reason(),
+                f.replacements().stream().map(CatenaClient::hop).toList(), f.millis())).toList();
+    }
+
+    /** Closes what is still open (freeing its server sessions), the connections and the head. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) return;
+        try {
+            engine.close();
+        } finally {
+            try {
+                inference.close();
+            } finally {
+                transport.close();
+            }
+        }
+    }
+
+    /** Builds a {@link CatenaClient}: the servers come from {@link #peers} or a {@link #directory}. */
+    public static final class Builder {
+        private final Path model;
+        private List<String> peers;
+        private URI directory;
+        private Mode mode = Mode.PUSH;
+        private WireFormat wire = WireFormat.F32;
+        private int threads = 1;
+        private Device device = Device.CPU;
+        private int context = 512;
+        private Duration requestTimeout = Duration.ofSeconds(10);
+        private Duration stepTimeout = Duration.ofSeconds(30);
+        private int maxFailovers = 4;
+        private Duration ban = Duration.ofSeconds(5);
+        private String transport;
+        private String backend;
+
+        Builder(Path model) {
+            this.model = Objects.requireNonNull(model, "model");
+        }
+
+        /** The servers, as {@code host:port}, in any order; their spans must chain to cover the model. */
+        public Builder peers(List<String> addresses) {
+            if (addresses.isEmpty()) throw new IllegalArgumentException("no peers given");
+            this.peers = List.copyOf(addresses);
+            this.directory = null;
+            return this;
+        }
+
+        /** The servers, as {@code host:port}; see {@link #peers(List)}. */
+        public Builder peers(String... addresses) {
+            return peers(List.of(addresses));
+        }
+
+        /**
+         * The servers a directory lists for this model: a {@code file:} URI or a plain path names a
+         * directory file (as {@code catena server --directory} writes).
+         *
+         * @throws IllegalArgumentException for another scheme
+         */
+        public Builder directory(URI directory) {
+            Directories.open(directory); // checks the scheme now
+            this.directory = directory;
+            this.peers = null;
+            return this;
+        }
+
+        /** The servers a directory file lists for this model. */
+        public Builder directory(Path file) {
+            return directory(file.toUri());
+        }
+
+        /** Push (servers forward hidden states to each other; the default) or relay (through this client). */
+        public Builder mode(Mode mode) {
+            this.mode = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /** Hidden states on the wire as F32 (the default: bit-identical to a local run), F16 or BF16. */
+        public Builder wire(WireFormat wire) {
+            this.wire = Objects.requireNonNull(wire, "wire");
+            return this;
+        }
+
+        /** CPU threads of the head (default 1). */
+        public Builder threads(int threads) {
+            if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+            this.threads = threads;
+            return this;
+        }
+
+        /** Where the head computes (default CPU). */
+        public Builder device(Device device) {
+            this.device = Objects.requireNonNull(device, "device");
+            return this;
+        }
+
+        /** Tokens one generation may hold, prompt included: the KV each server reserves for it (default 512). */
+        public Builder context(int tokens) {
+            if (tokens < 1) throw new IllegalArgumentException("context must be >= 1, got " + tokens);
+            this.context = tokens;
+            return this;
+        }
+
+        /** How long to wait to connect to a server and for its answers to requests (default 10 s). */
+        public Builder requestTimeout(Duration timeout) {
+            this.requestTimeout = positive(timeout, "requestTimeout");
+            return this;
+        }
+
+        /** A server with no valid result for this long is failed over (default 30 s). */
+        public Builder stepTimeout(Duration timeout) {
+            this.stepTimeout = positive(timeout, "stepTimeout");
+            return this;
+        }
+
+        /** Failovers allowed in one step before the generation fails (default 4). */
+        public Builder maxFailovers(int maxFailovers) {
+            if (maxFailovers < 0) throw new IllegalArgumentException("maxFailovers must be >= 0, got " + maxFailovers);
+            this.maxFailovers = maxFailovers;
+            return this;
+        }
+
+        /** First ban of a failed server; it doubles with each further failure, up to 5 minutes (default 5 s). */
+        public Builder banTime(Duration ban) {
+            if (ban.isNegative()) throw new IllegalArgumentException("banTime must be >= 0, got " + ban);
+            this.ban = ban;
+            return this;
+        }
+
+        /** The transport by name, e.g. {@code netty} (default: the preferred one available). */
+        public Builder transport(String name) {
+            this.transport = name;
+            return this;
+        }
+
+        /** The span backend of the head by name (default: the preferred one available). */
+        public Builder backend(String name) {
+            this.backend = name;
+            return this;
+        }
+
+        /**
+         * Loads the head and asks the servers (or the directory) what they serve.
+         *
+         * @throws IllegalStateException when neither peers nor a directory were given
+         * @throws dev.catena.core.client.SwarmException when a peer is unreachable or the servers do not cover the model
+         */
+        public CatenaClient build() {
+            if (peers == null && directory == null) throw new IllegalStateException("give peers(...) or directory(...)");
+            var backend = Catena.spanBackend(this.backend);
+            Transport t = Catena.transport(transport).create(TransportConfig.defaults());
+            try {
+                var options = device.options(threads);
+                SwarmInference inference = peers != null
+                        ? SwarmInference.open(backend, model, t, peers, options, requestTimeout)
+                        : SwarmInference.open(backend, model, t, Directories.open(directory), options, requestTimeout);
+                inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout));
+                return new CatenaClient(t, inference, context, mode, wire);
+            } catch (RuntimeException e) {
+                t.close();
+                throw e;
+            }
+        }
+
+        private static Duration positive(Duration d, String what) {
+            if (d.isNegative() || d.isZero()) throw new IllegalArgumentException(what + " must be positive, got " + d);
+            return d;
+        }
+    }
+}

@@ -1,0 +1,238 @@
+package dev.catena.core;
+
+import dev.catena.api.BlockRange;
+import dev.catena.api.spi.SpanBackend;
+import dev.catena.core.client.SwarmInference;
+import dev.catena.core.directory.Directory;
+import dev.catena.core.server.SwarmServer;
+import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TransportConfig;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A Catena server: hosts blocks {@code [a, b)} of a model and serves clients' inference sessions on
+ * them, pushing hidden states straight to the next server of each route. With a directory it
+ * announces itself there, refreshes its record (throughput, free KV) periodically and withdraws at
+ * close. Start one with {@link Catena#server(Path)}:
+ * <pre>{@code
+ * try (CatenaServer s = Catena.server(model).blocks(0, 8).listen("0.0.0.0", 7001).directory(uri).start()) { ... }
+ * }</pre>
+ */
+public final class CatenaServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(CatenaServer.class.getName());
+    private final SwarmServer server;
+    private final Transport ownTransport;
+    private final Directory directory;
+    private final ScheduledExecutorService announcer;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private CatenaServer(SwarmServer server, Transport ownTransport, Directory directory, Duration announceEvery) {
+        this.server = server;
+        this.ownTransport = ownTransport;
+        this.directory = directory;
+        if (directory == null) {
+            this.announcer = null;
+            return;
+        }
+        directory.announce(server.record());
+        this.announcer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("catena-announce").factory());
+        // Refreshed, so clients route by the throughput and free KV it has now.
+        announcer.scheduleAtFixedRate(() -> {
+            try {
+                directory.announce(server.record());
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "directory refresh failed: " + e.getMessage());
+            }
+        }, announceEvery.toMillis(), announceEvery.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Starts a server on {@code transport}, which the caller keeps (for {@link LocalSwarm}). */
+    static CatenaServer start(SwarmServer.Config config, SpanBackend backend, Transport transport) {
+        return new CatenaServer(SwarmServer.start(config, backend, transport), null, null, null);
+    }
+
+    /** The {@code host:port} clients and peers connect to. */
+    public String address() {
+        return server.address();
+    }
+
+    /** The blocks it hosts. */
+    public BlockRange blocks() {
+        return server.blocks();
+    }
+
+    /** Inference sessions open now. */
+    public int openSessions() {
+        return server.openSessions();
+    }
+
+    /** KV cache bytes the open sessions reserve. */
+    public long kvBytesReserved() {
+        return server.kvBytesReserved();
+    }
+
+    /**
+     * What it did so far, by name: {@code steps}, {@code pushes_sent}, {@code pushes_used},
+     * {@code bytes_client_to_server}, {@code bytes_server_to_server}, ... (a snapshot, in a fixed order).
+     */
+    public Map<String, Long> counters() {
+        return server.counters().snapshot();
+    }
+
+    /** Whether it still serves (not closed). */
+    public boolean isRunning() {
+        return !server.isClosed();
+    }
+
+    /** Withdraws from the directory, stops listening, closes every session (freeing its KV) and the span. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) return;
+        try {
+            if (announcer != null) {
+                announcer.shutdownNow();
+                try {
+                    directory.withdraw(server.address());
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "directory withdraw failed: " + e.getMessage());
+                }
+            }
+            server.close();
+        } finally {
+            if (ownTransport != null) ownTransport.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "CatenaServer[" + address() + " " + blocks() + (isRunning() ? "" : ", stopped") + "]";
+    }
+
+    /** Builds and starts a {@link CatenaServer}; every setting has a default. */
+    public static final class Builder {
+        private final Path model;
+        private BlockRange blocks;
+        private String host = "127.0.0.1";
+        private int port;
+        private URI directory;
+        private long kvBudgetBytes = 1L << 30;
+        private Duration idleTimeout = Duration.ofMinutes(5);
+        private int threads = 1;
+        private Device device = Device.CPU;
+        private Duration announceEvery = Duration.ofSeconds(5);
+        private String transport;
+        private String backend;
+
+        Builder(Path model) {
+            this.model = Objects.requireNonNull(model, "model");
+        }
+
+        /** Hosts blocks {@code [start, end)} (default: every block of the model). */
+        public Builder blocks(int start, int end) {
+            this.blocks = new BlockRange(start, end);
+            return this;
+        }
+
+        /** Listens on {@code host:port}; port 0 takes any free one (default 127.0.0.1, any port). */
+        public Builder listen(String host, int port) {
+            if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be in [0, 65535], got " + port);
+            this.host = Objects.requireNonNull(host, "host");
+            this.port = port;
+            return this;
+        }
+
+        /**
+         * Announces the server in a directory: a {@code file:} URI or a plain path names a directory file.
+         *
+         * @throws IllegalArgumentException for another scheme
+         */
+        public Builder directory(URI directory) {
+            Directories.open(directory);
+            this.directory = directory;
+            return this;
+        }
+
+        /** Announces the server in a directory file. */
+        public Builder directory(Path file) {
+            return directory(file.toUri());
+        }
+
+        /** KV cache memory all sessions together may reserve; sessions beyond it are refused (default 1 GiB). */
+        public Builder kvBudget(long bytes) {
+            if (bytes <= 0) throw new IllegalArgumentException("kvBudget must be positive, got " + bytes);
+            this.kvBudgetBytes = bytes;
+            return this;
+        }
+
+        /** Sessions with no step for this long are closed and their KV freed (default 5 minutes). */
+        public Builder idleTimeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("idleTimeout must be positive");
+            this.idleTimeout = timeout;
+            return this;
+        }
+
+        /** CPU threads of the span's compute (default 1). */
+        public Builder threads(int threads) {
+            if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+            this.threads = threads;
+            return this;
+        }
+
+        /** Where the span computes (default CPU). */
+        public Builder device(Device device) {
+            this.device = Objects.requireNonNull(device, "device");
+            return this;
+        }
+
+        /** How often the directory record is refreshed (default 5 s). */
+        public Builder announceEvery(Duration every) {
+            if (every.toMillis() < 1) throw new IllegalArgumentException("announceEvery must be >= 1 ms, got " + every);
+            this.announceEvery = every;
+            return this;
+        }
+
+        /** The transport by name, e.g. {@code netty} (default: the preferred one available). */
+        public Builder transport(String name) {
+            this.transport = name;
+            return this;
+        }
+
+        /** The span backend by name (default: the preferred one available). */
+        public Builder backend(String name) {
+            this.backend = name;
+            return this;
+        }
+
+        /**
+         * Loads the blocks, starts listening and announces the server.
+         *
+         * @throws dev.catena.api.SpanInputException when the blocks are not within the model
+         */
+        public CatenaServer start() {
+            var spans = Catena.spanBackend(backend);
+            BlockRange range = blocks == null ? new BlockRange(0, spans.inspect(model).nLayer()) : blocks;
+            Directory dir = directory == null ? null : Directories.open(directory);
+            var config = new SwarmServer.Config(model, SwarmInference.modelId(model), range, device.options(threads), host + ":" + port,
+                    kvBudgetBytes, idleTimeout, threads);
+            Transport t = Catena.transport(transport).create(TransportConfig.defaults());
+            SwarmServer server = null;
+            try {
+                server = SwarmServer.start(config, spans, t);
+                return new CatenaServer(server, t, dir, announceEvery);
+            } catch (RuntimeException e) {
+                if (server != null) server.close();
+                t.close();
+                throw e;
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package dev.catena.core;
+
+import dev.catena.api.spi.ModelHead;
+import dev.catena.core.generation.GenerationLoop;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** What local and swarm generators share: prompts, limits, streams and chat sessions over some chain. */
+final class Engine {
+
+    /** A chain opened for one generation or conversation. */
+    interface Opened extends GenerationLoop.Session {
+        /** The servers it runs on now; empty in process. */
+        default List<RouteHop> route() {
+            return List.of();
+        }
+
+        /** Every failover so far. */
+        default List<Failover> failovers() {
+            return List.of();
+        }
+    }
+
+    /** Opens chains whose sessions hold {@code maxLength} tokens. */
+    @FunctionalInterface
+    interface Opener {
+        Opened open(int maxLength);
+    }
+
+    final ModelHead head;
+    final int context;
+    private final Opener opener;
+    private final Set<AutoCloseable> open = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    Engine(ModelHead head, int context, Opener opener) {
+        this.head = head;
+        this.context = context;
+        this.opener = opener;
+    }
+
+    Generation generate(GenerationRequest request) {
+        try (TokenStream s = stream(request)) {
+            return s.drain();
+        }
+    }
+
+    TokenStream stream(GenerationRequest request) {
+        requireOpen();
+        int[] prompt = prompt(request, true);
+        requireFits(0, prompt.length, request.maxTokens(), context, "the context");
+        Opened chain = opener.open(context);
+        try {
+            var loop = new GenerationLoop(head, chain, prompt, prompt, 0, request.maxTokens(), request.sampling(),
+                    request.stopAtEndOfText(), request.keepLogits());
+            var holder = new TokenStream[1];
+            holder[0] = new TokenStream(head, loop, prompt, prompt, request, chain, s -> {
+                open.remove(holder[0]);
+                chain.close();
+            });
+            open.add(holder[0]);
+            return holder[0];
+        } catch (RuntimeException e) {
+            chain.close();
+            throw e;
+        }
+    }
+
+    ChatSession openSession(int maxLength) {
+        requireOpen();
+        if (maxLength < 1) throw new IllegalArgumentException("maxLength must be >= 1, got " + maxLength);
+        var session = new ChatSession(this, opener.open(maxLength), maxLength);
+        open.add(session);
+        return session;
+    }
+
+    List<Integer> tokenize(String text, boolean bos) {
+        return java.util.Arrays.stream(head.tokenize(text, bos)).boxed().toList();
+    }
+
+    String detokenize(List<Integer> tokens) {
+        return head.detokenize(tokens.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    void forget(AutoCloseable c) {
+        open.remove(c);
+    }
+
+    /** The request's prompt tokens: its ids as given, or its text tokenized (BOS as the vocabulary wants when {@code first}). */
+    int[] prompt(GenerationRequest request, boolean first) {
+        int[] ids = request.promptTokenArray();
+        if (ids == null) {
+            ids = head.tokenize(request.prompt().orElseThrow(), first);
+            if (ids.length == 0) throw new IllegalArgumentException("the prompt has no tokens");
+            return ids;
+        }
+        int nVocab = head.nVocab();
+        for (int id : ids) {
+            if (id < 0 || id >= nVocab) {
+                throw new IllegalArgumentException("prompt token id " + id + " is not in the vocabulary [0, " + nVocab + ")");
+            }
+        }
+        return ids.clone();
+    }
+
+    static void requireFits(int used, int prompt, int maxTokens, int maxLength, String what) {
+        if ((long) used + prompt + maxTokens > maxLength) {
+            throw new IllegalArgumentException((used > 0 ? used + " tokens so far + " : "") + "prompt (" + prompt + " tokens) + "
+                    + maxTokens + " new tokens exceed max length " + maxLength + " (" + what + ")");
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) throw new IllegalStateException("the generator is closed");
+    }
+
+    /** Closes every stream and chat session still open. */
+    void close() {
+        closed = true;
+        RuntimeException failure = null;
+        for (AutoCloseable c : new ArrayList<>(open)) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                if (failure == null) failure = new IllegalStateException("closing an open stream or session failed", e);
+                else failure.addSuppressed(e);
+            }
+        }
+        open.clear();
+        if (failure != null) throw failure;
+    }
+}
