@@ -68,7 +68,7 @@ public final class CatenaClient implements Generator {
     /**
      * {@inheritDoc}
      *
-     * @throws dev.catena.core.client.SwarmException when no route covers the model or failovers are exhausted
+     * @throws dev.catena.core.SwarmException when no route covers the model or failovers are exhausted
      */
     @Override
     public Generation generate(GenerationRequest request) {
@@ -78,7 +78,7 @@ public final class CatenaClient implements Generator {
     /**
      * {@inheritDoc} The route opens at the first token.
      *
-     * @throws dev.catena.core.client.SwarmException (while iterating) when no route covers the model or failovers are exhausted
+     * @throws dev.catena.core.SwarmException (while iterating) when no route covers the model or failovers are exhausted
      */
     @Override
     public TokenStream stream(GenerationRequest request) {
@@ -248,7 +248,7 @@ public final class CatenaClient implements Generator {
          * Loads the head and asks the servers (or the directory) what they serve.
          *
          * @throws IllegalStateException when neither peers nor a directory were given
-         * @throws dev.catena.core.client.SwarmException when a peer is unreachable or the servers do not cover the model
+         * @throws dev.catena.core.SwarmException when a peer is unreachable or the servers do not cover the model
          */
         public CatenaClient build() {
             if (peers == null && directory == null) throw new IllegalStateException("give peers(...) or directory(...)");

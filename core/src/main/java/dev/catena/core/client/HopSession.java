@@ -1,5 +1,6 @@
 package dev.catena.core.client;
 
+import dev.catena.core.SwarmException;
 import com.google.protobuf.ByteString;
 import dev.catena.transport.proto.CloseSession;
 import dev.catena.transport.proto.Envelope;
@@ -58,7 +59,7 @@ final class HopSession {
         if (!reply.hasOpened()) {
             throw new SwarmException.Refused(hop.address() + " refused a session on blocks " + hop.blocks() + ": "
                     + (reply.hasError() ? reply.getError().getCode() + " " + reply.getError().getMessage() : reply.getBodyCase()),
-                    hop.address(), reply.hasError() ? reply.getError().getCode() : null);
+                    hop.address(), reply.hasError() ? reply.getError().getCode().name() : null);
         }
         var opened = new HopSession(hop, link, reply.getOpened().getSessionId().toByteArray());
         link.listen(opened.id, r -> listener.accept(opened, r));

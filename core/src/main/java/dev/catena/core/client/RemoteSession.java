@@ -1,5 +1,6 @@
 package dev.catena.core.client;
 
+import dev.catena.core.SwarmException;
 import com.google.protobuf.ByteString;
 import dev.catena.api.BlockRange;
 import dev.catena.core.protocol.Tensors;
@@ -199,7 +200,7 @@ public final class RemoteSession implements AutoCloseable {
             if (ev.received().header().hasError()) {
                 var err = ev.received().header().getError();
                 throw new SwarmException.Refused(address + " refused step " + s + ": " + err.getCode() + " " + err.getMessage()
-                        + (err.getCode() == ErrorCode.POSITION_GAP ? " (length " + err.getLength() + ")" : ""), address, err.getCode());
+                        + (err.getCode() == ErrorCode.POSITION_GAP ? " (length " + err.getLength() + ")" : ""), address, err.getCode().name());
             }
             StepResult r = ev.received().header().getResult();
             if (r.getStep() != s) {

@@ -1,5 +1,6 @@
 package dev.catena.core.client;
 
+import dev.catena.core.SwarmException;
 import dev.catena.api.BlockRange;
 import dev.catena.core.directory.ServerRecord;
 

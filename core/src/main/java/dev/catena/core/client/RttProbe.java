@@ -1,5 +1,6 @@
 package dev.catena.core.client;
 
+import dev.catena.core.SwarmException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.catena.core.client;
 
+import dev.catena.core.SwarmException;
 import dev.catena.transport.proto.Envelope;
 import dev.catena.transport.proto.InfoRequest;
 import dev.catena.transport.proto.ServerInfo;

@@ -1,5 +1,6 @@
 package dev.catena.core.chaos;
 
+import dev.catena.core.SwarmException;
 import dev.catena.core.client.FaultTolerantSession;
 import dev.catena.core.client.RemoteSession.Mode;
 import org.junit.jupiter.api.Test;
@@ -57,7 +58,7 @@ class SoakTest {
                         var run = cluster.generate(mode, schedule);
                         if (Arrays.equals(CLEAN, run.tokens())) passed++; // a fault hit nothing that mattered
                         else failures.add("seed " + seed + " " + mode + " " + described + ": " + Arrays.toString(run.tokens()));
-                    } catch (dev.catena.core.client.SwarmException expected) {
+                    } catch (dev.catena.core.SwarmException expected) {
                         passed++; // failed cleanly, naming the server or the uncovered blocks
                     }
                     continue;

@@ -12,7 +12,7 @@ import dev.catena.core.client.Hop;
 import dev.catena.core.client.RemoteSession.Mode;
 import dev.catena.core.client.SessionSpec;
 import dev.catena.core.client.SwarmClient;
-import dev.catena.core.client.SwarmException;
+import dev.catena.core.SwarmException;
 import dev.catena.core.directory.InMemoryDirectory;
 import dev.catena.core.directory.ServerRecord;
 import dev.catena.core.local.CountingBackend;

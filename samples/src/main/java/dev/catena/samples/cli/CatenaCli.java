@@ -5,7 +5,7 @@ import dev.catena.api.ModelFormatException;
 import dev.catena.api.SpanInputException;
 import dev.catena.api.UnsupportedModelException;
 import dev.catena.core.Catena;
-import dev.catena.core.client.SwarmException;
+import dev.catena.core.SwarmException;
 import dev.catena.transport.spi.TransportException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -1,7 +1,6 @@
 package dev.catena.samples.cli;
 
 import dev.catena.core.CatenaClient;
-import dev.catena.core.client.FaultTolerantSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
@@ -20,18 +19,18 @@ final class FailoverOptions {
             description = "First ban of a failed server; it doubles with each further failure, up to 5 min (default ${DEFAULT-VALUE} s).")
     double banSeconds;
 
-    FaultTolerantSession.Policy policy(CommandLine commandLine) {
+    /** Refuses values out of range, as a usage error. */
+    void check(CommandLine commandLine) {
         if (!(stepTimeoutSeconds > 0) || !(banSeconds >= 0) || maxFailovers < 0) {
             throw new CommandLine.ParameterException(commandLine,
                     "--step-timeout-s must be > 0, --ban-s >= 0 and --max-failovers >= 0");
         }
-        return new FaultTolerantSession.Policy(maxFailovers, Duration.ofMillis((long) (banSeconds * 1000)), Duration.ofMinutes(5),
-                Duration.ofMillis((long) (stepTimeoutSeconds * 1000)));
     }
 
-    /** These options on a client builder (checked as {@link #policy} does). */
+    /** These options on a client builder (checked first). */
     CatenaClient.Builder apply(CatenaClient.Builder b, CommandLine commandLine) {
-        var p = policy(commandLine);
-        return b.stepTimeout(p.stepTimeout()).maxFailovers(p.maxFailovers()).banTime(p.banBase());
+        check(commandLine);
+        return b.stepTimeout(Duration.ofMillis((long) (stepTimeoutSeconds * 1000))).maxFailovers(maxFailovers)
+                .banTime(Duration.ofMillis((long) (banSeconds * 1000)));
     }
 }

@@ -70,7 +70,7 @@ final class SwarmCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--replicas must be >= 1");
         }
         Map<Integer, Integer> kills = parseChaos();
-        failover.policy(spec.commandLine());
+        failover.check(spec.commandLine());
         Device d = switch (device) {
             case "cpu" -> Device.CPU;
             case "cuda" -> Device.CUDA;
@@ -147,7 +147,7 @@ final class SwarmCommand implements Callable<Integer> {
             o.put("latency_ms", latency);
             o.put("counters", counters);
             o.put("failovers", failovers.stream().map(f -> Map.<String, Object>of("server", f.server(), "ms", round(f.millis()),
-                    "replacedBy", f.replacements().stream().map(h -> h.address() + " " + h.blocks()).toList())).toList());
+                    "replaced_by", f.replacements().stream().map(h -> h.address() + " " + h.blocks()).toList())).toList());
             out.println(Json.write(o));
         } else {
             out.println(text);

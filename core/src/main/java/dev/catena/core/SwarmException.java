@@ -1,7 +1,6 @@
-package dev.catena.core.client;
+package dev.catena.core;
 
 import dev.catena.api.CatenaException;
-import dev.catena.transport.proto.ErrorCode;
 
 /**
  * A step or session the swarm could not complete; the message names the server and the reason.
@@ -51,16 +50,16 @@ public sealed class SwarmException extends CatenaException permits SwarmExceptio
 
     /** The server answered with an error, or with something other than what was asked. */
     public static final class Refused extends ServerFailure {
-        private final ErrorCode code;
+        private final String code;
 
-        /** @param code the error code it sent, or null when it answered with something else */
-        public Refused(String message, String server, ErrorCode code) {
+        /** @param code the protocol error code it sent (e.g. {@code OUT_OF_MEMORY}), or null when it answered with something else */
+        public Refused(String message, String server, String code) {
             super(message, server, null);
             this.code = code;
         }
 
-        /** The error code the server sent, or null when it answered with another message. */
-        public ErrorCode code() {
+        /** The protocol error code the server sent (e.g. {@code OUT_OF_MEMORY}), or null when it answered with another message. */
+        public String code() {
             return code;
         }
     }
