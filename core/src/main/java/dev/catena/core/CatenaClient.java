@@ -29,10 +29,10 @@ public final class CatenaClient implements Generator {
     private final Engine engine;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private CatenaClient(Transport transport, SwarmInference inference, int context, Mode mode, WireFormat wire) {
+    private CatenaClient(Transport transport, SwarmInference inference, int context, int trainedContext, Mode mode, WireFormat wire) {
         this.transport = transport;
         this.inference = inference;
-        this.engine = new Engine(inference.head(), context, maxLength -> opened(inference.openSession(mode.internal(), maxLength,
+        this.engine = new Engine(inference.head(), context, trainedContext, maxLength -> opened(inference.openSession(mode.internal(), maxLength,
                 wire.internal())));
     }
 
@@ -206,6 +206,15 @@ public final class CatenaClient implements Generator {
             return this;
         }
 
+        /**
+         * Each generation's KV cache holds exactly its prompt plus {@code maxTokens}, up to the model's
+         * trained context ({@code n_ctx_train}): no memory reserved that the generation cannot use.
+         */
+        public Builder autoContext() {
+            this.context = Engine.AUTO;
+            return this;
+        }
+
         /** How long to wait to connect to a server and for its answers to requests (default 10 s). */
         public Builder requestTimeout(Duration timeout) {
             this.requestTimeout = positive(timeout, "requestTimeout");
@@ -260,7 +269,7 @@ public final class CatenaClient implements Generator {
                         ? SwarmInference.open(backend, model, t, peers, options, requestTimeout)
                         : SwarmInference.open(backend, model, t, Directories.open(directory), options, requestTimeout);
                 inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout));
-                return new CatenaClient(t, inference, context, mode, wire);
+                return new CatenaClient(t, inference, context, backend.inspect(model).nCtxTrain(), mode, wire);
             } catch (RuntimeException e) {
                 t.close();
                 throw e;

@@ -31,14 +31,18 @@ final class Engine {
     }
 
     final ModelHead head;
+    /** Tokens of each generation's sessions, or {@link #AUTO}: its prompt plus maxTokens, within {@link #trainedContext}. */
     final int context;
+    final int trainedContext;
+    static final int AUTO = 0;
     private final Opener opener;
     private final Set<AutoCloseable> open = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    Engine(ModelHead head, int context, Opener opener) {
+    Engine(ModelHead head, int context, int trainedContext, Opener opener) {
         this.head = head;
         this.context = context;
+        this.trainedContext = trainedContext;
         this.opener = opener;
     }
 
@@ -51,8 +55,10 @@ final class Engine {
     TokenStream stream(GenerationRequest request) {
         requireOpen();
         int[] prompt = prompt(request, true);
-        requireFits(0, prompt.length, request.maxTokens(), context, "the context");
-        Opened chain = opener.open(context);
+        // Auto: no KV reserved beyond what this generation can use.
+        int maxLength = context != AUTO ? context : (int) Math.min(trainedContext, (long) prompt.length + request.maxTokens());
+        requireFits(0, prompt.length, request.maxTokens(), maxLength, context != AUTO ? "the context" : "the model's trained context");
+        Opened chain = opener.open(maxLength);
         try {
             var loop = new GenerationLoop(head, chain, prompt, prompt, 0, request.maxTokens(), request.sampling(),
                     request.stopAtEndOfText(), request.keepLogits());

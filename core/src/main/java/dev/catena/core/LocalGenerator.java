@@ -19,9 +19,9 @@ public final class LocalGenerator implements Generator {
     private final Engine engine;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private LocalGenerator(LocalInference inference, int context, SessionOptions.KvType kvType) {
+    private LocalGenerator(LocalInference inference, int context, int trainedContext, SessionOptions.KvType kvType) {
         this.inference = inference;
-        this.engine = new Engine(inference.head(), context, maxLength -> {
+        this.engine = new Engine(inference.head(), context, trainedContext, maxLength -> {
             GenerationLoop.Session s = inference.openSession(new SessionOptions(maxLength, kvType));
             return new Engine.Opened() {
                 @Override
@@ -124,6 +124,15 @@ public final class LocalGenerator implements Generator {
             return this;
         }
 
+        /**
+         * Each generation's KV cache holds exactly its prompt plus {@code maxTokens}, up to the model's
+         * trained context ({@code n_ctx_train}): no memory reserved that the generation cannot use.
+         */
+        public Builder autoContext() {
+            this.context = Engine.AUTO;
+            return this;
+        }
+
         /** The KV cache's element type (default F16). */
         public Builder kvType(KvType kvType) {
             this.kvType = Objects.requireNonNull(kvType, "kvType");
@@ -149,8 +158,9 @@ public final class LocalGenerator implements Generator {
          * @throws dev.catena.api.BackendUnavailableException when no span backend can run
          */
         public LocalGenerator build() {
-            var inference = LocalInference.open(spanBackend != null ? spanBackend : Catena.spanBackend(backend), model, split, device.options(threads));
-            return new LocalGenerator(inference, context, kvType.internal());
+            var spans = spanBackend != null ? spanBackend : Catena.spanBackend(backend);
+            var inference = LocalInference.open(spans, model, split, device.options(threads));
+            return new LocalGenerator(inference, context, spans.inspect(model).nCtxTrain(), kvType.internal());
         }
     }
 }

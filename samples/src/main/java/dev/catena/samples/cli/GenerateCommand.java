@@ -81,8 +81,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or auto (default ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--ctx", defaultValue = "512", description = "KV cache length per span session (default ${DEFAULT-VALUE}).")
-    int ctx;
+    @Option(names = "--ctx", description = "KV cache length per session (default: the prompt plus -n, within the model's trained context).")
+    Integer ctx;
 
     @Option(names = "--kv-type", defaultValue = "f16",
             description = "KV cache type: f16 (with flash attention, as llama.cpp on the CPU) or f32 (plain attention).")
@@ -112,10 +112,17 @@ final class GenerateCommand implements Callable<Integer> {
             case "bf16" -> WireFormat.BF16;
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--wire must be f32, f16 or bf16, got " + wire);
         };
-        var builder = Catena.client(model).mode(m).wire(wireFormat).threads(threads).device(device()).context(ctx)
+        var builder = Catena.client(model).mode(m).wire(wireFormat).threads(threads).device(device())
                 .requestTimeout(Duration.ofSeconds(30));
+        if (ctx != null) builder.context(ctx);
+        else builder.autoContext();
         failover.apply(builder, spec.commandLine());
         return (where.directory != null ? builder.directory(where.directory) : builder.peers(where.peers)).build();
+    }
+
+    private Generator local(List<BlockRange> ranges, KvType kvType) {
+        var builder = Catena.local(model).split(ranges).threads(threads).device(device()).kvType(kvType);
+        return (ctx != null ? builder.context(ctx) : builder.autoContext()).build();
     }
 
     private Device device() {
@@ -151,9 +158,7 @@ final class GenerateCommand implements Callable<Integer> {
             var request = sampling.apply(builder).build();
             Generation g;
             String text;
-            try (Generator generator = where.local
-                    ? Catena.local(model).split(ranges).threads(threads).device(device()).context(ctx).kvType(kvType).build()
-                    : remote()) {
+            try (Generator generator = where.local ? local(ranges, kvType) : remote()) {
                 g = generator.generate(request);
                 List<Integer> all = new ArrayList<>(g.promptTokens());
                 all.addAll(g.tokens());

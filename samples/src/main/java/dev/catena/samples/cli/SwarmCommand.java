@@ -44,7 +44,8 @@ final class SwarmCommand implements Callable<Integer> {
     String mode;
     @Option(names = "--prompt", required = true) String prompt;
     @Option(names = "-n", defaultValue = "64") int n;
-    @Option(names = "--ctx", defaultValue = "512") int ctx;
+    @Option(names = "--ctx", description = "KV cache length per session (default: the prompt plus -n, within the model's trained context).")
+    Integer ctx;
     @Option(names = "--threads", defaultValue = "1", description = "CPU threads per server.") int threads;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or auto, for every server and the client head (default ${DEFAULT-VALUE}).")
     String device;
@@ -83,7 +84,7 @@ final class SwarmCommand implements Callable<Integer> {
         var request = sampling.apply(GenerationRequest.builder(prompt).maxTokens(n)).build();
         List<BlockRange> spans = BlockRange.even(nLayer, servers);
         try (LocalSwarm swarm = Catena.localSwarm(model).servers(servers).replicas(replicas).mode(m).threads(threads).device(d).start();
-             CatenaClient client = failover.apply(swarm.clientBuilder().context(ctx).requestTimeout(Duration.ofSeconds(10)),
+             CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10)),
                      spec.commandLine()).build();
              TokenStream stream = client.stream(request)) {
             int produced = 0;
@@ -101,6 +102,10 @@ final class SwarmCommand implements Callable<Integer> {
         List<Integer> all = new ArrayList<>(a);
         all.addAll(b);
         return all;
+    }
+
+    private CatenaClient.Builder context(CatenaClient.Builder b) {
+        return ctx != null ? b.context(ctx) : b.autoContext();
     }
 
     /** {@code kill:SPAN@TOKEN,...} as token -> span index. */

@@ -76,6 +76,17 @@ class FirstRunIT {
     }
 
     @Test
+    void withoutCtxTheContextIsThePromptPlusNWithinTheTrainedContext() throws Exception {
+        // 600 tokens did not fit the old fixed 512-token default; the model's trained context is 2048.
+        var fits = catena("generate", "--local", "--prompt", "x", "-n", "600", "--ignore-eos", "--json");
+        assertEquals(0, fits.exit(), fits.err());
+        assertEquals(600, OracleCommandIT.ints(OracleCommandIT.find(fits.out(), "\"tokens\":\\[([^\\]]*)\\]")).length);
+        var beyond = catena("generate", "--local", "--prompt", "x", "-n", "2100");
+        assertEquals(2, beyond.exit(), beyond.err());
+        assertTrue(beyond.err().contains("exceed max length 2048 (the model's trained context)"), beyond.err());
+    }
+
+    @Test
     void versionNamesTheBuildTheEngineAndTheCommit() throws Exception {
         var v = catena("--version");
         assertEquals(0, v.exit(), v.err());

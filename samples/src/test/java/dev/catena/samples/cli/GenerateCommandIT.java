@@ -55,7 +55,7 @@ class GenerateCommandIT {
         assertTrue(outside.err().contains("the ranges end at 9 but the model has 5 blocks"), outside.err());
         var kv = catena("generate", "--local", "--model", MODEL.toString(), "--prompt", "x", "--kv-type", "q4");
         assertEquals(2, kv.exit(), kv.err());
-        var tooLong = catena("generate", "--local", "--model", MODEL.toString(), "--prompt", "x", "-n", "600");
+        var tooLong = catena("generate", "--local", "--model", MODEL.toString(), "--prompt", "x", "--ctx", "512", "-n", "600");
         assertEquals(2, tooLong.exit(), tooLong.err());
         assertTrue(tooLong.err().contains("exceed max length 512"), tooLong.err());
     }
