@@ -9,7 +9,6 @@ import dev.catena.ffm.llama.LlamaOracle;
 import dev.catena.ffm.llama.OracleOptions;
 import dev.catena.ffm.span.FfmSpan;
 
-import dev.catena.ffm.testmodel.TestModelMain;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -85,7 +84,7 @@ public final class ComputeBench implements Callable<Integer> {
     static final class PresetNames implements Iterable<String> {
         @Override
         public java.util.Iterator<String> iterator() {
-            return dev.catena.ffm.testmodel.TestModelMain.presets().keySet().iterator();
+            return Presets.names().iterator();
         }
     }
 
@@ -98,11 +97,7 @@ public final class ComputeBench implements Callable<Integer> {
         if (threads < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be >= 1");
         Path model;
         if (which != null && which.preset != null) {
-            if (!TestModelMain.presets().containsKey(which.preset)) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--preset must be one of "
-                        + String.join(", ", TestModelMain.presets().keySet()) + ", got " + which.preset);
-            }
-            model = Presets.model(which.preset);
+            model = Presets.model(which.preset); // an unknown name is a usage error (exit 2) naming the presets
         } else {
             // Neither given: the demo model the repository ships (the launcher runs from the checkout).
             model = which != null ? which.model : Path.of("models/stories260K.gguf");

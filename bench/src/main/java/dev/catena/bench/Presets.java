@@ -10,6 +10,11 @@ final class Presets {
     private Presets() {
     }
 
+    static java.util.Set<String> names() {
+        return TestModelMain.presets().keySet();
+    }
+
+    /** @throws IllegalArgumentException naming the presets, for an unknown name */
     static Path model(String preset) {
         var spec = TestModelMain.presets().get(preset);
         if (spec == null) {

@@ -18,7 +18,6 @@ import dev.catena.transport.spi.TransportConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import dev.catena.ffm.testmodel.TestModelMain;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -135,13 +134,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
         Path model = Path.of("models/stories260K.gguf");
         int passThrough = 0;
         if (spans != null && spans.model != null) model = spans.model;
-        if (spans != null && spans.preset != null) {
-            if (!TestModelMain.presets().containsKey(spans.preset)) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--preset must be one of "
-                        + String.join(", ", TestModelMain.presets().keySet()) + ", got " + spans.preset);
-            }
-            model = Presets.model(spans.preset);
-        }
+        if (spans != null && spans.preset != null) model = Presets.model(spans.preset);
         if (spans != null && spans.passThrough != null) {
             if (spans.passThrough < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--pass-through must be >= 1");
             passThrough = spans.passThrough;
