@@ -226,7 +226,9 @@ public final class LlamaNatives {
             }
             System.Logger.Level javaLevel = switch (level) {
                 case LOG_ERROR -> System.Logger.Level.ERROR;
-                case 3 -> System.Logger.Level.WARNING;
+                // llama.cpp's warnings (unset special tokens and the like) are harmless for the model and
+                // alarming to a reader; they show at DEBUG. Real failures come as errors, in Catena's exceptions too.
+                case 3 -> System.Logger.Level.DEBUG;
                 case 2 -> System.Logger.Level.DEBUG;
                 case LOG_CONT -> Optional.ofNullable(PREVIOUS_LEVEL.get()).orElse(System.Logger.Level.DEBUG);
                 default -> System.Logger.Level.TRACE;

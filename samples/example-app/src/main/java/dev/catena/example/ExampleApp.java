@@ -34,7 +34,9 @@ public final class ExampleApp {
                     System.out.flush();
                 }
                 System.out.println();
-                System.out.println(stream.result().stats());
+                var stats = stream.result().stats();
+                System.out.printf("%d tokens, %.1f tokens/s through %s%n", stats.generatedTokens(), stats.tokensPerSecond(),
+                        stream.route());
             }
 
             try (ChatSession chat = client.openSession(256)) {
