@@ -1,12 +1,13 @@
 package dev.catena.bench;
 
+import dev.catena.testing.PassThroughSpans;
 import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.generation.GenerationLoop;
-import dev.catena.core.chaos.LinkProxy;
+import dev.catena.testing.LinkProxy;
 import dev.catena.core.client.Hop;
 import dev.catena.core.client.RemoteSession;
 import dev.catena.core.client.SwarmClient;

@@ -1,5 +1,6 @@
 package dev.catena.core;
 
+import dev.catena.testing.CountingBackend;
 import dev.catena.core.directory.FileDirectory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -268,7 +269,7 @@ class CatenaApiTest {
     /** The counting model continues t with t + 10 and ends at token 99: prompt 9 gives 19, 29, ..., 89, then end of text. */
     @Test
     void endOfTextIsStopAndMaxTokensIsLength() {
-        try (Generator counting = Catena.local(Path.of("counting.gguf")).backend(new dev.catena.core.local.CountingBackend(10)).build()) {
+        try (Generator counting = Catena.local(Path.of("counting.gguf")).backend(new dev.catena.testing.CountingBackend(10)).build()) {
             var g = counting.generate(GenerationRequest.builder(9).maxTokens(20).greedy().keepLogits().build());
             assertEquals(List.of(19, 29, 39, 49, 59, 69, 79, 89), g.tokens());
             assertEquals(FinishReason.STOP, g.finishReason());

@@ -1,5 +1,6 @@
 package dev.catena.core.chaos;
 
+import dev.catena.testing.LinkProxy;
 import dev.catena.core.client.RemoteSession.Mode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,5 +1,6 @@
 package dev.catena.core.chaos;
 
+import dev.catena.testing.LinkProxy;
 import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanOptions;
@@ -11,7 +12,7 @@ import dev.catena.core.client.SessionSpec;
 import dev.catena.core.client.SwarmClient;
 import dev.catena.core.directory.InMemoryDirectory;
 import dev.catena.core.directory.ServerRecord;
-import dev.catena.core.local.CountingBackend;
+import dev.catena.testing.CountingBackend;
 import dev.catena.core.server.SwarmServer;
 import dev.catena.transport.proto.DType;
 import dev.catena.transport.spi.Transport;

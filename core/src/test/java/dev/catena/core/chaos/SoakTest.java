@@ -1,5 +1,6 @@
 package dev.catena.core.chaos;
 
+import dev.catena.testing.LinkProxy;
 import dev.catena.core.SwarmException;
 import dev.catena.core.client.FaultTolerantSession;
 import dev.catena.core.client.RemoteSession.Mode;

@@ -1,5 +1,6 @@
 package dev.catena.core.local;
 
+import dev.catena.testing.CountingBackend;
 import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SessionOptions;

@@ -4,7 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.client.RemoteSession.Mode;
-import dev.catena.core.local.CountingBackend;
+import dev.catena.testing.CountingBackend;
 import dev.catena.transport.proto.CloseSession;
 import dev.catena.transport.proto.Envelope;
 import dev.catena.transport.proto.Hello;

@@ -5,7 +5,7 @@ import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.client.ServerLink;
-import dev.catena.core.local.CountingBackend;
+import dev.catena.testing.CountingBackend;
 import dev.catena.core.protocol.Tensors;
 import dev.catena.core.server.SwarmServer;
 import dev.catena.transport.proto.DType;

@@ -1,11 +1,12 @@
 package dev.catena.core.swarm;
 
+import dev.catena.testing.CorruptingTransport;
 import com.google.protobuf.ByteString;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.client.RemoteSession.Mode;
 import dev.catena.core.SwarmException;
-import dev.catena.core.local.CountingBackend;
+import dev.catena.testing.CountingBackend;
 import dev.catena.core.protocol.Protocol;
 import dev.catena.core.protocol.Tensors;
 import dev.catena.transport.proto.DType;

@@ -1,4 +1,4 @@
-package dev.catena.core.chaos;
+package dev.catena.testing;
 
 import java.io.IOException;
 import java.io.InputStream;

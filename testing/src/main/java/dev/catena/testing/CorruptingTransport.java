@@ -1,4 +1,4 @@
-package dev.catena.core.swarm;
+package dev.catena.testing;
 
 import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
@@ -16,12 +16,12 @@ import java.util.function.LongPredicate;
  * says so, and their digest recomputed over the bad bytes, as a buggy or lying server would send
  * them (a link that damages bytes leaves the digest stale, and the receiver drops the push).
  */
-final class CorruptingTransport implements Transport {
+public final class CorruptingTransport implements Transport {
     private final Transport inner;
     private final LongPredicate corrupt;
-    final AtomicLong corrupted = new AtomicLong();
+    public final AtomicLong corrupted = new AtomicLong();
 
-    CorruptingTransport(Transport inner, LongPredicate corrupt) {
+    public CorruptingTransport(Transport inner, LongPredicate corrupt) {
         this.inner = inner;
         this.corrupt = corrupt;
     }
@@ -47,7 +47,7 @@ final class CorruptingTransport implements Transport {
                     bad.put(0, (byte) (bad.get(0) ^ 0x40));
                     corrupted.incrementAndGet();
                     var push = frame.header().getPush().toBuilder()
-                            .setDigest(com.google.protobuf.ByteString.copyFrom(dev.catena.core.protocol.Tensors.digest(bad)));
+                            .setDigest(com.google.protobuf.ByteString.copyFrom(sha256(bad)));
                     frame = new Frame(frame.header().toBuilder().setPush(push).build(), bad);
                 }
                 c.send(frame);
@@ -58,5 +58,16 @@ final class CorruptingTransport implements Transport {
     @Override
     public void close() {
         inner.close();
+    }
+
+    /** The payload digest PROTOCOL.md defines (SHA-256 of the payload bytes), as the lying sender recomputes it. */
+    private static byte[] sha256(ByteBuffer payload) {
+        try {
+            var sha = java.security.MessageDigest.getInstance("SHA-256");
+            sha.update(payload.duplicate());
+            return sha.digest();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 }

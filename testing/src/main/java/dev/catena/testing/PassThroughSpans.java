@@ -1,4 +1,4 @@
-package dev.catena.bench;
+package dev.catena.testing;
 
 import dev.catena.api.ModelInfo;
 import dev.catena.api.SpanInputException;
@@ -20,11 +20,11 @@ import java.util.List;
  * measure what a hop costs besides compute, at a real hidden size: framing, digests, copies,
  * thread handoffs and the loopback network.
  */
-final class PassThroughSpans implements SpanBackend {
+public final class PassThroughSpans implements SpanBackend {
     private final int nLayer;
     private final int nEmbd;
 
-    PassThroughSpans(int nLayer, int nEmbd) {
+    public PassThroughSpans(int nLayer, int nEmbd) {
         this.nLayer = nLayer;
         this.nEmbd = nEmbd;
     }

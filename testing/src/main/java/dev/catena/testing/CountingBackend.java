@@ -1,4 +1,4 @@
-package dev.catena.core.local;
+package dev.catena.testing;
 
 import dev.catena.api.DeviceInfo;
 import dev.catena.api.ModelInfo;
@@ -27,8 +27,9 @@ public final class CountingBackend implements SpanBackend {
     public static final int N_EMBD = 4;
     public static final int N_VOCAB = 100;
     public static final int EOS = 99;
-    final int nLayer;
-    final List<String> opened = new ArrayList<>();
+    private final int nLayer;
+    /** The spans opened so far, as "start:end". */
+    public final List<String> opened = new ArrayList<>();
     /** Called before every forward, on the server's compute thread: tests make a server slow or kill it mid-step. */
     public volatile ForwardHook hook = (blocks, n, position) -> { };
 
