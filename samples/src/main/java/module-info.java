@@ -4,5 +4,6 @@ module dev.catena.samples {
     requires info.picocli;
     requires java.logging;
     requires tools.jackson.databind;
+    requires me.tongfei.progressbar;
     opens dev.catena.samples.cli to info.picocli, tools.jackson.databind;
 }

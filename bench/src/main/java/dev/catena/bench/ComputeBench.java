@@ -119,15 +119,18 @@ public final class ComputeBench implements Callable<Integer> {
             try (SpanSession s = span.openSession(SessionOptions.of(ctx))) {
                 kvBytes = s.kvBytes();
             }
-            for (int r = 0; r <= rounds; r++) { // round 0 warms up both
-                Timing c = runCatena(head, span, tokens, prefill, ctx);
-                Timing l = runLlama(oracle, tokens, prefill);
-                if (r > 0) {
-                    catena.add(c);
-                    llama.add(l);
+            try (var progress = BenchProgress.start("rounds", rounds + 1)) {
+                for (int r = 0; r <= rounds; r++) { // round 0 warms up both
+                    Timing c = runCatena(head, span, tokens, prefill, ctx);
+                    Timing l = runLlama(oracle, tokens, prefill);
+                    if (r > 0) {
+                        catena.add(c);
+                        llama.add(l);
+                    }
+                    progress.step(String.format(Locale.ROOT, "round %d: catena prefill %.1f t/s decode %.2f t/s | llama.cpp prefill %.1f t/s "
+                            + "decode %.2f t/s", r, c.prefillTokensPerSecond(), c.decodeTokensPerSecond(), l.prefillTokensPerSecond(),
+                            l.decodeTokensPerSecond()));
                 }
-                System.err.printf(Locale.ROOT, "round %d: catena prefill %.1f t/s decode %.2f t/s | llama.cpp prefill %.1f t/s decode %.2f t/s%n",
-                        r, c.prefillTokensPerSecond(), c.decodeTokensPerSecond(), l.prefillTokensPerSecond(), l.decodeTokensPerSecond());
             }
             // With Catena's span and head and llama.cpp's model all loaded and used.
             rssLoaded = residentBytes();

@@ -20,6 +20,11 @@ final class Presets {
         if (spec == null) {
             throw new IllegalArgumentException("unknown preset " + preset + " (" + String.join(", ", TestModelMain.presets().keySet()) + ")");
         }
-        return TestModelCache.get(spec.get());
+        // Generated once into the cache (minutes for a 1B model), then found there.
+        try (var progress = BenchProgress.start("preset " + preset, -1)) {
+            Path file = TestModelCache.get(spec.get());
+            progress.step("preset " + preset + ": " + file);
+            return file;
+        }
     }
 }

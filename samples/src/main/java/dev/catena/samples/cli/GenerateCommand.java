@@ -117,12 +117,14 @@ final class GenerateCommand implements Callable<Integer> {
         if (ctx != null) builder.context(ctx);
         else builder.autoContext();
         failover.apply(builder, spec.commandLine());
-        return (where.directory != null ? builder.directory(where.directory) : builder.peers(where.peers)).build();
+        var b = where.directory != null ? builder.directory(where.directory) : builder.peers(where.peers);
+        return Progress.during("loading " + model.getFileName(), b::build);
     }
 
     private Generator local(List<BlockRange> ranges, KvType kvType) {
         var builder = Catena.local(model).split(ranges).threads(threads).device(device()).kvType(kvType);
-        return (ctx != null ? builder.context(ctx) : builder.autoContext()).build();
+        var b = ctx != null ? builder.context(ctx) : builder.autoContext();
+        return Progress.during("loading " + model.getFileName(), b::build);
     }
 
     private Device device() {

@@ -57,7 +57,7 @@ final class ServerCommand implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--device must be cpu, cuda or auto, got '" + device + "'");
         }
         if (directoryFile != null) builder.directory(directoryFile); // announced, refreshed, and withdrawn at stop
-        CatenaServer server = builder.start();
+        CatenaServer server = Progress.during("loading blocks " + range + " of " + model.getFileName(), builder::start);
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();

@@ -83,7 +83,8 @@ final class SwarmCommand implements Callable<Integer> {
         }
         var request = sampling.apply(GenerationRequest.builder(prompt).maxTokens(n)).build();
         List<BlockRange> spans = BlockRange.even(nLayer, servers);
-        try (LocalSwarm swarm = Catena.localSwarm(model).servers(servers).replicas(replicas).mode(m).threads(threads).device(d).start();
+        var swarmBuilder = Catena.localSwarm(model).servers(servers).replicas(replicas).mode(m).threads(threads).device(d);
+        try (LocalSwarm swarm = Progress.during("starting " + servers * replicas + " servers", swarmBuilder::start);
              CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10)),
                      spec.commandLine()).build();
              TokenStream stream = client.stream(request)) {
