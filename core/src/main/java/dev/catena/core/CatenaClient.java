@@ -123,15 +123,11 @@ public final class CatenaClient implements Generator {
     }
 
     /** Builds a {@link CatenaClient}: the servers come from {@link #peers} or a {@link #directory}. */
-    public static final class Builder {
-        private final Path model;
+    public static final class Builder extends GeneratorBuilder<Builder> {
         private List<String> peers;
         private URI directory;
         private Mode mode = Mode.PUSH;
         private WireFormat wire = WireFormat.F32;
-        private int threads = 1;
-        private Device device = Device.CPU;
-        private int context = 512;
         private Duration requestTimeout = Duration.ofSeconds(10);
         private Duration stepTimeout = Duration.ofSeconds(30);
         private int maxFailovers = 4;
@@ -140,7 +136,7 @@ public final class CatenaClient implements Generator {
         private String backend;
 
         Builder(Path model) {
-            this.model = Objects.requireNonNull(model, "model");
+            super(model);
         }
 
         /** The servers, as {@code host:port}, in any order; their spans must chain to cover the model. */
@@ -183,35 +179,6 @@ public final class CatenaClient implements Generator {
         /** Hidden states on the wire as F32 (the default: bit-identical to a local run), F16 or BF16. */
         public Builder wire(WireFormat wire) {
             this.wire = Objects.requireNonNull(wire, "wire");
-            return this;
-        }
-
-        /** CPU threads of the head (default 1). */
-        public Builder threads(int threads) {
-            if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-            this.threads = threads;
-            return this;
-        }
-
-        /** Where the head computes (default CPU). */
-        public Builder device(Device device) {
-            this.device = Objects.requireNonNull(device, "device");
-            return this;
-        }
-
-        /** Tokens one generation may hold, prompt included: the KV each server reserves for it (default 512). */
-        public Builder context(int tokens) {
-            if (tokens < 1) throw new IllegalArgumentException("context must be >= 1, got " + tokens);
-            this.context = tokens;
-            return this;
-        }
-
-        /**
-         * Each generation's KV cache holds exactly its prompt plus {@code maxTokens}, up to the model's
-         * trained context ({@code n_ctx_train}): no memory reserved that the generation cannot use.
-         */
-        public Builder autoContext() {
-            this.context = Engine.AUTO;
             return this;
         }
 

@@ -118,22 +118,19 @@ public final class CatenaServer implements AutoCloseable {
     }
 
     /** Builds and starts a {@link CatenaServer}; every setting has a default. */
-    public static final class Builder {
-        private final Path model;
+    public static final class Builder extends ModelBuilder<Builder> {
         private BlockRange blocks;
         private String host = "127.0.0.1";
         private int port;
         private URI directory;
         private long kvBudgetBytes = 1L << 30;
         private Duration idleTimeout = Duration.ofMinutes(5);
-        private int threads = 1;
-        private Device device = Device.CPU;
         private Duration announceEvery = Duration.ofSeconds(5);
         private String transport;
         private String backend;
 
         Builder(Path model) {
-            this.model = Objects.requireNonNull(model, "model");
+            super(model);
         }
 
         /** Hosts blocks {@code [start, end)} (default: every block of the model). */
@@ -177,19 +174,6 @@ public final class CatenaServer implements AutoCloseable {
         public Builder idleTimeout(Duration timeout) {
             if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("idleTimeout must be positive");
             this.idleTimeout = timeout;
-            return this;
-        }
-
-        /** CPU threads of the span's compute (default 1). */
-        public Builder threads(int threads) {
-            if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-            this.threads = threads;
-            return this;
-        }
-
-        /** Where the span computes (default CPU). */
-        public Builder device(Device device) {
-            this.device = Objects.requireNonNull(device, "device");
             return this;
         }
 

@@ -74,18 +74,14 @@ public final class LocalGenerator implements Generator {
     }
 
     /** Builds a {@link LocalGenerator}; every setting has a default. */
-    public static final class Builder {
-        private final Path model;
+    public static final class Builder extends GeneratorBuilder<Builder> {
         private List<BlockRange> split = List.of();
-        private int threads = 1;
-        private Device device = Device.CPU;
-        private int context = 512;
         private KvType kvType = KvType.F16;
         private String backend;
         private dev.catena.api.spi.SpanBackend spanBackend;
 
         Builder(Path model) {
-            this.model = Objects.requireNonNull(model, "model");
+            super(model);
         }
 
         /**
@@ -101,35 +97,6 @@ public final class LocalGenerator implements Generator {
         /** The spans to run, as block ranges that chain to cover every block. */
         public Builder split(List<BlockRange> spans) {
             this.split = List.copyOf(spans);
-            return this;
-        }
-
-        /** CPU threads per span (default 1). */
-        public Builder threads(int threads) {
-            if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-            this.threads = threads;
-            return this;
-        }
-
-        /** Where the spans and the head compute (default CPU). */
-        public Builder device(Device device) {
-            this.device = Objects.requireNonNull(device, "device");
-            return this;
-        }
-
-        /** Tokens one generation may hold, prompt included: its KV cache length (default 512). */
-        public Builder context(int tokens) {
-            if (tokens < 1) throw new IllegalArgumentException("context must be >= 1, got " + tokens);
-            this.context = tokens;
-            return this;
-        }
-
-        /**
-         * Each generation's KV cache holds exactly its prompt plus {@code maxTokens}, up to the model's
-         * trained context ({@code n_ctx_train}): no memory reserved that the generation cannot use.
-         */
-        public Builder autoContext() {
-            this.context = Engine.AUTO;
             return this;
         }
 

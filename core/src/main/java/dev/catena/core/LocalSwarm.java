@@ -87,19 +87,16 @@ public final class LocalSwarm implements AutoCloseable {
     }
 
     /** Builds and starts a {@link LocalSwarm}; every setting has a default. */
-    public static final class Builder {
-        private final Path model;
+    public static final class Builder extends ModelBuilder<Builder> {
         private int servers = 3;
         private int replicas = 1;
         private Mode mode = Mode.PUSH;
         private WireFormat wire = WireFormat.F32;
-        private int threads = 1;
-        private Device device = Device.CPU;
         private long kvBudgetBytes = 1L << 30;
         private Duration idleTimeout = Duration.ofMinutes(5);
 
         Builder(Path model) {
-            this.model = Objects.requireNonNull(model, "model");
+            super(model);
         }
 
         /** Spans the blocks are split into, evenly (the remainder spread over the first ones; default 3). */
@@ -125,19 +122,6 @@ public final class LocalSwarm implements AutoCloseable {
         /** The wire format of the clients {@link #client()} builds (default F32). */
         public Builder wire(WireFormat wire) {
             this.wire = Objects.requireNonNull(wire, "wire");
-            return this;
-        }
-
-        /** CPU threads per server and per client head (default 1). */
-        public Builder threads(int threads) {
-            if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-            this.threads = threads;
-            return this;
-        }
-
-        /** Where servers and client heads compute (default CPU). */
-        public Builder device(Device device) {
-            this.device = Objects.requireNonNull(device, "device");
             return this;
         }
 
