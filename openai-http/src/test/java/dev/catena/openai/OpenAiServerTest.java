@@ -53,12 +53,17 @@ class OpenAiServerTest {
     static CatenaClient swarmClient;
     static OpenAiServer swarmServer;
 
-    @BeforeAll
-    static void start() throws Exception {
+    /** The reference continuation of "Once upon a time" (64 greedy tokens) from models/stories260K.expected.json. */
+    static String referenceText() throws java.io.IOException {
         String json = Files.readString(MODEL.resolveSibling("stories260K.expected.json"));
         var text = Pattern.compile("\"continuation_text\":\\s*\"((?:[^\"\\\\]|\\\\.)*)\"").matcher(json);
         assertTrue(text.find());
-        expectedText = text.group(1).replace("\\n", "\n").replace("\\\"", "\"").replace("\\\\", "\\");
+        return text.group(1).replace("\\n", "\n").replace("\\\"", "\"").replace("\\\\", "\\");
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        expectedText = referenceText();
         local = Catena.local(MODEL).build();
         localServer = OpenAiServer.builder(local).model("stories260K").port(0).start();
         swarm = Catena.localSwarm(MODEL).servers(3).start();
