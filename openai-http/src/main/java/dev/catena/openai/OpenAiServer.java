@@ -102,7 +102,11 @@ public final class OpenAiServer implements AutoCloseable {
         return new Builder(generator);
     }
 
-    /** Binds and starts serving; returns this server. */
+    /**
+     * Binds and starts serving; returns this server.
+     *
+     * @throws IllegalStateException when the address cannot be bound (e.g. the port is in use)
+     */
     public synchronized OpenAiServer start() {
         if (channel != null) throw new IllegalStateException("already started");
         group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -118,9 +122,9 @@ public final class OpenAiServer implements AutoCloseable {
             Thread.currentThread().interrupt();
             group.shutdownGracefully();
             throw new IllegalStateException("interrupted while binding", e);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Netty rethrows a failed bind's checked exception as is
             group.shutdownGracefully();
-            throw e;
+            throw new IllegalStateException("cannot listen on " + host + ":" + requestedPort + ": " + e.getMessage(), e);
         }
         return this;
     }
@@ -176,7 +180,8 @@ public final class OpenAiServer implements AutoCloseable {
 
     /** An answer in OpenAI's error shape. */
     static final class ApiError extends RuntimeException {
-        final HttpResponseStatus status;
+        private static final long serialVersionUID = 1L;
+        final transient HttpResponseStatus status;
         final String type;
         final String param;
         final String code;

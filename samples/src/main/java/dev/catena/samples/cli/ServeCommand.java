@@ -101,19 +101,24 @@ final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        var stopped = new CountDownLatch(1);
-        try (generator; var server = OpenAiServer.builder(generator).model(name).host(host).port(port).maxConcurrent(maxConcurrent)
-                .apiKey(apiKey).start()) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                server.close();
-                generator.close();
-                stopped.countDown();
-            }, "catena-serve-stop"));
-            String shown = host.contains(":") ? "[" + host + "]" : host;
-            out.println("catena serve listening on http://" + shown + ":" + server.port() + " (model " + name + ")");
-            out.flush();
-            stopped.await();
+        OpenAiServer server;
+        try {
+            server = OpenAiServer.builder(generator).model(name).host(host).port(port).maxConcurrent(maxConcurrent).apiKey(apiKey)
+                    .start();
+        } catch (IllegalStateException e) {
+            generator.close();
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        var stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            generator.close();
+            stopped.countDown();
+        }, "catena-serve-stop"));
+        String shown = host.contains(":") ? "[" + host + "]" : host;
+        out.println("catena serve listening on http://" + shown + ":" + server.port() + " (model " + name + ")");
+        out.flush();
+        stopped.await();
         return 0;
     }
 
