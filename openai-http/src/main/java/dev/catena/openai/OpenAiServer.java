@@ -62,7 +62,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * answered 429 with {@code Retry-After}. A client that disconnects mid-stream closes its {@link TokenStream}, which
  * closes its server sessions.
  *
- * <p>Not yet supported (answered 400): {@code logprobs}, {@code n} &gt; 1. Chat messages are rendered with a fixed
+ * <p>{@code logprobs} (up to 5 alternatives, from the model's raw logits) is answered without streaming only; with
+ * {@code stream} it is answered 400, as are {@code n} &gt; 1, {@code echo} and tools. Chat messages are rendered with a fixed
  * fallback template ({@link #renderChat}), not yet the GGUF's {@code tokenizer.chat_template}.
  */
 public final class OpenAiServer implements AutoCloseable {
@@ -418,7 +419,7 @@ public final class OpenAiServer implements AutoCloseable {
     // ---------------------------------------------------------------- requests
 
     /** A parsed request. */
-    private record Call(boolean chat, GenerationRequest request, boolean stream, boolean includeUsage) {
+    private record Call(boolean chat, GenerationRequest request, boolean stream, boolean includeUsage, int logprobs) {
     }
 
     private void checkModel(JsonNode body) {
@@ -446,14 +447,18 @@ public final class OpenAiServer implements AutoCloseable {
         } else {
             throw ApiError.bad("'prompt' must be a string or a non-empty array of token ids (one prompt per request)", "prompt");
         }
+        int logprobs = -1;
         JsonNode lp = body.get("logprobs");
-        if (lp != null && !lp.isNull() && !(lp.isNumber() && lp.intValue() == 0) && !(lp.isBoolean() && !lp.booleanValue())) {
-            throw ApiError.bad("'logprobs' is not supported yet", "logprobs");
+        if (lp != null && !lp.isNull()) {
+            if (!lp.isIntegralNumber() || lp.intValue() < 0 || lp.intValue() > 5) {
+                throw ApiError.bad("'logprobs' must be an integer in [0, 5]", "logprobs");
+            }
+            logprobs = lp.intValue();
         }
         if (body.path("echo").asBoolean(false)) throw ApiError.bad("'echo' is not supported yet", "echo");
         if (body.has("suffix") && !body.get("suffix").isNull()) throw ApiError.bad("'suffix' is not supported", "suffix");
         int maxTokens = intField(body, "max_tokens", 16, 1);
-        return common(body, b, maxTokens, false);
+        return common(body, b, maxTokens, false, logprobs);
     }
 
     private Call parseChat(JsonNode body) {
@@ -469,15 +474,18 @@ public final class OpenAiServer implements AutoCloseable {
             }
             rendered.add(new String[] {role, content(m.get("content"), i)});
         }
+        int logprobs = -1;
         JsonNode lp = body.get("logprobs");
-        if (lp != null && lp.isBoolean() && lp.booleanValue()) throw ApiError.bad("'logprobs' is not supported yet", "logprobs");
+        if (lp != null && !lp.isNull() && !lp.isBoolean()) throw ApiError.bad("'logprobs' must be a boolean", "logprobs");
+        if (lp != null && lp.booleanValue()) logprobs = intField(body, "top_logprobs", 0, 0);
+        if (logprobs > 5) throw ApiError.bad("'top_logprobs' must be in [0, 5]", "top_logprobs");
         if (body.has("tools") && !body.get("tools").isNull() && !body.get("tools").isEmpty()) {
             throw ApiError.bad("'tools' is not supported", "tools");
         }
         int maxTokens = body.has("max_completion_tokens") && !body.get("max_completion_tokens").isNull()
                 ? intField(body, "max_completion_tokens", defaultChatMaxTokens, 1)
                 : intField(body, "max_tokens", defaultChatMaxTokens, 1);
-        return common(body, GenerationRequest.builder(renderChat(rendered)), maxTokens, true);
+        return common(body, GenerationRequest.builder(renderChat(rendered)), maxTokens, true, logprobs);
     }
 
     private static String content(JsonNode c, int i) {
@@ -496,7 +504,7 @@ public final class OpenAiServer implements AutoCloseable {
         throw ApiError.bad("messages[" + i + "].content must be a string or an array of text parts", "messages[" + i + "].content");
     }
 
-    private Call common(JsonNode body, GenerationRequest.Builder b, int maxTokens, boolean chat) {
+    private Call common(JsonNode body, GenerationRequest.Builder b, int maxTokens, boolean chat, int logprobs) {
         JsonNode n = body.get("n");
         if (n != null && !n.isNull() && !(n.isIntegralNumber() && n.intValue() == 1)) {
             throw ApiError.bad("'n' must be 1: this server generates one choice per request", "n");
@@ -552,8 +560,12 @@ public final class OpenAiServer implements AutoCloseable {
         if (streamNode != null && !streamNode.isNull() && !streamNode.isBoolean()) throw ApiError.bad("'stream' must be a boolean", "stream");
         boolean stream = streamNode != null && streamNode.asBoolean(false);
         boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
+        if (logprobs >= 0) {
+            if (stream) throw ApiError.bad("'logprobs' with 'stream' is not supported yet", "logprobs");
+            b.keepLogits();
+        }
         try {
-            return new Call(chat, b.build(), stream, includeUsage);
+            return new Call(chat, b.build(), stream, includeUsage, logprobs);
         } catch (IllegalArgumentException e) {
             throw ApiError.bad(e.getMessage(), null);
         }
@@ -669,12 +681,87 @@ public final class OpenAiServer implements AutoCloseable {
                 } else {
                     choice.put("text", g.text());
                 }
-                choice.putNull("logprobs");
+                if (call.logprobs >= 0) choice.set("logprobs", logprobs(g, call.chat, call.logprobs));
+                else choice.putNull("logprobs");
                 choice.put("finish_reason", finish);
                 r.set("usage", usage);
                 ex.json(HttpResponseStatus.OK, r);
             }
         }
+    }
+
+    /** OpenAI's logprobs object for a generation kept with logits: each token's log-probability and its {@code top} best. */
+    private ObjectNode logprobs(Generation g, boolean chat, int top) {
+        ObjectNode lp = JSON.createObjectNode();
+        ArrayNode content = chat ? lp.putArray("content") : null;
+        ArrayNode tokens = chat ? null : lp.putArray("tokens");
+        ArrayNode tokenLogprobs = chat ? null : lp.putArray("token_logprobs");
+        ArrayNode topLogprobs = chat ? null : lp.putArray("top_logprobs");
+        ArrayNode offsets = chat ? null : lp.putArray("text_offset");
+        int offset = 0;
+        for (int i = 0; i < g.tokens().size() && i < g.logits().size(); i++) {
+            float[] row = g.logits().get(i);
+            double max = Double.NEGATIVE_INFINITY;
+            for (float v : row) max = Math.max(max, v);
+            double sum = 0;
+            for (float v : row) sum += Math.exp(v - max);
+            double logZ = max + Math.log(sum);
+            int id = g.tokens().get(i);
+            int previous = i > 0 ? g.tokens().get(i - 1) : g.promptTokens().getLast();
+            String piece = piece(previous, id);
+            double logprob = row[id] - logZ;
+            int[] best = topIds(row, top);
+            if (chat) {
+                ObjectNode t = content.addObject();
+                t.put("token", piece);
+                t.put("logprob", logprob);
+                bytes(t, piece);
+                ArrayNode alts = t.putArray("top_logprobs");
+                for (int b : best) {
+                    ObjectNode a = alts.addObject();
+                    String alt = piece(previous, b);
+                    a.put("token", alt);
+                    a.put("logprob", row[b] - logZ);
+                    bytes(a, alt);
+                }
+            } else {
+                tokens.add(piece);
+                tokenLogprobs.add(logprob);
+                ObjectNode alts = topLogprobs.addObject();
+                for (int b : best) alts.put(piece(previous, b), row[b] - logZ);
+                offsets.add(offset);
+                offset += piece.length();
+            }
+        }
+        return lp;
+    }
+
+    /** The text {@code id} adds after {@code previous} (detokenized alone, a token may lose its leading space). */
+    private String piece(int previous, int id) {
+        String before = generator.detokenize(List.of(previous));
+        String both = generator.detokenize(List.of(previous, id));
+        return both.startsWith(before) ? both.substring(before.length()) : generator.detokenize(List.of(id));
+    }
+
+    private static void bytes(ObjectNode node, String text) {
+        ArrayNode a = node.putArray("bytes");
+        for (byte b : text.getBytes(StandardCharsets.UTF_8)) a.add(b & 0xff);
+    }
+
+    /** The ids of the {@code k} largest values, largest first (ties to the lowest id). */
+    static int[] topIds(float[] row, int k) {
+        int[] best = new int[Math.min(k, row.length)];
+        int n = 0;
+        for (int id = 0; id < row.length; id++) {
+            int at = n;
+            while (at > 0 && row[best[at - 1]] < row[id]) at--;
+            if (at >= best.length) continue;
+            int end = Math.min(n, best.length - 1);
+            System.arraycopy(best, at, best, at + 1, end - at);
+            best[at] = id;
+            if (n < best.length) n++;
+        }
+        return best;
     }
 
     /** One SSE chunk; {@code content} is a delta object (chat) or text (completions); null with usage for the usage chunk. */

@@ -190,6 +190,35 @@ class OpenAiServerTest {
     }
 
     @Test
+    void logprobsOfGreedyTokensAreTheBest() throws Exception {
+        JsonNode j = ok(post(localServer, "/v1/completions",
+                "{\"prompt\":\"Once upon a time\",\"max_tokens\":8,\"temperature\":0,\"logprobs\":5}"));
+        JsonNode choice = j.get("choices").get(0);
+        JsonNode lp = choice.get("logprobs");
+        assertEquals(8, lp.get("tokens").size(), lp.toString());
+        var joined = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            double chosen = lp.get("token_logprobs").get(i).asDouble();
+            assertTrue(chosen <= 0, lp.toString());
+            JsonNode top = lp.get("top_logprobs").get(i);
+            assertTrue(top.size() >= 1 && top.size() <= 5, top.toString());
+            double best = Double.NEGATIVE_INFINITY;
+            for (var e : top.properties()) best = Math.max(best, e.getValue().asDouble());
+            assertEquals(best, chosen, 1e-6, "greedy picks the most likely token: " + top);
+            assertEquals(joined.length(), lp.get("text_offset").get(i).asInt());
+            joined.append(lp.get("tokens").get(i).asString());
+        }
+        assertEquals(choice.get("text").asString(), joined.toString());
+
+        JsonNode c = ok(post(localServer, "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+                + "\"max_tokens\":6,\"temperature\":0,\"logprobs\":true,\"top_logprobs\":2}"));
+        JsonNode content = c.get("choices").get(0).get("logprobs").get("content");
+        assertEquals(c.get("usage").get("completion_tokens").asInt(), content.size());
+        assertEquals(2, content.get(0).get("top_logprobs").size());
+        assertEquals(content.get(0).get("logprob").asDouble(), content.get(0).get("top_logprobs").get(0).get("logprob").asDouble(), 1e-6);
+    }
+
+    @Test
     void chatWithAndWithoutStreaming() throws Exception {
         String body = "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"system\",\"content\":\"Tell a story.\"},"
                 + "{\"role\":\"user\",\"content\":\"Once upon a time\"}],\"max_completion_tokens\":20,\"temperature\":0";
@@ -223,7 +252,9 @@ class OpenAiServerTest {
         assertEquals("n", error(post(localServer, "/v1/chat/completions",
                 "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"n\":2}"), 400).get("param").asString());
         error(post(localServer, "/v1/chat/completions", "{\"messages\":[{\"role\":\"robot\",\"content\":\"hi\"}]}"), 400);
-        error(post(localServer, "/v1/completions", "{\"prompt\":\"x\",\"logprobs\":3}"), 400);
+        error(post(localServer, "/v1/completions", "{\"prompt\":\"x\",\"logprobs\":9}"), 400);
+        assertEquals("logprobs", error(post(localServer, "/v1/completions", "{\"prompt\":\"x\",\"logprobs\":3,\"stream\":true}"), 400)
+                .get("param").asString());
         assertEquals("context_length_exceeded", error(post(localServer, "/v1/completions",
                 "{\"prompt\":\"Once upon a time\",\"max_tokens\":100000}"), 400).get("code").asString());
         assertEquals("context_length_exceeded", error(post(localServer, "/v1/completions",
