@@ -1,6 +1,7 @@
 /** The ./catena command line: sample server and client mains over Catena's runtime. */
 module dev.catena.samples {
     requires dev.catena.core;
+    requires dev.catena.openai;
     requires info.picocli;
     requires java.logging;
     requires tools.jackson.databind;
