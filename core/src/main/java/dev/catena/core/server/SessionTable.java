@@ -22,8 +22,11 @@ import java.util.function.Supplier;
 final class SessionTable {
     private static final System.Logger LOG = System.getLogger(SessionTable.class.getName());
 
-    /** An open session and the executor its steps run on, one at a time. */
-    record Entry(ServerSession session, SerialExecutor executor) {
+    /**
+     * An open session, the executor its steps run on, one at a time, and the largest frame a step
+     * or push for it can be.
+     */
+    record Entry(ServerSession session, SerialExecutor executor, long maxFrameBytes) {
     }
 
     /** Why a session was not admitted, as the client is told. */
@@ -43,6 +46,8 @@ final class SessionTable {
     private final ExecutorService compute;
     private final ScheduledExecutorService sweeper;
     private long kvReserved; // guarded by this
+    /** The largest {@link Entry#maxFrameBytes} of the open sessions; recomputed under this lock. */
+    private volatile long largestFrameBytes;
 
     /** @param closed whether the server is closing: no session is admitted then */
     SessionTable(long kvBudgetBytes, Duration idleTimeout, int computeThreads, BooleanSupplier closed) {
@@ -61,7 +66,7 @@ final class SessionTable {
      *
      * @throws Refused when the server is closing, the budget has no room, or the allocation fails
      */
-    ServerSession admit(long needed, int maxLength, Supplier<ServerSession> open) throws Refused {
+    ServerSession admit(long needed, int maxLength, long maxFrameBytes, Supplier<ServerSession> open) throws Refused {
         synchronized (this) {
             if (closed.getAsBoolean()) {
                 throw new Refused(ErrorCode.INTERNAL, "server is closing");
@@ -84,13 +89,23 @@ final class SessionTable {
             }
             throw new Refused(ErrorCode.OUT_OF_MEMORY, "cannot allocate the KV cache: " + e.getMessage());
         }
-        sessions.put(s.idHex, new Entry(s, new SerialExecutor(compute)));
+        sessions.put(s.idHex, new Entry(s, new SerialExecutor(compute), maxFrameBytes));
+        recomputeLargestFrame();
         return s;
     }
 
     /** The open session with this id, or null. */
     Entry get(String idHex) {
         return sessions.get(idHex);
+    }
+
+    /** The largest frame any open session's step or push can be (0 when none is open). */
+    long largestFrameBytes() {
+        return largestFrameBytes;
+    }
+
+    private synchronized void recomputeLargestFrame() {
+        largestFrameBytes = sessions.values().stream().mapToLong(Entry::maxFrameBytes).max().orElse(0);
     }
 
     int size() {
@@ -134,6 +149,7 @@ final class SessionTable {
             done.complete(null);
             return done;
         }
+        recomputeLargestFrame();
         ServerSession s = e.session();
         Runnable close = () -> {
             long bytes = s.kvBytes();
