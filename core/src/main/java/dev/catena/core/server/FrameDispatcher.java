@@ -149,7 +149,7 @@ final class FrameDispatcher implements FrameHandler {
         byte[] id = new byte[16];
         ServerSession s;
         try {
-            s = sessions.admit(span.kvBytesFor(options), o.getMaxLength(), maxFrameBytes(o.getMaxLength(), dtype), () -> {
+            s = sessions.admit(from, span.kvBytesFor(options), o.getMaxLength(), maxFrameBytes(o.getMaxLength(), dtype), () -> {
                 random.nextBytes(id);
                 return new ServerSession(id, span.openSession(options), nEmbd, dtype, o.getLastOnly(), from, o.getNext(), host);
             });
