@@ -93,6 +93,11 @@ public final class CatenaServer implements AutoCloseable {
         return !server.isClosed();
     }
 
+    /** Bytes of partly received frames its connections hold now, bounded by the inbound budget. */
+    public long inboundBytesBuffered() {
+        return ownTransport == null ? 0 : ownTransport.inboundBytesBuffered();
+    }
+
     /** Withdraws from the directory, stops listening, closes every session (freeing its KV) and the span. Idempotent. */
     @Override
     public void close() {
@@ -128,6 +133,10 @@ public final class CatenaServer implements AutoCloseable {
         private Duration announceEvery = Duration.ofSeconds(5);
         private String transport;
         private String backend;
+        private long inboundBudgetBytes = TransportConfig.DEFAULT_INBOUND_BUDGET_BYTES;
+        private Duration readTimeout = TransportConfig.DEFAULT_READ_TIMEOUT;
+        private int maxConnections = 4096;
+        private int maxConnectionsPerAddress = 64;
 
         Builder(Path model) {
             super(model);
@@ -170,6 +179,36 @@ public final class CatenaServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Bytes of partly received frames all connections together may hold (default 256 MiB); past
+         * it the connection holding the most is closed. At least the largest frame (64 MiB).
+         */
+        public Builder inboundBudget(long bytes) {
+            if (bytes < TransportConfig.DEFAULT_MAX_FRAME_BYTES + 4L) {
+                throw new IllegalArgumentException("inboundBudget must be >= " + (TransportConfig.DEFAULT_MAX_FRAME_BYTES + 4L)
+                        + " bytes (one maximal frame), got " + bytes);
+            }
+            this.inboundBudgetBytes = bytes;
+            return this;
+        }
+
+        /** A connection must send its Hello, and each frame whole, within this (default 10 s). */
+        public Builder readTimeout(Duration timeout) {
+            if (timeout.toMillis() < 1) throw new IllegalArgumentException("readTimeout must be >= 1 ms, got " + timeout);
+            this.readTimeout = timeout;
+            return this;
+        }
+
+        /** Connections open at once, in total and from one remote host (defaults 4096 and 64; 0: no cap). */
+        public Builder connectionCaps(int total, int perAddress) {
+            if (total < 0 || perAddress < 0) {
+                throw new IllegalArgumentException("connection caps must be >= 0, got " + total + " and " + perAddress);
+            }
+            this.maxConnections = total;
+            this.maxConnectionsPerAddress = perAddress;
+            return this;
+        }
+
         /** Sessions with no step for this long are closed and their KV freed (default 5 minutes). */
         public Builder idleTimeout(Duration timeout) {
             if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("idleTimeout must be positive");
@@ -207,7 +246,8 @@ public final class CatenaServer implements AutoCloseable {
             Directory dir = directory == null ? null : Directories.open(directory);
             var config = new SwarmServer.Config(model, SwarmInference.modelId(model), range, device.options(threads), host + ":" + port,
                     kvBudgetBytes, idleTimeout, threads);
-            Transport t = Catena.transport(transport).create(TransportConfig.defaults());
+            Transport t = Catena.transport(transport).create(TransportConfig.defaults().withInboundBudgetBytes(inboundBudgetBytes)
+                    .withTimeouts(readTimeout, readTimeout).withConnectionCaps(maxConnections, maxConnectionsPerAddress));
             SwarmServer server = null;
             try {
                 server = SwarmServer.start(config, spans, t);

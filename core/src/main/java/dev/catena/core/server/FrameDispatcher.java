@@ -21,6 +21,8 @@ import dev.catena.transport.spi.FrameHandler;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A server's side of PROTOCOL.md: answers each frame from a client or peer, validating requests and
@@ -28,6 +30,11 @@ import java.util.HexFormat;
  * transport's callback, so they are copied before a step is queued.
  */
 final class FrameDispatcher implements FrameHandler {
+    /** Before Hello: room for a Hello and little more, so an unknown peer cannot make us buffer. */
+    static final long PRE_HELLO_FRAME_BYTES = 4 << 10;
+    /** Control messages (Open, Close, Info) and a step's header. */
+    static final long CONTROL_FRAME_BYTES = 64 << 10;
+
     private final String modelId;
     private final BlockRange blocks;
     private final Span span;
@@ -37,6 +44,8 @@ final class FrameDispatcher implements FrameHandler {
     private final SessionHost host;
     private final ServerCounters counters;
     private final SecureRandom random = new SecureRandom();
+    /** Connections whose Hello was answered. */
+    private final Set<Connection> greeted = ConcurrentHashMap.newKeySet();
 
     FrameDispatcher(String modelId, BlockRange blocks, Span span, SessionTable sessions, PeerLinks peers, SessionHost host) {
         this.modelId = modelId;
@@ -57,10 +66,7 @@ final class FrameDispatcher implements FrameHandler {
         }
         try {
             switch (e.getBodyCase()) {
-                case HELLO -> from.send(e.getHello().getProtocolVersion() == Protocol.VERSION
-                        ? Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId()).setHelloAck(Protocol.helloAck(host.address())).build())
-                        : Protocol.error(e.getRequestId(), ErrorCode.UNSUPPORTED_VERSION, "this server speaks protocol version "
-                          + Protocol.VERSION + ", not " + e.getHello().getProtocolVersion()));
+                case HELLO -> hello(from, e);
                 case OPEN -> open(from, e.getRequestId(), e.getOpen());
                 case STEP -> step(from, e, frame.payload());
                 case PUSH -> push(e, frame.payload());
@@ -75,8 +81,40 @@ final class FrameDispatcher implements FrameHandler {
         }
     }
 
+    /**
+     * PROTOCOL.md's resource bounds, at the length prefix: a few KiB before Hello; after it control
+     * size, or the largest step or push an open session can take. The transport cannot tell which
+     * session a frame names before reading it, so a push from a peer (which owns no session here) is
+     * bounded by the largest session; {@link #step} and {@link #push} then check the session named.
+     */
+    @Override
+    public long maxInboundFrameBytes(Connection connection) {
+        if (!greeted.contains(connection)) {
+            return PRE_HELLO_FRAME_BYTES;
+        }
+        return Math.max(CONTROL_FRAME_BYTES, sessions.largestFrameBytes());
+    }
+
+    /** The largest frame a step or push of {@code maxLength} tokens can be, in the wire type. */
+    private long maxFrameBytes(int maxLength, DType dtype) {
+        return CONTROL_FRAME_BYTES + (long) maxLength * nEmbd * Tensors.elementBytes(dtype);
+    }
+
+    private void hello(Connection from, Envelope e) {
+        if (e.getHello().getProtocolVersion() != Protocol.VERSION) {
+            from.send(Protocol.error(e.getRequestId(), ErrorCode.UNSUPPORTED_VERSION, "this server speaks protocol version "
+                    + Protocol.VERSION + ", not " + e.getHello().getProtocolVersion()));
+            return;
+        }
+        if (from.isOpen()) {
+            greeted.add(from); // removed in onClose, which comes after this
+        }
+        from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId()).setHelloAck(Protocol.helloAck(host.address())).build()));
+    }
+
     @Override
     public void onClose(Connection connection, Throwable cause) {
+        greeted.remove(connection);
         // Results could no longer reach that client: free its sessions now, not at the idle timeout.
         sessions.closeSessionsOf(connection);
         peers.onClose(connection);
@@ -111,7 +149,7 @@ final class FrameDispatcher implements FrameHandler {
         byte[] id = new byte[16];
         ServerSession s;
         try {
-            s = sessions.admit(span.kvBytesFor(options), o.getMaxLength(), () -> {
+            s = sessions.admit(from, span.kvBytesFor(options), o.getMaxLength(), maxFrameBytes(o.getMaxLength(), dtype), () -> {
                 random.nextBytes(id);
                 return new ServerSession(id, span.openSession(options), nEmbd, dtype, o.getLastOnly(), from, o.getNext(), host);
             });
@@ -132,6 +170,11 @@ final class FrameDispatcher implements FrameHandler {
             reject(from, e.getRequestId(), ErrorCode.UNKNOWN_SESSION, "no session " + idHex + " on this connection");
             return;
         }
+        if (frameLength(e, payload) > entry.maxFrameBytes()) {
+            reject(from, e.getRequestId(), ErrorCode.BAD_REQUEST, "a step of " + frameLength(e, payload)
+                    + " bytes does not fit session " + idHex + " (at most " + entry.maxFrameBytes() + ")");
+            return;
+        }
         counters.clientSteps.incrementAndGet();
         var in = new ServerSession.Input(st.getStep(), st.getPosition(), st.getHidden(), Tensors.copy(payload), InputSource.CLIENT,
                 "", e.getRequestId(), st.getDigest().toByteArray());
@@ -146,15 +189,19 @@ final class FrameDispatcher implements FrameHandler {
         var p = e.getPush();
         String idHex = HexFormat.of().formatHex(p.getSessionId().toByteArray());
         SessionTable.Entry entry = sessions.get(idHex);
-        if (entry == null) {
+        if (entry == null || frameLength(e, payload) > entry.maxFrameBytes()) {
             counters.pushesReceived.incrementAndGet();
-            counters.pushesDropped.incrementAndGet(); // unknown or closed session: never an error to anyone
+            counters.pushesDropped.incrementAndGet(); // unknown or closed session, or too big for it: never an error to anyone
             return;
         }
         var in = new ServerSession.Input(p.getStep(), p.getPosition(), p.getHidden(), Tensors.copy(payload), InputSource.PUSH,
                 p.getSender(), 0, p.getDigest().toByteArray());
         ServerSession s = entry.session();
         entry.executor().execute(() -> s.onPush(in));
+    }
+
+    private static long frameLength(Envelope header, ByteBuffer payload) {
+        return new Frame(header, payload).frameLength();
     }
 
     private ServerInfo info() {

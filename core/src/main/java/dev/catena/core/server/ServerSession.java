@@ -113,6 +113,10 @@ final class ServerSession {
         return client == c;
     }
 
+    Connection client() {
+        return client;
+    }
+
     long kvBytes() {
         return span.kvBytes();
     }

@@ -22,8 +22,11 @@ import java.util.function.Supplier;
 final class SessionTable {
     private static final System.Logger LOG = System.getLogger(SessionTable.class.getName());
 
-    /** An open session and the executor its steps run on, one at a time. */
-    record Entry(ServerSession session, SerialExecutor executor) {
+    /**
+     * An open session, the executor its steps run on, one at a time, and the largest frame a step
+     * or push for it can be.
+     */
+    record Entry(ServerSession session, SerialExecutor executor, long maxFrameBytes) {
     }
 
     /** Why a session was not admitted, as the client is told. */
@@ -42,7 +45,20 @@ final class SessionTable {
     private final Map<String, Entry> sessions = new ConcurrentHashMap<>();
     private final ExecutorService compute;
     private final ScheduledExecutorService sweeper;
+    /** Sessions one connection may hold: a flood of opens is refused before any KV is reserved. */
+    static final int MAX_SESSIONS_PER_CONNECTION = 64;
+    /** A client refused for want of KV counts as waiting this long, so that holders leave it a share. */
+    static final Duration WAITING = Duration.ofSeconds(10);
+
     private long kvReserved; // guarded by this
+    /** KV bytes reserved per client (its remote host until peers have identities); guarded by this. */
+    private final Map<String, Long> kvPerClient = new java.util.HashMap<>();
+    /** Clients refused for want of KV, with when; guarded by this. */
+    private final Map<String, Long> waiting = new java.util.HashMap<>();
+    /** Open sessions per connection; guarded by this. */
+    private final Map<Connection, Integer> perConnection = new java.util.HashMap<>();
+    /** The largest {@link Entry#maxFrameBytes} of the open sessions; recomputed under this lock. */
+    private volatile long largestFrameBytes;
 
     /** @param closed whether the server is closing: no session is admitted then */
     SessionTable(long kvBudgetBytes, Duration idleTimeout, int computeThreads, BooleanSupplier closed) {
@@ -61,36 +77,81 @@ final class SessionTable {
      *
      * @throws Refused when the server is closing, the budget has no room, or the allocation fails
      */
-    ServerSession admit(long needed, int maxLength, Supplier<ServerSession> open) throws Refused {
+    ServerSession admit(Connection from, long needed, int maxLength, long maxFrameBytes, Supplier<ServerSession> open) throws Refused {
+        String client = clientOf(from);
         synchronized (this) {
             if (closed.getAsBoolean()) {
                 throw new Refused(ErrorCode.INTERNAL, "server is closing");
             }
+            if (perConnection.getOrDefault(from, 0) >= MAX_SESSIONS_PER_CONNECTION) {
+                throw new Refused(ErrorCode.OUT_OF_MEMORY, "this connection already holds " + MAX_SESSIONS_PER_CONNECTION
+                        + " sessions, the most one may");
+            }
+            long now = System.nanoTime();
+            waiting.values().removeIf(since -> now - since > WAITING.toNanos());
+            var clients = new java.util.HashSet<>(kvPerClient.keySet());
+            clients.addAll(waiting.keySet());
+            clients.add(client);
+            long share = kvBudgetBytes / clients.size();
+            long held = kvPerClient.getOrDefault(client, 0L);
+            // Fair share: with other clients holding or waiting for KV, one may not take more than its part.
+            if (clients.size() > 1 && held + needed > share) {
+                throw new Refused(ErrorCode.OUT_OF_MEMORY, "a session of " + maxLength + " tokens needs " + needed
+                        + " bytes of KV cache; " + client + " holds " + held + " of its fair share of " + share
+                        + " (" + clients.size() + " clients)");
+            }
             if (kvReserved + needed > kvBudgetBytes) {
+                waiting.put(client, now);
                 throw new Refused(ErrorCode.OUT_OF_MEMORY, "a session of " + maxLength + " tokens needs " + needed
                         + " bytes of KV cache; " + (kvBudgetBytes - kvReserved) + " of " + kvBudgetBytes + " are free");
             }
-            kvReserved += needed;
+            waiting.remove(client);
+            account(client, from, needed, 1);
         }
         ServerSession s;
         try {
             s = open.get();
             synchronized (this) {
-                kvReserved += s.kvBytes() - needed; // account what was really allocated
+                account(client, from, s.kvBytes() - needed, 0); // what was really allocated
             }
         } catch (RuntimeException e) {
             synchronized (this) {
-                kvReserved -= needed;
+                account(client, from, -needed, -1);
             }
             throw new Refused(ErrorCode.OUT_OF_MEMORY, "cannot allocate the KV cache: " + e.getMessage());
         }
-        sessions.put(s.idHex, new Entry(s, new SerialExecutor(compute)));
+        sessions.put(s.idHex, new Entry(s, new SerialExecutor(compute), maxFrameBytes));
+        recomputeLargestFrame();
         return s;
+    }
+
+    /** Adds {@code bytes} of KV and {@code sessions} to the budget, the client's and the connection's count. */
+    private void account(String client, Connection from, long bytes, int sessions) {
+        kvReserved += bytes;
+        kvPerClient.merge(client, bytes, (a, b) -> a + b == 0 ? null : a + b);
+        perConnection.merge(from, sessions, (a, b) -> a + b == 0 ? null : a + b);
+    }
+
+    /** Who a connection's sessions count against: its remote host (the port dropped), until identities exist. */
+    static String clientOf(Connection c) {
+        String a = c.remoteAddress();
+        int colon = a.lastIndexOf(':');
+        return colon > 0 && a.substring(colon + 1).chars().allMatch(Character::isDigit) && colon + 1 < a.length()
+                ? a.substring(0, colon) : a;
     }
 
     /** The open session with this id, or null. */
     Entry get(String idHex) {
         return sessions.get(idHex);
+    }
+
+    /** The largest frame any open session's step or push can be (0 when none is open). */
+    long largestFrameBytes() {
+        return largestFrameBytes;
+    }
+
+    private synchronized void recomputeLargestFrame() {
+        largestFrameBytes = sessions.values().stream().mapToLong(Entry::maxFrameBytes).max().orElse(0);
     }
 
     int size() {
@@ -134,6 +195,7 @@ final class SessionTable {
             done.complete(null);
             return done;
         }
+        recomputeLargestFrame();
         ServerSession s = e.session();
         Runnable close = () -> {
             long bytes = s.kvBytes();
@@ -141,7 +203,7 @@ final class SessionTable {
                 s.close();
             } finally {
                 synchronized (this) {
-                    kvReserved -= bytes;
+                    account(clientOf(s.client()), s.client(), -bytes, -1);
                 }
                 done.complete(null);
             }

@@ -27,6 +27,16 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--kv-budget-mb", defaultValue = "1024", description = "KV cache memory for all sessions (default ${DEFAULT-VALUE} MiB).")
     long kvBudgetMb;
     @Option(names = "--idle-timeout-s", defaultValue = "300") long idleSeconds;
+    @Option(names = "--inbound-budget-mb", defaultValue = "256",
+            description = "Bytes of partly received frames all connections may hold; past it the largest holder is closed (default ${DEFAULT-VALUE} MiB, at least 65).")
+    long inboundBudgetMb;
+    @Option(names = "--read-timeout-s", defaultValue = "10", description = "Hello and each frame must arrive within this (default ${DEFAULT-VALUE} s).")
+    long readTimeoutSeconds;
+    @Option(names = "--max-connections", defaultValue = "4096", description = "Connections open at once (default ${DEFAULT-VALUE}; 0: no cap).")
+    int maxConnections;
+    @Option(names = "--max-connections-per-address", defaultValue = "64",
+            description = "Connections open at once from one remote host (default ${DEFAULT-VALUE}; 0: no cap).")
+    int maxConnectionsPerAddress;
     @Option(names = "--transport", description = "Transport provider (default: the preferred available one).") String transportName;
     @Option(names = "--directory", paramLabel = "FILE", description = "Announce this server in a directory file (withdrawn at stop).")
     Path directoryFile;
@@ -50,6 +60,12 @@ final class ServerCommand implements Callable<Integer> {
         var builder = Catena.server(model).blocks(range.start(), range.end()).listen(host, port).threads(threads)
                 .kvBudget(kvBudgetMb << 20).idleTimeout(Duration.ofSeconds(idleSeconds)).transport(transportName)
                 .announceEvery(Duration.ofSeconds(announceSeconds));
+        try {
+            builder.inboundBudget(inboundBudgetMb << 20).readTimeout(Duration.ofSeconds(readTimeoutSeconds))
+                    .connectionCaps(maxConnections, maxConnectionsPerAddress);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         switch (device) {
             case "cpu" -> builder.device(Device.CPU);
             case "cuda" -> builder.device(Device.CUDA);

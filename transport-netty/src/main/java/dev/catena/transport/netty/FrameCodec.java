@@ -8,7 +8,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.CorruptedFrameException;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,12 +19,6 @@ import java.nio.ByteBuffer;
  */
 public final class FrameCodec {
     private FrameCodec() {
-    }
-
-    /** Splits the stream on the frame length prefix (stripped); over {@code maxFrameBytes} fails at once. */
-    static LengthFieldBasedFrameDecoder splitter(int maxFrameBytes) {
-        int max = (int) Math.min(Integer.MAX_VALUE, maxFrameBytes + 4L); // Netty counts the prefix too
-        return new LengthFieldBasedFrameDecoder(max, 0, 4, 0, 4, true);
     }
 
     /**

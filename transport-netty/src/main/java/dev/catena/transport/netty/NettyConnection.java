@@ -86,6 +86,16 @@ final class NettyConnection implements Connection {
         close();
     }
 
+    /** What the handler allows as the next inbound frame; a failing handler allows nothing. */
+    long allowedInbound() {
+        try {
+            return handler.maxInboundFrameBytes(this);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "maxInboundFrameBytes failed on " + this + "; refusing the frame", e);
+            return 0;
+        }
+    }
+
     ChannelInboundHandlerAdapter inbound() {
         return new Inbound();
     }

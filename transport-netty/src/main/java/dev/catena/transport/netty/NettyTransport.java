@@ -39,6 +39,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * TCP through Netty: epoll or NIO event loops, {@code TCP_NODELAY} and {@code SO_KEEPALIVE} on every
@@ -60,12 +61,17 @@ public final class NettyTransport implements Transport {
     private final ChannelGroup channels = new DefaultChannelGroup("catena", GlobalEventExecutor.INSTANCE);
     private final Set<NettyListener> listeners = ConcurrentHashMap.newKeySet();
     final TransportCounters counters = new TransportCounters();
+    private final InboundBudget inboundBudget;
+    /** Accepted connections open now, in total and per remote host, for the caps. */
+    private final AtomicInteger acceptedOpen = new AtomicInteger();
+    private final ConcurrentHashMap<String, Integer> acceptedPerHost = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     /** A transport on epoll when {@code epoll} (which must then be available), else on NIO. */
     public NettyTransport(TransportConfig config, boolean epoll) {
         this.config = Objects.requireNonNull(config, "config");
         this.epoll = epoll;
+        this.inboundBudget = new InboundBudget(config.inboundBudgetBytes(), counters);
         int threads = config.ioThreads() > 0 ? config.ioThreads() : Runtime.getRuntime().availableProcessors();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.group = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("catena-netty", true), io);
@@ -95,6 +101,11 @@ public final class NettyTransport implements Transport {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (!admit(ch)) {
+                            counters.refusedConnection();
+                            ch.close(); // excess connections cost an accept and a close, nothing more
+                            return;
+                        }
                         accepted.add(ch);
                         initConnection(ch, handler, true, HostPort.format((InetSocketAddress) ch.remoteAddress()));
                     }
@@ -166,13 +177,32 @@ public final class NettyTransport implements Transport {
         if (accepted) {
             channels.add(ch);
         }
-        ch.pipeline().addLast("frames", FrameCodec.splitter(config.maxFrameBytes()));
+        ch.pipeline().addLast("frames", new FrameSplitter(connection, config.maxFrameBytes(), inboundBudget, counters,
+                config.frameTimeout(), accepted ? config.helloTimeout() : null));
         ch.pipeline().addLast("connection", connection.inbound());
+    }
+
+    /** Counts {@code ch} against the connection caps, released when it closes; false when over a cap. */
+    private boolean admit(Channel ch) {
+        String host = ((InetSocketAddress) ch.remoteAddress()).getAddress().getHostAddress();
+        int total = acceptedOpen.incrementAndGet();
+        int fromHost = acceptedPerHost.merge(host, 1, Integer::sum);
+        ch.closeFuture().addListener(closed -> {
+            acceptedOpen.decrementAndGet();
+            acceptedPerHost.computeIfPresent(host, (h, n) -> n == 1 ? null : n - 1);
+        });
+        return (config.maxConnections() == 0 || total <= config.maxConnections())
+                && (config.maxConnectionsPerAddress() == 0 || fromHost <= config.maxConnectionsPerAddress());
     }
 
     @Override
     public TransportStats stats() {
         return counters.snapshot();
+    }
+
+    @Override
+    public long inboundBytesBuffered() {
+        return inboundBudget.total();
     }
 
     void forget(NettyListener listener) {

@@ -178,6 +178,14 @@ final class MemoryConnection implements Connection {
                     + " bytes, over maxFrameBytes " + max));
             return;
         }
+        long allowed = handler.maxInboundFrameBytes(this); // as a wire transport asks at the length prefix
+        if (d.frame().frameLength() > allowed) {
+            peer.transport.counters.dropped(d.wireBytes());
+            transport.counters.refusedFrame();
+            fail(new TransportException(remoteAddress + " sent a frame of " + d.frame().frameLength()
+                    + " bytes, over the " + allowed + " its connection allows now"));
+            return;
+        }
         peer.transport.counters.sent(d.wireBytes());
         transport.counters.received(d.wireBytes());
         try {

@@ -24,7 +24,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * listens on a fresh name. Behaves like a network: an unknown address is refused at once,
  * closing one end closes the other, frames over {@code maxFrameBytes} close the connection, and a
  * slow handler makes the sender drop (see {@link Connection#send}). Payloads are not copied: the
- * receiver gets a read-only view of the sender's buffer. Handlers run on virtual threads.
+ * receiver gets a read-only view of the sender's buffer. Handlers run on virtual threads. A frame
+ * over the receiving handler's {@link dev.catena.transport.spi.FrameHandler#maxInboundFrameBytes}
+ * closes the connection as on a wire; frames arrive whole, so the inbound budget and the read
+ * timeouts have nothing to bound here, and the connection caps (per remote host) apply to network
+ * transports only.
  */
 public final class MemoryTransport implements Transport {
     public static final String SCHEME = "memory:";

@@ -10,6 +10,18 @@ public interface FrameHandler {
      */
     void onFrame(Connection connection, Frame frame);
 
+    /**
+     * The largest frame, as its length prefix counts it ({@link Frame#frameLength()}), this handler
+     * accepts on {@code connection} now. The transport asks at each frame's length prefix, before it
+     * buffers a byte of the body, and closes the connection (with a cause, counted) on a larger one;
+     * it never allows more than {@link TransportConfig#maxFrameBytes()}. This is how a server lets
+     * its protocol state, not unauthenticated bytes, decide what it buffers. Called on the
+     * connection's thread; must be cheap.
+     */
+    default long maxInboundFrameBytes(Connection connection) {
+        return Long.MAX_VALUE;
+    }
+
     /** A listener accepted {@code connection} (server side only). */
     default void onOpen(Connection connection) {
     }

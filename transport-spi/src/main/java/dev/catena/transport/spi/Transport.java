@@ -30,6 +30,14 @@ public interface Transport extends AutoCloseable {
     }
 
     /**
+     * Bytes of partly received frames held now over all connections, bounded by
+     * {@link TransportConfig#inboundBudgetBytes()} (0 for a transport that never holds partial frames).
+     */
+    default long inboundBytesBuffered() {
+        return 0;
+    }
+
+    /**
      * Closes every listener and connection (their handlers see {@code onClose}) and stops the
      * transport's threads, waiting a bounded time (no wait when called from one of its handlers).
      * Idempotent.

@@ -10,6 +10,8 @@ public final class TransportCounters {
     private final LongAdder bytesReceived = new LongAdder();
     private final LongAdder framesDropped = new LongAdder();
     private final LongAdder bytesDropped = new LongAdder();
+    private final LongAdder framesRefused = new LongAdder();
+    private final LongAdder connectionsRefused = new LongAdder();
 
     public void sent(long wireBytes) {
         framesSent.increment();
@@ -26,8 +28,18 @@ public final class TransportCounters {
         bytesDropped.add(wireBytes);
     }
 
+    /** An inbound frame refused at its length prefix. */
+    public void refusedFrame() {
+        framesRefused.increment();
+    }
+
+    /** A connection closed to bound memory (caps, budget, timeouts). */
+    public void refusedConnection() {
+        connectionsRefused.increment();
+    }
+
     public TransportStats snapshot() {
         return new TransportStats(framesSent.sum(), bytesSent.sum(), framesReceived.sum(),
-                bytesReceived.sum(), framesDropped.sum(), bytesDropped.sum());
+                bytesReceived.sum(), framesDropped.sum(), bytesDropped.sum(), framesRefused.sum(), connectionsRefused.sum());
     }
 }

@@ -43,7 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The contract's harder cases: a slow peer, a closing transport, a hostile peer, latency. */
-public abstract class TransportRobustnessCases extends TransportTestBase {
+public abstract class TransportRobustnessCases extends TransportLimitCases {
 
     @Test
     void aSlowReaderMakesTheSenderDropWholeFramesInOrderAndTheConnectionRecovers() {
