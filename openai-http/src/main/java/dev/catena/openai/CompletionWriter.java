@@ -1,0 +1,269 @@
+package dev.catena.openai;
+
+import dev.catena.core.FinishReason;
+import dev.catena.core.Generation;
+import dev.catena.core.Generator;
+import dev.catena.core.Token;
+import dev.catena.core.TokenStream;
+import dev.catena.openai.RequestParser.Call;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Runs one parsed {@link Call} on the generator (on a worker thread) and writes its answer in OpenAI's format: SSE
+ * chunks when streaming, else one JSON body, with logprobs computed from the kept logits. Kept apart from the HTTP
+ * plumbing so that the response shapes, and the pool that bounds generations, live in one place.
+ */
+final class CompletionWriter {
+    private static final System.Logger LOG = System.getLogger(OpenAiServer.class.getName());
+    private static final JsonMapper JSON = OpenAiServer.JSON;
+
+    private final Generator generator;
+    private final String model;
+    private final int maxConcurrent;
+    private final Semaphore permits;
+    private final ExecutorService workers;
+
+    CompletionWriter(Generator generator, String model, int maxConcurrent) {
+        this.generator = generator;
+        this.model = model;
+        this.maxConcurrent = maxConcurrent;
+        this.permits = new Semaphore(maxConcurrent);
+        this.workers = Executors.newFixedThreadPool(maxConcurrent, Thread.ofPlatform().name("catena-openai-", 0).daemon().factory());
+    }
+
+    /** Runs {@code call} on a worker, or throws 429 when {@code maxConcurrent} generations are running already. */
+    void submit(Call call, Exchange ex) {
+        if (!permits.tryAcquire()) {
+            throw new ApiError(HttpResponseStatus.TOO_MANY_REQUESTS, "requests",
+                    "the server is busy (" + maxConcurrent + " requests in progress); retry later", null, "rate_limit_exceeded");
+        }
+        try {
+            workers.execute(() -> {
+                try {
+                    run(call, ex);
+                } finally {
+                    permits.release();
+                }
+            });
+        } catch (RuntimeException e) {
+            permits.release();
+            throw new ApiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", "the server is shutting down", null, null);
+        }
+    }
+
+    /** Interrupts the running generations and waits (up to 10 s) for their workers to end. */
+    void close() {
+        workers.shutdownNow();
+        try {
+            workers.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run(Call call, Exchange ex) {
+        var cancelled = new AtomicBoolean();
+        ex.ch.closeFuture().addListener(f -> cancelled.set(true));
+        String id = (call.chat() ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        long now = System.currentTimeMillis() / 1000;
+        TokenStream stream;
+        try {
+            stream = generator.stream(call.request());
+        } catch (RuntimeException e) {
+            ex.error(ApiError.translate(e));
+            return;
+        }
+        try (stream) {
+            var it = stream.iterator();
+            // The first token (after prefill) comes before any header, so an early failure still gets its status.
+            boolean any;
+            try {
+                any = it.hasNext();
+            } catch (RuntimeException e) {
+                ex.error(ApiError.translate(e));
+                return;
+            }
+            if (call.stream()) {
+                ex.startEvents();
+                if (call.chat()) {
+                    ObjectNode delta = JSON.createObjectNode();
+                    delta.put("role", "assistant");
+                    delta.put("content", "");
+                    ex.event(chunk(call, id, now, delta, null, null));
+                }
+            }
+            var text = new StringBuilder();
+            try {
+                while (any) {
+                    if (cancelled.get() || !ex.ch.isActive()) {
+                        LOG.log(System.Logger.Level.DEBUG, "client gone; generation {0} cancelled", id);
+                        return; // closing the stream closes the sessions
+                    }
+                    Token t = it.next();
+                    text.append(t.text());
+                    if (call.stream() && !t.text().isEmpty()) {
+                        if (call.chat()) {
+                            ObjectNode delta = JSON.createObjectNode();
+                            delta.put("content", t.text());
+                            ex.event(chunk(call, id, now, delta, null, null));
+                        } else {
+                            ex.event(chunk(call, id, now, t.text(), null, null));
+                        }
+                    }
+                    any = it.hasNext();
+                }
+            } catch (RuntimeException e) {
+                ApiError err = ApiError.translate(e);
+                if (call.stream()) {
+                    ex.event(JSON.writeValueAsString(err.body()));
+                    ex.endEvents();
+                } else {
+                    ex.error(err);
+                }
+                return;
+            }
+            Generation g = stream.result();
+            String finish = g.finishReason() == FinishReason.STOP ? "stop" : "length";
+            ObjectNode usage = JSON.createObjectNode();
+            usage.put("prompt_tokens", g.promptTokens().size());
+            usage.put("completion_tokens", g.tokens().size());
+            usage.put("total_tokens", g.promptTokens().size() + g.tokens().size());
+            if (call.stream()) {
+                ex.event(chunk(call, id, now, call.chat() ? JSON.createObjectNode() : "", finish, null));
+                if (call.includeUsage()) ex.event(chunk(call, id, now, null, null, usage));
+                ex.event("[DONE]");
+                ex.endEvents();
+            } else {
+                ObjectNode r = JSON.createObjectNode();
+                r.put("id", id);
+                r.put("object", call.chat() ? "chat.completion" : "text_completion");
+                r.put("created", now);
+                r.put("model", model);
+                ObjectNode choice = r.putArray("choices").addObject();
+                choice.put("index", 0);
+                if (call.chat()) {
+                    ObjectNode msg = choice.putObject("message");
+                    msg.put("role", "assistant");
+                    msg.put("content", g.text());
+                } else {
+                    choice.put("text", g.text());
+                }
+                if (call.logprobs() >= 0) choice.set("logprobs", logprobs(g, call.chat(), call.logprobs()));
+                else choice.putNull("logprobs");
+                choice.put("finish_reason", finish);
+                r.set("usage", usage);
+                ex.json(HttpResponseStatus.OK, r);
+            }
+        }
+    }
+
+    /** OpenAI's logprobs object for a generation kept with logits: each token's log-probability and its {@code top} best. */
+    private ObjectNode logprobs(Generation g, boolean chat, int top) {
+        ObjectNode lp = JSON.createObjectNode();
+        ArrayNode content = chat ? lp.putArray("content") : null;
+        ArrayNode tokens = chat ? null : lp.putArray("tokens");
+        ArrayNode tokenLogprobs = chat ? null : lp.putArray("token_logprobs");
+        ArrayNode topLogprobs = chat ? null : lp.putArray("top_logprobs");
+        ArrayNode offsets = chat ? null : lp.putArray("text_offset");
+        int offset = 0;
+        for (int i = 0; i < g.tokens().size() && i < g.logits().size(); i++) {
+            float[] row = g.logits().get(i);
+            double max = Double.NEGATIVE_INFINITY;
+            for (float v : row) max = Math.max(max, v);
+            double sum = 0;
+            for (float v : row) sum += Math.exp(v - max);
+            double logZ = max + Math.log(sum);
+            int id = g.tokens().get(i);
+            int previous = i > 0 ? g.tokens().get(i - 1) : g.promptTokens().getLast();
+            String piece = piece(previous, id);
+            double logprob = row[id] - logZ;
+            int[] best = topIds(row, top);
+            if (chat) {
+                ObjectNode t = content.addObject();
+                t.put("token", piece);
+                t.put("logprob", logprob);
+                bytes(t, piece);
+                ArrayNode alts = t.putArray("top_logprobs");
+                for (int b : best) {
+                    ObjectNode a = alts.addObject();
+                    String alt = piece(previous, b);
+                    a.put("token", alt);
+                    a.put("logprob", row[b] - logZ);
+                    bytes(a, alt);
+                }
+            } else {
+                tokens.add(piece);
+                tokenLogprobs.add(logprob);
+                ObjectNode alts = topLogprobs.addObject();
+                for (int b : best) alts.put(piece(previous, b), row[b] - logZ);
+                offsets.add(offset);
+                offset += piece.length();
+            }
+        }
+        return lp;
+    }
+
+    /** The text {@code id} adds after {@code previous} (detokenized alone, a token may lose its leading space). */
+    private String piece(int previous, int id) {
+        String before = generator.detokenize(List.of(previous));
+        String both = generator.detokenize(List.of(previous, id));
+        return both.startsWith(before) ? both.substring(before.length()) : generator.detokenize(List.of(id));
+    }
+
+    private static void bytes(ObjectNode node, String text) {
+        ArrayNode a = node.putArray("bytes");
+        for (byte b : text.getBytes(StandardCharsets.UTF_8)) a.add(b & 0xff);
+    }
+
+    /** The ids of the {@code k} largest values, largest first (ties to the lowest id). */
+    static int[] topIds(float[] row, int k) {
+        int[] best = new int[Math.min(k, row.length)];
+        int n = 0;
+        for (int id = 0; id < row.length; id++) {
+            int at = n;
+            while (at > 0 && row[best[at - 1]] < row[id]) at--;
+            if (at >= best.length) continue;
+            int end = Math.min(n, best.length - 1);
+            System.arraycopy(best, at, best, at + 1, end - at);
+            best[at] = id;
+            if (n < best.length) n++;
+        }
+        return best;
+    }
+
+    /** One SSE chunk; {@code content} is a delta object (chat) or text (completions); null with usage for the usage chunk. */
+    private String chunk(Call call, String id, long now, Object content, String finish, ObjectNode usage) {
+        ObjectNode c = JSON.createObjectNode();
+        c.put("id", id);
+        c.put("object", call.chat() ? "chat.completion.chunk" : "text_completion");
+        c.put("created", now);
+        c.put("model", model);
+        ArrayNode choices = c.putArray("choices");
+        if (content != null) {
+            ObjectNode choice = choices.addObject();
+            choice.put("index", 0);
+            if (content instanceof ObjectNode delta) choice.set("delta", delta);
+            else choice.put("text", (String) content);
+            choice.putNull("logprobs");
+            if (finish == null) choice.putNull("finish_reason");
+            else choice.put("finish_reason", finish);
+        }
+        if (call.includeUsage()) {
+            if (usage == null) c.putNull("usage");
+            else c.set("usage", usage);
+        }
+        return JSON.writeValueAsString(c);
+    }
+}

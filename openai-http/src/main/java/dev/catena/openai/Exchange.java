@@ -1,0 +1,98 @@
+package dev.catena.openai;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpMessage;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import tools.jackson.databind.JsonNode;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request's response, writable from any thread: a JSON body, an {@link ApiError}, or an SSE stream of events.
+ * Generation runs on worker threads, so it writes through this rather than through Netty's handler context.
+ */
+final class Exchange {
+    final Channel ch;
+    final boolean keepAlive;
+
+    Exchange(Channel ch, boolean keepAlive) {
+        this.ch = ch;
+        this.keepAlive = keepAlive;
+    }
+
+    /** A complete JSON response with its length. */
+    static FullHttpResponse jsonResponse(HttpResponseStatus status, JsonNode body) {
+        byte[] bytes = OpenAiServer.JSON.writeValueAsBytes(body);
+        var r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        return r;
+    }
+
+    /** The 413 for a body over {@code max} bytes, written straight from the aggregator, closing when the body is unread. */
+    static void tooLarge(ChannelHandlerContext ctx, HttpMessage oversized, int max) {
+        var err = new ApiError(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "invalid_request_error",
+                "the request body is over the limit of " + max + " bytes", null, "request_too_large");
+        boolean close = oversized instanceof FullHttpMessage || !HttpUtil.isKeepAlive(oversized);
+        FullHttpResponse r = jsonResponse(err.status, err.body());
+        if (close) r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        var f = ctx.writeAndFlush(r);
+        if (close) f.addListener(ChannelFutureListener.CLOSE);
+        else f.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+    }
+
+    void json(HttpResponseStatus status, JsonNode body) {
+        send(jsonResponse(status, body));
+    }
+
+    void error(ApiError e) {
+        var r = jsonResponse(e.status, e.body());
+        if (e.status.equals(HttpResponseStatus.TOO_MANY_REQUESTS)) r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+        if (e.status.equals(HttpResponseStatus.UNAUTHORIZED)) r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+        send(r);
+    }
+
+    void send(FullHttpResponse r) {
+        if (keepAlive) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            ch.writeAndFlush(r);
+        } else {
+            ch.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    void startEvents() {
+        HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream");
+        r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+        r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        if (keepAlive) r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        ch.writeAndFlush(r);
+    }
+
+    void event(String data) {
+        byte[] b = ("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8);
+        var f = ch.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(b)));
+        if (!ch.isWritable()) f.awaitUninterruptibly(30, TimeUnit.SECONDS); // a slow reader holds the generation back
+    }
+
+    void endEvents() {
+        var f = ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
+    }
+}
