@@ -49,16 +49,21 @@ final class CompletionWriter {
             throw new ApiError(HttpResponseStatus.TOO_MANY_REQUESTS, "requests",
                     "the server is busy (" + maxConcurrent + " requests in progress); retry later", null, "rate_limit_exceeded");
         }
+        var released = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable release = () -> {
+            if (released.compareAndSet(false, true)) permits.release();
+        };
+        ex.beforeLastWrite(release);
         try {
             workers.execute(() -> {
                 try {
                     run(call, ex);
                 } finally {
-                    permits.release();
+                    release.run();
                 }
             });
         } catch (RuntimeException e) {
-            permits.release();
+            release.run();
             throw new ApiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", "the server is shutting down", null, null);
         }
     }

@@ -29,6 +29,11 @@ import java.util.concurrent.TimeUnit;
 final class Exchange {
     final Channel ch;
     final boolean keepAlive;
+    /**
+     * Runs once, just before the response's last bytes are written: the request's slot is free by the time
+     * the client can send its next request, so a client that waits for each answer is never refused.
+     */
+    private volatile Runnable beforeLastWrite = () -> { };
 
     Exchange(Channel ch, boolean keepAlive) {
         this.ch = ch;
@@ -56,6 +61,16 @@ final class Exchange {
         else f.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
     }
 
+    void beforeLastWrite(Runnable hook) {
+        this.beforeLastWrite = hook;
+    }
+
+    private void lastWrite() {
+        Runnable hook = beforeLastWrite;
+        beforeLastWrite = () -> { };
+        hook.run();
+    }
+
     void json(HttpResponseStatus status, JsonNode body) {
         send(jsonResponse(status, body));
     }
@@ -68,6 +83,7 @@ final class Exchange {
     }
 
     void send(FullHttpResponse r) {
+        lastWrite();
         if (keepAlive) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             ch.writeAndFlush(r);
@@ -92,6 +108,7 @@ final class Exchange {
     }
 
     void endEvents() {
+        lastWrite();
         var f = ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
     }
