@@ -2,7 +2,6 @@ package dev.catena.core;
 
 import dev.catena.core.client.FaultTolerantSession;
 import dev.catena.core.client.Hop;
-import dev.catena.core.client.RemoteSession;
 import dev.catena.core.client.SwarmInference;
 import dev.catena.transport.spi.Transport;
 import dev.catena.transport.spi.TransportConfig;

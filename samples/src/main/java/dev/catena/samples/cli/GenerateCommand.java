@@ -1,15 +1,9 @@
 package dev.catena.samples.cli;
 
-import dev.catena.api.BlockRange;
 import dev.catena.core.Catena;
-import dev.catena.core.CatenaClient;
-import dev.catena.core.Device;
 import dev.catena.core.Generation;
 import dev.catena.core.GenerationRequest;
 import dev.catena.core.Generator;
-import dev.catena.core.KvType;
-import dev.catena.core.Mode;
-import dev.catena.core.WireFormat;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,7 +13,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

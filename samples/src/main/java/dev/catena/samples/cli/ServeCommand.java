@@ -1,8 +1,5 @@
 package dev.catena.samples.cli;
 
-import dev.catena.api.BlockRange;
-import dev.catena.core.Catena;
-import dev.catena.core.Device;
 import dev.catena.core.Generator;
 import dev.catena.openai.OpenAiServer;
 import picocli.CommandLine;
@@ -12,10 +9,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
-import java.net.URI;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
