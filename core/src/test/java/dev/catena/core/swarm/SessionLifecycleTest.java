@@ -75,6 +75,8 @@ class SessionLifecycleTest {
             await(() -> b.counters().pushesReceived.get() == 1, "B gets the first push");
             step(client.link(a.address()), idA, 2, 1, toC); // a replacement: from now on, push to C
             await(() -> c.counters().pushesReceived.get() == 1, "C gets the second push");
+            // Receipt is counted on the I/O thread, the verdict on C's session thread: wait for the verdict.
+            await(() -> c.counters().pushesUsed.get() + c.counters().pushesDropped.get() == 1, "C decides on the push");
             assertEquals(1, b.counters().pushesReceived.get(), "B gets no more");
             assertEquals(0, c.counters().pushesUsed.get(), "C's session is at length 0, the push is for position 1: dropped");
             assertEquals(1, c.counters().pushesDropped.get());
