@@ -2,4 +2,5 @@
 module dev.catena.api {
     exports dev.catena.api;
     exports dev.catena.api.spi;
+    exports dev.catena.api.directory;
 }

@@ -50,6 +50,23 @@ public final class Catena {
         return Providers.sorted(ServiceLoader.load(SpanBackendProvider.class));
     }
 
+    /** Every directory provider found (by URI scheme), preferred first. */
+    public static List<dev.catena.api.directory.DirectoryProvider> directoryProviders() {
+        return Directories.providers();
+    }
+
+    /**
+     * Opens the directory a URI names, by scheme: {@code etcd://HOST:PORT,...} (with
+     * {@code directory-etcd}), {@code static:HOST:PORT@A:B,...}, {@code mem:NAME}, or a {@code file:}
+     * URI or plain path. The caller closes it (which withdraws what it announced).
+     *
+     * @throws IllegalArgumentException for an unknown scheme (the message lists the known ones) or a malformed URI
+     * @throws dev.catena.api.directory.DirectoryException when it cannot be reached
+     */
+    public static dev.catena.api.directory.Directory directory(java.net.URI uri) {
+        return Directories.open(uri);
+    }
+
     /** Every transport provider found, preferred first. */
     public static List<TransportProvider> transportProviders() {
         return Providers.sorted(ServiceLoader.load(TransportProvider.class));

@@ -152,13 +152,14 @@ public final class CatenaClient implements Generator {
         }
 
         /**
-         * The servers a directory lists for this model: a {@code file:} URI or a plain path names a
-         * directory file (as {@code catena server --directory} writes).
+         * The servers a directory lists for this model, by URI scheme: {@code etcd://HOST:PORT,...}
+         * (with {@code directory-etcd}), {@code static:HOST:PORT@A:B,...}, {@code mem:NAME}, or a
+         * {@code file:} URI or plain path naming a directory file (as {@code catena server --directory} writes).
          *
-         * @throws IllegalArgumentException for another scheme
+         * @throws IllegalArgumentException for an unknown scheme (the message lists the known ones) or a malformed URI
          */
         public Builder directory(URI directory) {
-            Directories.open(directory); // checks the scheme now
+            Directories.check(directory); // the scheme and syntax now, nothing connected
             this.directory = directory;
             this.peers = null;
             return this;
@@ -233,7 +234,7 @@ public final class CatenaClient implements Generator {
                 var options = device.options(threads);
                 SwarmInference inference = peers != null
                         ? SwarmInference.open(backend, model, t, peers, options, requestTimeout)
-                        : SwarmInference.open(backend, model, t, Directories.open(directory), options, requestTimeout);
+                        : SwarmInference.open(backend, model, t, Directories.open(directory), options, requestTimeout); // owns it
                 inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout));
                 return new CatenaClient(t, inference, context, backend.inspect(model).nCtxTrain(), mode, wire);
             } catch (RuntimeException e) {

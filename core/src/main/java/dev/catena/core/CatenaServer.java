@@ -3,7 +3,7 @@ package dev.catena.core;
 import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.core.client.SwarmInference;
-import dev.catena.core.directory.Directory;
+import dev.catena.api.directory.Directory;
 import dev.catena.core.server.SwarmServer;
 import dev.catena.transport.spi.Transport;
 import dev.catena.transport.spi.TransportConfig;
@@ -109,6 +109,8 @@ public final class CatenaServer implements AutoCloseable {
                     directory.withdraw(server.address());
                 } catch (RuntimeException e) {
                     LOG.log(System.Logger.Level.WARNING, "directory withdraw failed: " + e.getMessage());
+                } finally {
+                    directory.close();
                 }
             }
             server.close();
@@ -131,6 +133,7 @@ public final class CatenaServer implements AutoCloseable {
         private long kvBudgetBytes = 1L << 30;
         private Duration idleTimeout = Duration.ofMinutes(5);
         private Duration announceEvery = Duration.ofSeconds(5);
+        private Duration leaseTtl = dev.catena.api.directory.DirectoryOptions.DEFAULT_LEASE_TTL;
         private String transport;
         private String backend;
         private long inboundBudgetBytes = TransportConfig.DEFAULT_INBOUND_BUDGET_BYTES;
@@ -157,12 +160,14 @@ public final class CatenaServer implements AutoCloseable {
         }
 
         /**
-         * Announces the server in a directory: a {@code file:} URI or a plain path names a directory file.
+         * Announces the server in a directory, by URI scheme: {@code etcd://HOST:PORT,...} (with
+         * {@code directory-etcd}; the record is on a lease, see {@link #leaseTtl}), {@code mem:NAME},
+         * or a {@code file:} URI or plain path naming a directory file.
          *
-         * @throws IllegalArgumentException for another scheme
+         * @throws IllegalArgumentException for an unknown scheme (the message lists the known ones) or a malformed URI
          */
         public Builder directory(URI directory) {
-            Directories.open(directory);
+            Directories.check(directory);
             this.directory = directory;
             return this;
         }
@@ -223,6 +228,15 @@ public final class CatenaServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * How long the directory keeps this server's record after the process dies (default 10 s):
+         * the record is on a lease with this TTL, kept alive while the server runs.
+         */
+        public Builder leaseTtl(Duration ttl) {
+            this.leaseTtl = new dev.catena.api.directory.DirectoryOptions(ttl).leaseTtl();
+            return this;
+        }
+
         /** The transport by name, e.g. {@code netty} (default: the preferred one available). */
         public Builder transport(String name) {
             this.transport = name;
@@ -243,7 +257,7 @@ public final class CatenaServer implements AutoCloseable {
         public CatenaServer start() {
             var spans = Catena.spanBackend(backend);
             BlockRange range = blocks == null ? new BlockRange(0, spans.inspect(model).nLayer()) : blocks;
-            Directory dir = directory == null ? null : Directories.open(directory);
+            Directory dir = directory == null ? null : Directories.open(directory, new dev.catena.api.directory.DirectoryOptions(leaseTtl));
             var config = new SwarmServer.Config(model, SwarmInference.modelId(model), range, device.options(threads), host + ":" + port,
                     kvBudgetBytes, idleTimeout, threads);
             Transport t = Catena.transport(transport).create(TransportConfig.defaults().withInboundBudgetBytes(inboundBudgetBytes)
@@ -255,6 +269,7 @@ public final class CatenaServer implements AutoCloseable {
             } catch (RuntimeException e) {
                 if (server != null) server.close();
                 t.close();
+                if (dir != null) dir.close();
                 throw e;
             }
         }

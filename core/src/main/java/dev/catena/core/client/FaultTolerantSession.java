@@ -3,8 +3,8 @@ package dev.catena.core.client;
 import dev.catena.core.SwarmException;
 import dev.catena.api.BlockRange;
 import dev.catena.core.generation.GenerationLoop;
-import dev.catena.core.directory.Directory;
-import dev.catena.core.directory.ServerRecord;
+import dev.catena.api.directory.Directory;
+import dev.catena.api.directory.ServerRecord;
 
 import java.time.Duration;
 import java.util.ArrayList;

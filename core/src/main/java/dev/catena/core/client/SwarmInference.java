@@ -5,7 +5,7 @@ import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.generation.GenerationLoop;
-import dev.catena.core.directory.Directory;
+import dev.catena.api.directory.Directory;
 import dev.catena.core.directory.StaticDirectory;
 import dev.catena.transport.proto.DType;
 import dev.catena.transport.spi.Transport;
@@ -58,7 +58,7 @@ public final class SwarmInference implements AutoCloseable {
         }
     }
 
-    /** Over the servers a directory lists for the model. */
+    /** Over the servers a directory lists for the model; the inference owns the directory and closes it. */
     public static SwarmInference open(SpanBackend backend, Path model, Transport transport, Directory directory,
                                       SpanOptions headOptions, Duration timeout) {
         var client = new SwarmClient(transport, timeout);
@@ -66,6 +66,7 @@ public final class SwarmInference implements AutoCloseable {
             return open(backend, model, client, directory, headOptions);
         } catch (RuntimeException e) {
             client.close();
+            directory.close();
             throw e;
         }
     }
@@ -130,7 +131,11 @@ public final class SwarmInference implements AutoCloseable {
         try {
             head.close();
         } finally {
-            client.close();
+            try {
+                client.close();
+            } finally {
+                directory.close();
+            }
         }
     }
 }

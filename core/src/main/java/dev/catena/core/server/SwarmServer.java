@@ -5,7 +5,7 @@ import dev.catena.api.spi.SessionOptions;
 import dev.catena.api.spi.Span;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
-import dev.catena.core.directory.ServerRecord;
+import dev.catena.api.directory.ServerRecord;
 import dev.catena.transport.spi.Frame;
 import dev.catena.transport.spi.Listener;
 import dev.catena.transport.spi.Transport;

@@ -2,7 +2,7 @@ package dev.catena.core.client;
 
 import dev.catena.core.SwarmException;
 import dev.catena.api.BlockRange;
-import dev.catena.core.directory.ServerRecord;
+import dev.catena.api.directory.ServerRecord;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

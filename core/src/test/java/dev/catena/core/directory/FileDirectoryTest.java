@@ -1,5 +1,7 @@
 package dev.catena.core.directory;
 
+import dev.catena.api.directory.ServerRecord;
+
 import dev.catena.api.BlockRange;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -14,7 +14,7 @@ import dev.catena.core.client.SessionSpec;
 import dev.catena.core.client.SwarmClient;
 import dev.catena.core.SwarmException;
 import dev.catena.core.directory.InMemoryDirectory;
-import dev.catena.core.directory.ServerRecord;
+import dev.catena.api.directory.ServerRecord;
 import dev.catena.testing.CountingBackend;
 import dev.catena.core.server.SwarmServer;
 import dev.catena.transport.proto.DType;

@@ -161,7 +161,7 @@ class SwarmProtocolTest {
                 assertTrue(server.record().throughput() > 0);
             }
             server.close();
-            assertEquals(dev.catena.core.directory.ServerRecord.State.OFFLINE, server.record().state());
+            assertEquals(dev.catena.api.directory.ServerRecord.State.OFFLINE, server.record().state());
         }
     }
 
