@@ -121,8 +121,8 @@ public final class SwarmServer implements AutoCloseable {
         double throughput = steps == 0 || nanos == 0 ? 0 : steps * 1e9 / nanos;
         long bytesPerToken = Math.max(1, span.kvBytesFor(SessionOptions.of(1)));
         long freeTokens = Math.max(0, config.kvBudgetBytes() - kvBytesReserved()) / bytesPerToken;
-        return new ServerRecord(address(), config.modelId(), config.blocks(), throughput, freeTokens,
-                closed.get() ? ServerRecord.State.OFFLINE : ServerRecord.State.ONLINE);
+        return new ServerRecord(address(), config.modelId(), config.model().getFileName().toString(), config.blocks(), throughput,
+                freeTokens, closed.get() ? ServerRecord.State.OFFLINE : ServerRecord.State.ONLINE, "", "", "");
     }
 
     /** Senders whose pushes differed from the clients' copies, with how often. */
