@@ -2,6 +2,7 @@
 module dev.catena.samples {
     requires dev.catena.core;
     requires dev.catena.openai;
+    requires dev.catena.directory.etcd; // catena etcd runs a local member (LocalEtcd); the directory itself is found by scheme
     requires info.picocli;
     requires java.logging;
     requires tools.jackson.databind;

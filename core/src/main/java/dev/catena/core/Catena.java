@@ -67,6 +67,13 @@ public final class Catena {
         return Directories.open(uri);
     }
 
+    /**
+     * The id servers of {@code model} announce in directories and clients look them up by.
+     */
+    public static String modelId(Path model) {
+        return dev.catena.core.client.SwarmInference.modelId(model);
+    }
+
     /** Every transport provider found, preferred first. */
     public static List<TransportProvider> transportProviders() {
         return Providers.sorted(ServiceLoader.load(TransportProvider.class));

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 @Command(name = "catena", mixinStandardHelpOptions = true, versionProvider = CatenaCli.Version.class,
         description = "Distributed LLM inference over llama.cpp's ggml, Petals-style, with direct server-to-server pushes.",
         subcommands = {InfoCommand.class, GenerateCommand.class, ServerCommand.class, SwarmCommand.class, ServeCommand.class, OracleCommand.class,
-                BenchCommand.class, CommandLine.HelpCommand.class},
+                BenchCommand.class, EtcdCommand.class, StatusCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:internal error", "2:bad command line or input",
                 "3:bad or unsupported model file (missing, not GGUF, truncated, malformed, unknown architecture)",
@@ -80,7 +80,8 @@ public final class CatenaCli {
             if (e instanceof ModelFormatException || e instanceof UnsupportedModelException) return BAD_MODEL;
             if (e instanceof SpanInputException) return USAGE;
             if (e instanceof BackendUnavailableException) return UNAVAILABLE;
-            if (e instanceof SwarmException || e instanceof TransportException) return SWARM;
+            if (e instanceof SwarmException || e instanceof TransportException
+                    || e instanceof dev.catena.api.directory.DirectoryException) return SWARM;
             return INTERNAL;
         }
     }

@@ -9,7 +9,7 @@ import java.util.logging.Logger;
 /**
  * Logging as a command-line user should see it: one short line per record on stderr, no timestamps,
  * and none of the native engine's or Netty's chatter (llama.cpp's vocabulary-loader warnings, Netty's
- * hardware-address notice) unless {@code --verbose}. The native engine's real errors still reach the
+ * hardware-address notice, the etcd client's gRPC notices) unless {@code --verbose}. The native engine's real errors still reach the
  * user inside Catena's exceptions.
  */
 final class CliLogging {
@@ -17,6 +17,8 @@ final class CliLogging {
     private static final Logger ROOT = Logger.getLogger("");
     private static final Logger NATIVE = Logger.getLogger("dev.catena.ggml");
     private static final Logger NETTY = Logger.getLogger("io.netty");
+    /** The etcd client's stack (jetcd, gRPC, Vert.x; SLF4J routed here by slf4j-jdk14). */
+    private static final Logger[] ETCD_CLIENT = {Logger.getLogger("io.grpc"), Logger.getLogger("io.etcd"), Logger.getLogger("io.vertx")};
 
     private CliLogging() {
     }
@@ -30,6 +32,7 @@ final class CliLogging {
         ROOT.setLevel(Level.INFO);
         NATIVE.setLevel(verbose ? Level.ALL : Level.OFF);
         NETTY.setLevel(verbose ? Level.INFO : Level.SEVERE);
+        for (Logger l : ETCD_CLIENT) l.setLevel(verbose ? Level.INFO : Level.SEVERE);
     }
 
     private static final class OneLine extends Formatter {

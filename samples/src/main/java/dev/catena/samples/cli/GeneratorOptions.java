@@ -32,7 +32,7 @@ final class GeneratorOptions {
         List<String> peers;
 
         @Option(names = "--directory", required = true, paramLabel = "URI",
-                description = "The servers a directory lists (a file path or file: URI; ./catena server --directory announces there).")
+                description = "The servers a directory lists: etcd://HOST:PORT[,HOST:PORT...], a file path or file: URI (./catena server --directory announces there).")
         String directory;
     }
 
@@ -142,7 +142,7 @@ final class GeneratorOptions {
     }
 
     /** A {@code file:} (or other) URI as given, or a plain path. */
-    private static URI directoryUri(String s) {
+    static URI directoryUri(String s) {
         return s.contains(":") && !s.startsWith("/") ? URI.create(s) : Path.of(s).toAbsolutePath().toUri();
     }
 }

@@ -38,8 +38,12 @@ final class ServerCommand implements Callable<Integer> {
             description = "Connections open at once from one remote host (default ${DEFAULT-VALUE}; 0: no cap).")
     int maxConnectionsPerAddress;
     @Option(names = "--transport", description = "Transport provider (default: the preferred available one).") String transportName;
-    @Option(names = "--directory", paramLabel = "FILE", description = "Announce this server in a directory file (withdrawn at stop).")
-    Path directoryFile;
+    @Option(names = "--directory", paramLabel = "URI",
+            description = "Announce this server in a directory (withdrawn at stop): etcd://HOST:PORT[,HOST:PORT...], a file path or file: URI.")
+    String directory;
+    @Option(names = "--lease-ttl-s", defaultValue = "10",
+            description = "A killed server's record lasts this long in etcd (default ${DEFAULT-VALUE} s).")
+    long leaseTtlSeconds;
     @Option(names = "--announce-every-s", defaultValue = "5", description = "Refresh the directory record this often (default ${DEFAULT-VALUE} s).")
     long announceSeconds;
 
@@ -72,7 +76,13 @@ final class ServerCommand implements Callable<Integer> {
             case "auto" -> builder.device(Device.AUTO);
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--device must be cpu, cuda or auto, got '" + device + "'");
         }
-        if (directoryFile != null) builder.directory(directoryFile); // announced, refreshed, and withdrawn at stop
+        if (directory != null) { // announced, refreshed, and withdrawn at stop
+            try {
+                builder.directory(GeneratorOptions.directoryUri(directory)).leaseTtl(Duration.ofSeconds(leaseTtlSeconds));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--directory: " + e.getMessage());
+            }
+        }
         CatenaServer server = Progress.during("loading blocks " + range + " of " + model.getFileName(), builder::start);
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
