@@ -336,19 +336,19 @@ class CatenaApiTest {
         try (CatenaServer a = Catena.server(MODEL).blocks(0, 3).listen("127.0.0.1", 0).directory(uri).start();
              CatenaServer b = Catena.server(MODEL).blocks(3, 5).directory(file).announceEvery(java.time.Duration.ofMillis(100)).start()) {
             assertEquals(java.util.Set.of(a.address(), b.address()),
-                    java.util.Set.copyOf(directory.servers("stories260K.gguf").stream().map(r -> r.address()).toList()));
+                    java.util.Set.copyOf(directory.servers(Catena.modelId(MODEL)).stream().map(r -> r.address()).toList()));
             try (CatenaClient client = Catena.client(MODEL).directory(uri).mode(Mode.PUSH).build()) {
                 assertEquals(expectedTokens, client.generate(greedy(N)).tokens());
             }
             try (CatenaClient client = Catena.client(MODEL).directory(URI.create(file.toString())).build()) {
                 assertEquals(expectedTokens.subList(0, 8), client.generate(greedy(8)).tokens(), "a plain path names the file too");
             }
-            await(() -> directory.servers("stories260K.gguf").stream().anyMatch(r -> r.address().equals(b.address()) && r.throughput() > 0),
+            await(() -> directory.servers(Catena.modelId(MODEL)).stream().anyMatch(r -> r.address().equals(b.address()) && r.throughput() > 0),
                     "b's record is refreshed with its measured throughput");
             a.close();
-            assertEquals(List.of(b.address()), directory.servers("stories260K.gguf").stream().map(r -> r.address()).toList());
+            assertEquals(List.of(b.address()), directory.servers(Catena.modelId(MODEL)).stream().map(r -> r.address()).toList());
         }
-        assertEquals(List.of(), directory.servers("stories260K.gguf"));
+        assertEquals(List.of(), directory.servers(Catena.modelId(MODEL)));
         var e = assertThrows(IllegalArgumentException.class, () -> Catena.server(MODEL).directory(URI.create("http://example.com/d")));
         assertTrue(e.getMessage().contains("http://example.com/d"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Catena.client(MODEL).directory(URI.create("dht://x")));

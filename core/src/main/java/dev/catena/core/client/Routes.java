@@ -18,15 +18,23 @@ public final class Routes {
      *
      * @throws SwarmException when a server is unreachable or serves another model
      */
-    public static List<ServerRecord> describe(SwarmClient client, List<String> addresses, String modelId) {
+    public static List<ServerRecord> describe(SwarmClient client, List<String> addresses, String modelId, String modelName) {
         List<ServerRecord> records = new ArrayList<>();
         for (String address : addresses) {
             ServerInfo info = client.info(address, client.requestTimeout()); // its round trip is kept for routing
             if (!info.getModelId().equals(modelId)) {
-                throw new SwarmException.Refused(address + " serves model '" + info.getModelId() + "', not '" + modelId + "'", address, null);
+                String theirs = info.getModelName().isEmpty() ? "another model" : info.getModelName();
+                throw new SwarmException.Refused(address + " serves " + theirs + " (model id " + shortId(info.getModelId())
+                        + "), not this client's " + modelName + " (model id " + shortId(modelId) + "): another model, or another copy "
+                        + "of it (other tensor types or metadata)", address, null);
             }
-            records.add(ServerRecord.online(address, modelId, new BlockRange(info.getStart(), info.getEnd())));
+            records.add(new ServerRecord(address, modelId, info.getModelName(), new BlockRange(info.getStart(), info.getEnd()), 0,
+                    Long.MAX_VALUE, ServerRecord.State.ONLINE, info.getWeightsDigest(), "", ""));
         }
         return List.copyOf(records);
+    }
+
+    private static String shortId(String id) {
+        return id.length() > 16 ? id.substring(0, 16) + "..." : id;
     }
 }

@@ -41,9 +41,9 @@ public final class SwarmInference implements AutoCloseable {
         this.policy = FaultTolerantSession.Policy.defaults(client.requestTimeout());
     }
 
-    /** The model id servers announce: the GGUF file's name. */
+    /** The model id servers announce: the GGUF's content fingerprint ({@link dev.catena.core.model.ModelIdentity}). */
     public static String modelId(Path model) {
-        return model.getFileName().toString();
+        return dev.catena.core.model.ModelIdentity.idOf(model);
     }
 
     /** Over the servers at {@code peers}, asked for their spans. */
@@ -51,7 +51,8 @@ public final class SwarmInference implements AutoCloseable {
                                       SpanOptions headOptions, Duration timeout) {
         var client = new SwarmClient(transport, timeout);
         try {
-            return open(backend, model, client, new StaticDirectory(Routes.describe(client, peers, modelId(model))), headOptions);
+            return open(backend, model, client, new StaticDirectory(Routes.describe(client, peers, modelId(model), modelName(model))),
+                    headOptions);
         } catch (RuntimeException e) {
             client.close();
             throw e;
@@ -74,9 +75,45 @@ public final class SwarmInference implements AutoCloseable {
     private static SwarmInference open(SpanBackend backend, Path model, SwarmClient client, Directory directory,
                                        SpanOptions headOptions) {
         var info = backend.inspect(model);
-        RoutePlanner.plan(directory.servers(modelId(model)), info.nLayer(), java.util.Set.of(), RoutePlanner.hops()); // fail early
-        return new SwarmInference(client, backend.openHead(model, headOptions), directory, modelId(model), info.nLayer(),
-                info.nEmbd());
+        String id = modelId(model);
+        Directory checked = sameWeights(model, directory);
+        try {
+            RoutePlanner.plan(checked.servers(id), info.nLayer(), java.util.Set.of(), RoutePlanner.hops()); // fail early
+        } catch (dev.catena.core.SwarmException.NoRoute e) {
+            throw new dev.catena.core.SwarmException.NoRoute(e.getMessage()
+                    + (checked instanceof SameWeightsDirectory s ? s.refusals() : "") + otherModels(directory, id, modelName(model)));
+        }
+        return new SwarmInference(client, backend.openHead(model, headOptions), checked, id, info.nLayer(), info.nEmbd());
+    }
+
+    /** The directory with servers of other weights left out, when the model file can be hashed. */
+    private static Directory sameWeights(Path model, Directory directory) {
+        try {
+            return new SameWeightsDirectory(directory, dev.catena.core.model.ModelIdentity.of(model));
+        } catch (dev.catena.api.ModelFormatException e) {
+            return directory;
+        }
+    }
+
+    /** Servers of a model with this file name but other content, named in a no-route error. */
+    private static String otherModels(Directory directory, String id, String name) {
+        try {
+            var others = directory.allServers().entrySet().stream()
+                    .filter(e -> !e.getKey().equals(id))
+                    .flatMap(e -> e.getValue().stream())
+                    .filter(r -> r.modelName().equals(name))
+                    .map(r -> r.address() + " (model id " + r.modelId().substring(0, Math.min(12, r.modelId().length())) + "...)")
+                    .toList();
+            return others.isEmpty() ? "" : "; servers of another model named " + name + " (not used: other metadata or tensor types than "
+                    + "this client's, model id " + id.substring(0, Math.min(12, id.length())) + "...): " + String.join(", ", others);
+        } catch (RuntimeException e) {
+            return "";
+        }
+    }
+
+    /** The model's human-readable name: its file name. */
+    public static String modelName(Path model) {
+        return model.getFileName().toString();
     }
 
     /** Retries, bans and the step timeout for the generations that follow. */

@@ -36,6 +36,8 @@ final class FrameDispatcher implements FrameHandler {
     static final long CONTROL_FRAME_BYTES = 64 << 10;
 
     private final String modelId;
+    private final String modelName;
+    private final String weightsDigest;
     private final BlockRange blocks;
     private final Span span;
     private final int nEmbd;
@@ -47,8 +49,11 @@ final class FrameDispatcher implements FrameHandler {
     /** Connections whose Hello was answered. */
     private final Set<Connection> greeted = ConcurrentHashMap.newKeySet();
 
-    FrameDispatcher(String modelId, BlockRange blocks, Span span, SessionTable sessions, PeerLinks peers, SessionHost host) {
+    FrameDispatcher(String modelId, String modelName, String weightsDigest, BlockRange blocks, Span span, SessionTable sessions,
+                    PeerLinks peers, SessionHost host) {
         this.modelId = modelId;
+        this.modelName = modelName;
+        this.weightsDigest = weightsDigest;
         this.blocks = blocks;
         this.span = span;
         this.nEmbd = span.model().nEmbd();
@@ -127,7 +132,8 @@ final class FrameDispatcher implements FrameHandler {
 
     private void open(Connection from, long requestId, OpenSession o) {
         if (!o.getModelId().equals(modelId)) {
-            reject(from, requestId, ErrorCode.WRONG_SPAN, "this server serves model '" + modelId + "', not '" + o.getModelId() + "'");
+            reject(from, requestId, ErrorCode.WRONG_SPAN, "this server serves model " + modelName + " (id " + modelId
+                    + "), not the model with id " + o.getModelId());
             return;
         }
         // Any non-empty part of the span will do: a route may use part of a server's span.
@@ -206,7 +212,8 @@ final class FrameDispatcher implements FrameHandler {
 
     private ServerInfo info() {
         long budget = sessions.kvBudgetBytes();
-        return ServerInfo.newBuilder().setModelId(modelId).setStart(blocks.start()).setEnd(blocks.end())
+        return ServerInfo.newBuilder().setModelId(modelId).setModelName(modelName).setWeightsDigest(weightsDigest)
+                .setStart(blocks.start()).setEnd(blocks.end())
                 .setKvBytesTotal(budget).setKvBytesFree(budget - sessions.kvBytesReserved())
                 .putAllCounters(counters.snapshot()).build();
     }

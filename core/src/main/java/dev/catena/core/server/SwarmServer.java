@@ -6,6 +6,7 @@ import dev.catena.api.spi.Span;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.api.directory.ServerRecord;
+import dev.catena.core.model.ModelIdentity;
 import dev.catena.transport.spi.Frame;
 import dev.catena.transport.spi.Listener;
 import dev.catena.transport.spi.Transport;
@@ -54,15 +55,17 @@ public final class SwarmServer implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final SessionTable sessions;
     private final PeerLinks peers;
+    private final String weightsDigest;
 
     private SwarmServer(Config config, Span span, Transport transport) {
         this.config = config;
         this.span = span;
+        this.weightsDigest = weightsDigest(config);
         this.sessions = new SessionTable(config.kvBudgetBytes(), config.idleTimeout(), config.computeThreads(), closed::get);
         this.peers = new PeerLinks(transport, config.peerAddresses(), this::address, closed::get, counters);
         try {
             this.listener = transport.listen(config.bindAddress(),
-                    new FrameDispatcher(config.modelId(), config.blocks(), span, sessions, peers, new Host()));
+                    new FrameDispatcher(config.modelId(), modelName(), weightsDigest, config.blocks(), span, sessions, peers, new Host()));
         } catch (RuntimeException e) {
             sessions.close(); // its compute and sweeper threads
             throw e;
@@ -78,6 +81,27 @@ public final class SwarmServer implements AutoCloseable {
             span.close();
             throw e;
         }
+    }
+
+    /**
+     * The span's weights digest ({@link ModelIdentity#weightsDigest}), computed once at load (and
+     * cached across runs); empty when the model file is not one this server can hash.
+     */
+    private static String weightsDigest(Config config) {
+        try {
+            return ModelIdentity.of(config.model()).weightsDigest(config.blocks());
+        } catch (dev.catena.api.ModelFormatException | java.io.UncheckedIOException e) {
+            return "";
+        }
+    }
+
+    private String modelName() {
+        return config.model().getFileName().toString();
+    }
+
+    /** SHA-256 of the tensor bytes of its blocks, hex; empty when unknown. */
+    public String weightsDigest() {
+        return weightsDigest;
     }
 
     /** The address clients and peers connect to. */
@@ -121,8 +145,8 @@ public final class SwarmServer implements AutoCloseable {
         double throughput = steps == 0 || nanos == 0 ? 0 : steps * 1e9 / nanos;
         long bytesPerToken = Math.max(1, span.kvBytesFor(SessionOptions.of(1)));
         long freeTokens = Math.max(0, config.kvBudgetBytes() - kvBytesReserved()) / bytesPerToken;
-        return new ServerRecord(address(), config.modelId(), config.model().getFileName().toString(), config.blocks(), throughput,
-                freeTokens, closed.get() ? ServerRecord.State.OFFLINE : ServerRecord.State.ONLINE, "", "", "");
+        return new ServerRecord(address(), config.modelId(), modelName(), config.blocks(), throughput,
+                freeTokens, closed.get() ? ServerRecord.State.OFFLINE : ServerRecord.State.ONLINE, weightsDigest, "", "");
     }
 
     /** Senders whose pushes differed from the clients' copies, with how often. */
