@@ -18,7 +18,7 @@ import java.util.concurrent.Callable;
 
 /** {@code catena info}: a model's shape, or (without --model) the backends, devices and transports found. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = {"Describes a GGUF model (--model), or else the span backends, devices and transports found."})
+        description = {"Describes a GGUF model (--model), or else the span backends, devices, transports and directories found."})
 final class InfoCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "GGUF", description = "Model file to describe.")
@@ -71,6 +71,8 @@ final class InfoCommand implements Callable<Integer> {
         o.put("backends", Catena.spanBackendProviders().stream().map(p -> p.name() + (p.isAvailable() ? "" : " (unavailable)")).toList());
         o.put("transports", Catena.transportProviders().stream()
                 .map(p -> p.name() + (p.isAvailable() ? " (" + p.implementation() + ")" : " (unavailable)")).toList());
+        o.put("directories", Catena.directoryProviders().stream()
+                .map(p -> String.join(", ", p.schemes().stream().map(x -> x + ":").toList()) + (p.isAvailable() ? "" : " (unavailable)")).toList());
         return o;
     }
 
