@@ -4,6 +4,7 @@ import dev.catena.api.BlockRange;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.core.client.SwarmInference;
 import dev.catena.api.directory.Directory;
+import dev.catena.core.server.BlockSelection;
 import dev.catena.core.server.SwarmServer;
 import dev.catena.transport.spi.Transport;
 import dev.catena.transport.spi.TransportConfig;
@@ -29,35 +30,96 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class CatenaServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CatenaServer.class.getName());
-    private final SwarmServer server;
+    /** The server hosting the current span; replaced when the server moves to other blocks. */
+    private volatile SwarmServer server;
     private final Transport ownTransport;
     private final Directory directory;
     private final ScheduledExecutorService announcer;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** How it chooses and moves its blocks; null when they are pinned. */
+    private final Rebalancing rebalancing;
+    /** Servers of spans it moved away from, still finishing their sessions. */
+    private final java.util.List<SwarmServer> draining = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile long nextRebalanceNanos;
 
-    private CatenaServer(SwarmServer server, Transport ownTransport, Directory directory, Duration announceEvery) {
+    /**
+     * Moving between spans: the backend and transport to open the new span with, the config to copy,
+     * the model's block count, how often to check, and the hysteresis ({@link BlockSelection}).
+     */
+    record Rebalancing(SpanBackend spans, Transport transport, SwarmServer.Config config, int nLayer, Duration every,
+                       double balanceQuality) {
+    }
+
+    private CatenaServer(SwarmServer server, Transport ownTransport, Directory directory, Duration announceEvery, Rebalancing rebalancing) {
         this.server = server;
         this.ownTransport = ownTransport;
         this.directory = directory;
+        this.rebalancing = rebalancing;
         if (directory == null) {
             this.announcer = null;
             return;
         }
         directory.announce(server.record());
         this.announcer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("catena-announce").factory());
+        if (rebalancing != null) scheduleNextRebalance();
         // Refreshed, so clients route by the throughput and free KV it has now.
         announcer.scheduleAtFixedRate(() -> {
             try {
-                directory.announce(server.record());
+                directory.announce(this.server.record());
+                if (rebalancing != null && System.nanoTime() >= nextRebalanceNanos) {
+                    scheduleNextRebalance();
+                    rebalance();
+                }
+                retireDrained();
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "directory refresh failed: " + e.getMessage());
             }
         }, announceEvery.toMillis(), announceEvery.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** The next check, after the interval plus up to half of it at random, so servers do not all move at once. */
+    private void scheduleNextRebalance() {
+        long every = rebalancing.every().toNanos();
+        nextRebalanceNanos = System.nanoTime() + every + (long) (java.util.concurrent.ThreadLocalRandom.current().nextDouble() * every / 2);
+    }
+
+    /**
+     * Moves to the blocks {@link BlockSelection#rebalance} names, when it names others: opens the new
+     * span on a new port, announces it, withdraws the old record (no new sessions come there) and
+     * closes the old span once its sessions have finished. No session is dropped.
+     */
+    private void rebalance() {
+        SwarmServer current = server;
+        var target = BlockSelection.rebalance(directory.servers(rebalancing.config().modelId()), rebalancing.nLayer(),
+                current.address(), current.blocks(), current.record().throughput(), rebalancing.balanceQuality());
+        if (target.equals(current.blocks())) return;
+        var c = rebalancing.config();
+        String host = c.bindAddress().substring(0, c.bindAddress().lastIndexOf(':'));
+        var config = new SwarmServer.Config(c.model(), c.modelId(), target, c.spanOptions(), host + ":0", c.kvBudgetBytes(),
+                c.idleTimeout(), c.computeThreads(), c.peerAddresses());
+        SwarmServer moved = SwarmServer.start(config, rebalancing.spans(), rebalancing.transport());
+        LOG.log(System.Logger.Level.INFO, "moving from blocks {0} on {1} to blocks {2} on {3} ({4} sessions left to finish)",
+                current.blocks(), current.address(), target, moved.address(), current.openSessions());
+        server = moved;
+        directory.announce(moved.record());
+        directory.withdraw(current.address());
+        draining.add(current);
+        retireDrained();
+    }
+
+    /** Closes the old spans whose sessions have all finished. */
+    private void retireDrained() {
+        for (SwarmServer old : draining) {
+            if (old.openSessions() == 0) {
+                draining.remove(old);
+                old.close();
+            }
+        }
+    }
+
     /** Starts a server on {@code transport}, which the caller keeps (for {@link LocalSwarm}). */
     static CatenaServer start(SwarmServer.Config config, SpanBackend backend, Transport transport) {
-        return new CatenaServer(SwarmServer.start(config, backend, transport), null, null, null);
+        return new CatenaServer(SwarmServer.start(config, backend, transport), null, null, null, null);
     }
 
     /** The {@code host:port} clients and peers connect to. */
@@ -114,6 +176,7 @@ public final class CatenaServer implements AutoCloseable {
                 }
             }
             server.close();
+            draining.forEach(SwarmServer::close);
         } finally {
             if (ownTransport != null) ownTransport.close();
         }
@@ -127,6 +190,9 @@ public final class CatenaServer implements AutoCloseable {
     /** Builds and starts a {@link CatenaServer}; every setting has a default. */
     public static final class Builder extends ModelBuilder<Builder> {
         private BlockRange blocks;
+        private int numBlocks;
+        private Duration rebalanceEvery = Duration.ofSeconds(30);
+        private double balanceQuality = BlockSelection.DEFAULT_BALANCE_QUALITY;
         private String host = "127.0.0.1";
         private int port;
         private URI directory;
@@ -148,6 +214,36 @@ public final class CatenaServer implements AutoCloseable {
         /** Hosts blocks {@code [start, end)} (default: every block of the model). */
         public Builder blocks(int start, int end) {
             this.blocks = new BlockRange(start, end);
+            this.numBlocks = 0;
+            return this;
+        }
+
+        /**
+         * Hosts {@code n} blocks that it chooses itself from the directory's view of the swarm (the span
+         * that most raises the weakest block's throughput), and moves when a move would raise it by
+         * more than 1 / {@link #balanceQuality} (checked every {@link #rebalanceEvery}). Needs a directory.
+         */
+        public Builder numBlocks(int n) {
+            if (n < 1) throw new IllegalArgumentException("numBlocks must be >= 1, got " + n);
+            this.numBlocks = n;
+            this.blocks = null;
+            return this;
+        }
+
+        /** With {@link #numBlocks}: how often it checks whether to move (default 30 s, plus up to half of it at random). */
+        public Builder rebalanceEvery(Duration every) {
+            if (every.toMillis() < 1) throw new IllegalArgumentException("rebalanceEvery must be >= 1 ms, got " + every);
+            this.rebalanceEvery = every;
+            return this;
+        }
+
+        /**
+         * With {@link #numBlocks}: it moves only when the weakest block's throughput now is below this
+         * fraction of what it would be after the move (default 0.75, as Petals; 0 never moves).
+         */
+        public Builder balanceQuality(double quality) {
+            if (!(quality >= 0 && quality <= 1)) throw new IllegalArgumentException("balanceQuality must be in [0, 1], got " + quality);
+            this.balanceQuality = quality;
             return this;
         }
 
@@ -256,16 +352,28 @@ public final class CatenaServer implements AutoCloseable {
          */
         public CatenaServer start() {
             var spans = Catena.spanBackend(backend);
-            BlockRange range = blocks == null ? new BlockRange(0, spans.inspect(model).nLayer()) : blocks;
+            int nLayer = spans.inspect(model).nLayer();
+            if (numBlocks > 0 && directory == null) throw new IllegalStateException("numBlocks needs a directory(...) to choose from");
+            if (numBlocks > nLayer) throw new IllegalArgumentException("numBlocks " + numBlocks + " > the model's " + nLayer + " blocks");
             Directory dir = directory == null ? null : Directories.open(directory, new dev.catena.api.directory.DirectoryOptions(leaseTtl));
-            var config = new SwarmServer.Config(model, SwarmInference.modelId(model), range, device.options(threads), host + ":" + port,
+            String modelId = SwarmInference.modelId(model);
+            BlockRange range;
+            try {
+                range = numBlocks > 0 ? BlockSelection.choose(dir.servers(modelId), nLayer, numBlocks, "")
+                        : blocks == null ? new BlockRange(0, nLayer) : blocks;
+            } catch (RuntimeException e) {
+                dir.close();
+                throw e;
+            }
+            var config = new SwarmServer.Config(model, modelId, range, device.options(threads), host + ":" + port,
                     kvBudgetBytes, idleTimeout, threads);
             Transport t = Catena.transport(transport).create(TransportConfig.defaults().withInboundBudgetBytes(inboundBudgetBytes)
                     .withTimeouts(readTimeout, readTimeout).withConnectionCaps(maxConnections, maxConnectionsPerAddress));
             SwarmServer server = null;
             try {
                 server = SwarmServer.start(config, spans, t);
-                return new CatenaServer(server, t, dir, announceEvery);
+                var rebalancing = numBlocks > 0 ? new Rebalancing(spans, t, config, nLayer, rebalanceEvery, balanceQuality) : null;
+                return new CatenaServer(server, t, dir, announceEvery, rebalancing);
             } catch (RuntimeException e) {
                 if (server != null) server.close();
                 t.close();
