@@ -19,7 +19,12 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "server", mixinStandardHelpOptions = true, description = "Hosts a span of a model's blocks for swarm clients.")
 final class ServerCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).") Path model;
-    @Option(names = "--blocks", required = true, paramLabel = "A:B", description = "Blocks [A, B) to host.") String blocks;
+    @Option(names = "--blocks", paramLabel = "A:B", description = "Blocks [A, B) to host (or --num-blocks).") String blocks;
+    @Option(names = "--num-blocks", paramLabel = "N",
+            description = "Host N blocks chosen from the swarm (--directory): the span that most raises the weakest block, moving when blocks lose their servers.")
+    Integer numBlocks;
+    @Option(names = "--rebalance-every-s", defaultValue = "30", description = "With --num-blocks: check whether to move this often (default ${DEFAULT-VALUE} s, plus up to half at random).")
+    long rebalanceSeconds;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}).") String host;
     @Option(names = "--port", defaultValue = "0", description = "Port (default: any free one, printed at start).") int port;
     @Option(names = "--threads", defaultValue = "1") int threads;
@@ -52,16 +57,24 @@ final class ServerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         model = DemoModel.orDefault(model);
-        BlockRange range;
+        if ((blocks == null) == (numBlocks == null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "give --blocks A:B or --num-blocks N (with --directory)");
+        }
+        if (numBlocks != null && (numBlocks < 1 || directory == null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), numBlocks < 1 ? "--num-blocks must be >= 1"
+                    : "--num-blocks needs a --directory to choose its blocks from");
+        }
+        if (rebalanceSeconds < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--rebalance-every-s must be >= 1");
+        BlockRange range = null;
         try {
-            range = BlockRange.parseList(blocks).getFirst();
+            if (blocks != null) range = BlockRange.parseList(blocks).getFirst();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--blocks: " + e.getMessage());
         }
         if (announceSeconds < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--announce-every-s must be >= 1");
         }
-        var builder = Catena.server(model).blocks(range.start(), range.end()).listen(host, port).threads(threads)
+        var builder = Catena.server(model).listen(host, port).threads(threads)
                 .kvBudget(kvBudgetMb << 20).idleTimeout(Duration.ofSeconds(idleSeconds)).transport(transportName)
                 .announceEvery(Duration.ofSeconds(announceSeconds));
         try {
@@ -69,6 +82,11 @@ final class ServerCommand implements Callable<Integer> {
                     .connectionCaps(maxConnections, maxConnectionsPerAddress);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (range != null) {
+            builder.blocks(range.start(), range.end());
+        } else {
+            builder.numBlocks(numBlocks).rebalanceEvery(Duration.ofSeconds(rebalanceSeconds));
         }
         switch (device) {
             case "cpu" -> builder.device(Device.CPU);
@@ -83,16 +101,27 @@ final class ServerCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--directory: " + e.getMessage());
             }
         }
-        CatenaServer server = Progress.during("loading blocks " + range + " of " + model.getFileName(), builder::start);
+        CatenaServer server = Progress.during((range != null ? "loading blocks " + range : "choosing and loading " + numBlocks + " blocks")
+                + " of " + model.getFileName(), builder::start);
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
             stopped.countDown();
         }));
-        spec.commandLine().getOut().printf("catena server listening on %s, blocks [%d, %d) of %s%n", server.address(),
-                range.start(), range.end(), model.getFileName());
+        BlockRange hosted = server.blocks();
+        String address = server.address();
+        spec.commandLine().getOut().printf("catena server listening on %s, blocks [%d, %d) of %s%n", address,
+                hosted.start(), hosted.end(), model.getFileName());
         spec.commandLine().getOut().flush();
-        stopped.await();
+        while (!stopped.await(500, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            if (!server.blocks().equals(hosted) || !server.address().equals(address)) { // moved (--num-blocks)
+                hosted = server.blocks();
+                address = server.address();
+                spec.commandLine().getOut().printf("catena server moved to %s, blocks [%d, %d) of %s%n", address,
+                        hosted.start(), hosted.end(), model.getFileName());
+                spec.commandLine().getOut().flush();
+            }
+        }
         return 0;
     }
 }

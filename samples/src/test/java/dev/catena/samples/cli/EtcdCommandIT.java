@@ -102,6 +102,50 @@ class EtcdCommandIT {
     }
 
     @Test
+    void serversWithNumBlocksCoverTheModelAndMoveWhenOneIsKilled(@TempDir Path tmp) throws Exception {
+        int[] expected = OracleCommandIT.Expected.firstCase().tokens();
+        List<Process> started = new ArrayList<>();
+        try {
+            String uri = startAndRead(started, Pattern.compile("^(etcd://\\S+)$"), "etcd", "--port", String.valueOf(freePort()),
+                    "--peer-port", String.valueOf(freePort()), "--data-dir", tmp.resolve("etcd").toString());
+            var listening = Pattern.compile("catena server listening on (\\S+, blocks \\[\\d+, \\d+)\\)");
+            List<String> addresses = new ArrayList<>();
+            List<String> spans = new ArrayList<>();
+            for (int i = 0; i < 3; i++) { // one after the other: each sees the ones before
+                String[] got = startAndRead(started, listening, "server", "--model", MODEL.toString(), "--num-blocks", "3",
+                        "--directory", uri, "--lease-ttl-s", "2", "--announce-every-s", "1", "--rebalance-every-s", "1").split(", blocks \\[");
+                addresses.add(got[0]);
+                spans.add(got[1]);
+            }
+            assertEquals(List.of("0, 3", "2, 5", "0, 3"), spans, "each fills the weakest blocks");
+            var r = catena("generate", "--directory", uri, "--model", MODEL.toString(), "--prompt", "Once upon a time", "-n", "64",
+                    "--greedy", "--json");
+            assertEquals(0, r.exit(), r.err());
+            assertArrayEquals(expected, ints(find(r.out(), "\"tokens\":\\[([^\\]]*)\\]")));
+
+            started.get(2).destroyForcibly().waitFor(10, TimeUnit.SECONDS); // the only server of blocks 3 and 4, SIGKILL
+            long t0 = System.nanoTime();
+            String out;
+            do {
+                Thread.sleep(300);
+                out = catena("status", "--directory", uri).out();
+            } while ((out.contains(addresses.get(1)) || !out.contains("every block is covered")) && System.nanoTime() - t0 < 20_000_000_000L);
+            assertTrue(!out.contains(addresses.get(1)) && out.contains("every block is covered"),
+                    "the killed server's record went and another server moved to cover blocks 3 and 4:\n" + out);
+            System.out.printf("blocks covered again %.1f s after the kill%n", (System.nanoTime() - t0) / 1e9);
+            r = catena("generate", "--directory", uri, "--model", MODEL.toString(), "--prompt", "Once upon a time", "-n", "64",
+                    "--greedy", "--json");
+            assertEquals(0, r.exit(), r.err());
+            assertArrayEquals(expected, ints(find(r.out(), "\"tokens\":\\[([^\\]]*)\\]")));
+        } finally {
+            for (Process p : started.reversed()) {
+                p.destroy();
+                if (!p.waitFor(30, TimeUnit.SECONDS)) p.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
     void anUnknownDirectorySchemeListsTheKnownOnes() throws Exception {
         var r = catena("status", "--directory", "zk://127.0.0.1:1");
         assertEquals(2, r.exit(), r.err());
