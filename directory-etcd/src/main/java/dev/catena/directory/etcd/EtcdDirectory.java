@@ -57,6 +57,8 @@ final class EtcdDirectory implements Directory {
     private final Map<String, ModelView> views = new ConcurrentHashMap<>();
     /** What this directory announced, by address: put again on a new lease. */
     private final Map<String, ServerRecord> announced = new ConcurrentHashMap<>();
+    /** What is in etcd on the current lease, by address (a refresh equal to it is not written). */
+    private final Map<String, ServerRecord> written = new ConcurrentHashMap<>();
     private final Object leaseLock = new Object();
     private long leaseId; // 0: none; guarded by leaseLock
     private CloseableClient keepAlive; // guarded by leaseLock
@@ -99,11 +101,16 @@ final class EtcdDirectory implements Directory {
 
     // ---- announcing: records on a lease ----
 
+    /**
+     * Puts the record on this directory's lease. A refresh that changes nothing is not written (the
+     * lease's keep-alive holds the record), so idle servers cost etcd only their keep-alives.
+     */
     @Override
     public void announce(ServerRecord record) {
         ensureOpen();
         synchronized (leaseLock) {
             announced.put(record.address(), record);
+            if (leaseId != 0 && record.equals(written.get(record.address()))) return;
             if (leaseId == 0) {
                 grantLease(); // puts every announced record, this one included
             } else {
@@ -113,8 +120,10 @@ final class EtcdDirectory implements Directory {
     }
 
     private void put(ServerRecord record, long lease) {
+        written.remove(record.address());
         await(client.getKVClient().put(bytes(key(record.modelId(), record.address())), ByteSequence.from(RecordCodec.encode(record)),
                 PutOption.builder().withLeaseId(lease).build()), "announcing " + record.address());
+        written.put(record.address(), record);
     }
 
     /** A new lease, kept alive from now on, with every announced record on it. Holds leaseLock. */
@@ -151,6 +160,7 @@ final class EtcdDirectory implements Directory {
             LOG.log(System.Logger.Level.WARNING, "etcd lease {0} on {1} lost ({2}); announcing again on a new one",
                     Long.toHexString(id), endpoints, why);
             leaseId = 0;
+            written.clear();
             if (keepAlive != null) keepAlive.close();
             keepAlive = null;
         }
@@ -166,7 +176,10 @@ final class EtcdDirectory implements Directory {
                     grantLease();
                 } catch (RuntimeException e) {
                     LOG.log(System.Logger.Level.WARNING, "etcd re-announce failed: {0}; retrying", e.getMessage());
+                    if (keepAlive != null) keepAlive.close(); // of a lease granted before a put failed
+                    keepAlive = null;
                     leaseId = 0;
+                    written.clear();
                     reannounce(Duration.ofSeconds(1));
                 }
             }
@@ -177,6 +190,7 @@ final class EtcdDirectory implements Directory {
     public void withdraw(String address) {
         ensureOpen();
         ServerRecord r = announced.remove(address);
+        written.remove(address);
         if (r != null) {
             await(client.getKVClient().delete(bytes(key(r.modelId(), address))), "withdrawing " + address);
         }
@@ -240,6 +254,10 @@ final class EtcdDirectory implements Directory {
         final List<Listener> listeners = new CopyOnWriteArrayList<>();
         private final Object syncLock = new Object();
         private volatile boolean synced;
+        /** Bumped after every change of {@link #byKey}. */
+        private final java.util.concurrent.atomic.AtomicLong version = new java.util.concurrent.atomic.AtomicLong();
+        /** {@link #online()}'s answer for a version. */
+        private volatile Cached online;
         private final AtomicBoolean resyncing = new AtomicBoolean();
         private io.etcd.jetcd.Watch.Watcher watcher; // guarded by syncLock
 
@@ -268,6 +286,7 @@ final class EtcdDirectory implements Directory {
                 }
                 byKey.keySet().retainAll(fresh.keySet());
                 byKey.putAll(fresh);
+                version.incrementAndGet();
                 long revision = response.getHeader().getRevision();
                 if (watcher != null) watcher.close();
                 watcher = client.getWatchClient().watch(bytes(prefix),
@@ -288,6 +307,7 @@ final class EtcdDirectory implements Directory {
                     byKey.remove(k);
                 }
             }
+            version.incrementAndGet();
             notifyListeners();
         }
 
@@ -312,9 +332,15 @@ final class EtcdDirectory implements Directory {
             }
         }
 
+        /** The online records sorted by address, computed once per change (a lookup is then a read). */
         List<ServerRecord> online() {
-            return byKey.values().stream().filter(r -> r.state() == ServerRecord.State.ONLINE)
+            long v = version.get();
+            Cached c = online;
+            if (c != null && c.version() == v) return c.records();
+            List<ServerRecord> list = byKey.values().stream().filter(r -> r.state() == ServerRecord.State.ONLINE)
                     .sorted(Comparator.comparing(ServerRecord::address)).toList();
+            if (version.get() == v) online = new Cached(v, list); // not when a change came meanwhile
+            return list;
         }
 
         private void notifyListeners() {
@@ -329,6 +355,9 @@ final class EtcdDirectory implements Directory {
                 watcher = null;
             }
         }
+    }
+
+    private record Cached(long version, List<ServerRecord> records) {
     }
 
     /** A watch's callback, never called twice in a row with the same list. Runs on the worker. */
