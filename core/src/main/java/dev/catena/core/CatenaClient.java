@@ -131,6 +131,7 @@ public final class CatenaClient implements Generator {
         private Duration stepTimeout = Duration.ofSeconds(30);
         private int maxFailovers = 4;
         private Duration ban = Duration.ofSeconds(5);
+        private Duration coverageWait = Duration.ZERO;
         private String transport;
         private String backend;
 
@@ -208,6 +209,17 @@ public final class CatenaClient implements Generator {
             return this;
         }
 
+        /**
+         * When a failover finds no server for some blocks, wait up to this long for the directory to
+         * list one (a server that moves to cover them, or joins) before the generation fails
+         * (default 0: fail at once). Useful with servers that choose their blocks.
+         */
+        public Builder awaitCoverage(Duration wait) {
+            if (wait.isNegative()) throw new IllegalArgumentException("awaitCoverage must be >= 0, got " + wait);
+            this.coverageWait = wait;
+            return this;
+        }
+
         /** The transport by name, e.g. {@code netty} (default: the preferred one available). */
         public Builder transport(String name) {
             this.transport = name;
@@ -235,7 +247,7 @@ public final class CatenaClient implements Generator {
                 SwarmInference inference = peers != null
                         ? SwarmInference.open(backend, model, t, peers, options, requestTimeout)
                         : SwarmInference.open(backend, model, t, Directories.open(directory), options, requestTimeout); // owns it
-                inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout));
+                inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout, coverageWait));
                 return new CatenaClient(t, inference, context, backend.inspect(model).nCtxTrain(), mode, wire);
             } catch (RuntimeException e) {
                 t.close();

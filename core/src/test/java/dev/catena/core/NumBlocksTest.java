@@ -52,4 +52,30 @@ class NumBlocksTest {
             }
         }
     }
+
+    @Test
+    void aGenerationOutlivesTheOnlyServerOfSomeBlocksWhileAnotherMovesToThem() throws Exception {
+        URI dir = URI.create("mem:num-blocks-live-" + System.nanoTime());
+        List<Integer> local;
+        try (var g = Catena.local(MODEL).build()) {
+            local = g.generate(greedy(32)).tokens();
+        }
+        try (CatenaServer a = Catena.server(MODEL).numBlocks(3).directory(dir).start();
+             CatenaServer b = Catena.server(MODEL).numBlocks(3).directory(dir).start();
+             CatenaServer c = Catena.server(MODEL).numBlocks(2).directory(dir).announceEvery(Duration.ofMillis(50))
+                     .rebalanceEvery(Duration.ofMillis(200)).start();
+             CatenaClient client = Catena.client(MODEL).directory(dir).awaitCoverage(Duration.ofSeconds(10)).build()) {
+            assertEquals(new BlockRange(2, 5), b.blocks());
+            List<Integer> tokens = new java.util.ArrayList<>();
+            try (var stream = client.stream(greedy(32))) {
+                var it = stream.iterator();
+                while (it.hasNext()) {
+                    tokens.add(it.next().id());
+                    if (tokens.size() == 8) b.close(); // the only server of blocks 3 and 4, mid-generation
+                }
+            }
+            assertEquals(local, tokens, "the generation waited for c to move, replayed its history there, and went on");
+            assertTrue(c.blocks().end() == 5, "c moved to the lost blocks: " + c.blocks());
+        }
+    }
 }

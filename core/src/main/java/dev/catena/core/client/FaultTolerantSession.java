@@ -28,8 +28,14 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
     /**
      * @param maxFailovers failovers allowed for one step before giving up
      * @param banBase      first ban; each further failure of the same server doubles it, up to {@code banMax}
+     * @param coverageWait when no server covers some blocks, how long to wait for the directory to
+     *                     list some (a server moving or joining) before bans give way and the step fails
      */
-    public record Policy(int maxFailovers, Duration banBase, Duration banMax, Duration stepTimeout) {
+    public record Policy(int maxFailovers, Duration banBase, Duration banMax, Duration stepTimeout, Duration coverageWait) {
+        public Policy(int maxFailovers, Duration banBase, Duration banMax, Duration stepTimeout) {
+            this(maxFailovers, banBase, banMax, stepTimeout, Duration.ZERO);
+        }
+
         /** The request timeout {@link #defaults()} assumes. */
         private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
@@ -138,6 +144,30 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
      * avoids them ({@link BanList#giveWay}).
      */
     private List<Hop> plan(BlockRange blocks) {
+        long deadline = System.nanoTime() + policy.coverageWait().toNanos();
+        boolean logged = false;
+        while (System.nanoTime() < deadline) {
+            try {
+                return planOnce(blocks, false);
+            } catch (SwarmException.NoRoute e) {
+                if (!logged) {
+                    LOG.log(System.Logger.Level.INFO, "{0}; waiting up to {1} s for the directory to list servers for them",
+                            e.getMessage(), policy.coverageWait().toSeconds());
+                    logged = true;
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+        return planOnce(blocks, true);
+    }
+
+    /** One plan over the directory's servers now; bans give way only when {@code giveWay}. */
+    private List<Hop> planOnce(BlockRange blocks, boolean giveWay) {
         List<ServerRecord> candidates = directory.servers(spec.modelId()).stream()
                 .filter(s -> s.state() == ServerRecord.State.ONLINE && s.freeKvTokens() >= spec.maxLength())
                 .filter(s -> s.span().start() < blocks.end() && s.span().end() > blocks.start())
@@ -151,6 +181,7 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
                 excluded.add(s.address());
             }
         }
+        if (!giveWay) return RoutePlanner.plan(candidates, blocks, excluded, RoutePlanner.latency(rtts));
         return bans.giveWay(excluded, without -> RoutePlanner.plan(candidates, blocks, without, RoutePlanner.latency(rtts)));
     }
 
