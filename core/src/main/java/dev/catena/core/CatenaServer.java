@@ -117,9 +117,17 @@ public final class CatenaServer implements AutoCloseable {
         }
     }
 
-    /** Starts a server on {@code transport}, which the caller keeps (for {@link LocalSwarm}). */
-    static CatenaServer start(SwarmServer.Config config, SpanBackend backend, Transport transport) {
-        return new CatenaServer(SwarmServer.start(config, backend, transport), null, null, null, null);
+    /**
+     * Starts a server on {@code transport}, which the caller keeps (for {@link LocalSwarm}); it
+     * announces itself in {@code directory} when one is given, and closes it at close.
+     */
+    static CatenaServer start(SwarmServer.Config config, SpanBackend backend, Transport transport, Directory directory) {
+        try {
+            return new CatenaServer(SwarmServer.start(config, backend, transport), null, directory, Duration.ofSeconds(5), null);
+        } catch (RuntimeException e) {
+            if (directory != null) directory.close();
+            throw e;
+        }
     }
 
     /** The {@code host:port} clients and peers connect to. */

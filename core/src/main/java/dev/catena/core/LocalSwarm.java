@@ -30,6 +30,7 @@ public final class LocalSwarm implements AutoCloseable {
     private final WireFormat wire;
     private final int threads;
     private final Device device;
+    private final java.net.URI directory;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private LocalSwarm(Builder b, Transport transport, List<CatenaServer> servers) {
@@ -40,6 +41,7 @@ public final class LocalSwarm implements AutoCloseable {
         this.wire = b.wire;
         this.threads = b.threads;
         this.device = b.device;
+        this.directory = b.directory;
     }
 
     /** The servers' {@code host:port}, span by span, replica after replica (stopped ones included). */
@@ -67,7 +69,8 @@ public final class LocalSwarm implements AutoCloseable {
      * anything before {@code build()}.
      */
     public CatenaClient.Builder clientBuilder() {
-        return new CatenaClient.Builder(model).peers(addresses()).mode(mode).wire(wire).threads(threads).device(device);
+        var b = new CatenaClient.Builder(model).mode(mode).wire(wire).threads(threads).device(device);
+        return directory != null ? b.directory(directory) : b.peers(addresses());
     }
 
     /** A new client of this swarm, which the caller closes (before the swarm). */
@@ -94,6 +97,7 @@ public final class LocalSwarm implements AutoCloseable {
         private WireFormat wire = WireFormat.F32;
         private long kvBudgetBytes = 1L << 30;
         private Duration idleTimeout = Duration.ofMinutes(5);
+        private java.net.URI directory;
 
         Builder(Path model) {
             super(model);
@@ -140,6 +144,18 @@ public final class LocalSwarm implements AutoCloseable {
         }
 
         /**
+         * Its servers announce themselves in this directory (withdrawn at stop), and its clients find
+         * them there instead of being given their addresses (default: none).
+         *
+         * @throws IllegalArgumentException for an unknown scheme (the message lists the known ones) or a malformed URI
+         */
+        public Builder directory(java.net.URI directory) {
+            Directories.check(directory);
+            this.directory = directory;
+            return this;
+        }
+
+        /**
          * Loads the spans and starts every server.
          *
          * @throws IllegalArgumentException when there are more spans than the model has blocks
@@ -157,7 +173,8 @@ public final class LocalSwarm implements AutoCloseable {
                 for (int copy = 0; copy < replicas; copy++) {
                     for (BlockRange r : spans) {
                         started.add(CatenaServer.start(new SwarmServer.Config(model, SwarmInference.modelId(model), r,
-                                device.options(threads), "127.0.0.1:0", kvBudgetBytes, idleTimeout, 1), backend, transport));
+                                device.options(threads), "127.0.0.1:0", kvBudgetBytes, idleTimeout, 1), backend, transport,
+                                directory == null ? null : Directories.open(directory)));
                     }
                 }
                 return new LocalSwarm(this, transport, started);

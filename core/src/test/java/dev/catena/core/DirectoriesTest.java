@@ -1,6 +1,7 @@
 package dev.catena.core;
 
 import dev.catena.api.BlockRange;
+import dev.catena.api.directory.Directory;
 import dev.catena.api.directory.ServerRecord;
 import dev.catena.core.directory.FileDirectory;
 import org.junit.jupiter.api.Test;
@@ -74,6 +75,24 @@ class DirectoriesTest {
             assertEquals(1, b.servers("fp").size());
             a.close();
             assertEquals(0, b.servers("fp").size());
+        }
+    }
+
+    @Test
+    void aLocalSwarmAnnouncesInADirectoryAndItsClientsFindItThere() {
+        URI dir = URI.create("mem:local-swarm-" + System.nanoTime());
+        var request = GenerationRequest.builder("Once upon a time").maxTokens(8).greedy().ignoreEos().build();
+        List<Integer> local;
+        try (var g = Catena.local(CatenaApiTest.MODEL).build()) {
+            local = g.generate(request).tokens();
+        }
+        try (Directory view = Directories.open(dir)) {
+            try (LocalSwarm swarm = Catena.localSwarm(CatenaApiTest.MODEL).servers(2).directory(dir).start();
+                 CatenaClient client = swarm.client()) {
+                assertEquals(2, view.servers(Catena.modelId(CatenaApiTest.MODEL)).size());
+                assertEquals(local, client.generate(request).tokens());
+            }
+            assertEquals(List.of(), view.servers(Catena.modelId(CatenaApiTest.MODEL)), "withdrawn at close");
         }
     }
 }

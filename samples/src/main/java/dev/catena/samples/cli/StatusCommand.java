@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
 final class StatusCommand implements Callable<Integer> {
     @Option(names = "--directory", required = true, paramLabel = "URI",
             description = "etcd://HOST:PORT[,HOST:PORT...], a file path or file: URI.") String directory;
-    @Option(names = "--model", paramLabel = "GGUF", description = "Only this model's servers.") Path model;
+    @Option(names = "--model", paramLabel = "GGUF", description = "Only this model's servers, with the coverage of all its blocks.") Path model;
     @Option(names = "--json", description = "One JSON object: {models: [{model_id, model_name, servers: [...], blocks: [...]}]}.")
     boolean json;
 
@@ -47,12 +47,17 @@ final class StatusCommand implements Callable<Integer> {
                 byModel = d.allServers();
             }
         }
+        int nLayer = model == null ? 0 : Catena.spanBackend(null).inspect(model).nLayer(); // every block, the last ones too
         List<Map<String, Object>> models = new ArrayList<>();
-        byModel.forEach((id, servers) -> models.add(describe(id, servers)));
+        byModel.forEach((id, servers) -> {
+            var m = describe(id, servers, nLayer);
+            if (model != null && ((String) m.get("model_name")).isEmpty()) m.put("model_name", model.getFileName().toString());
+            models.add(m);
+        });
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(Json.write(Map.of("models", models)));
-        } else if (models.isEmpty()) {
+        } else if (models.isEmpty() || models.stream().allMatch(m -> ((List<?>) m.get("servers")).isEmpty()) && model == null) {
             out.println("no servers in " + uri);
         } else {
             models.forEach(m -> print(out, m));
@@ -69,9 +74,12 @@ final class StatusCommand implements Callable<Integer> {
         }
     }
 
-    /** One model: its servers, and per block how many servers cover it with their summed throughput. */
-    static Map<String, Object> describe(String id, List<ServerRecord> servers) {
-        int blocks = servers.stream().mapToInt(r -> r.span().end()).max().orElse(0);
+    /**
+     * One model: its servers, and per block how many servers cover it with their summed throughput;
+     * over {@code nLayer} blocks when known, else up to the last block a server hosts.
+     */
+    static Map<String, Object> describe(String id, List<ServerRecord> servers, int nLayer) {
+        int blocks = Math.max(nLayer, servers.stream().mapToInt(r -> r.span().end()).max().orElse(0));
         List<Map<String, Object>> list = new ArrayList<>();
         for (ServerRecord r : servers) {
             var m = new LinkedHashMap<String, Object>();

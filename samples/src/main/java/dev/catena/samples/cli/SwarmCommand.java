@@ -49,6 +49,9 @@ final class SwarmCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "1", description = "CPU threads per server.") int threads;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or auto, for every server and the client head (default ${DEFAULT-VALUE}).")
     String device;
+    @Option(names = "--directory", paramLabel = "URI",
+            description = "The servers announce themselves there (etcd://HOST:PORT,..., a file) and the client finds them there.")
+    String directory;
     @Option(names = "--json", description = "Print {\"tokens\",\"text\",\"latency_ms\":{\"p50\",\"p90\"},\"counters\"}.") boolean json;
     @CommandLine.Mixin SamplingOptions sampling;
     @CommandLine.Mixin FailoverOptions failover;
@@ -84,6 +87,13 @@ final class SwarmCommand implements Callable<Integer> {
         var request = sampling.apply(GenerationRequest.builder(prompt).maxTokens(n)).build();
         List<BlockRange> spans = BlockRange.even(nLayer, servers);
         var swarmBuilder = Catena.localSwarm(model).servers(servers).replicas(replicas).mode(m).threads(threads).device(d);
+        if (directory != null) {
+            try {
+                swarmBuilder.directory(GeneratorOptions.directoryUri(directory));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--directory: " + e.getMessage());
+            }
+        }
         try (LocalSwarm swarm = Progress.during("starting " + servers * replicas + " servers", swarmBuilder::start);
              CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10)),
                      spec.commandLine()).build();
