@@ -29,8 +29,9 @@ import java.util.regex.Pattern;
  * What a model is, by content. Its <em>fingerprint</em> (the model id servers announce and clients
  * look up) is the SHA-256 of the GGUF header: the metadata and the tensor infos (names, shapes,
  * types, offsets), so a Q8_0 and an F16 copy under one file name differ, and renaming a file does
- * not. A span's <em>weights digest</em> is the SHA-256 of the tensor bytes of its blocks
- * ({@code blk.N.*}); it is computed once per file and span and cached in the user's cache
+ * not. A block's digest is the SHA-256 over the names and bytes of its tensors ({@code blk.N.*});
+ * a span's <em>weights digest</em> is the SHA-256 over its blocks' digests, so every block is read
+ * once, whatever spans are asked for. Block digests are cached in the user's cache
  * ({@code ~/.cache/catena/digests}, keyed by the fingerprint, size and modification time).
  * The header is read here, not by a backend, so that every backend's servers agree on it.
  */
@@ -45,7 +46,9 @@ public final class ModelIdentity {
     private final String fingerprint;
     /** Tensors of blocks, by name: absolute [start, end) byte ranges (end: the next tensor's start, or the file's end). */
     private final Map<String, long[]> blockTensors;
-    private final Map<BlockRange, String> digests = new ConcurrentHashMap<>();
+    /** Block digests, by block. */
+    private final Map<Integer, byte[]> blockDigests = new ConcurrentHashMap<>();
+    private volatile boolean diskCacheRead;
 
     private ModelIdentity(Path file, long size, long mtime, String fingerprint, Map<String, long[]> blockTensors) {
         this.file = file;
@@ -90,6 +93,11 @@ public final class ModelIdentity {
         return fingerprint;
     }
 
+    /** Drops what this JVM holds about {@code model}, as if a new process read it (for tests). */
+    static void forget(Path model) {
+        CACHE.remove(model.toAbsolutePath().normalize().toString());
+    }
+
     /** Where a block tensor's bytes lie in the file, [start, end); null for other tensors (for tests). */
     long[] tensorRange(String name) {
         long[] r = blockTensors.get(name);
@@ -101,42 +109,50 @@ public final class ModelIdentity {
         return file.getFileName().toString();
     }
 
-    /** SHA-256 over the names and bytes of the tensors of blocks {@code [start, end)}, hex; computed once and cached. */
+    /** SHA-256 over the digests of blocks {@code [start, end)}, hex; each block is hashed once and cached. */
     public String weightsDigest(BlockRange blocks) {
-        return digests.computeIfAbsent(blocks, this::cachedOrComputed);
+        MessageDigest sha = sha256();
+        for (int b = blocks.start(); b < blocks.end(); b++) sha.update(blockDigest(b));
+        return HexFormat.of().formatHex(sha.digest());
     }
 
-    private String cachedOrComputed(BlockRange blocks) {
-        Path cacheFile = cacheDir().resolve("digests").resolve(fingerprint.substring(0, 32) + "-" + size + "-" + mtime + ".txt");
-        String key = blocks.toString() + " ";
+    private Path cacheFile() {
+        return cacheDir().resolve("digests").resolve(fingerprint.substring(0, 32) + "-" + size + "-" + mtime + ".txt");
+    }
+
+    private byte[] blockDigest(int block) {
+        byte[] d = blockDigests.get(block);
+        if (d != null) return d;
+        if (!diskCacheRead) readDiskCache();
+        return blockDigests.computeIfAbsent(block, this::computeBlock);
+    }
+
+    /** Block digests computed by earlier runs ({@code block N HEX} lines). */
+    private synchronized void readDiskCache() {
+        if (diskCacheRead) return;
         try {
-            if (Files.exists(cacheFile)) {
-                for (String line : Files.readAllLines(cacheFile)) {
-                    if (line.startsWith(key) && line.length() == key.length() + 64) return line.substring(key.length());
+            Path f = cacheFile();
+            if (Files.exists(f)) {
+                for (String line : Files.readAllLines(f)) {
+                    String[] p = line.split(" ");
+                    if (p.length == 3 && p[0].equals("block") && p[2].length() == 64) {
+                        blockDigests.putIfAbsent(Integer.parseInt(p[1]), HexFormat.of().parseHex(p[2]));
+                    }
                 }
             }
-        } catch (IOException e) {
-            // unreadable cache: computed again
+        } catch (IOException | IllegalArgumentException e) {
+            // an unreadable cache: computed again
         }
-        String digest = compute(blocks);
-        try {
-            Files.createDirectories(cacheFile.getParent());
-            Files.writeString(cacheFile, key + digest + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            System.getLogger(ModelIdentity.class.getName()).log(System.Logger.Level.DEBUG, "digest cache not written: " + e.getMessage());
-        }
-        return digest;
+        diskCacheRead = true;
     }
 
-    private String compute(BlockRange blocks) {
+    private byte[] computeBlock(int block) {
         MessageDigest sha = sha256();
         byte[] buf = new byte[1 << 20];
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             for (var e : blockTensors.entrySet()) {
                 Matcher m = BLOCK.matcher(e.getKey());
-                if (!m.find()) continue;
-                int block = Integer.parseInt(m.group(1));
-                if (block < blocks.start() || block >= blocks.end()) continue;
+                if (!m.find() || Integer.parseInt(m.group(1)) != block) continue;
                 sha.update(e.getKey().getBytes(StandardCharsets.UTF_8));
                 long pos = e.getValue()[0];
                 long end = e.getValue()[1];
@@ -151,11 +167,21 @@ public final class ModelIdentity {
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + file + ": " + e.getMessage(), e);
         }
-        return HexFormat.of().formatHex(sha.digest());
+        byte[] digest = sha.digest();
+        try {
+            Path f = cacheFile();
+            Files.createDirectories(f.getParent());
+            Files.writeString(f, "block " + block + " " + HexFormat.of().formatHex(digest) + "\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            System.getLogger(ModelIdentity.class.getName()).log(System.Logger.Level.DEBUG, "digest cache not written: " + e.getMessage());
+        }
+        return digest;
     }
 
+    /** As the natives' cache: {@code catena.cache.dir}, {@code CATENA_CACHE_DIR}, else {@code XDG_CACHE_HOME/catena} or {@code ~/.cache/catena}. */
     private static Path cacheDir() {
-        String dir = System.getenv("CATENA_CACHE_DIR");
+        String dir = System.getProperty("catena.cache.dir", System.getenv("CATENA_CACHE_DIR"));
         if (dir != null && !dir.isBlank()) return Path.of(dir);
         String xdg = System.getenv("XDG_CACHE_HOME");
         return (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache")).resolve("catena");

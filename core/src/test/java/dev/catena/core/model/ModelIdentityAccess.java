@@ -10,4 +10,8 @@ public final class ModelIdentityAccess {
     public static long[] tensorRange(Path model, String tensor) {
         return ModelIdentity.of(model).tensorRange(tensor);
     }
+
+    public static void forget(Path model) {
+        ModelIdentity.forget(model);
+    }
 }

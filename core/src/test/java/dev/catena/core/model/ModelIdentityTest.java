@@ -9,6 +9,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -26,6 +27,28 @@ class ModelIdentityTest {
             int b = raf.read();
             raf.seek(pos);
             raf.write(~b & 0xff);
+        }
+    }
+
+    @Test
+    void blockDigestsAreCachedAndReadBackByTheNextRun(@TempDir Path tmp) throws Exception {
+        Path copy = Files.copy(MODEL, tmp.resolve("cached.gguf"));
+        String before = System.getProperty("catena.cache.dir");
+        System.setProperty("catena.cache.dir", tmp.resolve("cache").toString());
+        try {
+            String digest = ModelIdentity.of(copy).weightsDigest(new BlockRange(1, 3));
+            Path cache;
+            try (var files = Files.list(tmp.resolve("cache").resolve("digests"))) {
+                cache = files.findFirst().orElseThrow();
+            }
+            assertEquals(2, Files.readAllLines(cache).size(), "blocks 1 and 2, one line each");
+            // A corrupted cached digest is what the next process reads (the file is not read again).
+            var lines = Files.readAllLines(cache);
+            Files.write(cache, List.of(lines.get(0).substring(0, lines.get(0).length() - 64) + "0".repeat(64), lines.get(1)));
+            ModelIdentityAccess.forget(copy);
+            assertNotEquals(digest, ModelIdentity.of(copy).weightsDigest(new BlockRange(1, 3)), "read from the cache");
+        } finally {
+            if (before == null) System.clearProperty("catena.cache.dir"); else System.setProperty("catena.cache.dir", before);
         }
     }
 
