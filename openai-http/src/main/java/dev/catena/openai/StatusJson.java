@@ -61,6 +61,6 @@ final class StatusJson {
 
     /** {@code [a, b), [c, d)}, or empty. */
     static String describe(List<BlockRange> gaps) {
-        return gaps.stream().map(BlockRange::toString).collect(Collectors.joining(", "));
+        return gaps.stream().map(g -> "[" + g.start() + ", " + g.end() + ")").collect(Collectors.joining(", "));
     }
 }

@@ -167,7 +167,7 @@ class ObservabilityTest {
                 assertEquals("degraded", down.get("status").asString());
                 var gap = route.get(1).blocks();
                 assertEquals(List.of(List.of(gap.start(), gap.end())), JSON.convertValue(down.get("uncovered_blocks"), List.class));
-                assertTrue(down.get("message").asString().contains(gap.toString()), down.toString());
+                assertTrue(down.get("message").asString().contains("[" + gap.start() + ", " + gap.end() + ")"), down.toString());
                 String metrics = get(server, "/metrics").body();
                 assertEquals(1, sample(metrics, "catena_failovers_total"));
                 assertEquals(1, sample(metrics, "catena_sessions_open"));

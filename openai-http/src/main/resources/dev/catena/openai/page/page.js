@@ -61,7 +61,7 @@ function render(s) {
   $('model').textContent = `${s.name} · ${s.blocks} blocks`;
   const cov = $('coverage');
   cov.dataset.covered = String(s.covered);
-  cov.textContent = s.covered ? `all ${s.blocks} blocks covered` : `uncovered blocks: ${s.uncovered}`;
+  cov.textContent = s.covered ? `all ${s.blocks} blocks covered` : `uncovered blocks: ${s.gaps.map(span).join(', ')}`;
   $('reachable').textContent = `${s.servers_reachable} of ${s.servers.length} servers reachable`;
   renderBar(s);
   renderServers(s);
