@@ -61,16 +61,29 @@ final class ObservabilityRoutes {
                 throw new ApiError(HttpResponseStatus.NOT_FOUND, "invalid_request_error", "no page file " + path, null, "unknown_url");
             }
             ex.send(response(HttpResponseStatus.OK, type, resource(file)));
-        } else if (path.equals("/health")) {
+        } else {
+            if (path.equals("/v1/catena/status")) authorize.accept(req);
+            // Off the event loop: a status may wait (once, at most ~1.5 s) for the first probe of the servers.
+            Thread.ofVirtual().name("catena-http-status").start(() -> {
+                try {
+                    answer(path, ex);
+                } catch (RuntimeException e) {
+                    ex.error(ApiError.translate(e));
+                }
+            });
+        }
+        return true;
+    }
+
+    private void answer(String path, Exchange ex) {
+        if (path.equals("/health")) {
             SwarmStatus s = generator.status();
             ex.json(s.covered() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, StatusJson.health(name, s));
         } else if (path.equals("/metrics")) {
             ex.send(response(HttpResponseStatus.OK, ServerMetrics.contentType(), metrics.scrape().getBytes(StandardCharsets.UTF_8)));
         } else {
-            authorize.accept(req);
             ex.json(HttpResponseStatus.OK, StatusJson.status(name, generator.status()));
         }
-        return true;
     }
 
     private static byte[] resource(String file) {

@@ -176,6 +176,24 @@ class ObservabilityTest {
         }
     }
 
+    @Test
+    void aDirectoryClientSeesTheServersTheDirectoryLists(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path file = dir.resolve("directory.txt");
+        try (var head = Catena.server(MODEL).blocks(0, 3).listen("127.0.0.1", 0).directory(file).start();
+             var tail = Catena.server(MODEL).blocks(3, 5).listen("127.0.0.1", 0).directory(file).start();
+             CatenaClient client = Catena.client(MODEL).directory(file).build();
+             var server = OpenAiServer.builder(client).model("stories260K").port(0).start()) {
+            JsonNode health = json(get(server, "/health"), 200);
+            assertEquals(2, health.get("servers_reachable").asInt(), health.toString());
+            assertEquals(List.of(head.address(), tail.address()),
+                    client.status().servers().stream().map(SwarmStatus.Server::address).toList());
+            tail.close(); // withdraws from the directory
+            JsonNode down = await(server, "/health", h -> h.get("http").asInt() == 503);
+            assertEquals(List.of(List.of(3, 5)), JSON.convertValue(down.get("uncovered_blocks"), List.class), down.toString());
+            assertEquals(1, down.get("servers_known").asInt(), down.toString());
+        }
+    }
+
     /** Debian's promtool, fetched by {@code scripts/fetch-promtool.sh} when missing. */
     static final class Promtool {
         static void check(String metrics) throws Exception {
