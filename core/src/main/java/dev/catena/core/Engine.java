@@ -22,6 +22,20 @@ final class Engine {
         default List<Failover> failovers() {
             return List.of();
         }
+
+        /** Results accepted from the route's second and later hops; 0 in process. */
+        default long hopSteps() {
+            return 0;
+        }
+
+        /** Of {@link #hopSteps()}, those computed on a pushed input. */
+        default long pushedSteps() {
+            return 0;
+        }
+    }
+
+    /** An open chain and when it opened, for {@link #sessions()}. */
+    private record Live(long id, java.time.Instant opened, Opened chain) {
     }
 
     /** Opens chains whose sessions hold {@code maxLength} tokens. */
@@ -37,6 +51,8 @@ final class Engine {
     static final int AUTO = 0;
     private final Opener opener;
     private final Set<AutoCloseable> open = ConcurrentHashMap.newKeySet();
+    private final java.util.Map<Long, Live> live = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong ids = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
 
     Engine(ModelHead head, int context, int trainedContext, Opener opener) {
@@ -58,7 +74,7 @@ final class Engine {
         // Auto: no KV reserved beyond what this generation can use.
         int maxLength = context != AUTO ? context : (int) Math.min(trainedContext, (long) prompt.length + request.maxTokens());
         requireFits(0, prompt.length, request.maxTokens(), maxLength, context != AUTO ? "the context" : "the model's trained context");
-        Opened chain = opener.open(maxLength);
+        Opened chain = track(opener.open(maxLength));
         try {
             var loop = new GenerationLoop(head, chain, prompt, prompt, 0, request.maxTokens(), request.sampling(),
                     request.stopAtEndOfText(), request.keepLogits());
@@ -78,7 +94,7 @@ final class Engine {
     ChatSession openSession(int maxLength) {
         requireOpen();
         if (maxLength < 1) throw new IllegalArgumentException("maxLength must be >= 1, got " + maxLength);
-        var session = new ChatSession(this, opener.open(maxLength), maxLength);
+        var session = new ChatSession(this, track(opener.open(maxLength)), maxLength);
         open.add(session);
         return session;
     }
@@ -89,6 +105,53 @@ final class Engine {
 
     String detokenize(List<Integer> tokens) {
         return head.detokenize(tokens.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /** The chains open now (streams and chat sessions), oldest first. */
+    List<SwarmStatus.Session> sessions() {
+        return live.values().stream().sorted(java.util.Comparator.comparingLong(Live::id)).map(l -> {
+            long hops = l.chain().hopSteps();
+            return new SwarmStatus.Session(l.id(), l.opened(), l.chain().route(), hops,
+                    hops == 0 ? 0 : (double) l.chain().pushedSteps() / hops);
+        }).toList();
+    }
+
+    /** {@code chain}, listed in {@link #sessions()} until it closes. */
+    private Opened track(Opened chain) {
+        long id = ids.incrementAndGet();
+        live.put(id, new Live(id, java.time.Instant.now(), chain));
+        return new Opened() {
+            @Override
+            public float[] forwardLast(float[] hidden, int n, int position) {
+                return chain.forwardLast(hidden, n, position);
+            }
+
+            @Override
+            public List<RouteHop> route() {
+                return chain.route();
+            }
+
+            @Override
+            public List<Failover> failovers() {
+                return chain.failovers();
+            }
+
+            @Override
+            public long hopSteps() {
+                return chain.hopSteps();
+            }
+
+            @Override
+            public long pushedSteps() {
+                return chain.pushedSteps();
+            }
+
+            @Override
+            public void close() {
+                live.remove(id);
+                chain.close();
+            }
+        };
     }
 
     void forget(AutoCloseable c) {

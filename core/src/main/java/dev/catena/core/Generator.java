@@ -42,6 +42,17 @@ public interface Generator extends AutoCloseable {
     /** The text of {@code tokens}, special tokens (BOS, end of text) left out. */
     String detokenize(java.util.List<Integer> tokens);
 
+    /**
+     * Where the model runs now: servers, block coverage, this generator's live sessions and recent failovers.
+     * Never waits for a server: a swarm generator's first call starts a background probe that asks every
+     * server for its {@code ServerInfo} (each second while the status is asked for, with a short timeout) and
+     * returns what the latest probe saw. This default, for generators outside Catena, knows nothing (0 blocks).
+     */
+    default SwarmStatus status() {
+        return new SwarmStatus("", 0, java.time.Instant.now(), java.util.List.of(), java.util.List.of(), java.util.List.of(),
+                java.util.List.of(), java.util.List.of(), new SwarmStatus.Counters(0, 0, 0, 0, 0));
+    }
+
     /** Closes the streams and chat sessions still open, then frees the model and connections. */
     @Override
     void close();

@@ -76,6 +76,17 @@ class PublicApiSurfaceTest {
     }
 
     @Test
+    void theSwarmStatusIsPartOfTheCheckedApi() throws Exception {
+        List<Class<?>> scanned = classesIn("dev.catena.core");
+        for (Class<?> c : List.of(SwarmStatus.class, SwarmStatus.Server.class, SwarmStatus.Session.class, SwarmStatus.FailoverEvent.class,
+                SwarmStatus.Counters.class, SwarmStatus.State.class)) {
+            assertTrue(scanned.contains(c), c + " is scanned");
+        }
+        assertEquals(SwarmStatus.class, Generator.class.getMethod("status").getReturnType());
+        assertFalse(scanned.contains(SwarmMonitor.class), "the probe behind it is not public");
+    }
+
+    @Test
     void theCheckCatchesALeak() throws Exception {
         List<String> v = violations(Leaky.class, allowed());
         assertFalse(v.isEmpty(), "a protobuf type in a public signature is reported");

@@ -208,6 +208,6 @@ final class FrameDispatcher implements FrameHandler {
         long budget = sessions.kvBudgetBytes();
         return ServerInfo.newBuilder().setModelId(modelId).setStart(blocks.start()).setEnd(blocks.end())
                 .setKvBytesTotal(budget).setKvBytesFree(budget - sessions.kvBytesReserved())
-                .putAllCounters(counters.snapshot()).build();
+                .putAllCounters(counters.snapshot()).putCounters("sessions_open", sessions.size()).build();
     }
 }
