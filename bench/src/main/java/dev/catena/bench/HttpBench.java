@@ -28,9 +28,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -56,7 +59,11 @@ public final class HttpBench implements Callable<Integer> {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     static final String PROMPT = "Once upon a time";
 
-    record Timing(int tokens, double ttftMs, double tokensPerSecond, String text) {
+    /**
+     * One generation: its tokens, time to first token, tokens/s, CPU time per token of the process's threads (and per
+     * group of threads: names with their digits left out), and its text.
+     */
+    record Timing(int tokens, double ttftMs, double tokensPerSecond, double cpuMsPerToken, Map<String, Double> cpuByThread, String text) {
     }
 
     /** The JSON line, snake_case. */
@@ -65,7 +72,8 @@ public final class HttpBench implements Callable<Integer> {
     }
 
     /** Medians and spread (min, max) over the measured rounds. */
-    record Side(Spread tokensPerSecond, Spread ttftMs) {
+    /** {@code cpuMsPerTokenByThread}: the mean over the rounds, per group of threads using at least 0.01 ms a token. */
+    record Side(Spread tokensPerSecond, Spread ttftMs, Spread cpuMsPerToken, Map<String, Double> cpuMsPerTokenByThread) {
     }
 
     record Spread(double median, double min, double max) {
@@ -78,10 +86,11 @@ public final class HttpBench implements Callable<Integer> {
     }
 
     /**
-     * Per round: HTTP tokens/s over in-process tokens/s (target >= 0.97), and HTTP's time to first token minus the
-     * in-process one in ms (target <= 2).
+     * Per round: HTTP tokens/s over in-process tokens/s (target >= 0.97), HTTP's time to first token minus the
+     * in-process one in ms (target <= 2), and HTTP's process CPU time per token over the in-process one (what the HTTP
+     * layer costs in work, whatever else the machine runs).
      */
-    record Ratio(Spread throughput, Spread ttftOverMs, boolean throughputTargetMet, boolean ttftTargetMet) {
+    record Ratio(Spread throughput, Spread ttftOverMs, Spread cpuPerToken, boolean throughputTargetMet, boolean ttftTargetMet) {
     }
 
     record Concurrency(int connections, int tokensEach, int completed, int failed, int maxStreaming, int maxServerSessions,
@@ -135,8 +144,7 @@ public final class HttpBench implements Callable<Integer> {
         }
         Path model = which != null && which.preset != null ? Presets.model(which.preset)
                 : which != null ? which.model : Path.of("models/stories260K.gguf");
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
-                .executor(Executors.newVirtualThreadPerTaskExecutor()).build();
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
         try (LocalSwarm swarm = Catena.localSwarm(model).servers(servers).threads(threads).start();
              CatenaClient client = swarm.clientBuilder().threads(threads).autoContext().build();
              OpenAiServer server = OpenAiServer.builder(client).model("m").port(0).maxConcurrent(Math.max(4, connections)).start()) {
@@ -167,16 +175,18 @@ public final class HttpBench implements Callable<Integer> {
             }
             double[] ratio = new double[rounds];
             double[] ttftOver = new double[rounds];
+            double[] cpu = new double[rounds];
             for (int i = 0; i < rounds; i++) {
                 ratio[i] = remote.get(i).tokensPerSecond() / local.get(i).tokensPerSecond();
                 ttftOver[i] = remote.get(i).ttftMs() - local.get(i).ttftMs();
+                cpu[i] = remote.get(i).cpuMsPerToken() / local.get(i).cpuMsPerToken();
             }
             Spread throughput = Spread.of(ratio);
             Spread over = Spread.of(ttftOver);
             Concurrency concurrency = connections == 0 ? null : concurrent(http, completions, swarm, connections, concurrentTokens);
             double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
             String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, rounds, sameText,
-                    side(local), side(remote), new Ratio(throughput, over, throughput.median() >= 0.97, over.median() <= 2.0),
+                    side(local), side(remote), new Ratio(throughput, over, Spread.of(cpu), throughput.median() >= 0.97, over.median() <= 2.0),
                     concurrency, Runtime.getRuntime().availableProcessors(), load));
             spec.commandLine().getOut().println(line);
             spec.commandLine().getOut().flush();
@@ -191,12 +201,18 @@ public final class HttpBench implements Callable<Integer> {
     }
 
     private static Side side(List<Timing> t) {
+        Map<String, Double> byThread = new TreeMap<>();
+        for (Timing x : t) x.cpuByThread().forEach((k, v) -> byThread.merge(k, v / t.size(), Double::sum));
+        byThread.values().removeIf(v -> v < 0.01);
+        byThread.replaceAll((k, v) -> Math.round(v * 1000) / 1000.0);
         return new Side(Spread.of(t.stream().mapToDouble(Timing::tokensPerSecond).toArray()),
-                Spread.of(t.stream().mapToDouble(Timing::ttftMs).toArray()));
+                Spread.of(t.stream().mapToDouble(Timing::ttftMs).toArray()),
+                Spread.of(t.stream().mapToDouble(Timing::cpuMsPerToken).toArray()), byThread);
     }
 
     /** One generation pulled through {@code client.stream}: what {@code client.generate} does, token by token. */
     static Timing inProcess(CatenaClient client, GenerationRequest request) {
+        Map<String, Long> c0 = cpuByThread();
         long t0 = System.nanoTime();
         long first = 0;
         int n = 0;
@@ -208,7 +224,30 @@ public final class HttpBench implements Callable<Integer> {
             }
         }
         long t1 = System.nanoTime();
-        return new Timing(n, (first - t0) / 1e6, n / ((t1 - t0) / 1e9), text.toString());
+        return timing(n, t0, first, t1, c0, text);
+    }
+
+    /**
+     * CPU time of this process's live threads by group (swarm servers, client, HTTP server and HTTP client alike;
+     * the native compute runs on them too), at nanosecond resolution; the JVM's own GC and JIT threads are not
+     * counted.
+     */
+    static Map<String, Long> cpuByThread() {
+        var threads = ManagementFactory.getThreadMXBean();
+        Map<String, Long> byGroup = new HashMap<>();
+        for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (info == null) continue; // ended meanwhile
+            long cpu = threads.getThreadCpuTime(info.getThreadId());
+            if (cpu > 0) byGroup.merge(info.getThreadName().replaceAll("[0-9]+", "N"), cpu, Long::sum);
+        }
+        return byGroup;
+    }
+
+    private static Timing timing(int n, long t0, long first, long t1, Map<String, Long> cpu0, CharSequence text) {
+        Map<String, Double> perToken = new TreeMap<>();
+        cpuByThread().forEach((k, v) -> perToken.put(k, (v - cpu0.getOrDefault(k, 0L)) / 1e6 / n));
+        double cpu = perToken.values().stream().mapToDouble(Double::doubleValue).sum();
+        return new Timing(n, (first - t0) / 1e6, n / ((t1 - t0) / 1e9), cpu, perToken, text.toString());
     }
 
     static String body(int maxTokens) {
@@ -220,6 +259,7 @@ public final class HttpBench implements Callable<Integer> {
     static Timing overHttp(HttpClient http, URI uri, int maxTokens) throws IOException, InterruptedException {
         var req = HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body(maxTokens))).build();
+        Map<String, Long> c0 = cpuByThread();
         long t0 = System.nanoTime();
         HttpResponse<Stream<String>> resp = http.send(req, HttpResponse.BodyHandlers.ofLines());
         long first = 0;
@@ -246,7 +286,7 @@ public final class HttpBench implements Callable<Integer> {
         }
         long t1 = System.nanoTime();
         if (n < 0) throw new IllegalStateException("the stream ended without its usage chunk");
-        return new Timing(n, (first - t0) / 1e6, n / ((t1 - t0) / 1e9), text.toString());
+        return timing(n, t0, first, t1, c0, text);
     }
 
     /** {@code connections} streaming requests at once, each on its own connection; memory sampled while they run. */
