@@ -43,6 +43,8 @@ final class Engine {
     private final Set<AutoCloseable> open = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
     private final AtomicBoolean warnedTemplate = new AtomicBoolean();
+    /** The model's chat template once read (empty: it has none); null before. */
+    private volatile Optional<String> chatTemplate;
     private static final System.Logger LOG = System.getLogger(Engine.class.getName());
 
     Engine(ModelHead head, int context, int trainedContext, Opener opener) {
@@ -95,8 +97,10 @@ final class Engine {
 
     /** See {@link Generator#chatPrompt}. */
     ChatPrompt chatPrompt(List<ChatMessage> messages) {
+        requireOpen();
         if (messages.isEmpty()) throw new IllegalArgumentException("a chat prompt needs at least one message");
-        Optional<String> template = head.chatTemplate().filter(t -> !t.isBlank());
+        Optional<String> template = chatTemplate;
+        if (template == null) chatTemplate = template = head.chatTemplate().filter(t -> !t.isBlank()); // read once; races are harmless
         if (template.isPresent()) {
             List<TemplateMessage> turns = messages.stream().map(m -> new TemplateMessage(m.role().templateName(), m.content())).toList();
             Optional<String> text = head.applyChatTemplate(template.get(), turns, true);
