@@ -109,6 +109,11 @@ public final class CatenaClient implements Generator {
     }
 
     @Override
+    public ChatPrompt chatPrompt(List<ChatMessage> messages) {
+        return engine.chatPrompt(messages);
+    }
+
+    @Override
     public String detokenize(List<Integer> tokens) {
         return engine.detokenize(tokens);
     }

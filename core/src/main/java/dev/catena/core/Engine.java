@@ -1,12 +1,16 @@
 package dev.catena.core;
 
 import dev.catena.api.spi.ModelHead;
+import dev.catena.api.spi.TemplateMessage;
 import dev.catena.core.generation.GenerationLoop;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** What local and swarm generators share: prompts, limits, streams and chat sessions over some chain. */
 final class Engine {
@@ -54,6 +58,10 @@ final class Engine {
     private final java.util.Map<Long, Live> live = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicLong ids = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
+    private final AtomicBoolean warnedTemplate = new AtomicBoolean();
+    /** The model's chat template once read (empty: it has none); null before. */
+    private volatile Optional<String> chatTemplate;
+    private static final System.Logger LOG = System.getLogger(Engine.class.getName());
 
     Engine(ModelHead head, int context, int trainedContext, Opener opener) {
         this.head = head;
@@ -101,6 +109,39 @@ final class Engine {
 
     List<Integer> tokenize(String text, boolean bos) {
         return java.util.Arrays.stream(head.tokenize(text, bos)).boxed().toList();
+    }
+
+    /** See {@link Generator#chatPrompt}. */
+    ChatPrompt chatPrompt(List<ChatMessage> messages) {
+        requireOpen();
+        if (messages.isEmpty()) throw new IllegalArgumentException("a chat prompt needs at least one message");
+        Optional<String> template = chatTemplate;
+        if (template == null) chatTemplate = template = head.chatTemplate().filter(t -> !t.isBlank()); // read once; races are harmless
+        if (template.isPresent()) {
+            List<TemplateMessage> turns = messages.stream().map(m -> new TemplateMessage(m.role().templateName(), m.content())).toList();
+            Optional<String> text = head.applyChatTemplate(template.get(), turns, true);
+            if (text.isPresent()) {
+                // Parsed as llama.cpp's server does: the template's markers (<|im_start|>, ...) become special tokens.
+                int[] ids = head.tokenize(text.get(), true, true);
+                int[] bos = head.tokenize("", true);
+                if (bos.length == 1 && ids.length >= 2 && ids[0] == bos[0] && ids[1] == bos[0]) {
+                    ids = Arrays.copyOfRange(ids, 1, ids.length); // the template wrote BOS itself
+                }
+                return new ChatPrompt(text.get(), Arrays.stream(ids).boxed().toList(), true);
+            }
+            if (warnedTemplate.compareAndSet(false, true)) {
+                LOG.log(System.Logger.Level.WARNING, "the model's chat template is not one the backend recognises; chat prompts use the "
+                        + "fallback (\"Role: content\" lines, then \"Assistant:\"). Template: "
+                        + abbreviate(template.get()));
+            }
+        }
+        String text = ChatPrompt.fallbackText(messages);
+        return new ChatPrompt(text, Arrays.stream(head.tokenize(text, true)).boxed().toList(), false);
+    }
+
+    private static String abbreviate(String s) {
+        String one = s.replace("\n", "\\n");
+        return one.length() <= 120 ? one : one.substring(0, 117) + "...";
     }
 
     String detokenize(List<Integer> tokens) {

@@ -39,6 +39,24 @@ public interface Generator extends AutoCloseable {
      */
     java.util.List<Integer> tokenize(String text, boolean bos);
 
+    /**
+     * The prompt for the assistant's reply to a conversation. {@code messages} are rendered with the model's chat
+     * template (the GGUF's {@code tokenizer.chat_template}) through the backend (llama.cpp's
+     * {@code llama_chat_apply_template}, which recognises a fixed list of templates such as ChatML, Llama 2 and 3,
+     * Mistral, Gemma, Phi, by their markers; it runs no Jinja), and the text is tokenized with the template's markers
+     * ({@code <|im_start|>}, ...) as special tokens. A model with no template, or one the backend does not recognise
+     * (a warning is logged once), gets {@link ChatPrompt#fallbackText}: {@code "Role: content"} lines, then
+     * {@code "Assistant:"}, tokenized as plain text with BOS. (The default, for generators that do not know their
+     * model's template, is that fallback.)
+     *
+     * @throws IllegalArgumentException when {@code messages} is empty, or a message holds a NUL character
+     */
+    default ChatPrompt chatPrompt(java.util.List<ChatMessage> messages) {
+        if (messages.isEmpty()) throw new IllegalArgumentException("a chat prompt needs at least one message");
+        String text = ChatPrompt.fallbackText(messages);
+        return new ChatPrompt(text, tokenize(text, true), false);
+    }
+
     /** The text of {@code tokens}, special tokens (BOS, end of text) left out. */
     String detokenize(java.util.List<Integer> tokens);
 

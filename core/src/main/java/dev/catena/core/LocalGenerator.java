@@ -61,6 +61,11 @@ public final class LocalGenerator implements Generator {
     }
 
     @Override
+    public ChatPrompt chatPrompt(List<ChatMessage> messages) {
+        return engine.chatPrompt(messages);
+    }
+
+    @Override
     public String detokenize(List<Integer> tokens) {
         return engine.detokenize(tokens);
     }

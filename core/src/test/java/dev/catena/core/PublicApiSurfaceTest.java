@@ -93,6 +93,18 @@ class PublicApiSurfaceTest {
         assertTrue(v.getFirst().contains("dev.catena.transport.proto.DType"), v.toString());
     }
 
+    @Test
+    void chatPromptsArePartOfTheScannedSurface() throws Exception {
+        List<Class<?>> scanned = classesIn("dev.catena.core");
+        for (Class<?> c : List.of(ChatMessage.class, ChatMessage.Role.class, ChatPrompt.class)) {
+            assertTrue(scanned.contains(c) || scanned.contains(c.getEnclosingClass()), c + " is scanned");
+        }
+        // Generator.chatPrompt takes and returns facade types only, never the SPI's TemplateMessage.
+        var m = Generator.class.getMethod("chatPrompt", List.class);
+        assertEquals(ChatPrompt.class, m.getReturnType());
+        assertEquals("java.util.List<dev.catena.core.ChatMessage>", m.getGenericParameterTypes()[0].getTypeName());
+    }
+
     /** A public class that leaks the wire schema: what the scan must catch. */
     public static final class Leaky {
         public List<dev.catena.transport.proto.DType> wire() {

@@ -91,7 +91,7 @@ final class CompletionWriter {
         long now = System.currentTimeMillis() / 1000;
         TokenStream stream;
         try {
-            stream = generator.stream(call.request());
+            stream = generator.stream(call.request().get());
         } catch (RuntimeException e) {
             ex.error(ApiError.translate(e));
             return;

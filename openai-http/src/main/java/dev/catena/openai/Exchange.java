@@ -106,7 +106,7 @@ final class Exchange {
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         if (keepAlive) r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        ch.writeAndFlush(r);
+        ch.write(r); // flushed with the first event, which always follows: one wake-up of the event loop, one packet
     }
 
     void event(String data) {

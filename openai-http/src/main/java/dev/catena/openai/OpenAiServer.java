@@ -1,5 +1,6 @@
 package dev.catena.openai;
 
+import dev.catena.core.ChatPrompt;
 import dev.catena.core.Generator;
 import dev.catena.core.TokenStream;
 import io.netty.bootstrap.ServerBootstrap;
@@ -39,8 +40,10 @@ import java.util.concurrent.TimeUnit;
  * closes its server sessions.
  *
  * <p>{@code logprobs} (up to 5 alternatives, from the model's raw logits) is answered without streaming only; with
- * {@code stream} it is answered 400, as are {@code n} &gt; 1, {@code echo} and tools. Chat messages are rendered with a fixed
- * fallback template ({@link #renderChat}), not yet the GGUF's {@code tokenizer.chat_template}.
+ * {@code stream} it is answered 400, as are {@code n} &gt; 1, {@code echo} and tools. Chat messages are rendered by
+ * {@link Generator#chatPrompt}: with the GGUF's {@code tokenizer.chat_template} through llama.cpp's
+ * {@code llama_chat_apply_template}, or the documented fallback ({@link #renderChat}) for a model without one (or with
+ * one llama.cpp does not recognise, which is logged as a warning, never an error).
  */
 public final class OpenAiServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(OpenAiServer.class.getName());
@@ -66,7 +69,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.requestedPort = b.port;
         this.apiKey = b.apiKey;
         this.maxBodyBytes = b.maxBodyBytes;
-        this.parser = new RequestParser(b.model, b.defaultChatMaxTokens);
+        this.parser = new RequestParser(b.model, b.defaultChatMaxTokens, b.generator::chatPrompt);
         this.writer = new CompletionWriter(b.generator, b.model, b.maxConcurrent);
         this.metrics = new ServerMetrics(b.generator);
         this.observability = new ObservabilityRoutes(b.generator, b.model, metrics, this::authorize);
@@ -131,11 +134,12 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /**
-     * The fallback chat rendering: one {@code "Role: content"} line per message ({@code System}, {@code User},
-     * {@code Assistant}), then {@code "Assistant:"} for the reply.
+     * The fallback chat rendering ({@link ChatPrompt#fallbackText}), for OpenAI role names ({@code developer} is
+     * {@code system}): one {@code "Role: content"} line per message ({@code System}, {@code User}, {@code Assistant}),
+     * then {@code "Assistant:"} for the reply.
      */
     public static String renderChat(List<String[]> roleAndContent) {
-        return RequestParser.renderChat(roleAndContent);
+        return ChatPrompt.fallbackText(roleAndContent.stream().map(m -> RequestParser.message(m[0], m[1])).toList());
     }
 
     /** Netty's aggregator, but an oversized body gets OpenAI's 413 error body rather than a bare status. */

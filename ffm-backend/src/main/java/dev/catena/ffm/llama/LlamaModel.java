@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
 
 import dev.catena.ffm.internal.*;
 
@@ -168,6 +169,19 @@ public final class LlamaModel implements AutoCloseable {
 
     public int nCtxTrain() {
         return llama_model_n_ctx_train(handle());
+    }
+
+    /**
+     * The model's default chat template ({@code tokenizer.chat_template}, through {@code llama_model_chat_template}),
+     * or empty when the file has none.
+     */
+    public Optional<String> chatTemplate() {
+        MemorySegment t = llama_model_chat_template(handle(), MemorySegment.NULL);
+        if (t.equals(MemorySegment.NULL)) {
+            return Optional.empty();
+        }
+        // A C string owned by the model, valid while it is open: copied out at once.
+        return Optional.of(t.reinterpret(Long.MAX_VALUE).getString(0));
     }
 
     /** llama.cpp's one-line description, e.g. {@code llama ?B all F32}. */
