@@ -215,6 +215,6 @@ final class FrameDispatcher implements FrameHandler {
         return ServerInfo.newBuilder().setModelId(modelId).setModelName(modelName).setWeightsDigest(weightsDigest)
                 .setStart(blocks.start()).setEnd(blocks.end())
                 .setKvBytesTotal(budget).setKvBytesFree(budget - sessions.kvBytesReserved())
-                .putAllCounters(counters.snapshot()).build();
+                .putAllCounters(counters.snapshot()).putCounters("sessions_open", sessions.size()).build();
     }
 }
