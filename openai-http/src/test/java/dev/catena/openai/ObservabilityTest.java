@@ -157,7 +157,12 @@ class ObservabilityTest {
                 assertEquals(1, f.to().size(), f.toString());
                 assertFalse(f.to().contains(middle));
                 assertEquals(1, s.counters().failovers());
-                assertTrue(sample(get(server, "/metrics").body(), "catena_kv_in_use_bytes") > 0);
+                // The servers are probed every second: the chat's KV shows from the next probe on.
+                long kvDeadline = System.nanoTime() + 5_000_000_000L;
+                while (sample(get(server, "/metrics").body(), "catena_kv_in_use_bytes") == 0 && System.nanoTime() < kvDeadline) {
+                    Thread.sleep(50);
+                }
+                assertTrue(sample(get(server, "/metrics").body(), "catena_kv_in_use_bytes") > 0, client.status().toString());
 
                 JsonNode after = await(server, "/health", h -> h.get("servers_reachable").asInt() == 5);
                 assertEquals(200, after.get("http").asInt(), "the replica still covers the blocks: " + after);
