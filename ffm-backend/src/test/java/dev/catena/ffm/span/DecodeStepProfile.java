@@ -54,7 +54,7 @@ public final class DecodeStepProfile {
         long[][] logits = new long[HEAD_PHASES.length][steps];
         long[] oldTotal = new long[steps], apiEmbed = new long[steps], apiForward = new long[steps],
                 apiLogits = new long[steps], apiTotal = new long[steps], llama = new long[steps];
-        long apiCpu = 0, llamaCpu = 0;
+        long oldCpu = 0, apiCpu = 0, llamaCpu = 0;
         try (ModelHead head = backend.openHead(model, SpanOptions.cpu(1));
              FfmSpan s = (FfmSpan) backend.openSpan(model, 0, nLayer, SpanOptions.cpu(1));
              OldHeadPath oldHead = new OldHeadPath(model);
@@ -70,6 +70,7 @@ public final class DecodeStepProfile {
                     float[] last = oldStep(oldRunner, s, hp, layers, kv, oldHead.embed(Arrays.copyOf(tokens, prefill)),
                             prefill, 0, ph);
                     oldHead.logits(last);
+                    long oldCpu0 = threadCpuNanos();
                     for (int i = 0; i < decode; i++) {
                         int at = (r < 0 ? 0 : r) * decode + i;
                         long t0 = System.nanoTime();
@@ -82,6 +83,7 @@ public final class DecodeStepProfile {
                         for (int p = 0; p < e.length; p++) embed[p][at] = e[p];
                         for (int p = 0; p < e.length; p++) logits[p][at] = oldHead.phases[p];
                     }
+                    if (r >= 0) oldCpu += threadCpuNanos() - oldCpu0;
                 }
                 // (2) the public API of the build under test
                 try (SpanSession session = s.openSession(SessionOptions.of(ctx))) {
@@ -126,7 +128,8 @@ public final class DecodeStepProfile {
         for (int p = 0; p < HEAD_PHASES.length; p++) System.out.printf(Locale.ROOT, "  %-16s %8.2f%n", HEAD_PHASES[p], med(embed[p]));
         System.out.println("old path, logits:");
         for (int p = 0; p < HEAD_PHASES.length; p++) System.out.printf(Locale.ROOT, "  %-16s %8.2f%n", HEAD_PHASES[p], med(logits[p]));
-        System.out.printf(Locale.ROOT, "old path total           %8.2f%n", med(oldTotal));
+        System.out.printf(Locale.ROOT, "old path total           %8.2f   (thread CPU per step %.2f)%n", med(oldTotal),
+                oldCpu / 1e3 / steps);
         System.out.printf(Locale.ROOT, "api embed                %8.2f%n", med(apiEmbed));
         System.out.printf(Locale.ROOT, "api forward              %8.2f%n", med(apiForward));
         System.out.printf(Locale.ROOT, "api logits               %8.2f%n", med(apiLogits));
@@ -134,8 +137,9 @@ public final class DecodeStepProfile {
                 apiCpu / 1e3 / steps);
         System.out.printf(Locale.ROOT, "llama.cpp llama_decode   %8.2f   (thread CPU per step %.2f)%n", med(llama),
                 llamaCpu / 1e3 / steps);
-        System.out.printf(Locale.ROOT, "api / llama.cpp (median step)  %.3f; old path / llama.cpp %.3f%n",
-                med(apiTotal) / med(llama), med(oldTotal) / med(llama));
+        System.out.printf(Locale.ROOT, "api / llama.cpp: median step %.3f, CPU %.3f; old path / llama.cpp: median step %.3f,"
+                + " CPU %.3f%n", med(apiTotal) / med(llama), (double) apiCpu / llamaCpu, med(oldTotal) / med(llama),
+                (double) oldCpu / llamaCpu);
     }
 
     /** FfmSpanSession.forward and run as they were before graph reuse (lastOnly), timed phase by phase. */
