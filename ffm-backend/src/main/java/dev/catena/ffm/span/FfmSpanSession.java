@@ -81,6 +81,10 @@ final class FfmSpanSession implements SpanSession {
             validate(hidden, n, position);
             int end = position + n;
             int nKv = Math.min(maxLength, Math.max(KV_PAD, (end + KV_PAD - 1) / KV_PAD * KV_PAD));
+            if ((long) n * nKv > Integer.MAX_VALUE - 8) {
+                throw new SpanInputException("a step of " + n + " tokens over " + nKv + " cells needs a mask of over 2^31"
+                        + " elements: send the tokens in smaller steps");
+            }
             // Truncate first: if the step fails, the session is consistent at this length.
             length = position;
             // Positions, cache cells and the mask are inputs, so one graph serves every step of this shape.
