@@ -143,7 +143,7 @@ public final class DecodeStepProfile {
     }
 
     /** FfmSpanSession.forward and run as they were before graph reuse (lastOnly), timed phase by phase. */
-    private static float[] oldStep(GraphRunner runner, FfmSpan s, dev.catena.ffm.model.ModelHparams hp,
+    static float[] oldStep(GraphRunner runner, FfmSpan s, dev.catena.ffm.model.ModelHparams hp,
                                    List<LayerWeights> layers, KvCache kv, float[] hidden, int n, int position, long[] ph) {
         int nKv = Math.min(kv.size(), Math.max(256, (position + n + 255) / 256 * 256));
         long t0 = System.nanoTime();
