@@ -25,7 +25,8 @@ import static dev.catena.ffm.internal.ggml_h.GGML_TYPE_F16;
  * every step at the same position (truncated back first) on one path: {@code api} (head.embed,
  * session.forward, head.logits of the build on the class path), {@code old} (the replica of the step
  * before graph reuse, as in {@link DecodeStepProfile}) or {@code llama} (llama_decode of one token).
- * Two runs that differ only in {@code steps} give the instructions of those steps by subtraction.
+ * Two runs that differ only in {@code steps}, or only in the build on the class path, give instructions
+ * by subtraction; callgrind's per-function counts give the native parts. Position 0 skips the prefill.
  * <pre>valgrind --tool=callgrind java ... dev.catena.ffm.span.DecodeStepCount GGUF api|old|llama POSITION WARMUP STEPS</pre>
  */
 public final class DecodeStepCount {
@@ -47,7 +48,9 @@ public final class DecodeStepCount {
                 try (ModelHead head = backend.openHead(model, SpanOptions.cpu(1));
                      FfmSpan s = (FfmSpan) backend.openSpan(model, 0, nLayer, SpanOptions.cpu(1));
                      SpanSession session = s.openSession(SessionOptions.of(ctx))) {
-                    head.logits(session.forward(head.embed(prompt), position, 0, true), 1, List.of(0));
+                    if (position > 0) {
+                        head.logits(session.forward(head.embed(prompt), position, 0, true), 1, List.of(0));
+                    }
                     for (int i = 0; i < warmup + steps; i++) {
                         session.truncate(position);
                         sink += head.logits(session.forward(head.embed(next), 1, position, true), 1, List.of(0))[0];
@@ -61,7 +64,10 @@ public final class DecodeStepCount {
                      KvCache kv = new KvCache(s.hparams(), nLayer, ctx, GGML_TYPE_F16(), s.backend())) {
                     var layers = s.layers(new BlockRange(0, nLayer));
                     long[] ph = new long[8];
-                    head.logits(DecodeStepProfile.oldStep(runner, s, s.hparams(), layers, kv, head.embed(prompt), position, 0, ph));
+                    if (position > 0) {
+                        head.logits(DecodeStepProfile.oldStep(runner, s, s.hparams(), layers, kv, head.embed(prompt), position,
+                                0, ph));
+                    }
                     for (int i = 0; i < warmup + steps; i++) {
                         sink += head.logits(DecodeStepProfile.oldStep(runner, s, s.hparams(), layers, kv, head.embed(next), 1,
                                 position, ph))[0];
@@ -71,7 +77,9 @@ public final class DecodeStepCount {
             case "llama" -> {
                 try (LlamaOracle oracle = LlamaOracle.open(model, new OracleOptions(ctx, 1, null, null, 0, 0, "cpu",
                         WeightLoading.IN_MEMORY))) {
-                    oracle.decode(prompt, 0);
+                    if (position > 0) {
+                        oracle.decode(prompt, 0);
+                    }
                     for (int i = 0; i < warmup + steps; i++) {
                         oracle.truncate(position);
                         sink += oracle.decode(next, position)[0];
