@@ -36,7 +36,7 @@ public final class DecodeStepCount {
         int position = Integer.parseInt(args[2]);
         int warmup = Integer.parseInt(args[3]);
         int steps = Integer.parseInt(args[4]);
-        int ctx = position + 2;
+        int ctx = position + 512; // both sides attend to the same 256 cells (llama.cpp pads its context to 256)
         var backend = FfmSpanBackend.instance();
         int nLayer = backend.inspect(model).nLayer();
         int[] tokens = new Random(1).ints(position + 1, 3, backend.inspect(model).nVocab()).toArray();
