@@ -64,6 +64,12 @@ final class FrameDispatcher implements FrameHandler {
         if (e.getBodyCase() != Envelope.BodyCase.PUSH) {
             counters.bytesFromClients.addAndGet(frame.wireBytes());
         }
+        if (e.getBodyCase() != Envelope.BodyCase.HELLO && !greeted.contains(from)) {
+            // Nothing is served before the handshake: a peer that skips it is no honest client (issue 14).
+            reject(from, e.getRequestId(), ErrorCode.BAD_REQUEST, "a " + e.getBodyCase() + " before Hello: send Hello first; closing");
+            from.close();
+            return;
+        }
         try {
             switch (e.getBodyCase()) {
                 case HELLO -> hello(from, e);
@@ -208,6 +214,6 @@ final class FrameDispatcher implements FrameHandler {
         long budget = sessions.kvBudgetBytes();
         return ServerInfo.newBuilder().setModelId(modelId).setStart(blocks.start()).setEnd(blocks.end())
                 .setKvBytesTotal(budget).setKvBytesFree(budget - sessions.kvBytesReserved())
-                .putAllCounters(counters.snapshot()).build();
+                .putAllCounters(counters.snapshot()).putCounters("sessions_open", sessions.size()).build();
     }
 }
