@@ -178,6 +178,8 @@ final class Attacks {
             for (Target t : targets) {
                 Socket s = new Socket();
                 anchors.add(s);
+                // From an attacker's address, not the honest client's: on a network they are different hosts.
+                s.bind(new InetSocketAddress(java.net.InetAddress.getByAddress(new byte[]{127, 2, 0, (byte) (1 + anchors.size())}), 0));
                 s.connect(t.address(), 10_000);
                 s.setSoTimeout(10_000);
                 var in = new DataInputStream(s.getInputStream());
