@@ -133,6 +133,7 @@ public final class AttackSuite implements Callable<Integer> {
             List<Row> rows = new ArrayList<>();
             int sourceBase = 0;
             for (String name : attacks) {
+                long began = System.nanoTime();
                 List<String> failures = new ArrayList<>();
                 Runs base = honest.runs(scale.runs(), reference, failures, "unattacked");
                 Attacks.Attack attack = Attacks.create(name, scale, targets, random, sourceBase);
@@ -172,8 +173,9 @@ public final class AttackSuite implements Callable<Integer> {
                 Row row = new Row(name, attack.perServer, base.tokensEqual() && attacked.tokensEqual(), base.p50(), attacked.p50(), ratio,
                         rssPeak, rssLimit, (int) left[0], left[1], findings, failures);
                 rows.add(row);
-                log.printf(Locale.ROOT, "%-16s %s p50 %.3f -> %.3f ms (%.2fx), peak RSS %d MB; %s%s%n", name,
-                        row.passed() ? "pass" : "FAIL", base.p50(), attacked.p50(), ratio, rssPeak / MB, findings,
+                log.printf(Locale.ROOT, "%-16s %s p50 %.3f -> %.3f ms (%.2fx), peak RSS %d MB, %.1f s; %s%s%n", name,
+                        row.passed() ? "pass" : "FAIL", base.p50(), attacked.p50(), ratio, rssPeak / MB,
+                        (System.nanoTime() - began) / 1e9, findings,
                         failures.isEmpty() ? "" : "\n  " + String.join("\n  ", failures));
                 log.flush();
             }

@@ -132,7 +132,7 @@ final class Attacks {
 
     /** Random bytes; some start with a small plausible length, some with a whole Hello, to reach the parser. */
     static byte[] garbage(Random random) {
-        byte[] junk = new byte[1 + random.nextInt(16 << 10)];
+        byte[] junk = new byte[8 + random.nextInt(16 << 10)];
         random.nextBytes(junk);
         switch (random.nextInt(3)) {
             case 0 -> ByteBuffer.wrap(junk).putInt(0, Math.min(junk.length - 4, 1 << 10)); // a small frame of junk

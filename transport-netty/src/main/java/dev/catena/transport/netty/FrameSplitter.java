@@ -35,9 +35,11 @@ final class FrameSplitter extends ByteToMessageDecoder {
     private long framesDone;     // event loop only
     private boolean discarding;  // a frame was refused: the rest of the stream is ignored until the close
     private ScheduledFuture<?> frameTimer;
+    private final Runnable firstFrame; // null on connections we opened
 
     FrameSplitter(NettyConnection connection, int maxFrameBytes, InboundBudget budget, TransportCounters counters,
-                  Duration frameTimeout, Duration helloTimeout) {
+                  Duration frameTimeout, Duration helloTimeout, Runnable firstFrame) {
+        this.firstFrame = firstFrame;
         this.connection = connection;
         this.maxFrameBytes = maxFrameBytes;
         this.budget = budget;
@@ -91,7 +93,9 @@ final class FrameSplitter extends ByteToMessageDecoder {
         }
         out.add(in.readRetainedSlice((int) expected));
         expected = -1;
-        framesDone++;
+        if (framesDone++ == 0 && firstFrame != null) {
+            firstFrame.run();
+        }
     }
 
     @Override
