@@ -201,7 +201,7 @@ final class Attacks {
             flood = new Flood(name, addresses, perServer, sourceBase, c -> {
                 c.write(head);
                 c.writeZeros(body);
-            }, 100, 20).start();
+            }, 100, 2).start(); // evicted connections come back at 20/s: pressure on memory, not a bandwidth flood
         }
 
         @Override
