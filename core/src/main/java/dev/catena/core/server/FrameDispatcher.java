@@ -161,6 +161,7 @@ final class FrameDispatcher implements FrameHandler {
             });
         } catch (SessionTable.Refused refused) {
             reject(from, requestId, refused.code, refused.getMessage());
+            if (refused.closeConnection) from.close();
             return;
         }
         counters.sessionsOpened.incrementAndGet();

@@ -32,10 +32,17 @@ final class SessionTable {
     /** Why a session was not admitted, as the client is told. */
     static final class Refused extends Exception {
         final ErrorCode code;
+        /** The connection is closed after the refusal: its client floods, and answering each open costs more than a close. */
+        final boolean closeConnection;
 
         Refused(ErrorCode code, String message) {
+            this(code, message, false);
+        }
+
+        Refused(ErrorCode code, String message, boolean closeConnection) {
             super(message, null, false, false);
             this.code = code;
+            this.closeConnection = closeConnection;
         }
     }
 
@@ -107,7 +114,7 @@ final class SessionTable {
             double[] allowance = allowance(client, now);
             if (allowance[0] < 1) {
                 throw new Refused(ErrorCode.OUT_OF_MEMORY, client + " opened more than " + OPEN_BURST + " sessions at "
-                        + (int) OPENS_PER_SECOND + " per second; try again later");
+                        + (int) OPENS_PER_SECOND + " per second; closing this connection", true);
             }
             waiting.values().removeIf(since -> now - since > WAITING.toNanos());
             var clients = new java.util.HashSet<>(kvPerClient.keySet());
