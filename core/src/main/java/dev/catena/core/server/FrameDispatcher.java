@@ -186,6 +186,7 @@ final class FrameDispatcher implements FrameHandler {
         var in = new ServerSession.Input(st.getStep(), st.getPosition(), st.getHidden(), Tensors.copy(payload), InputSource.CLIENT,
                 "", e.getRequestId(), st.getDigest().toByteArray());
         ServerSession s = entry.session();
+        s.used = true;
         entry.executor().execute(() -> {
             s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
             s.onClientStep(in);
@@ -204,6 +205,7 @@ final class FrameDispatcher implements FrameHandler {
         var in = new ServerSession.Input(p.getStep(), p.getPosition(), p.getHidden(), Tensors.copy(payload), InputSource.PUSH,
                 p.getSender(), 0, p.getDigest().toByteArray());
         ServerSession s = entry.session();
+        s.used = true;
         entry.executor().execute(() -> s.onPush(in));
     }
 

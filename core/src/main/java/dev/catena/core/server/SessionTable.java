@@ -64,9 +64,10 @@ final class SessionTable {
     static final int OPEN_BURST = 128;
     static final double OPENS_PER_SECOND = 32;
     /**
-     * A session with no step for this long, held by a client over its fair share, is closed to make
-     * room when another client within its share is refused for want of KV: sessions opened and never
-     * used cannot keep honest clients out.
+     * A session never stepped, or with no step for this long, held by a client over its fair share, is
+     * closed to make room when another client within its share is refused for want of KV: sessions
+     * opened and never used cannot keep honest clients out (not even for a second: the attack suite's
+     * honest client gave up within one).
      */
     static final Duration RECLAIMABLE_AFTER = Duration.ofSeconds(1);
 
@@ -178,8 +179,8 @@ final class SessionTable {
     }
 
     /**
-     * Frees at least {@code bytes} of KV for {@code client} by taking out of the table, least recently
-     * used first, sessions idle for {@link #RECLAIMABLE_AFTER} whose clients hold more than
+     * Frees at least {@code bytes} of KV for {@code client} by taking out of the table, never used
+     * first, then least recently used, sessions unused or idle for {@link #RECLAIMABLE_AFTER} whose clients hold more than
      * {@code share}; takes none when that would not free enough. Their KV is accounted free here;
      * the caller closes them. Guarded by this.
      */
@@ -188,11 +189,13 @@ final class SessionTable {
         List<Entry> candidates = new java.util.ArrayList<>();
         for (Entry e : sessions.values()) {
             String owner = clientOf(e.session().client());
-            if (!owner.equals(client) && e.session().lastActivityNanos < idleBefore && kvPerClient.getOrDefault(owner, 0L) > share) {
+            boolean idle = !e.session().used || e.session().lastActivityNanos < idleBefore;
+            if (!owner.equals(client) && idle && kvPerClient.getOrDefault(owner, 0L) > share) {
                 candidates.add(e);
             }
         }
-        candidates.sort(java.util.Comparator.comparingLong(e -> e.session().lastActivityNanos));
+        candidates.sort(java.util.Comparator.<Entry, Boolean>comparing(e -> e.session().used)
+                .thenComparingLong(e -> e.session().lastActivityNanos));
         Map<String, Long> held = new java.util.HashMap<>(kvPerClient);
         List<Entry> victims = new java.util.ArrayList<>();
         long freed = 0;
