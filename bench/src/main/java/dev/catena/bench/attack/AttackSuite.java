@@ -46,9 +46,10 @@ public final class AttackSuite implements Callable<Integer> {
                  long kvBudgetMb, long inboundBudgetMb, int readTimeoutS, long settleMillis) {
         static Scale of(String name) {
             return switch (name) {
-                case "small" -> new Scale(name, 2, 200, 20, 100, 1 << 20, 50, 200, 20, 10, 256, 4, 32, 2, 3.0, 64, 65, 2, 500);
+                // Each attack runs a read timeout and more before the honest client starts, so that the servers' timeouts fire.
+                case "small" -> new Scale(name, 2, 200, 20, 100, 1 << 20, 50, 200, 20, 10, 256, 4, 32, 2, 3.0, 64, 65, 2, 2500);
                 case "full" -> new Scale(name, 3, 5000, 200, 300, 4 << 20, 500, 1000, 200, 100, 2048, 32, 64, 3, 1.5, 256, 256,
-                        10, 3000);
+                        10, 11000);
                 default -> throw new CommandLine.ParameterException(new CommandLine(new AttackSuite()),
                         "--scale must be small or full, got '" + name + "'");
             };

@@ -21,6 +21,7 @@ import dev.catena.transport.spi.FrameHandler;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -46,6 +47,13 @@ final class FrameDispatcher implements FrameHandler {
     private final SecureRandom random = new SecureRandom();
     /** Connections whose Hello was answered. */
     private final Set<Connection> greeted = ConcurrentHashMap.newKeySet();
+    /**
+     * Opens refused on one connection before it is closed: an honest client fails over after a
+     * refusal, while each of a flood's refusals costs an answer (the attack suite's open flood asked
+     * 80 times per connection).
+     */
+    static final int MAX_REFUSED_OPENS = 8;
+    private final Map<Connection, Integer> refusedOpens = new ConcurrentHashMap<>();
 
     FrameDispatcher(String modelId, BlockRange blocks, Span span, SessionTable sessions, PeerLinks peers, SessionHost host) {
         this.modelId = modelId;
@@ -121,6 +129,7 @@ final class FrameDispatcher implements FrameHandler {
     @Override
     public void onClose(Connection connection, Throwable cause) {
         greeted.remove(connection);
+        refusedOpens.remove(connection);
         // Results could no longer reach that client: free its sessions now, not at the idle timeout.
         sessions.closeSessionsOf(connection);
         peers.onClose(connection);
@@ -161,7 +170,9 @@ final class FrameDispatcher implements FrameHandler {
             });
         } catch (SessionTable.Refused refused) {
             reject(from, requestId, refused.code, refused.getMessage());
-            if (refused.closeConnection) from.close();
+            if (refused.closeConnection || refusedOpens.merge(from, 1, Integer::sum) >= MAX_REFUSED_OPENS) {
+                from.close();
+            }
             return;
         }
         counters.sessionsOpened.incrementAndGet();

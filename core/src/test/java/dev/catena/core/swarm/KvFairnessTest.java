@@ -108,4 +108,22 @@ class KvFairnessTest {
             assertTrue(opened < tried, "some refused");
         }
     }
+
+    /** The attack suite's open flood asked 80 times per connection; after 8 refusals the server hangs up. */
+    @Test
+    void aConnectionWhoseOpensAreRefusedAgainAndAgainIsClosed() throws Exception {
+        try (Transport t = SessionLifecycleTest.memory();
+             var server = SessionLifecycleTest.server(t, BLOCKS, Duration.ofMinutes(1));
+             var a = new SwarmClient(t, Duration.ofSeconds(5))) {
+            ServerLink link = a.link(server.address());
+            for (int i = 0; i < 7; i++) {
+                assertTrue(!open(link, 1 << 16).hasOpened() && link.isOpen(), "refusal " + (i + 1) + " of a session over the budget");
+            }
+            assertTrue(!open(link, 1 << 16).hasOpened());
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (link.isOpen() && System.nanoTime() < deadline) Thread.sleep(10);
+            assertTrue(!link.isOpen(), "the 8th refusal closed the connection");
+            assertEquals(0, server.openSessions());
+        }
+    }
 }
