@@ -7,5 +7,7 @@ module dev.catena.openai {
     requires io.netty.common;
     requires io.netty.codec;
     requires tools.jackson.databind;
+    requires micrometer.core;
+    requires micrometer.registry.prometheus;
     exports dev.catena.openai;
 }

@@ -6,6 +6,7 @@ import dev.catena.api.spi.SpanOptions;
 import dev.catena.api.spi.SpanSession;
 import dev.catena.ffm.FfmSpanBackend;
 import dev.catena.ffm.llama.LlamaOracle;
+import dev.catena.ffm.llama.WeightLoading;
 import dev.catena.ffm.llama.OracleOptions;
 import dev.catena.ffm.span.FfmSpan;
 
@@ -39,11 +40,13 @@ public final class ComputeBench implements Callable<Integer> {
     }
 
     /** The JSON line, snake_case. */
-    record Result(String model, int threads, int prefillTokens, int decodeTokens, int rounds, Speeds catena, Speeds llamaCpp,
-                  Ratio ratio, long kvBytesPerToken, long weightBytes, long rssBytesBefore, long rssBytesLoaded) {
+    record Result(String model, int threads, String cpuVariant, String baselineWeights, int prefillTokens, int decodeTokens,
+                  int rounds, Speeds catena, Speeds llamaCpp, Ratio ratio, long kvBytesPerToken, long weightBytes,
+                  long rssBytesBefore, long rssBytesLoaded) {
     }
 
-    record Speeds(double prefillTps, double decodeTps) {
+    /** Medians, and the slowest and fastest round of each, so a noisy run shows as one. */
+    record Speeds(double prefillTps, double decodeTps, double[] prefillRange, double[] decodeRange) {
     }
 
     record Ratio(double prefill, double decode) {
@@ -74,6 +77,13 @@ public final class ComputeBench implements Callable<Integer> {
 
     @Option(names = "--decode", defaultValue = "32", description = "Decoded tokens (default ${DEFAULT-VALUE}).")
     int decode;
+
+    @Option(names = "--baseline-weights", defaultValue = "memory",
+            description = {"How llama.cpp holds its weights: memory (read in, its best where file-backed pages are reclaimed) "
+                    + "or mapped (its default mmap). Catena always copies its weights. Default ${DEFAULT-VALUE}."})
+    BaselineWeights baselineWeights;
+
+    enum BaselineWeights { memory, mapped }
 
     @Option(names = "--rounds", defaultValue = "3", description = "Measured rounds after one warm-up (default ${DEFAULT-VALUE}).")
     int rounds;
@@ -114,7 +124,8 @@ public final class ComputeBench implements Callable<Integer> {
         int nLayer = backend.inspect(model).nLayer();
         try (ModelHead head = backend.openHead(model, new SpanOptions(threads, device));
              FfmSpan span = (FfmSpan) backend.openSpan(model, 0, nLayer, new SpanOptions(threads, device));
-             LlamaOracle oracle = LlamaOracle.open(model, new OracleOptions(ctx, threads, null, null, 0, 0, device))) {
+             LlamaOracle oracle = LlamaOracle.open(model, new OracleOptions(ctx, threads, null, null, 0, 0, device,
+                     baselineWeights == BaselineWeights.memory ? WeightLoading.IN_MEMORY : WeightLoading.DEFAULT))) {
             weightBytes = span.weightBytes();
             try (SpanSession s = span.openSession(SessionOptions.of(ctx))) {
                 kvBytes = s.kvBytes();
@@ -135,12 +146,10 @@ public final class ComputeBench implements Callable<Integer> {
             // With Catena's span and head and llama.cpp's model all loaded and used.
             rssLoaded = residentBytes();
         }
-        double cp = median(catena.stream().mapToDouble(Timing::prefillTokensPerSecond).toArray());
-        double cd = median(catena.stream().mapToDouble(Timing::decodeTokensPerSecond).toArray());
-        double lp = median(llama.stream().mapToDouble(Timing::prefillTokensPerSecond).toArray());
-        double ld = median(llama.stream().mapToDouble(Timing::decodeTokensPerSecond).toArray());
-        spec.commandLine().getOut().println(Report.json(new Result(model.getFileName().toString(), threads, prefill, decode, rounds,
-                new Speeds(cp, cd), new Speeds(lp, ld), new Ratio(cp / lp, cd / ld), kvBytes / ctx, weightBytes, rssBefore,
+        Speeds cs = speeds(catena), ls = speeds(llama);
+        spec.commandLine().getOut().println(Report.json(new Result(model.getFileName().toString(), threads, cpuVariant(),
+                baselineWeights.name(), prefill, decode, rounds, cs, ls,
+                new Ratio(cs.prefillTps() / ls.prefillTps(), cs.decodeTps() / ls.decodeTps()), kvBytes / ctx, weightBytes, rssBefore,
                 rssLoaded)));
         spec.commandLine().getOut().flush();
         return 0;
@@ -180,6 +189,26 @@ public final class ComputeBench implements Callable<Integer> {
         int[] t = new int[n];
         for (int i = 0; i < n; i++) t[i] = random.nextInt(Math.min(3, nVocab - 1), nVocab);
         return t;
+    }
+
+    private static Speeds speeds(List<Timing> rounds) {
+        double[] p = rounds.stream().mapToDouble(Timing::prefillTokensPerSecond).sorted().toArray();
+        double[] d = rounds.stream().mapToDouble(Timing::decodeTokensPerSecond).sorted().toArray();
+        return new Speeds(median(p), median(d), new double[]{p[0], p[p.length - 1]}, new double[]{d[0], d[d.length - 1]});
+    }
+
+    /**
+     * The ggml CPU library this process loaded (ggml picks the best variant for the CPU, e.g. haswell or zen4).
+     * Both sides run in this process, so both use it.
+     */
+    static String cpuVariant() {
+        try {
+            return java.nio.file.Files.readAllLines(Path.of("/proc/self/maps")).stream()
+                    .map(l -> l.substring(l.lastIndexOf('/') + 1))
+                    .filter(f -> f.startsWith("libggml-cpu")).findFirst().orElse("unknown");
+        } catch (java.io.IOException | RuntimeException e) {
+            return "unknown";
+        }
     }
 
     private static double median(double[] v) {

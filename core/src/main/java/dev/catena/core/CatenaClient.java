@@ -26,6 +26,7 @@ public final class CatenaClient implements Generator {
     private final Transport transport;
     private final SwarmInference inference;
     private final Engine engine;
+    private final SwarmMonitor monitor;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private CatenaClient(Transport transport, SwarmInference inference, int context, int trainedContext, Mode mode, WireFormat wire) {
@@ -33,6 +34,8 @@ public final class CatenaClient implements Generator {
         this.inference = inference;
         this.engine = new Engine(inference.head(), context, trainedContext, maxLength -> opened(inference.openSession(mode.internal(), maxLength,
                 wire.internal())));
+        this.monitor = new SwarmMonitor(() -> inference.directory().servers(inference.modelId()),
+                (address, timeout) -> inference.client().info(address, timeout), Duration.ofSeconds(1), Duration.ofSeconds(1));
     }
 
     private static Engine.Opened opened(FaultTolerantSession s) {
@@ -51,6 +54,16 @@ public final class CatenaClient implements Generator {
             public List<Failover> failovers() {
                 return s.failovers().stream().map(f -> new Failover(f.server(), f.reason(),
                         f.replacements().stream().map(CatenaClient::hop).toList(), f.millis())).toList();
+            }
+
+            @Override
+            public long hopSteps() {
+                return s.hopSteps();
+            }
+
+            @Override
+            public long pushedSteps() {
+                return s.pushedSteps();
             }
 
             @Override
@@ -96,6 +109,11 @@ public final class CatenaClient implements Generator {
     }
 
     @Override
+    public ChatPrompt chatPrompt(List<ChatMessage> messages) {
+        return engine.chatPrompt(messages);
+    }
+
+    @Override
     public String detokenize(List<Integer> tokens) {
         return engine.detokenize(tokens);
     }
@@ -106,10 +124,34 @@ public final class CatenaClient implements Generator {
                 f.replacements().stream().map(CatenaClient::hop).toList(), f.millis())).toList();
     }
 
+    /**
+     * {@inheritDoc} The servers are those of the peer list or the directory, asked every second (1 s timeout)
+     * while the status is read; KV in use sums every reachable server's reservations, other clients' included.
+     */
+    @Override
+    public SwarmStatus status() {
+        var probed = monitor.servers();
+        List<Integer> coverage = SwarmStatus.coverage(inference.nLayer(), probed.servers());
+        List<SwarmStatus.Session> sessions = engine.sessions();
+        var counters = inference.client().counters();
+        long kv = probed.servers().stream().filter(SwarmStatus.Server::reachable).mapToLong(s -> s.kvBytesTotal() - s.kvBytesFree()).sum();
+        return new SwarmStatus(inference.modelId(), inference.nLayer(), probed.time(), probed.servers(), coverage,
+                SwarmStatus.gaps(coverage), sessions, inference.recentFailovers().stream().map(CatenaClient::event).toList(),
+                new SwarmStatus.Counters(inference.failoverCount(), counters.pushed.get(), counters.mismatched.get(), sessions.size(), kv));
+    }
+
+    private static SwarmStatus.FailoverEvent event(SwarmInference.Recorded r) {
+        var f = r.failover();
+        var blocks = f.replacements().isEmpty() ? null : new dev.catena.api.BlockRange(f.replacements().getFirst().blocks().start(),
+                f.replacements().getLast().blocks().end());
+        return new SwarmStatus.FailoverEvent(r.time(), blocks, f.server(), f.replacements().stream().map(Hop::address).toList(), f.reason());
+    }
+
     /** Closes what is still open (freeing its server sessions), the connections and the head. Idempotent. */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
+        monitor.close();
         try {
             engine.close();
         } finally {

@@ -1,12 +1,16 @@
 package dev.catena.core;
 
 import dev.catena.api.spi.ModelHead;
+import dev.catena.api.spi.TemplateMessage;
 import dev.catena.core.generation.GenerationLoop;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** What local and swarm generators share: prompts, limits, streams and chat sessions over some chain. */
 final class Engine {
@@ -22,6 +26,20 @@ final class Engine {
         default List<Failover> failovers() {
             return List.of();
         }
+
+        /** Results accepted from the route's second and later hops; 0 in process. */
+        default long hopSteps() {
+            return 0;
+        }
+
+        /** Of {@link #hopSteps()}, those computed on a pushed input. */
+        default long pushedSteps() {
+            return 0;
+        }
+    }
+
+    /** An open chain and when it opened, for {@link #sessions()}. */
+    private record Live(long id, java.time.Instant opened, Opened chain) {
     }
 
     /** Opens chains whose sessions hold {@code maxLength} tokens. */
@@ -37,7 +55,13 @@ final class Engine {
     static final int AUTO = 0;
     private final Opener opener;
     private final Set<AutoCloseable> open = ConcurrentHashMap.newKeySet();
+    private final java.util.Map<Long, Live> live = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong ids = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
+    private final AtomicBoolean warnedTemplate = new AtomicBoolean();
+    /** The model's chat template once read (empty: it has none); null before. */
+    private volatile Optional<String> chatTemplate;
+    private static final System.Logger LOG = System.getLogger(Engine.class.getName());
 
     Engine(ModelHead head, int context, int trainedContext, Opener opener) {
         this.head = head;
@@ -58,7 +82,7 @@ final class Engine {
         // Auto: no KV reserved beyond what this generation can use.
         int maxLength = context != AUTO ? context : (int) Math.min(trainedContext, (long) prompt.length + request.maxTokens());
         requireFits(0, prompt.length, request.maxTokens(), maxLength, context != AUTO ? "the context" : "the model's trained context");
-        Opened chain = opener.open(maxLength);
+        Opened chain = track(opener.open(maxLength));
         try {
             var loop = new GenerationLoop(head, chain, prompt, prompt, 0, request.maxTokens(), request.sampling(),
                     request.stopAtEndOfText(), request.keepLogits());
@@ -78,7 +102,7 @@ final class Engine {
     ChatSession openSession(int maxLength) {
         requireOpen();
         if (maxLength < 1) throw new IllegalArgumentException("maxLength must be >= 1, got " + maxLength);
-        var session = new ChatSession(this, opener.open(maxLength), maxLength);
+        var session = new ChatSession(this, track(opener.open(maxLength)), maxLength);
         open.add(session);
         return session;
     }
@@ -87,8 +111,88 @@ final class Engine {
         return java.util.Arrays.stream(head.tokenize(text, bos)).boxed().toList();
     }
 
+    /** See {@link Generator#chatPrompt}. */
+    ChatPrompt chatPrompt(List<ChatMessage> messages) {
+        requireOpen();
+        if (messages.isEmpty()) throw new IllegalArgumentException("a chat prompt needs at least one message");
+        Optional<String> template = chatTemplate;
+        if (template == null) chatTemplate = template = head.chatTemplate().filter(t -> !t.isBlank()); // read once; races are harmless
+        if (template.isPresent()) {
+            List<TemplateMessage> turns = messages.stream().map(m -> new TemplateMessage(m.role().templateName(), m.content())).toList();
+            Optional<String> text = head.applyChatTemplate(template.get(), turns, true);
+            if (text.isPresent()) {
+                // Parsed as llama.cpp's server does: the template's markers (<|im_start|>, ...) become special tokens.
+                int[] ids = head.tokenize(text.get(), true, true);
+                int[] bos = head.tokenize("", true);
+                if (bos.length == 1 && ids.length >= 2 && ids[0] == bos[0] && ids[1] == bos[0]) {
+                    ids = Arrays.copyOfRange(ids, 1, ids.length); // the template wrote BOS itself
+                }
+                return new ChatPrompt(text.get(), Arrays.stream(ids).boxed().toList(), true);
+            }
+            if (warnedTemplate.compareAndSet(false, true)) {
+                LOG.log(System.Logger.Level.WARNING, "the model's chat template is not one the backend recognises; chat prompts use the "
+                        + "fallback (\"Role: content\" lines, then \"Assistant:\"). Template: "
+                        + abbreviate(template.get()));
+            }
+        }
+        String text = ChatPrompt.fallbackText(messages);
+        return new ChatPrompt(text, Arrays.stream(head.tokenize(text, true)).boxed().toList(), false);
+    }
+
+    private static String abbreviate(String s) {
+        String one = s.replace("\n", "\\n");
+        return one.length() <= 120 ? one : one.substring(0, 117) + "...";
+    }
+
     String detokenize(List<Integer> tokens) {
         return head.detokenize(tokens.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /** The chains open now (streams and chat sessions), oldest first. */
+    List<SwarmStatus.Session> sessions() {
+        return live.values().stream().sorted(java.util.Comparator.comparingLong(Live::id)).map(l -> {
+            long hops = l.chain().hopSteps();
+            return new SwarmStatus.Session(l.id(), l.opened(), l.chain().route(), hops,
+                    hops == 0 ? 0 : (double) l.chain().pushedSteps() / hops);
+        }).toList();
+    }
+
+    /** {@code chain}, listed in {@link #sessions()} until it closes. */
+    private Opened track(Opened chain) {
+        long id = ids.incrementAndGet();
+        live.put(id, new Live(id, java.time.Instant.now(), chain));
+        return new Opened() {
+            @Override
+            public float[] forwardLast(float[] hidden, int n, int position) {
+                return chain.forwardLast(hidden, n, position);
+            }
+
+            @Override
+            public List<RouteHop> route() {
+                return chain.route();
+            }
+
+            @Override
+            public List<Failover> failovers() {
+                return chain.failovers();
+            }
+
+            @Override
+            public long hopSteps() {
+                return chain.hopSteps();
+            }
+
+            @Override
+            public long pushedSteps() {
+                return chain.pushedSteps();
+            }
+
+            @Override
+            public void close() {
+                live.remove(id);
+                chain.close();
+            }
+        };
     }
 
     void forget(AutoCloseable c) {

@@ -39,8 +39,37 @@ public interface Generator extends AutoCloseable {
      */
     java.util.List<Integer> tokenize(String text, boolean bos);
 
+    /**
+     * The prompt for the assistant's reply to a conversation. {@code messages} are rendered with the model's chat
+     * template (the GGUF's {@code tokenizer.chat_template}) through the backend (llama.cpp's
+     * {@code llama_chat_apply_template}, which recognises a fixed list of templates such as ChatML, Llama 2 and 3,
+     * Mistral, Gemma, Phi, by their markers; it runs no Jinja), and the text is tokenized with the template's markers
+     * ({@code <|im_start|>}, ...) as special tokens. A model with no template, or one the backend does not recognise
+     * (a warning is logged once), gets {@link ChatPrompt#fallbackText}: {@code "Role: content"} lines, then
+     * {@code "Assistant:"}, tokenized as plain text with BOS. (The default, for generators that do not know their
+     * model's template, is that fallback.)
+     *
+     * @throws IllegalArgumentException when {@code messages} is empty, or a message holds a NUL character
+     */
+    default ChatPrompt chatPrompt(java.util.List<ChatMessage> messages) {
+        if (messages.isEmpty()) throw new IllegalArgumentException("a chat prompt needs at least one message");
+        String text = ChatPrompt.fallbackText(messages);
+        return new ChatPrompt(text, tokenize(text, true), false);
+    }
+
     /** The text of {@code tokens}, special tokens (BOS, end of text) left out. */
     String detokenize(java.util.List<Integer> tokens);
+
+    /**
+     * Where the model runs now: servers, block coverage, this generator's live sessions and recent failovers.
+     * Never waits for a server: a swarm generator's first call starts a background probe that asks every
+     * server for its {@code ServerInfo} (each second while the status is asked for, with a short timeout) and
+     * returns what the latest probe saw. This default, for generators outside Catena, knows nothing (0 blocks).
+     */
+    default SwarmStatus status() {
+        return new SwarmStatus("", 0, java.time.Instant.now(), java.util.List.of(), java.util.List.of(), java.util.List.of(),
+                java.util.List.of(), java.util.List.of(), new SwarmStatus.Counters(0, 0, 0, 0, 0));
+    }
 
     /** Closes the streams and chat sessions still open, then frees the model and connections. */
     @Override

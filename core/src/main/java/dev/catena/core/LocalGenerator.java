@@ -19,8 +19,11 @@ public final class LocalGenerator implements Generator {
     private final Engine engine;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private LocalGenerator(LocalInference inference, int context, int trainedContext, SessionOptions.KvType kvType) {
+    private final String modelId;
+
+    private LocalGenerator(LocalInference inference, String modelId, int context, int trainedContext, SessionOptions.KvType kvType) {
         this.inference = inference;
+        this.modelId = modelId;
         this.engine = new Engine(inference.head(), context, trainedContext, maxLength -> {
             GenerationLoop.Session s = inference.openSession(new SessionOptions(maxLength, kvType));
             return new Engine.Opened() {
@@ -58,8 +61,26 @@ public final class LocalGenerator implements Generator {
     }
 
     @Override
+    public ChatPrompt chatPrompt(List<ChatMessage> messages) {
+        return engine.chatPrompt(messages);
+    }
+
+    @Override
     public String detokenize(List<Integer> tokens) {
         return engine.detokenize(tokens);
+    }
+
+    /** {@inheritDoc} In process: one {@link SwarmStatus.State#LOCAL} entry per span, address {@code local}. */
+    @Override
+    public SwarmStatus status() {
+        List<SwarmStatus.Session> sessions = engine.sessions();
+        var spans = inference.ranges();
+        List<SwarmStatus.Server> servers = spans.stream().map(r -> new SwarmStatus.Server("local", r, SwarmStatus.State.LOCAL,
+                true, 0, 0, 0, 0, 0, sessions.size(), 0, 0, "")).toList();
+        int blocks = spans.getLast().end();
+        List<Integer> coverage = SwarmStatus.coverage(blocks, servers);
+        return new SwarmStatus(modelId, blocks, java.time.Instant.now(), servers, coverage, SwarmStatus.gaps(coverage), sessions,
+                List.of(), new SwarmStatus.Counters(0, 0, 0, sessions.size(), inference.kvBytesInUse()));
     }
 
     /** Closes what is still open, then the spans and the head. Idempotent. */
@@ -127,7 +148,7 @@ public final class LocalGenerator implements Generator {
         public LocalGenerator build() {
             var spans = spanBackend != null ? spanBackend : Catena.spanBackend(backend);
             var inference = LocalInference.open(spans, model, split, device.options(threads));
-            return new LocalGenerator(inference, context, spans.inspect(model).nCtxTrain(), kvType.internal());
+            return new LocalGenerator(inference, model.getFileName().toString(), context, spans.inspect(model).nCtxTrain(), kvType.internal());
         }
     }
 }

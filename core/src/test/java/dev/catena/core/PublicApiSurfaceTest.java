@@ -76,10 +76,33 @@ class PublicApiSurfaceTest {
     }
 
     @Test
+    void theSwarmStatusIsPartOfTheCheckedApi() throws Exception {
+        List<Class<?>> scanned = classesIn("dev.catena.core");
+        for (Class<?> c : List.of(SwarmStatus.class, SwarmStatus.Server.class, SwarmStatus.Session.class, SwarmStatus.FailoverEvent.class,
+                SwarmStatus.Counters.class, SwarmStatus.State.class)) {
+            assertTrue(scanned.contains(c), c + " is scanned");
+        }
+        assertEquals(SwarmStatus.class, Generator.class.getMethod("status").getReturnType());
+        assertFalse(scanned.contains(SwarmMonitor.class), "the probe behind it is not public");
+    }
+
+    @Test
     void theCheckCatchesALeak() throws Exception {
         List<String> v = violations(Leaky.class, allowed());
         assertFalse(v.isEmpty(), "a protobuf type in a public signature is reported");
         assertTrue(v.getFirst().contains("dev.catena.transport.proto.DType"), v.toString());
+    }
+
+    @Test
+    void chatPromptsArePartOfTheScannedSurface() throws Exception {
+        List<Class<?>> scanned = classesIn("dev.catena.core");
+        for (Class<?> c : List.of(ChatMessage.class, ChatMessage.Role.class, ChatPrompt.class)) {
+            assertTrue(scanned.contains(c) || scanned.contains(c.getEnclosingClass()), c + " is scanned");
+        }
+        // Generator.chatPrompt takes and returns facade types only, never the SPI's TemplateMessage.
+        var m = Generator.class.getMethod("chatPrompt", List.class);
+        assertEquals(ChatPrompt.class, m.getReturnType());
+        assertEquals("java.util.List<dev.catena.core.ChatMessage>", m.getGenericParameterTypes()[0].getTypeName());
     }
 
     /** A public class that leaks the wire schema: what the scan must catch. */

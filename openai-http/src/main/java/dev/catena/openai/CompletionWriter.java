@@ -34,6 +34,7 @@ final class CompletionWriter {
     private final int maxConcurrent;
     private final Semaphore permits;
     private final ExecutorService workers;
+    private volatile java.util.function.Consumer<Generation> onGenerated = g -> { };
 
     CompletionWriter(Generator generator, String model, int maxConcurrent) {
         this.generator = generator;
@@ -68,6 +69,11 @@ final class CompletionWriter {
         }
     }
 
+    /** Told each generation that ran to its end (for the metrics), on the worker, before its answer is written. */
+    void onGenerated(java.util.function.Consumer<Generation> hook) {
+        this.onGenerated = hook;
+    }
+
     /** Interrupts the running generations and waits (up to 10 s) for their workers to end. */
     void close() {
         workers.shutdownNow();
@@ -85,7 +91,7 @@ final class CompletionWriter {
         long now = System.currentTimeMillis() / 1000;
         TokenStream stream;
         try {
-            stream = generator.stream(call.request());
+            stream = generator.stream(call.request().get());
         } catch (RuntimeException e) {
             ex.error(ApiError.translate(e));
             return;
@@ -140,6 +146,7 @@ final class CompletionWriter {
                 return;
             }
             Generation g = stream.result();
+            onGenerated.accept(g);
             String finish = g.finishReason() == FinishReason.STOP ? "stop" : "length";
             ObjectNode usage = JSON.createObjectNode();
             usage.put("prompt_tokens", g.promptTokens().size());

@@ -34,6 +34,8 @@ final class Exchange {
      * the client can send its next request, so a client that waits for each answer is never refused.
      */
     private volatile Runnable beforeLastWrite = () -> { };
+    /** Told the status of the response when its head is written (for the request counters). */
+    private volatile java.util.function.IntConsumer onStatus = status -> { };
 
     Exchange(Channel ch, boolean keepAlive) {
         this.ch = ch;
@@ -61,6 +63,10 @@ final class Exchange {
         else f.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
     }
 
+    void onStatus(java.util.function.IntConsumer hook) {
+        this.onStatus = hook;
+    }
+
     void beforeLastWrite(Runnable hook) {
         this.beforeLastWrite = hook;
     }
@@ -83,6 +89,7 @@ final class Exchange {
     }
 
     void send(FullHttpResponse r) {
+        onStatus.accept(r.status().code());
         lastWrite();
         if (keepAlive) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
@@ -93,12 +100,13 @@ final class Exchange {
     }
 
     void startEvents() {
+        onStatus.accept(HttpResponseStatus.OK.code());
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream");
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         if (keepAlive) r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        ch.writeAndFlush(r);
+        ch.write(r); // flushed with the first event, which always follows: one wake-up of the event loop, one packet
     }
 
     void event(String data) {

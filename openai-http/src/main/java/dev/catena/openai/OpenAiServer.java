@@ -1,5 +1,6 @@
 package dev.catena.openai;
 
+import dev.catena.core.ChatPrompt;
 import dev.catena.core.Generator;
 import dev.catena.core.TokenStream;
 import io.netty.bootstrap.ServerBootstrap;
@@ -31,15 +32,18 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * An OpenAI-compatible HTTP API over any {@link Generator}: {@code GET /v1/models}, {@code POST /v1/completions} and
- * {@code POST /v1/chat/completions}, with SSE streaming in OpenAI's chunk format.
+ * {@code POST /v1/chat/completions}, with SSE streaming in OpenAI's chunk format; beside them {@code GET /health},
+ * {@code GET /metrics}, {@code GET /v1/catena/status} and the live swarm page at {@code GET /} ({@link ObservabilityRoutes}).
  *
  * <p>Generation runs off Netty's event loop, on a pool of {@code maxConcurrent} threads; a request beyond that is
  * answered 429 with {@code Retry-After}. A client that disconnects mid-stream closes its {@link TokenStream}, which
  * closes its server sessions.
  *
  * <p>{@code logprobs} (up to 5 alternatives, from the model's raw logits) is answered without streaming only; with
- * {@code stream} it is answered 400, as are {@code n} &gt; 1, {@code echo} and tools. Chat messages are rendered with a fixed
- * fallback template ({@link #renderChat}), not yet the GGUF's {@code tokenizer.chat_template}.
+ * {@code stream} it is answered 400, as are {@code n} &gt; 1, {@code echo} and tools. Chat messages are rendered by
+ * {@link Generator#chatPrompt}: with the GGUF's {@code tokenizer.chat_template} through llama.cpp's
+ * {@code llama_chat_apply_template}, or the documented fallback ({@link #renderChat}) for a model without one (or with
+ * one llama.cpp does not recognise, which is logged as a warning, never an error).
  */
 public final class OpenAiServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(OpenAiServer.class.getName());
@@ -53,6 +57,8 @@ public final class OpenAiServer implements AutoCloseable {
     private final long created = System.currentTimeMillis() / 1000;
     private final RequestParser parser;
     private final CompletionWriter writer;
+    private final ServerMetrics metrics;
+    private final ObservabilityRoutes observability;
     private EventLoopGroup group;
     private Channel channel;
     private volatile boolean closed;
@@ -63,8 +69,11 @@ public final class OpenAiServer implements AutoCloseable {
         this.requestedPort = b.port;
         this.apiKey = b.apiKey;
         this.maxBodyBytes = b.maxBodyBytes;
-        this.parser = new RequestParser(b.model, b.defaultChatMaxTokens);
+        this.parser = new RequestParser(b.model, b.defaultChatMaxTokens, b.generator::chatPrompt);
         this.writer = new CompletionWriter(b.generator, b.model, b.maxConcurrent);
+        this.metrics = new ServerMetrics(b.generator);
+        this.observability = new ObservabilityRoutes(b.generator, b.model, metrics, this::authorize);
+        writer.onGenerated(metrics::generated);
     }
 
     /** A builder over {@code generator}, which the server uses but does not close. */
@@ -85,7 +94,7 @@ public final class OpenAiServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            ch.pipeline().addLast(new HttpServerCodec(), new Aggregator(maxBodyBytes), new Handler());
+                            ch.pipeline().addLast(new HttpServerCodec(), new Aggregator(maxBodyBytes, metrics), new Handler());
                         }
                     }).bind(host, requestedPort).sync().channel();
         } catch (InterruptedException e) {
@@ -125,24 +134,28 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /**
-     * The fallback chat rendering: one {@code "Role: content"} line per message ({@code System}, {@code User},
-     * {@code Assistant}), then {@code "Assistant:"} for the reply.
+     * The fallback chat rendering ({@link ChatPrompt#fallbackText}), for OpenAI role names ({@code developer} is
+     * {@code system}): one {@code "Role: content"} line per message ({@code System}, {@code User}, {@code Assistant}),
+     * then {@code "Assistant:"} for the reply.
      */
     public static String renderChat(List<String[]> roleAndContent) {
-        return RequestParser.renderChat(roleAndContent);
+        return ChatPrompt.fallbackText(roleAndContent.stream().map(m -> RequestParser.message(m[0], m[1])).toList());
     }
 
     /** Netty's aggregator, but an oversized body gets OpenAI's 413 error body rather than a bare status. */
     private static final class Aggregator extends HttpObjectAggregator {
         private final int max;
+        private final ServerMetrics metrics;
 
-        Aggregator(int max) {
+        Aggregator(int max, ServerMetrics metrics) {
             super(max);
             this.max = max;
+            this.metrics = metrics;
         }
 
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+            if (oversized instanceof io.netty.handler.codec.http.HttpRequest r) metrics.request(path(r.uri()), 413);
             Exchange.tooLarge(ctx, oversized, max);
         }
     }
@@ -152,6 +165,8 @@ public final class OpenAiServer implements AutoCloseable {
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             boolean keepAlive = HttpUtil.isKeepAlive(req);
             var exchange = new Exchange(ctx.channel(), keepAlive);
+            String path = path(req.uri());
+            exchange.onStatus(status -> metrics.request(path, status));
             try {
                 route(req, exchange);
             } catch (ApiError e) {
@@ -168,11 +183,18 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    private void route(FullHttpRequest req, Exchange ex) {
-        String path = req.uri();
+    /** The request's path, without its query or a trailing slash. */
+    private static String path(String uri) {
+        String path = uri;
         int q = path.indexOf('?');
         if (q >= 0) path = path.substring(0, q);
         if (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
+        return path;
+    }
+
+    private void route(FullHttpRequest req, Exchange ex) {
+        String path = path(req.uri());
+        if (observability.handle(req, path, ex)) return;
         boolean known = path.equals("/v1/models") || path.startsWith("/v1/models/") || path.equals("/v1/completions")
                 || path.equals("/v1/chat/completions");
         if (!known) {

@@ -1,27 +1,37 @@
 package dev.catena.openai;
 
+import dev.catena.core.ChatMessage;
+import dev.catena.core.ChatPrompt;
 import dev.catena.core.GenerationRequest;
+import dev.catena.core.Generator;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Turns the JSON body of {@code /v1/completions} or {@code /v1/chat/completions} into a {@link Call}, answering every
  * unsupported or invalid field with a 400 {@link ApiError} before any generation starts.
  */
 final class RequestParser {
-    /** A parsed request. */
-    record Call(boolean chat, GenerationRequest request, boolean stream, boolean includeUsage, int logprobs) {
+    /**
+     * A parsed request. {@code request} gives the generation request on the worker thread that runs it: a chat's
+     * messages are rendered and tokenized there ({@link Generator#chatPrompt}), off Netty's event loop.
+     */
+    record Call(boolean chat, Supplier<GenerationRequest> request, boolean stream, boolean includeUsage, int logprobs) {
     }
 
     private final String model;
     private final int defaultChatMaxTokens;
+    private final Function<List<ChatMessage>, ChatPrompt> chatPrompt;
 
-    RequestParser(String model, int defaultChatMaxTokens) {
+    RequestParser(String model, int defaultChatMaxTokens, Function<List<ChatMessage>, ChatPrompt> chatPrompt) {
         this.model = model;
         this.defaultChatMaxTokens = defaultChatMaxTokens;
+        this.chatPrompt = chatPrompt;
     }
 
     /** The call a completions ({@code chat} false) or chat completions request body asks for. */
@@ -36,18 +46,14 @@ final class RequestParser {
         return chat ? parseChat(body) : parseCompletion(body);
     }
 
-    /** See {@link OpenAiServer#renderChat}. */
-    static String renderChat(List<String[]> roleAndContent) {
-        var sb = new StringBuilder();
-        for (String[] m : roleAndContent) {
-            String role = switch (m[0]) {
-                case "system", "developer" -> "System";
-                case "user" -> "User";
-                default -> "Assistant";
-            };
-            sb.append(role).append(": ").append(m[1]).append('\n');
-        }
-        return sb.append("Assistant:").toString();
+    /** An OpenAI role as a chat message's ({@code developer} is the newer name of {@code system}). */
+    static ChatMessage message(String role, String content) {
+        return switch (role) {
+            case "system", "developer" -> ChatMessage.system(content);
+            case "user" -> ChatMessage.user(content);
+            case "assistant" -> ChatMessage.assistant(content);
+            default -> throw new IllegalArgumentException("unknown role " + role);
+        };
     }
 
     private void checkModel(JsonNode body) {
@@ -86,21 +92,21 @@ final class RequestParser {
         if (body.path("echo").asBoolean(false)) throw ApiError.bad("'echo' is not supported yet", "echo");
         if (body.has("suffix") && !body.get("suffix").isNull()) throw ApiError.bad("'suffix' is not supported", "suffix");
         int maxTokens = intField(body, "max_tokens", 16, 1);
-        return common(body, b, maxTokens, false, logprobs);
+        return common(body, b, maxTokens, null, logprobs);
     }
 
     private Call parseChat(JsonNode body) {
         checkModel(body);
         JsonNode msgs = body.get("messages");
         if (msgs == null || !msgs.isArray() || msgs.isEmpty()) throw ApiError.bad("'messages' must be a non-empty array", "messages");
-        List<String[]> rendered = new ArrayList<>();
+        List<ChatMessage> messages = new ArrayList<>();
         for (int i = 0; i < msgs.size(); i++) {
             JsonNode m = msgs.get(i);
             String role = m.path("role").isString() ? m.get("role").stringValue() : null;
             if (role == null || !List.of("system", "developer", "user", "assistant").contains(role)) {
                 throw ApiError.bad("messages[" + i + "].role must be system, user or assistant", "messages[" + i + "].role");
             }
-            rendered.add(new String[] {role, content(m.get("content"), i)});
+            messages.add(message(role, content(m.get("content"), i)));
         }
         int logprobs = -1;
         JsonNode lp = body.get("logprobs");
@@ -113,7 +119,7 @@ final class RequestParser {
         int maxTokens = body.has("max_completion_tokens") && !body.get("max_completion_tokens").isNull()
                 ? intField(body, "max_completion_tokens", defaultChatMaxTokens, 1)
                 : intField(body, "max_tokens", defaultChatMaxTokens, 1);
-        return common(body, GenerationRequest.builder(renderChat(rendered)), maxTokens, true, logprobs);
+        return common(body, GenerationRequest.builder(ChatPrompt.fallbackText(messages)), maxTokens, List.copyOf(messages), logprobs);
     }
 
     private static String content(JsonNode c, int i) {
@@ -132,7 +138,11 @@ final class RequestParser {
         throw ApiError.bad("messages[" + i + "].content must be a string or an array of text parts", "messages[" + i + "].content");
     }
 
-    private Call common(JsonNode body, GenerationRequest.Builder b, int maxTokens, boolean chat, int logprobs) {
+    /**
+     * The call: options checked (400 for any bad one) on {@code b}, a builder of the completion's prompt or, for a
+     * chat ({@code messages} not null), a stand-in that the worker replaces with the rendered conversation.
+     */
+    private Call common(JsonNode body, GenerationRequest.Builder b, int maxTokens, List<ChatMessage> messages, int logprobs) {
         JsonNode n = body.get("n");
         if (n != null && !n.isNull() && !(n.isIntegralNumber() && n.intValue() == 1)) {
             throw ApiError.bad("'n' must be 1: this server generates one choice per request", "n");
@@ -141,6 +151,27 @@ final class RequestParser {
         if (bo != null && !bo.isNull() && !(bo.isIntegralNumber() && bo.intValue() == 1)) {
             throw ApiError.bad("'best_of' must be 1", "best_of");
         }
+        JsonNode streamNode = body.get("stream");
+        if (streamNode != null && !streamNode.isNull() && !streamNode.isBoolean()) throw ApiError.bad("'stream' must be a boolean", "stream");
+        boolean stream = streamNode != null && streamNode.asBoolean(false);
+        boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
+        if (logprobs >= 0 && stream) throw ApiError.bad("'logprobs' with 'stream' is not supported yet", "logprobs");
+        GenerationRequest checked = build(configure(body, b, maxTokens, logprobs));
+        if (messages == null) return new Call(false, () -> checked, stream, includeUsage, logprobs);
+        return new Call(true, () -> build(configure(body, chatPrompt.apply(messages).request(), maxTokens, logprobs)),
+                stream, includeUsage, logprobs);
+    }
+
+    private static GenerationRequest build(GenerationRequest.Builder b) {
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw ApiError.bad(e.getMessage(), null);
+        }
+    }
+
+    /** Applies the sampling, stop and logprobs options to {@code b}; the same body gives the same settings every time. */
+    private static GenerationRequest.Builder configure(JsonNode body, GenerationRequest.Builder b, int maxTokens, int logprobs) {
         b.maxTokens(maxTokens);
         float temperature = floatField(body, "temperature", Float.NaN);
         if (!Float.isNaN(temperature) && (temperature < 0 || temperature > 2)) {
@@ -184,19 +215,8 @@ final class RequestParser {
             b.stop(seqs.toArray(String[]::new));
         }
         if (body.path("ignore_eos").asBoolean(false)) b.ignoreEos(); // llama.cpp server's extension
-        JsonNode streamNode = body.get("stream");
-        if (streamNode != null && !streamNode.isNull() && !streamNode.isBoolean()) throw ApiError.bad("'stream' must be a boolean", "stream");
-        boolean stream = streamNode != null && streamNode.asBoolean(false);
-        boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
-        if (logprobs >= 0) {
-            if (stream) throw ApiError.bad("'logprobs' with 'stream' is not supported yet", "logprobs");
-            b.keepLogits();
-        }
-        try {
-            return new Call(chat, b.build(), stream, includeUsage, logprobs);
-        } catch (IllegalArgumentException e) {
-            throw ApiError.bad(e.getMessage(), null);
-        }
+        if (logprobs >= 0) b.keepLogits();
+        return b;
     }
 
     private static boolean allInts(JsonNode a) {

@@ -6,5 +6,6 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ClientCounters {
     public final AtomicLong results = new AtomicLong();      // step results received
     public final AtomicLong mismatched = new AtomicLong();   // results computed on an input that was not the client's
+    public final AtomicLong pushed = new AtomicLong();       // accepted results a server computed on a pushed input
     public final AtomicLong corrected = new AtomicLong();    // results a server recomputed from the client's copy
 }

@@ -55,7 +55,8 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
     private final Policy policy;
     private final BanList bans;
     private final List<Failover> failovers = new ArrayList<>();
-    private RemoteSession session;
+    private volatile RemoteSession session; // volatile: status readers list its route
+    private volatile java.util.function.Consumer<Failover> onFailover = f -> { };
 
     public FaultTolerantSession(SwarmClient client, Directory directory, SessionSpec spec, RemoteSession.Mode mode, Policy policy) {
         this.client = client;
@@ -81,7 +82,9 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
                 float[] out = session.step(hidden, n, position);
                 double millis = (System.nanoTime() - started) / 1e6;
                 for (int i = 0; i < failed.size(); i++) {
-                    failovers.add(new Failover(failed.get(i), reasons.get(i), i == failed.size() - 1 ? List.copyOf(replacements) : List.of(), millis));
+                    var f = new Failover(failed.get(i), reasons.get(i), i == failed.size() - 1 ? List.copyOf(replacements) : List.of(), millis);
+                    failovers.add(f);
+                    onFailover.accept(f);
                 }
                 if (!failed.isEmpty()) {
                     LOG.log(System.Logger.Level.INFO, "failover: {0} failed ({1}); route now {2}; the step took {3} ms",
@@ -154,9 +157,27 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
         return bans.giveWay(excluded, without -> RoutePlanner.plan(candidates, blocks, without, RoutePlanner.latency(rtts)));
     }
 
-    /** The route in use now. */
+    /** The route in use now; any thread. */
     public List<Hop> route() {
-        return session == null ? List.of() : session.route();
+        RemoteSession s = session;
+        return s == null ? List.of() : s.route();
+    }
+
+    /** Called with each failover once the step it interrupted completes, on the session's thread. */
+    public void onFailover(java.util.function.Consumer<Failover> listener) {
+        this.onFailover = java.util.Objects.requireNonNull(listener, "listener");
+    }
+
+    /** Results accepted from the route's second and later hops (see {@link RemoteSession#hopSteps()}); any thread. */
+    public long hopSteps() {
+        RemoteSession s = session;
+        return s == null ? 0 : s.hopSteps();
+    }
+
+    /** Of {@link #hopSteps()}, those computed on a pushed input; any thread. */
+    public long pushedSteps() {
+        RemoteSession s = session;
+        return s == null ? 0 : s.pushedSteps();
     }
 
     public List<Failover> failovers() {

@@ -7,6 +7,7 @@ import dev.catena.core.protocol.Tensors;
 import dev.catena.transport.proto.DType;
 import dev.catena.transport.proto.Envelope;
 import dev.catena.transport.proto.ErrorCode;
+import dev.catena.transport.proto.InputSource;
 import dev.catena.transport.proto.OpenSession;
 import dev.catena.transport.proto.Step;
 import dev.catena.transport.proto.StepResult;
@@ -45,9 +46,13 @@ public final class RemoteSession implements AutoCloseable {
     private final int maxLength;
     private final DType wireDtype;
     private final Duration stepTimeout;
-    private final List<HopSession> hops = new ArrayList<>();
+    /** Copy-on-write: a status reader may list the route while the session thread replaces a hop. */
+    private final List<HopSession> hops = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private long step;
+    // Written by the session's thread only, read by status readers.
+    private volatile long hopSteps;
+    private volatile long pushedSteps;
 
     private RemoteSession(SwarmClient client, String modelId, int nEmbd, Mode mode, int maxLength, DType wireDtype,
                           Duration stepTimeout) {
@@ -228,6 +233,13 @@ public final class RemoteSession implements AutoCloseable {
                 }
                 if (match == null) break;
                 accepted++;
+                if (k > 0) {
+                    hopSteps++;
+                    if (match.header().getResult().getSource() == InputSource.PUSH) {
+                        pushedSteps++;
+                        client.counters().pushed.incrementAndGet();
+                    }
+                }
                 output = match.payload();
                 chain.get(k).history.add(new HopSession.Sent(inputs[k], n, position, match.header().getResult().getOutputDigest().toByteArray()));
                 if (k + 1 < size) {
@@ -269,6 +281,16 @@ public final class RemoteSession implements AutoCloseable {
             throw new SwarmException.Unreachable("step " + s + " to " + hop.hop.address() + ": " + e.getMessage(), hop.hop.address(), e);
         }
         if (repoint) hop.nextChanged = false;
+    }
+
+    /** Results accepted from the second and later hops of every step (replays included). */
+    public long hopSteps() {
+        return hopSteps;
+    }
+
+    /** Of {@link #hopSteps()}, those the server computed on a pushed input. */
+    public long pushedSteps() {
+        return pushedSteps;
     }
 
     /** Closes the session on every server of the route, waiting for each answer up to the request timeout. */

@@ -28,6 +28,13 @@ public final class SwarmInference implements AutoCloseable {
     private final int nLayer;
     private final int nEmbd;
     private final List<FaultTolerantSession.Failover> failovers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** A failover and when its step completed. */
+    public record Recorded(java.time.Instant time, FaultTolerantSession.Failover failover) {
+    }
+
+    private static final int RECENT = 20;
+    private final java.util.Deque<Recorded> recent = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private final java.util.concurrent.atomic.AtomicLong failoverCount = new java.util.concurrent.atomic.AtomicLong();
     private volatile FaultTolerantSession current;
     private volatile FaultTolerantSession.Policy policy;
 
@@ -122,7 +129,39 @@ public final class SwarmInference implements AutoCloseable {
      * route opens at the first step. The caller closes it, which frees the servers' sessions.
      */
     public FaultTolerantSession openSession(RemoteSession.Mode mode, int maxLength, DType wireDtype) {
-        return new FaultTolerantSession(client, directory, new SessionSpec(modelId, nLayer, nEmbd, maxLength, wireDtype), mode, policy);
+        var session = new FaultTolerantSession(client, directory, new SessionSpec(modelId, nLayer, nEmbd, maxLength, wireDtype), mode, policy);
+        session.onFailover(this::record);
+        return session;
+    }
+
+    private void record(FaultTolerantSession.Failover f) {
+        failovers.add(f);
+        failoverCount.incrementAndGet();
+        recent.addLast(new Recorded(java.time.Instant.now(), f));
+        while (recent.size() > RECENT) recent.pollFirst();
+    }
+
+    /** The last failovers of sessions from {@link #openSession}, oldest first (at most 20). */
+    public List<Recorded> recentFailovers() {
+        return List.copyOf(recent);
+    }
+
+    /** Failovers of sessions from {@link #openSession} so far. */
+    public long failoverCount() {
+        return failoverCount.get();
+    }
+
+    /** The directory the routes are planned over (for a peer list, the servers' own answers at start). */
+    public Directory directory() {
+        return directory;
+    }
+
+    public String modelId() {
+        return modelId;
+    }
+
+    public int nLayer() {
+        return nLayer;
     }
 
     @Override

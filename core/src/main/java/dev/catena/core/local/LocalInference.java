@@ -23,10 +23,23 @@ import java.util.function.IntConsumer;
 public final class LocalInference implements AutoCloseable {
     private final ModelHead head;
     private final List<Span> spans;
+    private final List<BlockRange> ranges;
+    private final java.util.concurrent.atomic.AtomicLong kvBytesInUse = new java.util.concurrent.atomic.AtomicLong();
 
-    private LocalInference(ModelHead head, List<Span> spans) {
+    private LocalInference(ModelHead head, List<Span> spans, List<BlockRange> ranges) {
         this.head = head;
         this.spans = spans;
+        this.ranges = ranges;
+    }
+
+    /** The spans' blocks, in order. */
+    public List<BlockRange> ranges() {
+        return ranges;
+    }
+
+    /** KV cache bytes of the sessions open now. */
+    public long kvBytesInUse() {
+        return kvBytesInUse.get();
     }
 
     /**
@@ -43,7 +56,7 @@ public final class LocalInference implements AutoCloseable {
             for (BlockRange r : ranges) {
                 spans.add(backend.openSpan(model, r.start(), r.end(), options));
             }
-            return new LocalInference(head, List.copyOf(spans));
+            return new LocalInference(head, List.copyOf(spans), List.copyOf(ranges));
         } catch (RuntimeException e) {
             spans.forEach(Span::close);
             if (head != null) head.close();
@@ -79,6 +92,9 @@ public final class LocalInference implements AutoCloseable {
             throw e;
         }
         List<SpanSession> opened = List.copyOf(sessions);
+        long kv = opened.stream().mapToLong(SpanSession::kvBytes).sum();
+        kvBytesInUse.addAndGet(kv);
+        var closed = new java.util.concurrent.atomic.AtomicBoolean();
         return new GenerationLoop.Session() {
             @Override
             public float[] forwardLast(float[] hidden, int n, int position) {
@@ -88,6 +104,7 @@ public final class LocalInference implements AutoCloseable {
             @Override
             public void close() {
                 opened.forEach(SpanSession::close);
+                if (closed.compareAndSet(false, true)) kvBytesInUse.addAndGet(-kv);
             }
         };
     }

@@ -64,20 +64,27 @@ class SwarmEquivalenceTest {
             long toPeers = swarm.bytesServerToServer();
             long fromClient = swarm.bytesClientToServers();
             assertTrue(toPeers <= fromClient, "amplification: server->server " + toPeers + " > client->server " + fromClient);
+            long pushesUsed = 0;
             for (int s = 1; s < k; s++) {
                 var c = swarm.servers.get(s).counters();
+                pushesUsed += c.pushesUsed.get();
                 if (mode == Mode.PUSH) {
                     // Every push that arrives is either computed on or confirmed by the client's later copy. Which
                     // copy wins each race depends on the machine's load: the share of pushes used is a benchmark
                     // number (the swarm command's counters, BENCHMARKS.md), not asserted here; so is the share sent,
                     // which the amplification bound lowers when pushes run ahead of the client's copies.
                     assertEquals(c.pushesReceived.get(), c.pushesUsed.get() + c.pushesLate.get(), "server " + s + ": " + c.snapshot());
-                    assertTrue(c.pushesUsed.get() > 0, "server " + s + " computed on no push: " + c.snapshot());
+                    // A server opens its link to the next one off its compute thread, so on a loaded machine a
+                    // TCP link can come up only after a short generation ends: then per server only in memory.
+                    if (transportName.equals("memory")) {
+                        assertTrue(c.pushesUsed.get() > 0, "server " + s + " computed on no push: " + c.snapshot());
+                    }
                     assertEquals(0, c.mismatched.get(), c.snapshot().toString());
                 } else {
                     assertEquals(0, c.pushesReceived.get(), "no pushes in relay mode");
                 }
             }
+            if (mode == Mode.PUSH) assertTrue(pushesUsed > 0, "no server computed on a push");
             System.out.printf("%d servers %s over %s: server->server %d bytes, client->server %d bytes, pushes used %s%n",
                     k, mode, transportName, toPeers, fromClient,
                     swarm.servers.stream().map(s -> s.counters().pushesUsed.get() + "/" + s.counters().steps.get()).toList());

@@ -5,9 +5,11 @@ import dev.catena.api.spi.ModelHead;
 import dev.catena.api.spi.Sampler;
 import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanOptions;
+import dev.catena.api.spi.TemplateMessage;
 import dev.catena.ffm.ggml.GgmlBackend;
 import dev.catena.ffm.ggml.GraphRunner;
 import dev.catena.ffm.gguf.GgufFile;
+import dev.catena.ffm.llama.LlamaChatTemplate;
 import dev.catena.ffm.llama.LlamaModel;
 import dev.catena.ffm.llama.LlamaSamplerChain;
 import dev.catena.ffm.llama.LlamaVocab;
@@ -19,6 +21,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static dev.catena.ffm.internal.ggml_h.ggml_backend_tensor_set;
@@ -88,6 +91,21 @@ public final class FfmModelHead implements ModelHead {
     @Override
     public int[] tokenize(String text, boolean addSpecial) {
         return vocab.tokenize(text, addSpecial);
+    }
+
+    @Override
+    public int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
+        return vocab.tokenize(text, addSpecial, parseSpecial);
+    }
+
+    @Override
+    public Optional<String> chatTemplate() {
+        return vocabModel.chatTemplate();
+    }
+
+    @Override
+    public Optional<String> applyChatTemplate(String template, List<TemplateMessage> messages, boolean addAssistant) {
+        return LlamaChatTemplate.apply(template, messages, addAssistant);
     }
 
     @Override

@@ -3633,6 +3633,67 @@ public class llama_h extends catena_lib {
         }
     }
 
+    private static class llama_model_chat_template {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            llama_h.C_POINTER,
+            llama_h.C_POINTER,
+            llama_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = llama_h.findOrThrow("llama_model_chat_template");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * const char *llama_model_chat_template(const struct llama_model *model, const char *name)
+     * }
+     */
+    public static FunctionDescriptor llama_model_chat_template$descriptor() {
+        return llama_model_chat_template.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * const char *llama_model_chat_template(const struct llama_model *model, const char *name)
+     * }
+     */
+    public static MethodHandle llama_model_chat_template$handle() {
+        return llama_model_chat_template.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * const char *llama_model_chat_template(const struct llama_model *model, const char *name)
+     * }
+     */
+    public static MemorySegment llama_model_chat_template$address() {
+        return llama_model_chat_template.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * const char *llama_model_chat_template(const struct llama_model *model, const char *name)
+     * }
+     */
+    public static MemorySegment llama_model_chat_template(MemorySegment model, MemorySegment name) {
+        var mh$ = llama_model_chat_template.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("llama_model_chat_template", model, name);
+            }
+            return (MemorySegment)mh$.invokeExact(model, name);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class llama_model_desc {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             llama_h.C_INT,
@@ -8124,6 +8185,132 @@ public class llama_h extends catena_lib {
                 traceDowncall("llama_sampler_sample", smpl, ctx, idx);
             }
             return (int)mh$.invokeExact(smpl, ctx, idx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class llama_chat_apply_template {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            llama_h.C_INT,
+            llama_h.C_POINTER,
+            llama_h.C_POINTER,
+            llama_h.C_LONG,
+            llama_h.C_BOOL,
+            llama_h.C_POINTER,
+            llama_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = llama_h.findOrThrow("llama_chat_apply_template");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t llama_chat_apply_template(const char *tmpl, const struct llama_chat_message *chat, size_t n_msg, bool add_ass, char *buf, int32_t length)
+     * }
+     */
+    public static FunctionDescriptor llama_chat_apply_template$descriptor() {
+        return llama_chat_apply_template.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t llama_chat_apply_template(const char *tmpl, const struct llama_chat_message *chat, size_t n_msg, bool add_ass, char *buf, int32_t length)
+     * }
+     */
+    public static MethodHandle llama_chat_apply_template$handle() {
+        return llama_chat_apply_template.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t llama_chat_apply_template(const char *tmpl, const struct llama_chat_message *chat, size_t n_msg, bool add_ass, char *buf, int32_t length)
+     * }
+     */
+    public static MemorySegment llama_chat_apply_template$address() {
+        return llama_chat_apply_template.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t llama_chat_apply_template(const char *tmpl, const struct llama_chat_message *chat, size_t n_msg, bool add_ass, char *buf, int32_t length)
+     * }
+     */
+    public static int llama_chat_apply_template(MemorySegment tmpl, MemorySegment chat, long n_msg, boolean add_ass, MemorySegment buf, int length) {
+        var mh$ = llama_chat_apply_template.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("llama_chat_apply_template", tmpl, chat, n_msg, add_ass, buf, length);
+            }
+            return (int)mh$.invokeExact(tmpl, chat, n_msg, add_ass, buf, length);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class llama_chat_builtin_templates {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            llama_h.C_INT,
+            llama_h.C_POINTER,
+            llama_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = llama_h.findOrThrow("llama_chat_builtin_templates");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t llama_chat_builtin_templates(const char **output, size_t len)
+     * }
+     */
+    public static FunctionDescriptor llama_chat_builtin_templates$descriptor() {
+        return llama_chat_builtin_templates.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t llama_chat_builtin_templates(const char **output, size_t len)
+     * }
+     */
+    public static MethodHandle llama_chat_builtin_templates$handle() {
+        return llama_chat_builtin_templates.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t llama_chat_builtin_templates(const char **output, size_t len)
+     * }
+     */
+    public static MemorySegment llama_chat_builtin_templates$address() {
+        return llama_chat_builtin_templates.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t llama_chat_builtin_templates(const char **output, size_t len)
+     * }
+     */
+    public static int llama_chat_builtin_templates(MemorySegment output, long len) {
+        var mh$ = llama_chat_builtin_templates.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("llama_chat_builtin_templates", output, len);
+            }
+            return (int)mh$.invokeExact(output, len);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
 
 import dev.catena.ffm.internal.*;
 
@@ -48,7 +49,7 @@ public final class LlamaModel implements AutoCloseable {
      * @throws UnsupportedModelException when llama.cpp does not know its architecture or vocabulary
      */
     public static LlamaModel vocabOnly(Path path) {
-        return open(path, true, 1, "cpu");
+        return open(path, true, 1, "cpu", WeightLoading.DEFAULT);
     }
 
     /**
@@ -71,16 +72,21 @@ public final class LlamaModel implements AutoCloseable {
      * @throws BackendUnavailableException for {@code cuda} when ggml loaded no GPU device
      */
     public static LlamaModel load(Path path, int threads, String device) {
+        return load(path, threads, device, WeightLoading.DEFAULT);
+    }
+
+    /** {@link #load(Path, int, String)} with the weights held as {@code weights} says. */
+    public static LlamaModel load(Path path, int threads, String device, WeightLoading weights) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         if (!"cpu".equals(device) && !"cuda".equals(device) && !"auto".equals(device)) {
             throw new IllegalArgumentException("device must be cpu, cuda or auto, got '" + device + "'");
         }
-        return open(path, false, threads, device);
+        return open(path, false, threads, device, java.util.Objects.requireNonNull(weights, "weights"));
     }
 
-    private static LlamaModel open(Path path, boolean vocabOnly, int threads, String device) {
+    private static LlamaModel open(Path path, boolean vocabOnly, int threads, String device, WeightLoading weights) {
         GgufFile.read(path); // clear errors for missing, non-GGUF and truncated files
         LlamaNatives.lookup();
         Init.done();
@@ -102,6 +108,9 @@ public final class LlamaModel implements AutoCloseable {
                 llama_model_params.n_gpu_layers(params, -1);
             }
             llama_model_params.vocab_only(params, vocabOnly);
+            if (weights == WeightLoading.IN_MEMORY) {
+                llama_model_params.load_mode(params, LLAMA_LOAD_MODE_NONE());
+            }
             LlamaNatives.clearErrors();
             MemorySegment raw = llama_model_load_from_file(arena.allocateFrom(path.toString()), params);
             if (raw.equals(MemorySegment.NULL)) {
@@ -160,6 +169,19 @@ public final class LlamaModel implements AutoCloseable {
 
     public int nCtxTrain() {
         return llama_model_n_ctx_train(handle());
+    }
+
+    /**
+     * The model's default chat template ({@code tokenizer.chat_template}, through {@code llama_model_chat_template}),
+     * or empty when the file has none.
+     */
+    public Optional<String> chatTemplate() {
+        MemorySegment t = llama_model_chat_template(handle(), MemorySegment.NULL);
+        if (t.equals(MemorySegment.NULL)) {
+            return Optional.empty();
+        }
+        // A C string owned by the model, valid while it is open: copied out at once.
+        return Optional.of(t.reinterpret(Long.MAX_VALUE).getString(0));
     }
 
     /** llama.cpp's one-line description, e.g. {@code llama ?B all F32}. */

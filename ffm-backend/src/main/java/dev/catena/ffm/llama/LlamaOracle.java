@@ -64,7 +64,7 @@ public final class LlamaOracle implements AutoCloseable {
      * @throws dev.catena.api.UnsupportedModelException for an architecture llama.cpp cannot run
      */
     public static LlamaOracle open(Path model, OracleOptions options) {
-        LlamaModel loaded = LlamaModel.load(model, options.threads(), options.device());
+        LlamaModel loaded = LlamaModel.load(model, options.threads(), options.device(), options.weights());
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = options.contextParams(arena);
             LlamaNatives.clearErrors();

@@ -64,6 +64,16 @@ public final class LlamaVocab {
      * @param addSpecial add BOS/EOS as llama.cpp's defaults for this vocabulary do
      */
     public int[] tokenize(String text, boolean addSpecial) {
+        return tokenize(text, addSpecial, false);
+    }
+
+    /**
+     * Token ids for {@code text}; with {@code parseSpecial}, text that spells a special token (e.g.
+     * {@code <|im_start|>} in a rendered chat template) becomes that token, as llama.cpp's server tokenizes prompts.
+     *
+     * @param addSpecial add BOS/EOS as llama.cpp's defaults for this vocabulary do
+     */
+    public int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
         byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment bytes = arena.allocate(Math.max(1, utf8.length));
@@ -73,7 +83,7 @@ public final class LlamaVocab {
             int capacity = utf8.length / 2 + 4;
             for (int attempt = 0; attempt < 2; attempt++) {
                 MemorySegment out = arena.allocate(ValueLayout.JAVA_INT, capacity);
-                int n = llama_tokenize(vocab(), bytes, utf8.length, out, capacity, addSpecial, false);
+                int n = llama_tokenize(vocab(), bytes, utf8.length, out, capacity, addSpecial, parseSpecial);
                 if (n == Integer.MIN_VALUE) {
                     throw new IllegalArgumentException("text too long to tokenize: " + utf8.length + " bytes");
                 }

@@ -26,9 +26,15 @@ import static dev.catena.ffm.internal.llama_h.*;
  * @param device         where llama.cpp puts the model ({@link LlamaModel#load(java.nio.file.Path, int, String)}):
  *                       {@code cpu} (the default: no offload), {@code cuda} (every layer on the first GPU) or
  *                       {@code auto}
+ * @param weights        how llama.cpp holds the weights: mapped (its default) or read into memory
  */
 public record OracleOptions(int nCtx, int threads, FlashAttention flashAttention, KvType kvType, int nBatch, int nUbatch,
-                            String device) {
+                            String device, WeightLoading weights) {
+
+    public OracleOptions(int nCtx, int threads, FlashAttention flashAttention, KvType kvType, int nBatch, int nUbatch,
+                         String device) {
+        this(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device, WeightLoading.DEFAULT);
+    }
 
     /** On the CPU. */
     public OracleOptions(int nCtx, int threads, FlashAttention flashAttention, KvType kvType, int nBatch, int nUbatch) {
@@ -58,6 +64,9 @@ public record OracleOptions(int nCtx, int threads, FlashAttention flashAttention
         if (kvType == null) {
             kvType = KvType.F16;
         }
+        if (weights == null) {
+            weights = WeightLoading.DEFAULT;
+        }
     }
 
     /**
@@ -82,27 +91,31 @@ public record OracleOptions(int nCtx, int threads, FlashAttention flashAttention
     }
 
     public OracleOptions withThreads(int threads) {
-        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device, weights);
     }
 
     public OracleOptions withNCtx(int nCtx) {
-        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device, weights);
     }
 
     public OracleOptions withFlashAttention(FlashAttention flashAttention) {
-        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device, weights);
     }
 
     public OracleOptions withKvType(KvType kvType) {
-        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device, weights);
     }
 
     public OracleOptions withBatch(int nBatch, int nUbatch) {
-        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device, weights);
     }
 
     public OracleOptions withDevice(String device) {
-        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device);
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device, weights);
+    }
+
+    public OracleOptions withWeights(WeightLoading weights) {
+        return new OracleOptions(nCtx, threads, flashAttention, kvType, nBatch, nUbatch, device, weights);
     }
 
     /** These options as llama.cpp's {@code llama_context_params}, allocated in {@code arena}. */

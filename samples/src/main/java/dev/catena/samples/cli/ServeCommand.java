@@ -15,7 +15,8 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code catena serve}: an OpenAI-compatible HTTP API over the blocks in this process or on a swarm. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serves an OpenAI-compatible HTTP API (/v1/models, /v1/completions, /v1/chat/completions).",
+        description = {"Serves an OpenAI-compatible HTTP API (/v1/models, /v1/completions, /v1/chat/completions),",
+                "/health, /metrics (Prometheus) and a live page of the swarm at /.",
                 "--local runs the spans (--split) in this process; --peers or --directory generate on servers."})
 final class ServeCommand implements Callable<Integer> {
 

@@ -1,0 +1,395 @@
+package dev.catena.bench;
+
+import dev.catena.core.Catena;
+import dev.catena.core.CatenaClient;
+import dev.catena.core.CatenaServer;
+import dev.catena.core.GenerationRequest;
+import dev.catena.core.LocalSwarm;
+import dev.catena.core.Token;
+import dev.catena.core.TokenStream;
+import dev.catena.openai.OpenAiServer;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * {@code ./catena bench http}: what the OpenAI-compatible HTTP layer costs. On one local swarm in this process, interleaved
+ * rounds back to back (their order alternating) stream the same greedy generation through {@code client.stream} (what
+ * {@code client.generate} drains) and through {@code POST /v1/completions} with {@code stream: true}, read as SSE by the
+ * JDK's HTTP client: tokens/s and time to first token, per round and as ratios. Then {@code --connections} streaming
+ * requests are held at once, with heap and RSS before, during (peak) and after, and the servers' open sessions.
+ * Prints one JSON line; progress on stderr.
+ */
+@Command(name = "http", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"The HTTP layer's cost: tokens/s and time to first token streamed through /v1/completions (SSE, JDK HTTP "
+                + "client) against client.stream on the same local swarm, interleaved rounds; then N concurrent streaming "
+                + "connections with heap and RSS before, during and after. Prints one JSON line; progress on stderr."})
+public final class HttpBench implements Callable<Integer> {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    static final String PROMPT = "Once upon a time";
+
+    /**
+     * One generation: its tokens, time to first token, tokens/s, CPU time per token of the process's threads (and per
+     * group of threads: names with their digits left out), and its text.
+     */
+    record Timing(int tokens, double ttftMs, double tokensPerSecond, double cpuMsPerToken, Map<String, Double> cpuByThread, String text) {
+    }
+
+    /** The JSON line, snake_case. */
+    record Result(String model, int servers, int threads, int tokens, int rounds, boolean sameText, Side inProcess, Side http,
+                  Ratio ratio, Concurrency concurrency, int processors, double loadAverage) {
+    }
+
+    /** Medians and spread (min, max) over the measured rounds. */
+    /** {@code cpuMsPerTokenByThread}: the mean over the rounds, per group of threads using at least 0.01 ms a token. */
+    record Side(Spread tokensPerSecond, Spread ttftMs, Spread cpuMsPerToken, Map<String, Double> cpuMsPerTokenByThread) {
+    }
+
+    record Spread(double median, double min, double max) {
+        static Spread of(double[] v) {
+            double[] s = v.clone();
+            Arrays.sort(s);
+            double median = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+            return new Spread(median, s[0], s[s.length - 1]);
+        }
+    }
+
+    /**
+     * Per round: HTTP tokens/s over in-process tokens/s (target >= 0.97), HTTP's time to first token minus the
+     * in-process one in ms (target <= 2), and HTTP's process CPU time per token over the in-process one (what the HTTP
+     * layer costs in work, whatever else the machine runs).
+     */
+    record Ratio(Spread throughput, Spread ttftOverMs, Spread cpuPerToken, boolean throughputTargetMet, boolean ttftTargetMet) {
+    }
+
+    record Concurrency(int connections, int tokensEach, int completed, int failed, int maxStreaming, int maxServerSessions,
+                       int serverSessionsAfter, double seconds, Memory heapBytes, Memory rssBytes, long heapBytesPerConnection) {
+    }
+
+    record Memory(long before, long peakDuring, long after) {
+    }
+
+    @ArgGroup(exclusive = true)
+    Which which;
+
+    static final class Which {
+        @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).")
+        Path model;
+
+        @Option(names = "--preset", paramLabel = "NAME", completionCandidates = ComputeBench.PresetNames.class,
+                description = "A generated model (random weights, real shapes), cached once: ${COMPLETION-CANDIDATES}.")
+        String preset;
+    }
+
+    @Option(names = "--servers", defaultValue = "2", description = "Servers of the local swarm (default ${DEFAULT-VALUE}).")
+    int servers;
+
+    @Option(names = "--threads", defaultValue = "1", description = "CPU threads per span and for the head (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--tokens", defaultValue = "64", description = "Tokens per measured generation (default ${DEFAULT-VALUE}).")
+    int tokens;
+
+    @Option(names = "--rounds", defaultValue = "10", description = "Measured rounds after one warm-up (default ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--connections", defaultValue = "64", description = "Concurrent streaming connections (default ${DEFAULT-VALUE}; 0 skips).")
+    int connections;
+
+    @Option(names = "--concurrent-tokens", defaultValue = "64", description = "Tokens each concurrent stream generates (default ${DEFAULT-VALUE}).")
+    int concurrentTokens;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Also write the JSON line to DIR/http.json.")
+    Path out;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (servers < 1 || threads < 1 || tokens < 1 || rounds < 1 || connections < 0 || concurrentTokens < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--servers, --threads, --tokens, --rounds and --concurrent-tokens must be >= 1, --connections >= 0");
+        }
+        Path model = which != null && which.preset != null ? Presets.model(which.preset)
+                : which != null ? which.model : Path.of("models/stories260K.gguf");
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+        try (LocalSwarm swarm = Catena.localSwarm(model).servers(servers).threads(threads).start();
+             CatenaClient client = swarm.clientBuilder().threads(threads).autoContext().build();
+             OpenAiServer server = OpenAiServer.builder(client).model("m").port(0).maxConcurrent(Math.max(4, connections)).start()) {
+            URI completions = URI.create("http://127.0.0.1:" + server.port() + "/v1/completions");
+            GenerationRequest request = GenerationRequest.builder(PROMPT).maxTokens(tokens).greedy().ignoreEos().build();
+            List<Timing> local = new ArrayList<>();
+            List<Timing> remote = new ArrayList<>();
+            boolean sameText = true;
+            try (var progress = BenchProgress.start("rounds", rounds + 1)) {
+                for (int r = 0; r <= rounds; r++) { // round 0 warms both up; then the order alternates
+                    Timing a;
+                    Timing b;
+                    if (r % 2 == 0) {
+                        a = inProcess(client, request);
+                        b = overHttp(http, completions, tokens);
+                    } else {
+                        b = overHttp(http, completions, tokens);
+                        a = inProcess(client, request);
+                    }
+                    sameText &= a.text().equals(b.text()) && a.tokens() == b.tokens();
+                    if (r > 0) {
+                        local.add(a);
+                        remote.add(b);
+                    }
+                    progress.step(String.format(Locale.ROOT, "round %d: in process %.1f t/s, ttft %.2f ms | http %.1f t/s, ttft %.2f ms",
+                            r, a.tokensPerSecond(), a.ttftMs(), b.tokensPerSecond(), b.ttftMs()));
+                }
+            }
+            double[] ratio = new double[rounds];
+            double[] ttftOver = new double[rounds];
+            double[] cpu = new double[rounds];
+            for (int i = 0; i < rounds; i++) {
+                ratio[i] = remote.get(i).tokensPerSecond() / local.get(i).tokensPerSecond();
+                ttftOver[i] = remote.get(i).ttftMs() - local.get(i).ttftMs();
+                cpu[i] = remote.get(i).cpuMsPerToken() / local.get(i).cpuMsPerToken();
+            }
+            Spread throughput = Spread.of(ratio);
+            Spread over = Spread.of(ttftOver);
+            Concurrency concurrency = connections == 0 ? null : concurrent(http, completions, swarm, connections, concurrentTokens);
+            double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+            String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, rounds, sameText,
+                    side(local), side(remote), new Ratio(throughput, over, Spread.of(cpu), throughput.median() >= 0.97, over.median() <= 2.0),
+                    concurrency, Runtime.getRuntime().availableProcessors(), load));
+            spec.commandLine().getOut().println(line);
+            spec.commandLine().getOut().flush();
+            if (out != null) {
+                Files.createDirectories(out);
+                Files.writeString(out.resolve("http.json"), line + "\n");
+            }
+        } finally {
+            http.close();
+        }
+        return 0;
+    }
+
+    private static Side side(List<Timing> t) {
+        Map<String, Double> byThread = new TreeMap<>();
+        for (Timing x : t) x.cpuByThread().forEach((k, v) -> byThread.merge(k, v / t.size(), Double::sum));
+        byThread.values().removeIf(v -> v < 0.01);
+        byThread.replaceAll((k, v) -> Math.round(v * 1000) / 1000.0);
+        return new Side(Spread.of(t.stream().mapToDouble(Timing::tokensPerSecond).toArray()),
+                Spread.of(t.stream().mapToDouble(Timing::ttftMs).toArray()),
+                Spread.of(t.stream().mapToDouble(Timing::cpuMsPerToken).toArray()), byThread);
+    }
+
+    /** One generation pulled through {@code client.stream}: what {@code client.generate} does, token by token. */
+    static Timing inProcess(CatenaClient client, GenerationRequest request) {
+        Map<String, Long> c0 = cpuByThread();
+        long t0 = System.nanoTime();
+        long first = 0;
+        int n = 0;
+        var text = new StringBuilder();
+        try (TokenStream s = client.stream(request)) {
+            for (Token t : s) {
+                if (n++ == 0) first = System.nanoTime();
+                text.append(t.text());
+            }
+        }
+        long t1 = System.nanoTime();
+        return timing(n, t0, first, t1, c0, text);
+    }
+
+    /**
+     * CPU time of this process's live threads by group (swarm servers, client, HTTP server and HTTP client alike;
+     * the native compute runs on them too), at nanosecond resolution; the JVM's own GC and JIT threads are not
+     * counted.
+     */
+    static Map<String, Long> cpuByThread() {
+        var threads = ManagementFactory.getThreadMXBean();
+        Map<String, Long> byGroup = new HashMap<>();
+        for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (info == null) continue; // ended meanwhile
+            long cpu = threads.getThreadCpuTime(info.getThreadId());
+            if (cpu > 0) byGroup.merge(info.getThreadName().replaceAll("[0-9]+", "N"), cpu, Long::sum);
+        }
+        return byGroup;
+    }
+
+    private static Timing timing(int n, long t0, long first, long t1, Map<String, Long> cpu0, CharSequence text) {
+        Map<String, Double> perToken = new TreeMap<>();
+        cpuByThread().forEach((k, v) -> perToken.put(k, (v - cpu0.getOrDefault(k, 0L)) / 1e6 / n));
+        double cpu = perToken.values().stream().mapToDouble(Double::doubleValue).sum();
+        return new Timing(n, (first - t0) / 1e6, n / ((t1 - t0) / 1e9), cpu, perToken, text.toString());
+    }
+
+    static String body(int maxTokens) {
+        return "{\"model\":\"m\",\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + maxTokens + ",\"temperature\":0,\"ignore_eos\":true,"
+                + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
+    }
+
+    /** One generation streamed over HTTP: time to the first text chunk, tokens as the final usage chunk counts them. */
+    static Timing overHttp(HttpClient http, URI uri, int maxTokens) throws IOException, InterruptedException {
+        var req = HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body(maxTokens))).build();
+        Map<String, Long> c0 = cpuByThread();
+        long t0 = System.nanoTime();
+        HttpResponse<Stream<String>> resp = http.send(req, HttpResponse.BodyHandlers.ofLines());
+        long first = 0;
+        int n = -1;
+        var text = new StringBuilder();
+        try (Stream<String> lines = resp.body()) {
+            if (resp.statusCode() != 200) {
+                throw new IllegalStateException("POST /v1/completions answered " + resp.statusCode() + ": " + String.join("\n", lines.toList()));
+            }
+            for (Iterator<String> it = lines.iterator(); it.hasNext(); ) {
+                String line = it.next();
+                if (!line.startsWith("data: ")) continue;
+                String data = line.substring(6);
+                if (data.equals("[DONE]")) break;
+                JsonNode chunk = JSON.readTree(data);
+                JsonNode choices = chunk.path("choices");
+                if (!choices.isEmpty()) {
+                    String piece = choices.get(0).path("text").asString("");
+                    if (first == 0 && !piece.isEmpty()) first = System.nanoTime();
+                    text.append(piece);
+                }
+                if (chunk.hasNonNull("usage")) n = chunk.get("usage").get("completion_tokens").asInt();
+            }
+        }
+        long t1 = System.nanoTime();
+        if (n < 0) throw new IllegalStateException("the stream ended without its usage chunk");
+        return timing(n, t0, first, t1, c0, text);
+    }
+
+    /** {@code connections} streaming requests at once, each on its own connection; memory sampled while they run. */
+    static Concurrency concurrent(HttpClient http, URI uri, LocalSwarm swarm, int connections, int tokensEach) throws Exception {
+        long heapBefore = settledHeap();
+        long rssBefore = residentBytes();
+        var streaming = new AtomicInteger();
+        var maxStreaming = new AtomicInteger();
+        var maxSessions = new AtomicInteger();
+        var peakHeap = new AtomicLong(heapBefore);
+        var peakRss = new AtomicLong(rssBefore);
+        var completed = new AtomicInteger();
+        var failed = new AtomicInteger();
+        var start = new CountDownLatch(1);
+        var done = new CountDownLatch(1);
+        Thread sampler = Thread.ofPlatform().daemon().name("http-bench-sampler").start(() -> {
+            var heap = ManagementFactory.getMemoryMXBean();
+            while (done.getCount() > 0) {
+                peakHeap.accumulateAndGet(heap.getHeapMemoryUsage().getUsed(), Math::max);
+                peakRss.accumulateAndGet(residentBytes(), Math::max);
+                maxSessions.accumulateAndGet(swarm.servers().stream().mapToInt(CatenaServer::openSessions).max().orElse(0), Math::max);
+                try {
+                    done.await(20, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        long t0;
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> all = new ArrayList<>();
+            for (int i = 0; i < connections; i++) {
+                all.add(pool.submit(() -> {
+                    start.await();
+                    var req = HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body(tokensEach))).build();
+                    HttpResponse<Stream<String>> resp = http.send(req, HttpResponse.BodyHandlers.ofLines());
+                    boolean counted = false;
+                    boolean ended = false;
+                    try (Stream<String> lines = resp.body()) {
+                        for (Iterator<String> it = lines.iterator(); it.hasNext(); ) {
+                            String line = it.next();
+                            if (!line.startsWith("data: ")) continue;
+                            if (!counted) {
+                                counted = true;
+                                maxStreaming.accumulateAndGet(streaming.incrementAndGet(), Math::max);
+                            }
+                            if (line.equals("data: [DONE]")) {
+                                ended = true;
+                                break;
+                            }
+                        }
+                    } finally {
+                        if (counted) streaming.decrementAndGet();
+                    }
+                    if (resp.statusCode() == 200 && ended) completed.incrementAndGet();
+                    else failed.incrementAndGet();
+                    return null;
+                }));
+            }
+            t0 = System.nanoTime();
+            start.countDown();
+            for (Future<?> f : all) {
+                try {
+                    f.get(10, TimeUnit.MINUTES);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    failed.incrementAndGet();
+                }
+            }
+        } finally {
+            done.countDown();
+            sampler.join();
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        // The servers free a stream's sessions as it ends; give the last closes a moment before counting.
+        int sessionsAfter = Integer.MAX_VALUE;
+        for (int i = 0; i < 100 && sessionsAfter > 0; i++) {
+            sessionsAfter = swarm.servers().stream().mapToInt(CatenaServer::openSessions).sum();
+            if (sessionsAfter > 0) Thread.sleep(20);
+        }
+        long heapAfter = settledHeap();
+        long rssAfter = residentBytes();
+        return new Concurrency(connections, tokensEach, completed.get(), failed.get(), maxStreaming.get(), maxSessions.get(), sessionsAfter,
+                seconds, new Memory(heapBefore, peakHeap.get(), heapAfter), new Memory(rssBefore, peakRss.get(), rssAfter),
+                (peakHeap.get() - heapBefore) / connections);
+    }
+
+    /** Heap in use after a full collection (System.gc() is honoured by the JDK's collectors unless disabled). */
+    private static long settledHeap() throws InterruptedException {
+        System.gc();
+        Thread.sleep(100);
+        System.gc();
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    private static long residentBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException ignored) {
+            // not Linux: report 0
+        }
+        return 0;
+    }
+}
