@@ -36,20 +36,29 @@ import java.util.concurrent.Callable;
                 + "interleaved rounds. Prints one JSON line (medians and ratios); progress on stderr."})
 public final class ComputeBench implements Callable<Integer> {
 
-    record Timing(double prefillTokensPerSecond, double decodeTokensPerSecond) {
+    /** A round: throughput, and each decode step's nanoseconds (whose median shrugs off preemption). */
+    record Timing(double prefillTokensPerSecond, double decodeTokensPerSecond, long[] decodeStepNanos) {
     }
 
     /** The JSON line, snake_case. */
     record Result(String model, int threads, String cpuVariant, String baselineWeights, int prefillTokens, int decodeTokens,
-                  int rounds, Speeds catena, Speeds llamaCpp, Ratio ratio, long kvBytesPerToken, long weightBytes,
+                  int rounds, Speeds catena, Speeds llamaCpp, Ratio ratio, double loadAverage, long kvBytesPerToken, long weightBytes,
                   long rssBytesBefore, long rssBytesLoaded) {
     }
 
-    /** Medians, and the slowest and fastest round of each, so a noisy run shows as one. */
-    record Speeds(double prefillTps, double decodeTps, double[] prefillRange, double[] decodeRange) {
+    /**
+     * Medians, and the slowest and fastest round of each, so a noisy run shows as one; and the median
+     * decode step over all rounds' steps, in microseconds.
+     */
+    record Speeds(double prefillTps, double decodeTps, double[] prefillRange, double[] decodeRange, double decodeStepMedianUs) {
     }
 
-    record Ratio(double prefill, double decode) {
+    /**
+     * Catena over llama.cpp: throughput ratios, and llama.cpp's median decode step over Catena's (above 1
+     * when Catena's step is shorter). On a loaded machine the step medians are the steadier figure: a step
+     * preempted by other processes lands in the tail, where the median does not look.
+     */
+    record Ratio(double prefill, double decode, double decodeMedianStep) {
     }
 
     enum Device { cpu, cuda, auto }
@@ -149,7 +158,8 @@ public final class ComputeBench implements Callable<Integer> {
         Speeds cs = speeds(catena), ls = speeds(llama);
         spec.commandLine().getOut().println(Report.json(new Result(model.getFileName().toString(), threads, cpuVariant(),
                 baselineWeights.name(), prefill, decode, rounds, cs, ls,
-                new Ratio(cs.prefillTps() / ls.prefillTps(), cs.decodeTps() / ls.decodeTps()), kvBytes / ctx, weightBytes, rssBefore,
+                new Ratio(cs.prefillTps() / ls.prefillTps(), cs.decodeTps() / ls.decodeTps(),
+                        ls.decodeStepMedianUs() / cs.decodeStepMedianUs()), loadAverage(), kvBytes / ctx, weightBytes, rssBefore,
                 rssLoaded)));
         spec.commandLine().getOut().flush();
         return 0;
@@ -163,12 +173,15 @@ public final class ComputeBench implements Callable<Integer> {
             float[] h = s.forward(head.embed(prompt), prefill, 0, true);
             head.logits(h, 1, List.of(0));
             long t1 = System.nanoTime();
+            long[] steps = new long[tokens.length - prefill];
             for (int i = prefill; i < tokens.length; i++) {
+                long s0 = System.nanoTime();
                 float[] x = s.forward(head.embed(new int[]{tokens[i]}), 1, i, true);
                 head.logits(x, 1, List.of(0));
+                steps[i - prefill] = System.nanoTime() - s0;
             }
             long t2 = System.nanoTime();
-            return new Timing(prefill / ((t1 - t0) / 1e9), (tokens.length - prefill) / ((t2 - t1) / 1e9));
+            return new Timing(prefill / ((t1 - t0) / 1e9), (tokens.length - prefill) / ((t2 - t1) / 1e9), steps);
         }
     }
 
@@ -177,11 +190,14 @@ public final class ComputeBench implements Callable<Integer> {
         long t0 = System.nanoTime();
         oracle.decode(Arrays.copyOf(tokens, prefill), 0);
         long t1 = System.nanoTime();
+        long[] steps = new long[tokens.length - prefill];
         for (int i = prefill; i < tokens.length; i++) {
+            long s0 = System.nanoTime();
             oracle.decode(new int[]{tokens[i]}, i);
+            steps[i - prefill] = System.nanoTime() - s0;
         }
         long t2 = System.nanoTime();
-        return new Timing(prefill / ((t1 - t0) / 1e9), (tokens.length - prefill) / ((t2 - t1) / 1e9));
+        return new Timing(prefill / ((t1 - t0) / 1e9), (tokens.length - prefill) / ((t2 - t1) / 1e9), steps);
     }
 
     /** Seeded token ids of the vocabulary, past its first (special) entries. */
@@ -194,7 +210,10 @@ public final class ComputeBench implements Callable<Integer> {
     private static Speeds speeds(List<Timing> rounds) {
         double[] p = rounds.stream().mapToDouble(Timing::prefillTokensPerSecond).sorted().toArray();
         double[] d = rounds.stream().mapToDouble(Timing::decodeTokensPerSecond).sorted().toArray();
-        return new Speeds(median(p), median(d), new double[]{p[0], p[p.length - 1]}, new double[]{d[0], d[d.length - 1]});
+        double[] steps = rounds.stream().flatMapToLong(t -> Arrays.stream(t.decodeStepNanos())).mapToDouble(n -> n / 1e3)
+                .toArray();
+        return new Speeds(median(p), median(d), new double[]{p[0], p[p.length - 1]}, new double[]{d[0], d[d.length - 1]},
+                median(steps));
     }
 
     /**
@@ -215,6 +234,15 @@ public final class ComputeBench implements Callable<Integer> {
         double[] s = v.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    /** The one-minute load average when the rounds ended (Linux), so a reader knows how loaded the machine was. */
+    private static double loadAverage() {
+        try {
+            return Double.parseDouble(java.nio.file.Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     private static long residentBytes() {

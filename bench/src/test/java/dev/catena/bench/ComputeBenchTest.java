@@ -29,6 +29,8 @@ class ComputeBenchTest {
         assertTrue(json.contains("\"baseline_weights\":\"memory\""), json);
         assertTrue(json.matches("(?s).*\"cpu_variant\":\"libggml-cpu[^\"]*\".*"), json);
         assertTrue(json.matches("(?s).*\"decode_range\":\\[[0-9.E]+,[0-9.E]+].*"), json);
+        assertTrue(json.matches("(?s).*\"decode_step_median_us\":[0-9.E]+.*"), json);
+        assertTrue(json.matches("(?s).*\"decode_median_step\":[0-9.E]+.*"), json);
         assertTrue(run("--baseline-weights", "mapped").contains("\"baseline_weights\":\"mapped\""));
     }
 }

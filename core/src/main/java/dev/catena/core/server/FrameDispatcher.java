@@ -21,6 +21,7 @@ import dev.catena.transport.spi.FrameHandler;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -48,6 +49,13 @@ final class FrameDispatcher implements FrameHandler {
     private final SecureRandom random = new SecureRandom();
     /** Connections whose Hello was answered. */
     private final Set<Connection> greeted = ConcurrentHashMap.newKeySet();
+    /**
+     * Opens refused on one connection before it is closed: an honest client fails over after a
+     * refusal, while each of a flood's refusals costs an answer (the attack suite's open flood asked
+     * 80 times per connection).
+     */
+    static final int MAX_REFUSED_OPENS = 8;
+    private final Map<Connection, Integer> refusedOpens = new ConcurrentHashMap<>();
 
     FrameDispatcher(String modelId, String modelName, String weightsDigest, BlockRange blocks, Span span, SessionTable sessions,
                     PeerLinks peers, SessionHost host) {
@@ -68,6 +76,12 @@ final class FrameDispatcher implements FrameHandler {
         Envelope e = frame.header();
         if (e.getBodyCase() != Envelope.BodyCase.PUSH) {
             counters.bytesFromClients.addAndGet(frame.wireBytes());
+        }
+        if (e.getBodyCase() != Envelope.BodyCase.HELLO && !greeted.contains(from)) {
+            // Nothing is served before the handshake: a peer that skips it is no honest client (issue 14).
+            reject(from, e.getRequestId(), ErrorCode.BAD_REQUEST, "a " + e.getBodyCase() + " before Hello: send Hello first; closing");
+            from.close();
+            return;
         }
         try {
             switch (e.getBodyCase()) {
@@ -120,6 +134,7 @@ final class FrameDispatcher implements FrameHandler {
     @Override
     public void onClose(Connection connection, Throwable cause) {
         greeted.remove(connection);
+        refusedOpens.remove(connection);
         // Results could no longer reach that client: free its sessions now, not at the idle timeout.
         sessions.closeSessionsOf(connection);
         peers.onClose(connection);
@@ -161,6 +176,9 @@ final class FrameDispatcher implements FrameHandler {
             });
         } catch (SessionTable.Refused refused) {
             reject(from, requestId, refused.code, refused.getMessage());
+            if (refused.closeConnection || refusedOpens.merge(from, 1, Integer::sum) >= MAX_REFUSED_OPENS) {
+                from.close();
+            }
             return;
         }
         counters.sessionsOpened.incrementAndGet();
@@ -185,6 +203,7 @@ final class FrameDispatcher implements FrameHandler {
         var in = new ServerSession.Input(st.getStep(), st.getPosition(), st.getHidden(), Tensors.copy(payload), InputSource.CLIENT,
                 "", e.getRequestId(), st.getDigest().toByteArray());
         ServerSession s = entry.session();
+        s.used = true;
         entry.executor().execute(() -> {
             s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
             s.onClientStep(in);
@@ -203,6 +222,7 @@ final class FrameDispatcher implements FrameHandler {
         var in = new ServerSession.Input(p.getStep(), p.getPosition(), p.getHidden(), Tensors.copy(payload), InputSource.PUSH,
                 p.getSender(), 0, p.getDigest().toByteArray());
         ServerSession s = entry.session();
+        s.used = true;
         entry.executor().execute(() -> s.onPush(in));
     }
 

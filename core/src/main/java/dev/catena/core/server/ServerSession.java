@@ -94,6 +94,8 @@ final class ServerSession {
     private long clientSteps;
     private long pushesSent;
     volatile long lastActivityNanos = System.nanoTime();
+    /** A step or a push named this session (set when it arrives, before it is queued). */
+    volatile boolean used;
 
     ServerSession(byte[] id, SpanSession span, int nEmbd, DType wireDtype, boolean lastOnly, Connection client,
                   PeerRef next, SessionHost host) {

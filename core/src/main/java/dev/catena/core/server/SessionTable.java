@@ -32,10 +32,17 @@ final class SessionTable {
     /** Why a session was not admitted, as the client is told. */
     static final class Refused extends Exception {
         final ErrorCode code;
+        /** The connection is closed after the refusal: its client floods, and answering each open costs more than a close. */
+        final boolean closeConnection;
 
         Refused(ErrorCode code, String message) {
+            this(code, message, false);
+        }
+
+        Refused(ErrorCode code, String message, boolean closeConnection) {
             super(message, null, false, false);
             this.code = code;
+            this.closeConnection = closeConnection;
         }
     }
 
@@ -49,6 +56,20 @@ final class SessionTable {
     static final int MAX_SESSIONS_PER_CONNECTION = 64;
     /** A client refused for want of KV counts as waiting this long, so that holders leave it a share. */
     static final Duration WAITING = Duration.ofSeconds(10);
+    /**
+     * Sessions one client may open at once, and per second after that burst: a flood of opens over
+     * many connections is refused before any KV is touched (issue 14's attack suite found the churn of
+     * admitted opens and closes slowing honest steps 30-fold).
+     */
+    static final int OPEN_BURST = 128;
+    static final double OPENS_PER_SECOND = 32;
+    /**
+     * A session never stepped, or with no step for this long, held by a client over its fair share, is
+     * closed to make room when another client within its share is refused for want of KV: sessions
+     * opened and never used cannot keep honest clients out (not even for a second: the attack suite's
+     * honest client gave up within one).
+     */
+    static final Duration RECLAIMABLE_AFTER = Duration.ofSeconds(1);
 
     private long kvReserved; // guarded by this
     /** KV bytes reserved per client (its remote host until peers have identities); guarded by this. */
@@ -57,6 +78,8 @@ final class SessionTable {
     private final Map<String, Long> waiting = new java.util.HashMap<>();
     /** Open sessions per connection; guarded by this. */
     private final Map<Connection, Integer> perConnection = new java.util.HashMap<>();
+    /** Per client, the opens it may still make now and when that was computed; guarded by this. */
+    private final Map<String, double[]> openAllowance = new java.util.HashMap<>();
     /** The largest {@link Entry#maxFrameBytes} of the open sessions; recomputed under this lock. */
     private volatile long largestFrameBytes;
 
@@ -79,6 +102,7 @@ final class SessionTable {
      */
     ServerSession admit(Connection from, long needed, int maxLength, long maxFrameBytes, Supplier<ServerSession> open) throws Refused {
         String client = clientOf(from);
+        List<Entry> reclaimed = List.of();
         synchronized (this) {
             if (closed.getAsBoolean()) {
                 throw new Refused(ErrorCode.INTERNAL, "server is closing");
@@ -88,6 +112,11 @@ final class SessionTable {
                         + " sessions, the most one may");
             }
             long now = System.nanoTime();
+            double[] allowance = allowance(client, now);
+            if (allowance[0] < 1) {
+                throw new Refused(ErrorCode.OUT_OF_MEMORY, client + " opened more than " + OPEN_BURST + " sessions at "
+                        + (int) OPENS_PER_SECOND + " per second; closing this connection", true);
+            }
             waiting.values().removeIf(since -> now - since > WAITING.toNanos());
             var clients = new java.util.HashSet<>(kvPerClient.keySet());
             clients.addAll(waiting.keySet());
@@ -101,12 +130,25 @@ final class SessionTable {
                         + " (" + clients.size() + " clients)");
             }
             if (kvReserved + needed > kvBudgetBytes) {
+                reclaimed = reclaim(client, kvReserved + needed - kvBudgetBytes, share, now);
+            }
+            if (kvReserved + needed > kvBudgetBytes) {
                 waiting.put(client, now);
                 throw new Refused(ErrorCode.OUT_OF_MEMORY, "a session of " + maxLength + " tokens needs " + needed
                         + " bytes of KV cache; " + (kvBudgetBytes - kvReserved) + " of " + kvBudgetBytes + " are free");
             }
             waiting.remove(client);
+            allowance[0] -= 1;
             account(client, from, needed, 1);
+        }
+        if (!reclaimed.isEmpty()) {
+            recomputeLargestFrame();
+            for (Entry e : reclaimed) {
+                LOG.log(System.Logger.Level.INFO, "closing session {0} of {1}, unused and over its client''s share, to admit {2}",
+                        e.session().idHex, clientOf(e.session().client()), client);
+                ServerSession victim = e.session();
+                e.executor().execute(victim::close); // its KV was accounted free already
+            }
         }
         ServerSession s;
         try {
@@ -123,6 +165,54 @@ final class SessionTable {
         sessions.put(s.idHex, new Entry(s, new SerialExecutor(compute), maxFrameBytes));
         recomputeLargestFrame();
         return s;
+    }
+
+    /** {@code client}'s open allowance {@code {opens, nanos}}, refilled to now; guarded by this. */
+    private double[] allowance(String client, long now) {
+        if (openAllowance.size() > 4096) { // forget clients whose allowance is whole again
+            openAllowance.values().removeIf(a -> a[0] + (now - a[1]) / 1e9 * OPENS_PER_SECOND >= OPEN_BURST);
+        }
+        double[] a = openAllowance.computeIfAbsent(client, k -> new double[]{OPEN_BURST, now});
+        a[0] = Math.min(OPEN_BURST, a[0] + (now - a[1]) / 1e9 * OPENS_PER_SECOND);
+        a[1] = now;
+        return a;
+    }
+
+    /**
+     * Frees at least {@code bytes} of KV for {@code client} by taking out of the table, never used
+     * first, then least recently used, sessions unused or idle for {@link #RECLAIMABLE_AFTER} whose clients hold more than
+     * {@code share}; takes none when that would not free enough. Their KV is accounted free here;
+     * the caller closes them. Guarded by this.
+     */
+    private List<Entry> reclaim(String client, long bytes, long share, long now) {
+        long idleBefore = now - RECLAIMABLE_AFTER.toNanos();
+        List<Entry> candidates = new java.util.ArrayList<>();
+        for (Entry e : sessions.values()) {
+            String owner = clientOf(e.session().client());
+            boolean idle = !e.session().used || e.session().lastActivityNanos < idleBefore;
+            if (!owner.equals(client) && idle && kvPerClient.getOrDefault(owner, 0L) > share) {
+                candidates.add(e);
+            }
+        }
+        candidates.sort(java.util.Comparator.<Entry, Boolean>comparing(e -> e.session().used)
+                .thenComparingLong(e -> e.session().lastActivityNanos));
+        Map<String, Long> held = new java.util.HashMap<>(kvPerClient);
+        List<Entry> victims = new java.util.ArrayList<>();
+        long freed = 0;
+        for (Entry e : candidates) {
+            if (freed >= bytes) break;
+            String owner = clientOf(e.session().client());
+            if (held.get(owner) <= share) continue; // back within its share: it keeps the rest
+            held.merge(owner, -e.session().kvBytes(), Long::sum);
+            victims.add(e);
+            freed += e.session().kvBytes();
+        }
+        if (freed < bytes) return List.of();
+        for (Entry e : victims) {
+            sessions.remove(e.session().idHex);
+            account(clientOf(e.session().client()), e.session().client(), -e.session().kvBytes(), -1);
+        }
+        return victims;
     }
 
     /** Adds {@code bytes} of KV and {@code sessions} to the budget, the client's and the connection's count. */

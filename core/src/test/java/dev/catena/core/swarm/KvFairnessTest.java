@@ -57,4 +57,73 @@ class KvFairnessTest {
             assertEquals(64, server.openSessions());
         }
     }
+
+    /**
+     * Issue 14's attack suite: a client that arrived first reserved the whole budget for a session it
+     * never used, and honest clients were refused. Unused sessions of a client over its share now make
+     * room for a client within its share, at once.
+     */
+    @Test
+    void unusedSessionsOverAClientsShareAreReclaimedForAnotherClient() throws Exception {
+        try (Transport t = SessionLifecycleTest.memory();
+             var server = SessionLifecycleTest.server(t, BLOCKS, Duration.ofMinutes(1));
+             var a = new SwarmClient(t, Duration.ofSeconds(5)); var b = new SwarmClient(t, Duration.ofSeconds(5))) {
+            long budget = 1L << 20; // SessionLifecycleTest.server's
+            int heldByA = 0;
+            while (heldByA < 64 && open(a.link(server.address()), 64).hasOpened()) heldByA++;
+            assertEquals(budget, server.kvBytesReserved(), "A, alone, took the whole budget in " + heldByA + " sessions");
+            Envelope forB = open(b.link(server.address()), 16);
+            assertTrue(forB.hasOpened(), "B is admitted: " + forB);
+            assertTrue(server.kvBytesReserved() <= budget, server.kvBytesReserved() + " bytes reserved");
+            assertEquals(heldByA, server.openSessions(), "one of A's unused sessions was closed for B's");
+        }
+    }
+
+    /** Opens from one client over many connections: a burst, then a rate, before any KV is touched. */
+    @Test
+    void opensFromOneClientAreRateLimitedAcrossItsConnections() {
+        var backend = new dev.catena.testing.CountingBackend(4);
+        try (Transport t = dev.catena.core.Catena.transport("netty").create(dev.catena.transport.spi.TransportConfig.defaults());
+             var server = dev.catena.core.server.SwarmServer.start(new dev.catena.core.server.SwarmServer.Config(
+                     SessionLifecycleTest.MODEL, "counting.gguf", BLOCKS, dev.catena.api.spi.SpanOptions.cpu(1), "127.0.0.1:0",
+                     1L << 30, Duration.ofMinutes(1), 1), backend, t)) {
+            java.util.List<SwarmClient> clients = new java.util.ArrayList<>();
+            int opened = 0;
+            int tried = 0;
+            long started = System.nanoTime();
+            try {
+                for (int c = 0; c < 4; c++) { // four connections from 127.0.0.1, 64 opens each
+                    var client = new SwarmClient(t, Duration.ofSeconds(5));
+                    clients.add(client);
+                    for (int i = 0; i < 64; i++, tried++) {
+                        if (open(client.link(server.address()), 1).hasOpened()) opened++;
+                    }
+                }
+            } finally {
+                clients.forEach(SwarmClient::close);
+            }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            assertTrue(opened >= 128, "the burst is admitted: " + opened);
+            assertTrue(opened <= 128 + 32 * seconds + 1, opened + " of " + tried + " admitted in " + seconds + " s");
+            assertTrue(opened < tried, "some refused");
+        }
+    }
+
+    /** The attack suite's open flood asked 80 times per connection; after 8 refusals the server hangs up. */
+    @Test
+    void aConnectionWhoseOpensAreRefusedAgainAndAgainIsClosed() throws Exception {
+        try (Transport t = SessionLifecycleTest.memory();
+             var server = SessionLifecycleTest.server(t, BLOCKS, Duration.ofMinutes(1));
+             var a = new SwarmClient(t, Duration.ofSeconds(5))) {
+            ServerLink link = a.link(server.address());
+            for (int i = 0; i < 7; i++) {
+                assertTrue(!open(link, 1 << 16).hasOpened() && link.isOpen(), "refusal " + (i + 1) + " of a session over the budget");
+            }
+            assertTrue(!open(link, 1 << 16).hasOpened());
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (link.isOpen() && System.nanoTime() < deadline) Thread.sleep(10);
+            assertTrue(!link.isOpen(), "the 8th refusal closed the connection");
+            assertEquals(0, server.openSessions());
+        }
+    }
 }

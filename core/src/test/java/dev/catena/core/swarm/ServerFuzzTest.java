@@ -60,7 +60,9 @@ class ServerFuzzTest {
             var random = new Random(SEED);
             List<Connection> fuzzers = new ArrayList<>();
             for (var server : swarm.servers) {
-                fuzzers.add(t.connect(server.address(), (c, f) -> replies.incrementAndGet(), Duration.ofSeconds(5)));
+                var fuzzer = t.connect(server.address(), (c, f) -> replies.incrementAndGet(), Duration.ofSeconds(5));
+                fuzzer.send(dev.catena.core.protocol.Protocol.hello("fuzz")); // else nothing after it is served
+                fuzzers.add(fuzzer);
             }
             for (int i = 0; i < FRAMES; i++) {
                 fuzzers.get(random.nextInt(fuzzers.size())).send(fuzzFrame(random, swarm));

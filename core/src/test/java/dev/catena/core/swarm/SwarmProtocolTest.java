@@ -107,6 +107,45 @@ class SwarmProtocolTest {
         }
     }
 
+    @Test
+    void nothingIsServedBeforeHelloAndTheConnectionIsClosed() throws Exception {
+        var backend = new CountingBackend(2);
+        try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 1, i -> t, t, "memory:0", 1L << 30)) {
+            var target = swarm.servers.getFirst();
+            var greeted = new java.util.concurrent.LinkedBlockingQueue<Envelope>();
+            var honest = t.connect(target.address(), (c, f) -> greeted.add(f.header()), Duration.ofSeconds(2));
+            honest.send(Protocol.hello("test"));
+            honest.send(Frame.of(Envelope.newBuilder().setRequestId(7).setInfo(dev.catena.transport.proto.InfoRequest.getDefaultInstance()).build()));
+            assertTrue(greeted.poll(5, java.util.concurrent.TimeUnit.SECONDS).hasHelloAck());
+            var info = greeted.poll(5, java.util.concurrent.TimeUnit.SECONDS).getServerInfo();
+            honest.close();
+
+            var replies = new java.util.concurrent.LinkedBlockingQueue<Envelope>();
+            var closed = new java.util.concurrent.CountDownLatch(1);
+            var raw = t.connect(target.address(), new dev.catena.transport.spi.FrameHandler() {
+                @Override
+                public void onFrame(dev.catena.transport.spi.Connection c, Frame f) {
+                    replies.add(f.header());
+                }
+
+                @Override
+                public void onClose(dev.catena.transport.spi.Connection c, Throwable cause) {
+                    closed.countDown();
+                }
+            }, Duration.ofSeconds(2));
+            // A valid Open, then an Info: either would be served after a Hello.
+            raw.send(Frame.of(Envelope.newBuilder().setRequestId(1).setOpen(dev.catena.transport.proto.OpenSession.newBuilder()
+                    .setModelId(info.getModelId()).setStart(info.getStart()).setEnd(info.getEnd()).setMaxLength(8)).build()));
+            raw.send(Frame.of(Envelope.newBuilder().setRequestId(2).setInfo(dev.catena.transport.proto.InfoRequest.getDefaultInstance()).build()));
+            assertTrue(closed.await(5, java.util.concurrent.TimeUnit.SECONDS), "the server closed the connection");
+            Envelope first = replies.poll(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(first != null && first.hasError() && first.getError().getMessage().contains("send Hello first"), String.valueOf(first));
+            assertTrue(replies.stream().noneMatch(e -> e.hasOpened() || e.hasServerInfo()), "nothing served: " + replies);
+            assertEquals(0, target.counters().sessionsOpened.get());
+            assertEquals(0, target.openSessions());
+        }
+    }
+
     private static byte[] sessionIdOf(dev.catena.core.server.SwarmServer server) {
         return server.sessionIds().getFirst();
     }

@@ -139,21 +139,12 @@ public final class GgmlBackend implements AutoCloseable {
         if (bytes != (long) values.length * Float.BYTES) {
             throw new IllegalArgumentException("tensor holds " + bytes + " bytes, got " + values.length + " floats");
         }
-        try (Arena arena = Arena.ofConfined()) {
-            ggml_backend_tensor_set(tensor, arena.allocateFrom(ValueLayout.JAVA_FLOAT, values), 0, bytes);
-        }
+        HostCopies.write(tensor, values, values.length);
     }
 
     /** Reads a whole F32 tensor. */
     public static float[] readF32(MemorySegment tensor) {
-        long bytes = ggml_nbytes(tensor);
-        float[] out = new float[Math.toIntExact(bytes / Float.BYTES)];
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment staging = arena.allocate(bytes, 64);
-            ggml_backend_tensor_get(tensor, staging, 0, bytes);
-            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
-        }
-        return out;
+        return HostCopies.readF32(tensor);
     }
 
     @Override

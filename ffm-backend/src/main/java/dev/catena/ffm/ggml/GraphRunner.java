@@ -14,6 +14,12 @@ import static dev.catena.ffm.internal.ggml_h.*;
  * Runs graphs on one backend, one at a time, reusing across steps the memory for graph metadata
  * and the graph allocator's compute buffer (which grows to the largest graph seen, then stays).
  * Callers that share a runner share its backend and buffers; the lock serialises them.
+ *
+ * <p>Like llama.cpp, the runner keeps the last graph it built: a step whose {@code shape} equals the
+ * previous step's runs that graph again, with no rebuild and no reallocation (only the inputs
+ * change). Any other step, or a failed one, drops it. The shape must therefore name everything the
+ * graph's structure depends on (e.g. the session whose cache it writes, tokens, attended cells),
+ * and positions and the like must be graph inputs.
  */
 public final class GraphRunner implements AutoCloseable {
     /** A built graph and whatever tensors the caller needs to set or read. */
@@ -26,6 +32,10 @@ public final class GraphRunner implements AutoCloseable {
     private final MemorySegment params;     // ggml_init_params pointing at our metadata memory
     private final MemorySegment allocator;  // ggml_gallocr_t
     private final GgmlBackend backend;
+    private MemorySegment context = MemorySegment.NULL; // ggml context of the kept graph, or NULL
+    private Object keptShape;  // shape of the kept graph, or null
+    private Step kept;         // the last graph, allocated and complete, or null
+    private long builds;
     private boolean closed;
 
     /** Room for graphs of up to {@code maxNodes} nodes and as many tensors. */
@@ -45,31 +55,74 @@ public final class GraphRunner implements AutoCloseable {
         this.allocator = galloc;
     }
 
-    /**
-     * Under the lock: {@code build} makes a graph in a fresh metadata context, the runner allocates
-     * it, and {@code run} sets inputs, computes (with {@link GgmlBackend#compute}) and reads outputs.
-     */
+    /** As {@link #run(Object, Function, BiFunction)} with a graph that is never reused. */
     public <S extends Step, T> T run(Function<MemorySegment, S> build, BiFunction<S, GgmlBackend, T> run) {
+        return run(null, build, run);
+    }
+
+    /**
+     * Under the lock: unless the last graph has this {@code shape} (non-null), {@code build} makes a
+     * graph in a fresh metadata context and the runner allocates it; then {@code run} sets inputs,
+     * computes (with {@link GgmlBackend#compute}) and reads outputs.
+     */
+    @SuppressWarnings("unchecked")
+    public <S extends Step, T> T run(Object shape, Function<MemorySegment, S> build, BiFunction<S, GgmlBackend, T> run) {
         lock.lock();
         try {
             if (closed) {
                 throw new IllegalStateException("graph runner is closed");
             }
-            MemorySegment ctx = ggml_init(params);
-            if (ctx.equals(MemorySegment.NULL)) {
-                throw new GgmlException("ggml_init for a graph returned NULL");
-            }
-            try {
-                S step = build.apply(ctx);
+            S step;
+            if (shape != null && kept != null && shape.equals(keptShape)) {
+                step = (S) kept;
+            } else {
+                drop(); // the new graph's metadata overwrites the kept one's
+                context = ggml_init(params);
+                if (context.equals(MemorySegment.NULL)) {
+                    throw new GgmlException("ggml_init for a graph returned NULL");
+                }
+                builds++;
+                step = build.apply(context);
                 if (!ggml_gallocr_alloc_graph(allocator, step.graph())) {
+                    drop();
                     throw new GgmlException("cannot allocate the compute buffer for a graph (out of memory?)");
                 }
-                return run.apply(step, backend);
+                if (shape != null) {
+                    kept = step;
+                    keptShape = shape;
+                }
+            }
+            boolean done = false;
+            try {
+                T result = run.apply(step, backend);
+                done = true;
+                return result;
             } finally {
-                ggml_free(ctx); // frees only the context header: the metadata memory is ours
+                if (!done || shape == null) {
+                    drop();
+                }
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Graphs built so far (a reused graph is not built again). */
+    public long builds() {
+        lock.lock();
+        try {
+            return builds;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void drop() {
+        kept = null;
+        keptShape = null;
+        if (!context.equals(MemorySegment.NULL)) {
+            ggml_free(context); // frees only the context header: the metadata memory is ours
+            context = MemorySegment.NULL;
         }
     }
 
@@ -89,6 +142,7 @@ public final class GraphRunner implements AutoCloseable {
         try {
             if (!closed) {
                 closed = true;
+                drop();
                 ggml_gallocr_free(allocator);
                 arena.close();
             }

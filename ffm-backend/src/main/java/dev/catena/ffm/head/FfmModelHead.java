@@ -8,6 +8,7 @@ import dev.catena.api.spi.SpanOptions;
 import dev.catena.api.spi.TemplateMessage;
 import dev.catena.ffm.ggml.GgmlBackend;
 import dev.catena.ffm.ggml.GraphRunner;
+import dev.catena.ffm.ggml.HostCopies;
 import dev.catena.ffm.gguf.GgufFile;
 import dev.catena.ffm.llama.LlamaChatTemplate;
 import dev.catena.ffm.llama.LlamaModel;
@@ -16,15 +17,10 @@ import dev.catena.ffm.llama.LlamaVocab;
 import dev.catena.ffm.model.ModelHparams;
 import dev.catena.ffm.model.Weights;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static dev.catena.ffm.internal.ggml_h.ggml_backend_tensor_set;
 
 /**
  * The client's part of a model on ggml: embeddings, final norm and LM head (loaded the way
@@ -41,7 +37,8 @@ public final class FfmModelHead implements ModelHead {
     private final Weights embeddings;   // token_embd, for get_rows
     private final Weights outputs;      // output_norm and output (or token_embd again when tied), for the LM head
     private final String outputName;
-    private final GraphRunner runner;
+    private final GraphRunner embedRunner;  // one runner per graph, so that each keeps its graph between steps
+    private final GraphRunner logitsRunner;
     private final LlamaModel vocabModel;
     private final LlamaVocab vocab;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -53,7 +50,8 @@ public final class FfmModelHead implements ModelHead {
         this.embeddings = embeddings;
         this.outputs = outputs;
         this.outputName = outputName;
-        this.runner = new GraphRunner(backend, 32);
+        this.embedRunner = new GraphRunner(backend, 8);
+        this.logitsRunner = new GraphRunner(backend, 16);
         this.vocabModel = vocabModel;
         this.vocab = vocabModel.vocab();
     }
@@ -128,14 +126,13 @@ public final class FfmModelHead implements ModelHead {
                 throw new SpanInputException("token id " + t + " is outside the vocabulary [0, " + hp.nVocab() + ")");
             }
         }
-        return runner.run(ctx -> HeadGraphs.embed(ctx, embeddings.get(TOKEN_EMBD), tokens.length), (g, b) -> {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment ids = arena.allocateFrom(ValueLayout.JAVA_INT, tokens);
-                ggml_backend_tensor_set(g.ids(), ids, 0, ids.byteSize());
-                b.compute(g.graph());
-                return GgmlBackend.readF32(g.output());
-            }
-        });
+        // Token ids are the only input: one graph per count of tokens, reused while the count repeats.
+        return embedRunner.run(tokens.length, ctx -> HeadGraphs.embed(ctx, embeddings.get(TOKEN_EMBD), tokens.length),
+                (g, b) -> {
+                    HostCopies.write(g.ids(), tokens, tokens.length);
+                    b.compute(g.graph());
+                    return HostCopies.readF32(g.output());
+                });
     }
 
     @Override
@@ -148,17 +145,17 @@ public final class FfmModelHead implements ModelHead {
             throw new SpanInputException("rows " + rows + " must be a non-empty subset of [0, " + n + ")");
         }
         int[] rowIds = rows.stream().mapToInt(Integer::intValue).toArray();
-        return runner.run(ctx -> HeadGraphs.logits(ctx, outputs.get(OUTPUT_NORM), outputs.get(outputName), hp.rmsEps(),
-                hp.nEmbd(), n, rowIds.length), (g, b) -> {
-            try (Arena arena = Arena.ofConfined()) {
-                ggml_backend_tensor_set(g.hidden(), arena.allocateFrom(ValueLayout.JAVA_FLOAT, hidden), 0,
-                        (long) hidden.length * Float.BYTES);
-                MemorySegment ids = arena.allocateFrom(ValueLayout.JAVA_INT, rowIds);
-                ggml_backend_tensor_set(g.rows(), ids, 0, ids.byteSize());
-                b.compute(g.graph());
-                return GgmlBackend.readF32(g.output());
-            }
+        return logitsRunner.run(new LogitsShape(n, rowIds.length), ctx -> HeadGraphs.logits(ctx, outputs.get(OUTPUT_NORM),
+                outputs.get(outputName), hp.rmsEps(), hp.nEmbd(), n, rowIds.length), (g, b) -> {
+            HostCopies.write(g.hidden(), hidden, hidden.length);
+            HostCopies.write(g.rows(), rowIds, rowIds.length);
+            b.compute(g.graph());
+            return HostCopies.readF32(g.output());
         });
+    }
+
+    /** The LM head's graph depends on the rows given and the rows wanted; which rows is an input. */
+    private record LogitsShape(int n, int rows) {
     }
 
     @Override
@@ -172,7 +169,8 @@ public final class FfmModelHead implements ModelHead {
             return;
         }
         try {
-            runner.close();
+            logitsRunner.close();
+            embedRunner.close();
             outputs.close();
             embeddings.close();
         } finally {

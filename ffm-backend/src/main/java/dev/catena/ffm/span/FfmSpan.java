@@ -45,6 +45,7 @@ public final class FfmSpan implements Span {
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private FfmSpan(ModelInfo info, ModelHparams hparams, int start, int end, GgmlBackend backend, Weights weights) {
+        dev.catena.ffm.natives.MallocTrim.start();
         this.info = info;
         this.hparams = hparams;
         this.start = start;
@@ -166,6 +167,7 @@ public final class FfmSpan implements Span {
     void released(FfmSpanSession session) {
         if (sessions.remove(session)) {
             kvBytesInUse.addAndGet(-session.kvBytes());
+            dev.catena.ffm.natives.MallocTrim.request(); // its KV back to the system, not only to malloc
         }
     }
 

@@ -4,11 +4,11 @@ import dev.catena.api.SpanInputException;
 import dev.catena.api.spi.SessionOptions;
 import dev.catena.api.spi.SpanSession;
 import dev.catena.ffm.ggml.GgmlBackend;
+import dev.catena.ffm.ggml.HostCopies;
 import dev.catena.ffm.model.ModelHparams;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -22,6 +22,8 @@ final class FfmSpanSession implements SpanSession {
     private static final short F16_NEG_INF = (short) 0xFC00;
     /** llama.cpp pads the attended KV cells to a multiple of this, so graphs keep their shape across steps. */
     private static final int KV_PAD = 256;
+    /** Masks up to this many elements (decode steps, short chunks) keep their array between steps; a prefill's is dropped. */
+    private static final int KEEP_MASK = 64 * 1024;
 
     private final FfmSpan span;
     private final ModelHparams hp;
@@ -33,6 +35,12 @@ final class FfmSpanSession implements SpanSession {
     private final ReentrantLock lock = new ReentrantLock();
     private int length;
     private boolean closed;
+    // A step's inputs, kept between steps (guarded by the lock).
+    private int[] positions = new int[1];   // (n)
+    private long[] cells = new long[1];     // (n) cache cell of each token
+    private final int[] outputRow = new int[1];
+    private short[] maskF16 = new short[0]; // (n, nKv) with flash attention
+    private float[] maskF32 = new float[0]; // (n, nKv) without
 
     FfmSpanSession(FfmSpan span, SessionOptions options) {
         this.span = span;
@@ -73,9 +81,14 @@ final class FfmSpanSession implements SpanSession {
             validate(hidden, n, position);
             int end = position + n;
             int nKv = Math.min(maxLength, Math.max(KV_PAD, (end + KV_PAD - 1) / KV_PAD * KV_PAD));
+            if ((long) n * nKv > Integer.MAX_VALUE - 8) {
+                throw new SpanInputException("a step of " + n + " tokens over " + nKv + " cells needs a mask of over 2^31"
+                        + " elements: send the tokens in smaller steps");
+            }
             // Truncate first: if the step fails, the session is consistent at this length.
             length = position;
-            float[] out = span.compute().run(
+            // Positions, cache cells and the mask are inputs, so one graph serves every step of this shape.
+            float[] out = span.compute().run(new Shape(kv, n, nKv, lastOnly),
                     ctx -> BlockGraph.build(ctx, hp, layers, kv, n, nKv, flash, lastOnly, span.ropeFactors()),
                     (built, backend) -> run(built, backend, hidden, n, position, nKv));
             length = end;
@@ -85,41 +98,57 @@ final class FfmSpanSession implements SpanSession {
         }
     }
 
+    /** What a block graph's structure depends on: the cache it writes and reads, and its sizes. */
+    private record Shape(KvCache kv, int n, int nKv, boolean lastOnly) {
+    }
+
     private float[] run(BlockGraph.Built g, GgmlBackend backend, float[] hidden, int n, int position, int nKv) {
-        try (Arena arena = Arena.ofConfined()) {
-            ggml_backend_tensor_set(g.input(), arena.allocateFrom(ValueLayout.JAVA_FLOAT, hidden), 0, (long) hidden.length * 4);
-            MemorySegment pos = arena.allocate(ValueLayout.JAVA_INT, n);
-            MemorySegment cells = arena.allocate(ValueLayout.JAVA_LONG, n);
-            for (int i = 0; i < n; i++) {
-                pos.setAtIndex(ValueLayout.JAVA_INT, i, position + i);
-                cells.setAtIndex(ValueLayout.JAVA_LONG, i, position + i);
-            }
-            ggml_backend_tensor_set(g.positions(), pos, 0, pos.byteSize());
-            ggml_backend_tensor_set(g.kvIndices(), cells, 0, cells.byteSize());
-            ggml_backend_tensor_set(g.mask(), causalMask(arena, n, position, nKv), 0, ggml_nbytes(g.mask()));
-            if (!g.outputRows().equals(MemorySegment.NULL)) {
-                ggml_backend_tensor_set(g.outputRows(), arena.allocateFrom(ValueLayout.JAVA_INT, n - 1), 0, Integer.BYTES);
-            }
-            backend.compute(g.graph());
-            return GgmlBackend.readF32(g.output());
+        HostCopies.write(g.input(), hidden, hidden.length);
+        if (positions.length < n) {
+            positions = new int[n];
+            cells = new long[n];
         }
+        for (int i = 0; i < n; i++) {
+            positions[i] = position + i;
+            cells[i] = position + i;
+        }
+        HostCopies.write(g.positions(), positions, n);
+        HostCopies.write(g.kvIndices(), cells, n);
+        writeCausalMask(g.mask(), n, position, nKv);
+        if (!g.outputRows().equals(MemorySegment.NULL)) {
+            outputRow[0] = n - 1;
+            HostCopies.write(g.outputRows(), outputRow, 1);
+        }
+        backend.compute(g.graph());
+        return HostCopies.readF32(g.output());
     }
 
     /** Row i (token at position + i) may attend to cells [0, position + i]; the rest is -inf. */
-    private MemorySegment causalMask(Arena arena, int n, int position, int nKv) {
-        MemorySegment mask = arena.allocate((long) nKv * n * (flash ? 2 : 4), 4);
-        for (int i = 0; i < n; i++) {
-            int visible = position + i + 1;
-            for (int j = 0; j < nKv; j++) {
-                long at = (long) i * nKv + j;
-                if (flash) {
-                    mask.setAtIndex(ValueLayout.JAVA_SHORT, at, j < visible ? 0 : F16_NEG_INF);
-                } else {
-                    mask.setAtIndex(ValueLayout.JAVA_FLOAT, at, j < visible ? 0f : Float.NEGATIVE_INFINITY);
-                }
+    private void writeCausalMask(MemorySegment tensor, int n, int position, int nKv) {
+        int size = n * nKv;
+        if (flash) {
+            short[] mask = maskF16.length >= size ? maskF16 : new short[size];
+            if (size <= KEEP_MASK) {
+                maskF16 = mask;
             }
+            for (int i = 0; i < n; i++) {
+                int visible = Math.min(nKv, position + i + 1);
+                Arrays.fill(mask, i * nKv, i * nKv + visible, (short) 0);
+                Arrays.fill(mask, i * nKv + visible, (i + 1) * nKv, F16_NEG_INF);
+            }
+            HostCopies.write(tensor, mask, size);
+        } else {
+            float[] mask = maskF32.length >= size ? maskF32 : new float[size];
+            if (size <= KEEP_MASK) {
+                maskF32 = mask;
+            }
+            for (int i = 0; i < n; i++) {
+                int visible = Math.min(nKv, position + i + 1);
+                Arrays.fill(mask, i * nKv, i * nKv + visible, 0f);
+                Arrays.fill(mask, i * nKv + visible, (i + 1) * nKv, Float.NEGATIVE_INFINITY);
+            }
+            HostCopies.write(tensor, mask, size);
         }
-        return mask;
     }
 
     private void validate(float[] hidden, int n, int position) {

@@ -220,4 +220,44 @@ class SpanComputeTest {
             assertArrayEquals(afterAll, session.forward(next, 1, PROMPT.length));
         }
     }
+
+    @Test
+    void decodeStepsReuseOneGraphAndInterleavedSessionsStayExact() {
+        try (var chain = new Chain(TestModels.stories260K(), new int[]{0, 5}, SessionOptions.of(300), 1)) {
+            var span = (FfmSpan) chain.spans.getFirst();
+            int[] next = {432, 261, 378, 403, 407, 300};
+            // Alone: every decode step after the first runs the graph kept from the step before.
+            var alone = chain.sessions.getFirst();
+            alone.forward(chain.head.embed(PROMPT), PROMPT.length, 0, true);
+            float[][] expected = new float[next.length][];
+            long builds = 0;
+            for (int i = 0; i < next.length; i++) {
+                expected[i] = alone.forward(chain.head.embed(new int[]{next[i]}), 1, PROMPT.length + i, true);
+                if (i == 0) {
+                    builds = span.compute().builds();
+                }
+            }
+            assertEquals(builds, span.compute().builds(), "decode steps of one shape build no new graph");
+            // Two sessions stepped in turn (each step drops the other's graph), and one crossing a 256-cell
+            // boundary of the attended cells, give the same hidden states bit for bit.
+            try (var a = span.openSession(SessionOptions.of(300)); var b = span.openSession(SessionOptions.of(300))) {
+                a.forward(chain.head.embed(PROMPT), PROMPT.length, 0, true);
+                b.forward(chain.head.embed(PROMPT), PROMPT.length, 0, true);
+                for (int i = 0; i < next.length; i++) {
+                    float[] x = chain.head.embed(new int[]{next[i]});
+                    assertArrayEquals(expected[i], a.forward(x, 1, PROMPT.length + i, true), "session a, step " + i);
+                    assertArrayEquals(expected[i], b.forward(x, 1, PROMPT.length + i, true), "session b, step " + i);
+                }
+                int[] long255 = new int[255];
+                Arrays.setAll(long255, i -> 3 + i % 500);
+                a.forward(chain.head.embed(long255), 255, 0, true);
+                float[] x = chain.head.embed(new int[]{next[0]});
+                float[] at255 = a.forward(x, 1, 255, false); // the last of 256 cells
+                assertArrayEquals(at255, a.forward(x, 1, 255, false), "the same step again, graph kept");
+                a.forward(x, 1, 256, false); // 512 cells attended: a new graph
+                assertEquals(257, a.length());
+                assertArrayEquals(at255, a.forward(x, 1, 255, false), "back to 256 cells");
+            }
+        }
+    }
 }

@@ -38,6 +38,7 @@ import java.util.ArrayList;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -65,6 +66,8 @@ public final class NettyTransport implements Transport {
     /** Accepted connections open now, in total and per remote host, for the caps. */
     private final AtomicInteger acceptedOpen = new AtomicInteger();
     private final ConcurrentHashMap<String, Integer> acceptedPerHost = new ConcurrentHashMap<>();
+    /** Accepted connections that have not delivered a whole frame yet, oldest first: the first to go at the total cap. */
+    private final ConcurrentLinkedDeque<Channel> silent = new ConcurrentLinkedDeque<>();
     private volatile boolean closed;
 
     /** A transport on epoll when {@code epoll} (which must then be available), else on NIO. */
@@ -177,12 +180,24 @@ public final class NettyTransport implements Transport {
         if (accepted) {
             channels.add(ch);
         }
+        Runnable firstFrame = null;
+        if (accepted) {
+            silent.add(ch);
+            ch.closeFuture().addListener(closed -> silent.remove(ch));
+            firstFrame = () -> silent.remove(ch);
+        }
         ch.pipeline().addLast("frames", new FrameSplitter(connection, config.maxFrameBytes(), inboundBudget, counters,
-                config.frameTimeout(), accepted ? config.helloTimeout() : null));
+                config.frameTimeout(), accepted ? config.helloTimeout() : null, firstFrame));
         ch.pipeline().addLast("connection", connection.inbound());
     }
 
-    /** Counts {@code ch} against the connection caps, released when it closes; false when over a cap. */
+    /**
+     * Counts {@code ch} against the connection caps, released when it closes; false when over a cap.
+     * At the total cap the oldest accepted connection that has not sent a whole frame yet is closed to
+     * make room, so thousands of silent connections from many hosts cannot keep an honest client out
+     * (issue 14's attack suite found them doing so until their Hello timeouts); only when every
+     * connection has spoken is the new one refused.
+     */
     private boolean admit(Channel ch) {
         String host = ((InetSocketAddress) ch.remoteAddress()).getAddress().getHostAddress();
         int total = acceptedOpen.incrementAndGet();
@@ -191,8 +206,24 @@ public final class NettyTransport implements Transport {
             acceptedOpen.decrementAndGet();
             acceptedPerHost.computeIfPresent(host, (h, n) -> n == 1 ? null : n - 1);
         });
-        return (config.maxConnections() == 0 || total <= config.maxConnections())
-                && (config.maxConnectionsPerAddress() == 0 || fromHost <= config.maxConnectionsPerAddress());
+        if (config.maxConnectionsPerAddress() != 0 && fromHost > config.maxConnectionsPerAddress()) {
+            return false;
+        }
+        return config.maxConnections() == 0 || total <= config.maxConnections() || closeOldestSilent();
+    }
+
+    /** Closes the oldest accepted connection still open that has sent no whole frame; false when there is none. */
+    private boolean closeOldestSilent() {
+        for (Channel victim; (victim = silent.pollFirst()) != null; ) {
+            NettyConnection c = victim.attr(CONNECTION).get();
+            if (victim.isActive() && c != null) {
+                counters.refusedConnection();
+                c.fail(new TransportException("closed " + c.remoteAddress() + ", which had sent nothing, to admit a new "
+                        + "connection at the cap of " + config.maxConnections()));
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

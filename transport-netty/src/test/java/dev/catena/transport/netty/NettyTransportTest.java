@@ -191,4 +191,40 @@ class NettyTransportTest extends TransportContractTest {
         socket.setSoTimeout((int) WAIT.toMillis());
         return socket;
     }
+
+    /**
+     * Two connections each hold 4 MiB and 64 KiB of an 8 MiB frame: 8.1 MiB read, under a 12 MiB
+     * budget, but Netty's buffers for them hold 8 MiB each. The budget counts what is held, so the
+     * largest holder is closed (issue 14's attack suite: counting bytes read let a server hold 1.7 times
+     * its budget).
+     */
+    @Test
+    void partialFramesAreChargedTheMemoryTheyHold() throws Exception {
+        long budget = 12 << 20;
+        Transport server = transport(new dev.catena.transport.spi.TransportConfig(8 << 20, 1).withInboundBudgetBytes(budget));
+        var listener = server.listen(bindAddress(), new dev.catena.transport.contract.TransportTestKit.Recorder());
+        int colon = listener.address().lastIndexOf(':');
+        int port = Integer.parseInt(listener.address().substring(colon + 1));
+        java.util.List<java.net.Socket> sockets = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 2; i++) {
+                var s = new java.net.Socket("127.0.0.1", port);
+                sockets.add(s);
+                try {
+                    s.getOutputStream().write(java.nio.ByteBuffer.allocate(8).putInt(8 << 20).putInt(0).array());
+                    s.getOutputStream().write(new byte[(4 << 20) + (64 << 10)]);
+                    s.getOutputStream().flush();
+                } catch (java.io.IOException closedByTheBudget) {
+                    // this one was the holder closed
+                }
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (server.stats().connectionsRefused() == 0 && System.nanoTime() < deadline) Thread.sleep(10);
+            assertEquals(1, server.stats().connectionsRefused(), "the budget closed the largest holder; buffered "
+                    + server.inboundBytesBuffered());
+            assertTrue(server.inboundBytesBuffered() <= budget, server.inboundBytesBuffered() + " bytes held");
+        } finally {
+            for (var s : sockets) s.close();
+        }
+    }
 }

@@ -174,6 +174,30 @@ public abstract class TransportLimitCases extends TransportTestBase {
         assertFrame(serverSide.next(), 1, new byte[10]); // the count went back down
     }
 
+    @Test
+    void atTheTotalCapTheOldestConnectionThatSentNothingMakesRoom() throws Exception {
+        assumeTrue(hasWire(), "no wire");
+        Transport server = transport(maxFrame(1 << 20).withConnectionCaps(2, 0));
+        Recorder serverSide = new Recorder();
+        Listener listener = server.listen(bindAddress(), serverSide);
+        byte[] whole = WireFrames.encode(Envelope.newBuilder().setRequestId(1).build(), new byte[0]);
+        try (Socket silent = rawSocket(listener.address()); Socket spoke = rawSocket(listener.address())) {
+            serverSide.nextOpen();
+            serverSide.nextOpen();
+            spoke.getOutputStream().write(whole);
+            spoke.getOutputStream().flush();
+            serverSide.next();
+            Connection honest = transport().connect(listener.address(), new Recorder(), WAIT);
+            honest.send(frame(1, new byte[10], false));
+            assertFrame(serverSide.next(), 1, new byte[10]); // admitted over the cap
+            assertClosedByPeer(silent); // the connection that had sent nothing made room
+            spoke.getOutputStream().write(whole);
+            spoke.getOutputStream().flush();
+            assertEquals(1, serverSide.next().header().getRequestId(), "the one that had spoken stays");
+            assertEquals(1, server.stats().connectionsRefused());
+        }
+    }
+
     static Socket rawSocket(String address) throws IOException {
         int colon = address.lastIndexOf(':');
         String host = address.substring(0, colon).replace("[", "").replace("]", "");

@@ -1,0 +1,306 @@
+package dev.catena.bench.attack;
+
+import dev.catena.core.Catena;
+import dev.catena.core.CatenaClient;
+import dev.catena.core.Generation;
+import dev.catena.core.GenerationRequest;
+import dev.catena.transport.proto.ServerInfo;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * Issue 14's attack suite against real {@code ./catena server} processes: a 2- or 3-server swarm of
+ * the demo model, an honest client in this process generating greedy tokens through it, and each
+ * attack in turn from raw sockets. Per attack: the honest client's tokens equal the unattacked
+ * run's, its p50 per-token latency against an unattacked run measured just before (a ratio), every
+ * server's peak resident memory against its budgets (KV + inbound) plus 300 MB, and, once the
+ * attacker has gone, 0 sessions and 0 KV bytes left on every server. Seeded: {@code --seed}.
+ */
+@Command(name = "attack", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Issue 14's attacks against real ./catena server processes while an honest client generates: idle "
+                + "connections, garbage, maximal frames held partial, slowloris, frames before Hello, session-open floods, "
+                + "sessions never used. Prints a Markdown table; exit 1 when a check fails."})
+public final class AttackSuite implements Callable<Integer> {
+    static final long MB = 1L << 20;
+    /** What a server may hold beyond its budgets: the JVM, llama.cpp, Netty's pools. */
+    static final long RSS_SLACK = 300 * MB;
+
+    /** How hard each attack pushes, and how the servers are configured. */
+    record Scale(String name, int servers, int idle, int garbage, int partial, long partialBytes, int slowloris, int dripMillis,
+                 int preHello, int openFlood, int floodTokens, int unused, int tokens, int runs, double latencyLimit,
+                 long kvBudgetMb, long inboundBudgetMb, int readTimeoutS, long settleMillis) {
+        static Scale of(String name) {
+            return switch (name) {
+                // Each attack runs a read timeout and more before the honest client starts, so that the servers' timeouts fire.
+                case "small" -> new Scale(name, 2, 200, 20, 100, 1 << 20, 50, 200, 20, 10, 256, 4, 32, 2, 3.0, 64, 65, 2, 2500);
+                case "full" -> new Scale(name, 3, 5000, 200, 300, 4 << 20, 500, 1000, 200, 100, 2048, 32, 64, 3, 1.5, 256, 256,
+                        10, 11000);
+                default -> throw new CommandLine.ParameterException(new CommandLine(new AttackSuite()),
+                        "--scale must be small or full, got '" + name + "'");
+            };
+        }
+    }
+
+    /** One attack's figures and verdict. */
+    record Row(String attack, int perServer, boolean tokensEqual, double p50Base, double p50Attacked, double ratio,
+               long rssPeak, long rssLimit, int sessionsAfter, long kvAfter, String findings, List<String> failures) {
+        boolean passed() {
+            return failures.isEmpty();
+        }
+    }
+
+    @Option(names = "--scale", defaultValue = "small", description = "small (CI) or full (default ${DEFAULT-VALUE}).")
+    String scaleName;
+    @Option(names = "--attacks", split = ",", paramLabel = "NAME",
+            description = "Attacks to run (default: all): idle, garbage, partial-frames, slowloris, pre-hello, open-flood, unused-sessions.")
+    List<String> only;
+    @Option(names = "--latency-limit", paramLabel = "RATIO", description = "Attacked p50 / unattacked p50 allowed (default: 1.5 at full scale, 3 at small).")
+    Double latencyLimit;
+    @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).")
+    Path model;
+    @Option(names = "--repo", paramLabel = "DIR", description = "Repository root holding ./catena (default: the working directory).")
+    Path repo;
+    @Option(names = "--server-java-opts", paramLabel = "OPTS", description = "CATENA_JAVA_OPTS for the server processes.")
+    String serverJavaOpts;
+    @Option(names = "--seed", description = "Seed of the attackers' randomness (default: the time; printed).")
+    Long seed;
+    @Option(names = "--json", description = "Print one JSON object after the table.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Scale scale = Scale.of(scaleName);
+        double limit = latencyLimit != null ? latencyLimit : scale.latencyLimit();
+        repo = (repo == null ? Path.of("") : repo).toAbsolutePath().normalize();
+        if (!Files.isExecutable(repo.resolve("catena"))) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "no ./catena in " + repo + " (use --repo)");
+        }
+        model = (model == null ? repo.resolve("models/stories260K.gguf") : model).toAbsolutePath();
+        List<String> attacks = only == null ? Attacks.NAMES : only;
+        for (String a : attacks) {
+            if (!Attacks.NAMES.contains(a)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "unknown attack '" + a + "'; known: " + Attacks.NAMES);
+            }
+        }
+        long s = seed != null ? seed : System.nanoTime();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        err.printf("attack suite: scale %s, seed %d, load %s%n", scale.name(), s, loadAverage());
+        List<Row> rows = run(scale, limit, attacks, new Random(s), err);
+        out.println(table(rows, scale, limit));
+        if (json) out.println(json(rows, scale, s));
+        out.flush();
+        boolean passed = rows.stream().allMatch(Row::passed);
+        if (!passed) err.println("attack suite FAILED (seed " + s + ")");
+        return passed ? 0 : 1;
+    }
+
+    List<Row> run(Scale scale, double limit, List<String> attacks, Random random, PrintWriter log) throws Exception {
+        int nLayer = Catena.spanBackend(null).inspect(model).nLayer();
+        int nEmbd = Catena.spanBackend(null).inspect(model).nEmbd();
+        List<ServerProcess> servers = new ArrayList<>();
+        try {
+            for (String blocks : split(nLayer, scale.servers())) {
+                servers.add(ServerProcess.start(repo, model, blocks, List.of("--kv-budget-mb", Long.toString(scale.kvBudgetMb()),
+                        "--inbound-budget-mb", Long.toString(scale.inboundBudgetMb()), "--read-timeout-s",
+                        Integer.toString(scale.readTimeoutS())), serverJavaOpts));
+            }
+            List<String> peers = new ArrayList<>();
+            for (ServerProcess p : servers) peers.add(p.address(120));
+            List<Attacks.Target> targets = new ArrayList<>();
+            for (ServerProcess p : servers) targets.add(new Attacks.Target(p.socketAddress(), p.info(), nEmbd));
+            long rssLimit = (scale.kvBudgetMb() + scale.inboundBudgetMb()) * MB + RSS_SLACK;
+            Honest honest = new Honest(model, peers, scale.tokens());
+            List<Integer> reference = honest.run().tokens(); // also warms the servers and this JVM
+            log.printf("servers %s up; reference: %d tokens%n", peers, reference.size());
+            List<Row> rows = new ArrayList<>();
+            int sourceBase = 0;
+            for (String name : attacks) {
+                long began = System.nanoTime();
+                List<String> failures = new ArrayList<>();
+                Runs base = honest.runs(scale.runs(), reference, failures, "unattacked");
+                Attacks.Attack attack = Attacks.create(name, scale, targets, random, sourceBase);
+                var peak = new AtomicLongArray(servers.size());
+                var sampling = new AtomicBoolean(true);
+                Thread sampler = Thread.ofPlatform().daemon().start(() -> {
+                    while (sampling.get()) {
+                        for (int i = 0; i < servers.size(); i++) peak.accumulateAndGet(i, servers.get(i).rssBytes(), Math::max);
+                        sleep(50);
+                    }
+                });
+                Runs attacked;
+                String findings;
+                try (attack) {
+                    attack.start();
+                    if (!attack.flood.awaitRampUp(120_000)) failures.add("the attacker did not open its connections in 120 s");
+                    Thread.sleep(scale.settleMillis());
+                    attacked = honest.runs(scale.runs(), reference, failures, "attacked");
+                    findings = attack.findings();
+                    if (!attack.violation().isEmpty()) failures.add(attack.violation());
+                    sourceBase += attack.flood.sources();
+                } finally {
+                    sampling.set(false);
+                    sampler.join();
+                }
+                for (int i = 0; i < servers.size(); i++) {
+                    if (!servers.get(i).alive()) failures.add("server " + servers.get(i).blocks + " died:\n" + servers.get(i).output());
+                }
+                long rssPeak = 0;
+                for (int i = 0; i < servers.size(); i++) rssPeak = Math.max(rssPeak, peak.get(i));
+                if (rssPeak > rssLimit) failures.add("a server's RSS reached " + rssPeak / MB + " MB, over " + rssLimit / MB + " MB");
+                double ratio = base.p50() > 0 ? attacked.p50() / base.p50() : Double.NaN;
+                if (!(ratio <= limit)) failures.add(String.format(Locale.ROOT, "p50 %.3f ms attacked vs %.3f ms unattacked: %.2fx, over %.2fx",
+                        attacked.p50(), base.p50(), ratio, limit));
+                long[] left = awaitNoLeaks(servers, 30_000);
+                if (left[0] != 0 || left[1] != 0) failures.add(left[0] + " sessions and " + left[1] + " KV bytes left after the attack");
+                Row row = new Row(name, attack.perServer, base.tokensEqual() && attacked.tokensEqual(), base.p50(), attacked.p50(), ratio,
+                        rssPeak, rssLimit, (int) left[0], left[1], findings, failures);
+                rows.add(row);
+                log.printf(Locale.ROOT, "%-16s %s p50 %.3f -> %.3f ms (%.2fx), peak RSS %d MB, %.1f s; %s%s%n", name,
+                        row.passed() ? "pass" : "FAIL", base.p50(), attacked.p50(), ratio, rssPeak / MB,
+                        (System.nanoTime() - began) / 1e9, findings,
+                        failures.isEmpty() ? "" : "\n  " + String.join("\n  ", failures));
+                log.flush();
+            }
+            return rows;
+        } finally {
+            for (ServerProcess p : servers) p.close();
+        }
+    }
+
+    /** Sessions and KV bytes still held, summed over the servers, once both are 0 or the deadline passes. */
+    static long[] awaitNoLeaks(List<ServerProcess> servers, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + millis * 1_000_000;
+        long[] left;
+        do {
+            left = new long[2];
+            for (ServerProcess p : servers) {
+                try {
+                    ServerInfo info = p.info();
+                    left[0] += info.getCountersOrDefault("sessions_open", 0);
+                    left[1] += info.getKvBytesTotal() - info.getKvBytesFree();
+                } catch (java.io.IOException e) {
+                    left[0] = -1;
+                }
+            }
+            if (left[0] == 0 && left[1] == 0) return left;
+            Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        return left;
+    }
+
+    /** Blocks [0, nLayer) split evenly over {@code k} servers, the remainder spread over the first ones. */
+    static List<String> split(int nLayer, int k) {
+        List<String> out = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < k; i++) {
+            int n = nLayer / k + (i < nLayer % k ? 1 : 0);
+            out.add(start + ":" + (start + n));
+            start += n;
+        }
+        return out;
+    }
+
+    /** The honest client: a new one per generation, as a user who arrives during the attack. */
+    record Honest(Path model, List<String> peers, int tokens) {
+        Generation run() {
+            try (CatenaClient client = Catena.client(model).peers(peers).transport("netty").build()) {
+                return client.generate(GenerationRequest.builder("Once upon a time").maxTokens(tokens).greedy().ignoreEos().build());
+            }
+        }
+
+        Runs runs(int n, List<Integer> reference, List<String> failures, String what) {
+            List<Double> steps = new ArrayList<>();
+            boolean equal = true;
+            for (int i = 0; i < n; i++) {
+                try {
+                    Generation g = run();
+                    steps.addAll(g.stats().stepMillis());
+                    if (!g.tokens().equals(reference)) {
+                        equal = false;
+                        failures.add(what + " run " + i + ": tokens " + g.tokens() + " differ from " + reference);
+                    }
+                } catch (RuntimeException e) {
+                    equal = false;
+                    failures.add(what + " run " + i + " failed: " + e);
+                }
+            }
+            return new Runs(equal, p50(steps));
+        }
+    }
+
+    record Runs(boolean tokensEqual, double p50) {
+    }
+
+    static double p50(List<Double> values) {
+        if (values.isEmpty()) return Double.NaN;
+        double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(v);
+        return v[v.length / 2];
+    }
+
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return f[0] + " " + f[1] + " " + f[2] + " on " + Runtime.getRuntime().availableProcessors() + " CPUs";
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+    }
+
+    static String table(List<Row> rows, Scale scale, double limit) {
+        var sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "Attack suite, scale %s: %d servers, %d tokens x %d runs per phase, latency limit %.2fx, "
+                + "RSS limit %d MB (KV %d + inbound %d + 300)%n%n", scale.name(), scale.servers(), scale.tokens(), scale.runs(), limit,
+                scale.kvBudgetMb() + scale.inboundBudgetMb() + 300, scale.kvBudgetMb(), scale.inboundBudgetMb()));
+        sb.append("| attack | conns/server | tokens equal | p50 unattacked ms | p50 attacked ms | ratio | peak RSS MB | sessions / KV B after | verdict | attacker saw |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        for (Row r : rows) {
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %.3f | %.3f | %.2f | %d | %d / %d | %s | %s |%n", r.attack(),
+                    r.perServer(), r.tokensEqual() ? "yes" : "NO", r.p50Base(), r.p50Attacked(), r.ratio(), r.rssPeak() / MB,
+                    r.sessionsAfter(), r.kvAfter(), r.passed() ? "pass" : "FAIL: " + String.join("; ", r.failures()).replace('\n', ' '),
+                    r.findings()));
+        }
+        return sb.toString();
+    }
+
+    static String json(List<Row> rows, Scale scale, long seed) {
+        var sb = new StringBuilder("{\"scale\":\"" + scale.name() + "\",\"seed\":" + seed + ",\"passed\":"
+                + rows.stream().allMatch(Row::passed) + ",\"attacks\":[");
+        for (int i = 0; i < rows.size(); i++) {
+            Row r = rows.get(i);
+            if (i > 0) sb.append(',');
+            sb.append(String.format(Locale.ROOT, "{\"attack\":\"%s\",\"passed\":%s,\"tokens_equal\":%s,\"p50_unattacked_ms\":%.4f,"
+                    + "\"p50_attacked_ms\":%.4f,\"ratio\":%.4f,\"peak_rss_bytes\":%d,\"rss_limit_bytes\":%d,\"sessions_after\":%d,"
+                    + "\"kv_bytes_after\":%d}", r.attack(), r.passed(), r.tokensEqual(), r.p50Base(), r.p50Attacked(), r.ratio(),
+                    r.rssPeak(), r.rssLimit(), r.sessionsAfter(), r.kvAfter()));
+        }
+        return sb.append("]}").toString();
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
