@@ -9,6 +9,7 @@ if [ ! -d "$root/bench/target/lib" ] || [ ! -f "$stamp" ] \
    || [ -n "$(find "$root"/*/src/main "$root"/*/pom.xml -newer "$stamp" -type f -print -quit)" ]; then
   echo "bench: building (first use or sources changed)..." >&2
   log=$(mktemp)
+  rm -rf "$root/bench/target/lib" # copy-dependencies never removes a jar the build no longer uses
   "$root/build" -q -DskipTests package >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
   rm -f "$log"
 fi
