@@ -124,8 +124,8 @@ final class Attacks {
                 }
             };
             case "pre-hello" -> new PreHello(scale, targets, addresses, sourceBase, random);
-            case "open-flood" -> new OpenFlood(scale, targets, addresses, sourceBase);
-            case "unused-sessions" -> new UnusedSessions(scale, targets, addresses, sourceBase);
+            case "open-flood" -> SessionOpener.openFlood(scale, targets, addresses, sourceBase);
+            case "unused-sessions" -> SessionOpener.unusedSessions(scale, targets, addresses, sourceBase);
             default -> throw new IllegalArgumentException("unknown attack '" + name + "'; known: " + NAMES);
         };
     }
@@ -274,34 +274,53 @@ final class Attacks {
     }
 
     /**
-     * Session-open floods: greeted connections each ask for more sessions than one connection may
-     * hold, then hang up and come back, so sessions are opened and freed en masse.
+     * Attackers that open sessions on greeted connections. An open flood asks each connection for more
+     * sessions than one may hold, then hangs up once every Open is answered and comes back, so sessions are
+     * opened and freed en masse; unused sessions are opened as many as a connection may hold, then held.
      */
-    static final class OpenFlood extends Attack {
+    static final class SessionOpener extends Attack {
         private final AttackSuite.Scale scale;
         private final List<Target> targets;
         private final List<InetSocketAddress> addresses;
         private final int sourceBase;
+        private final int perConnection;
+        private final boolean hangUpWhenAnswered;
+        private final int tickMillis;
         final AtomicLong opened = new AtomicLong();
         final AtomicLong refused = new AtomicLong();
 
-        OpenFlood(AttackSuite.Scale scale, List<Target> targets, List<InetSocketAddress> addresses, int sourceBase) {
-            super("open-flood", scale.openFlood());
+        private SessionOpener(String name, int perServer, AttackSuite.Scale scale, List<Target> targets,
+                              List<InetSocketAddress> addresses, int sourceBase, int perConnection, boolean hangUpWhenAnswered,
+                              int tickMillis) {
+            super(name, perServer);
             this.scale = scale;
             this.targets = targets;
             this.addresses = addresses;
             this.sourceBase = sourceBase;
+            this.perConnection = perConnection;
+            this.hangUpWhenAnswered = hangUpWhenAnswered;
+            this.tickMillis = tickMillis;
+        }
+
+        static SessionOpener openFlood(AttackSuite.Scale scale, List<Target> targets, List<InetSocketAddress> addresses,
+                                       int sourceBase) {
+            // 80: over the 64 one connection may hold
+            return new SessionOpener("open-flood", scale.openFlood(), scale, targets, addresses, sourceBase, 80, true, 20);
+        }
+
+        static SessionOpener unusedSessions(AttackSuite.Scale scale, List<Target> targets, List<InetSocketAddress> addresses,
+                                            int sourceBase) {
+            return new SessionOpener("unused-sessions", scale.unused(), scale, targets, addresses, sourceBase, 64, false, 200);
         }
 
         @Override
         void start() {
-            int perConnection = 80; // over the 64 one connection may hold
             flood = new Flood(name, addresses, perServer, sourceBase, 1, new Flood.Behaviour() {
                 @Override
                 public void opened(Flood.Conn c) {
                     ServerInfo info = targets.get(c.target).info();
                     byte[][] frames = new byte[perConnection + 1][];
-                    frames[0] = Wire.hello("open-flood");
+                    frames[0] = Wire.hello(name);
                     for (int i = 1; i <= perConnection; i++) frames[i] = Wire.frame(open(i + 1, info, scale.floodTokens()));
                     c.write(Wire.concat(frames));
                 }
@@ -315,62 +334,15 @@ final class Attacks {
                 public void frame(Flood.Conn c, Envelope e) {
                     if (e.hasOpened()) opened.incrementAndGet();
                     if (e.hasError()) refused.incrementAndGet();
-                    if (c.replies >= perConnection + 1) c.close(); // every Open answered: hang up and come again
+                    if (hangUpWhenAnswered && c.replies >= perConnection + 1) c.close(); // every Open answered: come again
                 }
-            }, 20, 10).start();
+            }, tickMillis, 10).start();
         }
 
         @Override
         String findings() {
-            return "sessions opened " + opened.get() + ", refused " + refused.get() + "; " + super.findings();
-        }
-    }
-
-    /** Sessions opened and never used: greeted connections each open as many as they may, then hold them. */
-    static final class UnusedSessions extends Attack {
-        private final List<Target> targets;
-        private final List<InetSocketAddress> addresses;
-        private final int sourceBase;
-        private final AttackSuite.Scale scale;
-        final AtomicLong opened = new AtomicLong();
-        final AtomicLong refused = new AtomicLong();
-
-        UnusedSessions(AttackSuite.Scale scale, List<Target> targets, List<InetSocketAddress> addresses, int sourceBase) {
-            super("unused-sessions", scale.unused());
-            this.scale = scale;
-            this.targets = targets;
-            this.addresses = addresses;
-            this.sourceBase = sourceBase;
-        }
-
-        @Override
-        void start() {
-            flood = new Flood(name, addresses, perServer, sourceBase, 1, new Flood.Behaviour() {
-                @Override
-                public void opened(Flood.Conn c) {
-                    ServerInfo info = targets.get(c.target).info();
-                    byte[][] frames = new byte[65][];
-                    frames[0] = Wire.hello("unused-sessions");
-                    for (int i = 1; i <= 64; i++) frames[i] = Wire.frame(open(i + 1, info, scale.floodTokens()));
-                    c.write(Wire.concat(frames));
-                }
-
-                @Override
-                public boolean parsesReplies() {
-                    return true;
-                }
-
-                @Override
-                public void frame(Flood.Conn c, Envelope e) {
-                    if (e.hasOpened()) opened.incrementAndGet();
-                    if (e.hasError()) refused.incrementAndGet();
-                }
-            }, 200, 10).start();
-        }
-
-        @Override
-        String findings() {
-            return "sessions held " + opened.get() + ", refused " + refused.get() + "; " + super.findings();
+            return "sessions " + (hangUpWhenAnswered ? "opened " : "held ") + opened.get() + ", refused " + refused.get() + "; "
+                    + super.findings();
         }
     }
 }
