@@ -1,5 +1,7 @@
 package dev.catena.testing;
 
+import dev.catena.transport.sign.Statements;
+
 import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
 import dev.catena.transport.spi.FrameHandler;
@@ -21,9 +23,22 @@ public final class CorruptingTransport implements Transport {
     private final LongPredicate corrupt;
     public final AtomicLong corrupted = new AtomicLong();
 
+    /** The sender's key, to sign what it corrupted as the server itself would; null: signatures left stale. */
+    private final java.security.PrivateKey signer;
+
+    /** Corrupts pushes without re-signing them: a man in the middle (receivers drop them: bad signature). */
     public CorruptingTransport(Transport inner, LongPredicate corrupt) {
+        this(inner, corrupt, null);
+    }
+
+    /**
+     * Corrupts pushes and signs them with {@code signer}, the sending server's own key: a lying server,
+     * whose signed push and signed result for the same step are a proof against it.
+     */
+    public CorruptingTransport(Transport inner, LongPredicate corrupt, java.security.PrivateKey signer) {
         this.inner = inner;
         this.corrupt = corrupt;
+        this.signer = signer;
     }
 
     @Override
@@ -33,11 +48,17 @@ public final class CorruptingTransport implements Transport {
 
     @Override
     public Connection connect(String address, FrameHandler handler, Duration timeout) {
-        Connection c = inner.connect(address, handler, timeout);
+        return connect(address, handler, timeout, null);
+    }
+
+    @Override
+    public Connection connect(String address, FrameHandler handler, Duration timeout, java.security.PublicKey expectedPeerKey) {
+        Connection c = inner.connect(address, handler, timeout, expectedPeerKey);
         return new Connection() {
             @Override public String remoteAddress() { return c.remoteAddress(); }
             @Override public boolean isOpen() { return c.isOpen(); }
             @Override public void close() { c.close(); }
+            @Override public java.security.PublicKey peerKey() { return c.peerKey(); }
 
             @Override
             public void send(Frame frame) {
@@ -46,8 +67,15 @@ public final class CorruptingTransport implements Transport {
                     bad.put(frame.payload().duplicate()).flip();
                     bad.put(0, (byte) (bad.get(0) ^ 0x40));
                     corrupted.incrementAndGet();
+                    byte[] digest = sha256(bad);
                     var push = frame.header().getPush().toBuilder()
-                            .setDigest(com.google.protobuf.ByteString.copyFrom(sha256(bad)));
+                            .setDigest(com.google.protobuf.ByteString.copyFrom(digest));
+                    if (signer != null) {
+                        var p = push.build();
+                        push.setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(signer, Statements.push(
+                                p.getSessionId().toByteArray(), p.getStep(), p.getPosition(), p.getInputDigest().toByteArray(),
+                                digest, p.getOriginSessionId().toByteArray()))));
+                    }
                     frame = new Frame(frame.header().toBuilder().setPush(push).build(), bad);
                 }
                 c.send(frame);

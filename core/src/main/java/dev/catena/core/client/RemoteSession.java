@@ -12,7 +12,14 @@ import dev.catena.transport.proto.Step;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.spi.TransportException;
 
+import dev.catena.core.security.ProofCheck;
+import dev.catena.transport.proto.Proof;
+import dev.catena.transport.proto.Push;
+import dev.catena.transport.proto.SignedStatement;
+import dev.catena.transport.sign.Statements;
+
 import java.nio.ByteBuffer;
+import java.security.PublicKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -210,8 +217,16 @@ public final class RemoteSession implements AutoCloseable {
             if (!Arrays.equals(outputDigest, Tensors.digest(ev.received().payload()))) {
                 throw new SwarmException.Corrupt("step " + s + ": the result from " + address + " was damaged in transit", address);
             }
+            PublicKey key = ev.from().link.publicKey();
+            if (!Statements.verify(key, Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
+                    r.getInputDigest().toByteArray(), outputDigest), r.getSignature().toByteArray())) {
+                client.counters().badSignatures.incrementAndGet();
+                throw new SwarmException.Corrupt("step " + s + ": the result from " + address + " is not signed by its key "
+                        + (key == null ? "(none)" : Statements.fingerprint(key)), address);
+            }
             client.counters().results.incrementAndGet();
             if (r.getCorrected()) client.counters().corrected.incrementAndGet();
+            if (r.getCorrected() && r.hasInconsistentPush() && from > 0) proveAgainstUpstream(chain.get(from - 1), r);
             pending.get(from).add(ev.received());
             // Accept hops in order: hop k's result is valid when it computed on exactly what the client holds as its input.
             while (accepted < size) {
@@ -229,7 +244,8 @@ public final class RemoteSession implements AutoCloseable {
                 if (match == null) break;
                 accepted++;
                 output = match.payload();
-                chain.get(k).history.add(new HopSession.Sent(inputs[k], n, position, match.header().getResult().getOutputDigest().toByteArray()));
+                chain.get(k).history.add(new HopSession.Sent(inputs[k], n, position, match.header().getResult().getOutputDigest().toByteArray(),
+                        match.header().getResult()));
                 if (k + 1 < size) {
                     inputs[k + 1] = output;
                     expected[k + 1] = match.header().getResult().getOutputDigest().toByteArray(); // checked on arrival
@@ -238,6 +254,34 @@ public final class RemoteSession implements AutoCloseable {
             }
         }
         return output;
+    }
+
+    /**
+     * A server recomputed from the client's copy because the push it got differed, and sent the signed
+     * push: with the upstream server's signed result for that step, a proof when the two differ.
+     */
+    private void proveAgainstUpstream(HopSession upstream, StepResult corrected) {
+        Push push = corrected.getInconsistentPush();
+        HopSession.Sent mine = null;
+        for (HopSession.Sent sent : upstream.history) {
+            if (sent.result() != null && sent.result().getStep() == push.getStep()) mine = sent;
+        }
+        if (mine == null || upstream.link.publicKey() == null) return;
+        var pushed = SignedStatement.newBuilder().setDomain(Statements.PUSH).setSessionId(push.getSessionId())
+                .setStep(push.getStep()).setPosition(push.getPosition()).setInputDigest(push.getInputDigest())
+                .setOutputDigest(push.getDigest()).setOriginSessionId(push.getOriginSessionId())
+                .setPublicKey(corrected.getInconsistentPushKey()).setSignature(push.getSignature())
+                .setSignerAddress(push.getSender()).build();
+        var proof = Proof.newBuilder().setVersion(1)
+                .addStatements(pushed)
+                .addStatements(ProofCheck.of(mine.result(), upstream.link.publicKey(), upstream.hop.address()))
+                .setNote("the push " + upstream.hop.address() + " sent downstream differed from the result "
+                        + "it gave the client for step " + push.getStep()).build();
+        try {
+            if (ProofCheck.check(proof).status() == ProofCheck.Status.PROVED) client.recordProof(proof, upstream.hop.address());
+        } catch (IllegalArgumentException malformed) {
+            // the downstream server sent a malformed key: no proof, and the step itself is still valid
+        }
     }
 
     private Event poll(long deadline, long s, HopSession awaited) {

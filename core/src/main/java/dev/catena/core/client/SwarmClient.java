@@ -3,6 +3,7 @@ package dev.catena.core.client;
 import dev.catena.core.SwarmException;
 import dev.catena.transport.proto.Envelope;
 import dev.catena.transport.proto.InfoRequest;
+import dev.catena.transport.proto.Proof;
 import dev.catena.transport.proto.ServerInfo;
 import dev.catena.transport.spi.Transport;
 import dev.catena.transport.spi.TransportException;
@@ -18,6 +19,9 @@ public final class SwarmClient implements AutoCloseable {
     private final Map<String, ServerLink> links = new ConcurrentHashMap<>();
     private final ClientCounters counters = new ClientCounters();
     private final RttProbe rtts;
+    private final java.util.List<Proof> proofs = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile java.nio.file.Path proofDirectory;
+    private static final System.Logger LOG = System.getLogger(SwarmClient.class.getName());
 
     public SwarmClient(Transport transport, Duration requestTimeout) {
         this.transport = transport;
@@ -95,6 +99,35 @@ public final class SwarmClient implements AutoCloseable {
 
     public ClientCounters counters() {
         return counters;
+    }
+
+    /** Where to write each proof of misbehaviour found ({@code proof-N.proof}); null: keep them in memory only. */
+    public void proofDirectory(java.nio.file.Path dir) {
+        this.proofDirectory = dir;
+    }
+
+    /** Proofs of misbehaviour found so far. */
+    public java.util.List<Proof> proofs() {
+        return java.util.List.copyOf(proofs);
+    }
+
+    /** Keeps a proof that {@code server} misbehaved (it was checked first), and writes it where told to. */
+    void recordProof(Proof proof, String server) {
+        proofs.add(proof);
+        counters.proofs.incrementAndGet();
+        java.nio.file.Path dir = proofDirectory;
+        String where = "";
+        if (dir != null) {
+            try {
+                java.nio.file.Files.createDirectories(dir);
+                java.nio.file.Path file = dir.resolve("proof-" + System.currentTimeMillis() + "-" + proofs.size() + ".proof");
+                java.nio.file.Files.write(file, proof.toByteArray());
+                where = ", written to " + file;
+            } catch (java.io.IOException e) {
+                where = ", not written: " + e.getMessage();
+            }
+        }
+        LOG.log(System.Logger.Level.WARNING, "proof of misbehaviour against {0}: {1}{2}", server, proof.getNote(), where);
     }
 
     /** Bytes this client sent to each server. */

@@ -5,6 +5,7 @@ import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
 import dev.catena.transport.spi.Transport;
 
+import java.security.PublicKey;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,6 +25,7 @@ final class PeerLinks {
     private final Transport transport;
     private final UnaryOperator<String> peerAddresses;
     private final Supplier<String> self;
+    private final PublicKey selfKey;
     private final BooleanSupplier closed;
     private final ServerCounters counters;
     private final Map<String, Connection> peers = new ConcurrentHashMap<>();
@@ -31,14 +33,17 @@ final class PeerLinks {
     private final Map<String, Long> connecting = new ConcurrentHashMap<>();
     /** The latest push for each peer still being connected to. */
     private final Map<String, Frame> pendingPushes = new ConcurrentHashMap<>();
+    /** The key clients said each peer has: over TLS its certificate must have it (or be trusted). */
+    private final Map<String, PublicKey> expectedKeys = new ConcurrentHashMap<>();
 
     /**
      * @param peerAddresses how this server reaches a peer that clients name by an address
      * @param self          this server's address, announced to peers in the handshake
      * @param closed        whether the server is closing: no new connections then
      */
-    PeerLinks(Transport transport, UnaryOperator<String> peerAddresses, Supplier<String> self, BooleanSupplier closed,
-              ServerCounters counters) {
+    PeerLinks(Transport transport, UnaryOperator<String> peerAddresses, Supplier<String> self, PublicKey selfKey,
+              BooleanSupplier closed, ServerCounters counters) {
+        this.selfKey = selfKey;
         this.transport = transport;
         this.peerAddresses = peerAddresses;
         this.self = self;
@@ -55,7 +60,7 @@ final class PeerLinks {
             // (and get it blamed by the client). The push waits for the connection, the latest one only;
             // if it never comes, the client's own copy stands in.
             if (pendingPushes.put(address, frame) != null) counters.pushesDropped.incrementAndGet();
-            connect(named);
+            connect(named, null);
             return;
         }
         send(c, frame);
@@ -72,8 +77,9 @@ final class PeerLinks {
      * failure the next try waits {@link #PEER_RETRY}. Called when a session names its next server, so
      * that the connection is usually up by the first push.
      */
-    void connect(String named) {
+    void connect(String named, PublicKey expectedKey) {
         String address = peerAddresses.apply(named);
+        if (expectedKey != null) expectedKeys.put(address, expectedKey);
         Connection open = peers.get(address);
         if (open != null && open.isOpen()) {
             sendPending(address, open); // a push queued just as the connection came up
@@ -89,8 +95,8 @@ final class PeerLinks {
             }
             Thread.ofVirtual().name("catena-peer-connect").start(() -> {
                 try {
-                    Connection c = transport.connect(a, Protocol.IGNORE_REPLIES, PEER_CONNECT_TIMEOUT);
-                    c.send(Protocol.hello(self.get()));
+                    Connection c = transport.connect(a, Protocol.IGNORE_REPLIES, PEER_CONNECT_TIMEOUT, expectedKeys.get(a));
+                    c.send(Protocol.hello(self.get(), selfKey));
                     peers.put(a, c);
                     if (closed.getAsBoolean()) c.close();
                     connecting.remove(a);

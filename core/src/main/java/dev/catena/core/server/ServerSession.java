@@ -14,7 +14,11 @@ import dev.catena.transport.proto.TensorMeta;
 import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
 
+import dev.catena.transport.proto.SignedStatement;
+import dev.catena.transport.sign.Statements;
+
 import java.nio.ByteBuffer;
+import java.security.PublicKey;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -37,10 +41,20 @@ final class ServerSession {
         private final String sender;
         private final long requestId;
         private final byte[] declaredDigest;
+        /** A push's header and the key of the connection it came on (null for a client's step). */
+        private final Push push;
+        private final PublicKey pushKey;
         private byte[] digest; // computed once, on the session's thread rather than the event loop
 
         Input(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender, long requestId,
               byte[] declaredDigest) {
+            this(step, position, meta, bytes, source, sender, requestId, declaredDigest, null, null);
+        }
+
+        Input(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender, long requestId,
+              byte[] declaredDigest, Push push, PublicKey pushKey) {
+            this.push = push;
+            this.pushKey = pushKey;
             this.step = step;
             this.position = position;
             this.meta = meta;
@@ -63,6 +77,23 @@ final class ServerSession {
         byte[] digest() {
             if (digest == null) digest = Tensors.digest(bytes);
             return digest;
+        }
+
+        /** Whether a push is signed, by the key of the connection it came on, over what it carries. */
+        boolean signedBySender() {
+            if (push == null || pushKey == null) return false;
+            byte[] statement = Statements.push(push.getSessionId().toByteArray(), push.getStep(), push.getPosition(),
+                    push.getInputDigest().toByteArray(), declaredDigest, push.getOriginSessionId().toByteArray());
+            return Statements.verify(pushKey, statement, push.getSignature().toByteArray());
+        }
+
+        /** A push as evidence: the statement its sender signed, with the sender's key. */
+        SignedStatement evidence() {
+            return SignedStatement.newBuilder().setDomain(Statements.PUSH).setSessionId(push.getSessionId())
+                    .setStep(push.getStep()).setPosition(push.getPosition()).setInputDigest(push.getInputDigest())
+                    .setOutputDigest(push.getDigest()).setOriginSessionId(push.getOriginSessionId())
+                    .setPublicKey(com.google.protobuf.ByteString.copyFrom(pushKey.getEncoded()))
+                    .setSignature(push.getSignature()).setSignerAddress(sender).build();
         }
 
         /** Whether the payload is what the sender hashed (an absent digest is not checked). */
@@ -126,7 +157,13 @@ final class ServerSession {
             next = null;
         } else if (peer != null && !peer.getAddress().isEmpty()) {
             next = peer;
-            host.connectToPeer(peer.getAddress());
+            PublicKey key = null;
+            try {
+                if (!peer.getPublicKey().isEmpty()) key = Statements.publicKey(peer.getPublicKey().toByteArray());
+            } catch (IllegalArgumentException notAKey) {
+                // then only a trusted certificate will do over TLS; plain TCP checks no key here
+            }
+            host.connectToPeer(peer.getAddress(), key);
         }
     }
 
@@ -144,12 +181,15 @@ final class ServerSession {
                 counters.lateClientCopies.incrementAndGet(); // the push was right; the client has our answer
                 return;
             }
-            // The pushed input we computed on differs from the client's: recompute from the truth.
+            // The pushed input we computed on differs from the client's: recompute from the truth, and hand
+            // the client the signed push, which with the sender's signed result is a proof against it.
             counters.mismatched.incrementAndGet();
             host.recordInconsistent(previous.sender());
+            SignedStatement evidence = previous.input().push != null ? previous.input().evidence() : null;
+            if (evidence != null) host.recordEvidence(evidence);
             lastStep = in.step() - 1;
             done.keySet().removeIf(step -> step >= in.step());
-            compute(in, true);
+            compute(in, true, evidence);
             return;
         }
         if (in.step() <= lastStep) {
@@ -166,6 +206,11 @@ final class ServerSession {
             counters.pushesDropped.incrementAndGet(); // damaged in transit: the client's copy will do
             return;
         }
+        if (!in.signedBySender()) {
+            counters.pushesBadSignature.incrementAndGet(); // unsigned, or not by the key its connection announced
+            counters.pushesDropped.incrementAndGet();
+            return;
+        }
         if (in.step() <= lastStep) {
             Done d = done.get(in.step());
             if (d != null && d.source() == InputSource.CLIENT && Arrays.equals(d.digest(), in.digest())) {
@@ -173,9 +218,10 @@ final class ServerSession {
                 return;
             }
             counters.pushesDropped.incrementAndGet(); // a stale step
-            if (d != null && d.source() == InputSource.CLIENT) {
+            if (d != null && d.source() == InputSource.CLIENT && d.position() == in.position()) {
                 counters.mismatched.incrementAndGet(); // and not what the client says that step's input was
                 host.recordInconsistent(in.sender());
+                host.recordEvidence(in.evidence());
             }
             return;
         }
@@ -188,6 +234,10 @@ final class ServerSession {
     }
 
     private void compute(Input in, boolean corrected) {
+        compute(in, corrected, null);
+    }
+
+    private void compute(Input in, boolean corrected, SignedStatement evidence) {
         float[] hidden;
         try {
             hidden = Tensors.decode(in.bytes(), in.meta(), nEmbd);
@@ -220,18 +270,31 @@ final class ServerSession {
         ByteBuffer payload = Tensors.encode(out, wireDtype);
         byte[] outputDigest = Tensors.digest(payload);
         TensorMeta outMeta = Tensors.meta(wireDtype, out.length / nEmbd, nEmbd);
+        // Push first: the next server's input is on the critical path, the client's copy is not.
+        pushToNext(in, outMeta, payload, digest, outputDigest);
+        byte[] signature = Statements.sign(host.signingKey(), Statements.result(id, in.step(), in.position(), digest, outputDigest));
         var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
                 .setStep(in.step()).setPosition(in.position()).setLength(span.length()).setHidden(outMeta)
                 .setInputDigest(com.google.protobuf.ByteString.copyFrom(digest)).setSource(in.source())
-                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest)).build();
-        // Push first: the next server's input is on the critical path, the client's copy is not.
-        pushToNext(in, outMeta, payload, outputDigest);
+                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
+                .setSignature(com.google.protobuf.ByteString.copyFrom(signature));
+        if (evidence != null) {
+            result.setInconsistentPush(in.push == null ? previousPush(evidence) : in.push)
+                    .setInconsistentPushKey(evidence.getPublicKey());
+        }
         client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)
                 .setResult(result).build(), payload.duplicate()));
     }
 
     /** At most one push per client step received, plus one in flight: pushes never amplify the client's bytes. */
-    private void pushToNext(Input in, TensorMeta meta, ByteBuffer payload, byte[] outputDigest) {
+    /** The push an evidence statement was made of, as it travelled. */
+    private static Push previousPush(SignedStatement e) {
+        return Push.newBuilder().setSessionId(e.getSessionId()).setStep(e.getStep()).setPosition(e.getPosition())
+                .setInputDigest(e.getInputDigest()).setDigest(e.getOutputDigest()).setOriginSessionId(e.getOriginSessionId())
+                .setSignature(e.getSignature()).setSender(e.getSignerAddress()).build();
+    }
+
+    private void pushToNext(Input in, TensorMeta meta, ByteBuffer payload, byte[] inputDigest, byte[] outputDigest) {
         if (next == null) {
             return;
         }
@@ -240,8 +303,13 @@ final class ServerSession {
             return;
         }
         pushesSent++;
+        byte[] signature = Statements.sign(host.signingKey(), Statements.push(next.getSessionId().toByteArray(), in.step(),
+                in.position(), inputDigest, outputDigest, id));
         var push = Push.newBuilder().setSessionId(next.getSessionId()).setStep(in.step()).setPosition(in.position())
-                .setHidden(meta).setSender(host.address()).setDigest(com.google.protobuf.ByteString.copyFrom(outputDigest)).build();
+                .setHidden(meta).setSender(host.address()).setDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
+                .setInputDigest(com.google.protobuf.ByteString.copyFrom(inputDigest))
+                .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id))
+                .setSignature(com.google.protobuf.ByteString.copyFrom(signature)).build();
         host.push(next.getAddress(), new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
     }
 
