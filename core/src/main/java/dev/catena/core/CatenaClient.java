@@ -4,7 +4,10 @@ import dev.catena.core.client.FaultTolerantSession;
 import dev.catena.core.client.Hop;
 import dev.catena.core.client.SwarmInference;
 import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TlsConfig;
 import dev.catena.transport.spi.TransportConfig;
+
+import java.security.cert.X509Certificate;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -133,9 +136,34 @@ public final class CatenaClient implements Generator {
         private Duration ban = Duration.ofSeconds(5);
         private String transport;
         private String backend;
+        private List<X509Certificate> tlsTrusted;
+        private Identity identity;
+        private Path proofDirectory;
 
         Builder(Path model) {
             super(model);
+        }
+
+        /**
+         * TLS 1.3 to every server, accepting only servers whose certificate has the key of one of
+         * {@code trusted} (their {@code identity.crt}); a server with another key is refused at the handshake.
+         */
+        public Builder tls(List<X509Certificate> trusted) {
+            if (trusted.isEmpty()) throw new IllegalArgumentException("TLS needs at least one trusted server certificate");
+            this.tlsTrusted = List.copyOf(trusted);
+            return this;
+        }
+
+        /** This client's identity, presented over TLS to servers that require client certificates (mutual TLS). */
+        public Builder identity(Identity identity) {
+            this.identity = Objects.requireNonNull(identity, "identity");
+            return this;
+        }
+
+        /** Where to write each proof of misbehaviour found ({@code *.proof}, see {@link Proofs}); default: nowhere. */
+        public Builder proofDirectory(Path dir) {
+            this.proofDirectory = dir;
+            return this;
         }
 
         /** The servers, as {@code host:port}, in any order; their spans must chain to cover the model. */
@@ -228,12 +256,17 @@ public final class CatenaClient implements Generator {
         public CatenaClient build() {
             if (peers == null && directory == null) throw new IllegalStateException("give peers(...) or directory(...)");
             var backend = Catena.spanBackend(this.backend);
-            Transport t = Catena.transport(transport).create(TransportConfig.defaults());
+            if (identity != null && tlsTrusted == null) throw new IllegalStateException("a client identity is used with tls(...) only");
+            TlsConfig tls = tlsTrusted == null ? null
+                    : new TlsConfig(identity == null ? null : identity.privateKey(), identity == null ? null : identity.certificate(),
+                    tlsTrusted, false);
+            Transport t = Catena.transport(transport).create(TransportConfig.defaults().withTls(tls));
             try {
                 var options = device.options(threads);
                 SwarmInference inference = peers != null
                         ? SwarmInference.open(backend, model, t, peers, options, requestTimeout)
                         : SwarmInference.open(backend, model, t, Directories.open(directory), options, requestTimeout);
+                inference.client().proofDirectory(proofDirectory);
                 inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout));
                 return new CatenaClient(t, inference, context, backend.inspect(model).nCtxTrain(), mode, wire);
             } catch (RuntimeException e) {
