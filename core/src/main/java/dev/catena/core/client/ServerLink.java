@@ -71,7 +71,14 @@ public final class ServerLink implements FrameHandler, AutoCloseable {
             NONCES.nextBytes(nonce);
             var hello = Protocol.hello(Protocol.AGENT).header().toBuilder();
             hello.setHello(hello.getHello().toBuilder().setNonce(ByteString.copyFrom(nonce)));
-            Envelope ack = link.request(hello, null, timeout);
+            Envelope ack;
+            try {
+                ack = link.request(hello, null, timeout);
+            } catch (TransportException lost) {
+                if (link.isOpen()) throw lost;
+                throw new TransportException(lost.getMessage() + " before its handshake (a server with --tls closes plain"
+                        + " connections, and one with --require-client-cert those without a trusted certificate)", lost);
+            }
             if (!ack.hasHelloAck()) {
                 throw new TransportException(address + " answered the handshake with " + ack.getBodyCase()
                         + (ack.hasError() ? ": " + ack.getError().getMessage() : ""));

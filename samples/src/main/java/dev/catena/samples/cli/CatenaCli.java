@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 @Command(name = "catena", mixinStandardHelpOptions = true, versionProvider = CatenaCli.Version.class,
         description = "Distributed LLM inference over llama.cpp's ggml, Petals-style, with direct server-to-server pushes.",
         subcommands = {InfoCommand.class, GenerateCommand.class, ServerCommand.class, SwarmCommand.class, ServeCommand.class, OracleCommand.class,
-                BenchCommand.class, CommandLine.HelpCommand.class},
+                BenchCommand.class, KeygenCommand.class, VerifyProofCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:internal error", "2:bad command line or input",
                 "3:bad or unsupported model file (missing, not GGUF, truncated, malformed, unknown architecture)",

@@ -4,6 +4,7 @@ import dev.catena.api.BlockRange;
 import dev.catena.core.Catena;
 import dev.catena.core.CatenaServer;
 import dev.catena.core.Device;
+import dev.catena.core.Identity;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -43,6 +44,17 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--announce-every-s", defaultValue = "5", description = "Refresh the directory record this often (default ${DEFAULT-VALUE} s).")
     long announceSeconds;
 
+    @Option(names = "--identity", paramLabel = "DIR",
+            description = "This server's identity (./catena keygen --out DIR); default: a fresh one for this run only, said at start.")
+    Path identityDir;
+    @Option(names = "--tls", description = "TLS 1.3 on every connection, clients' and pushes to peers (the certificate of --identity).")
+    boolean tls;
+    @Option(names = "--trust", paramLabel = "FILE", split = ",", arity = "1..*",
+            description = "With --tls: certificates whose keys are trusted: clients' with --require-client-cert, peers' for pushes.")
+    java.util.List<Path> trust = java.util.List.of();
+    @Option(names = "--require-client-cert", description = "With --tls and --trust: mutual TLS, only clients with a trusted certificate connect.")
+    boolean requireClientCert;
+
     @Spec CommandSpec spec;
 
     @Override
@@ -73,14 +85,32 @@ final class ServerCommand implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--device must be cpu, cuda or auto, got '" + device + "'");
         }
         if (directoryFile != null) builder.directory(directoryFile); // announced, refreshed, and withdrawn at stop
+        Identity identity;
+        try {
+            if (!tls && (requireClientCert || !trust.isEmpty())) {
+                throw new IllegalArgumentException("--trust and --require-client-cert need --tls");
+            }
+            if (requireClientCert && trust.isEmpty()) {
+                throw new IllegalArgumentException("--require-client-cert needs --trust FILE... (the clients' identity.crt)");
+            }
+            identity = identityDir != null ? Identity.load(identityDir) : Identity.generate();
+            builder.identity(identity).tls(tls).trust(Identity.readCertificates(trust)).requireClientCertificates(requireClientCert);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (identityDir == null) {
+            spec.commandLine().getErr().println("catena server: no --identity given; using a fresh identity " + identity.fingerprint()
+                    + " for this run only" + (tls ? " (clients cannot --trust it ahead: use ./catena keygen and --identity)" : ""));
+        }
         CatenaServer server = Progress.during("loading blocks " + range + " of " + model.getFileName(), builder::start);
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
             stopped.countDown();
         }));
-        spec.commandLine().getOut().printf("catena server listening on %s, blocks [%d, %d) of %s%n", server.address(),
-                range.start(), range.end(), model.getFileName());
+        spec.commandLine().getOut().printf("catena server listening on %s, blocks [%d, %d) of %s, identity %s%s%n", server.address(),
+                range.start(), range.end(), model.getFileName(), identity.fingerprint(),
+                tls ? (requireClientCert ? ", mutual TLS" : ", TLS") : "");
         spec.commandLine().getOut().flush();
         stopped.await();
         return 0;

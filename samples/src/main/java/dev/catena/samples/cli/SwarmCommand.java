@@ -50,6 +50,10 @@ final class SwarmCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or auto, for every server and the client head (default ${DEFAULT-VALUE}).")
     String device;
     @Option(names = "--json", description = "Print {\"tokens\",\"text\",\"latency_ms\":{\"p50\",\"p90\"},\"counters\"}.") boolean json;
+    @Option(names = "--tls", description = "TLS 1.3 on every connection (each server with a fresh identity; the client trusts exactly those).")
+    boolean tls;
+    @Option(names = "--proofs", paramLabel = "DIR", description = "Write each proof of a server's misbehaviour found here.")
+    Path proofs;
     @CommandLine.Mixin SamplingOptions sampling;
     @CommandLine.Mixin FailoverOptions failover;
 
@@ -83,10 +87,10 @@ final class SwarmCommand implements Callable<Integer> {
         }
         var request = sampling.apply(GenerationRequest.builder(prompt).maxTokens(n)).build();
         List<BlockRange> spans = BlockRange.even(nLayer, servers);
-        var swarmBuilder = Catena.localSwarm(model).servers(servers).replicas(replicas).mode(m).threads(threads).device(d);
+        var swarmBuilder = Catena.localSwarm(model).servers(servers).replicas(replicas).mode(m).threads(threads).device(d).tls(tls);
         try (LocalSwarm swarm = Progress.during("starting " + servers * replicas + " servers", swarmBuilder::start);
-             CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10)),
-                     spec.commandLine()).build();
+             CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10))
+                     .proofDirectory(proofs), spec.commandLine()).build();
              TokenStream stream = client.stream(request)) {
             int produced = 0;
             for (Token ignored : stream) {
