@@ -139,6 +139,8 @@ public final class CatenaClient implements Generator {
         private List<X509Certificate> tlsTrusted;
         private Identity identity;
         private Path proofDirectory;
+        private double spotCheck = 0.01;
+        private Long spotCheckSeed;
 
         Builder(Path model) {
             super(model);
@@ -157,6 +159,23 @@ public final class CatenaClient implements Generator {
         /** This client's identity, presented over TLS to servers that require client certificates (mutual TLS). */
         public Builder identity(Identity identity) {
             this.identity = Objects.requireNonNull(identity, "identity");
+            return this;
+        }
+
+        /**
+         * Re-runs this fraction of steps on another server of the same blocks, off the critical path, and
+         * compares the outputs bit for bit; on a disagreement a third server decides and the odd one out is
+         * never used again (default 0.01; 0: none). Needs replicas: a hop no other server covers is not checked.
+         */
+        public Builder spotCheck(double fraction) {
+            if (!(fraction >= 0 && fraction <= 1)) throw new IllegalArgumentException("spotCheck must be in [0, 1], got " + fraction);
+            this.spotCheck = fraction;
+            return this;
+        }
+
+        /** Which steps and hops spot checks choose, for reproducible runs (default: random). */
+        public Builder spotCheckSeed(long seed) {
+            this.spotCheckSeed = seed;
             return this;
         }
 
@@ -267,6 +286,7 @@ public final class CatenaClient implements Generator {
                         ? SwarmInference.open(backend, model, t, peers, options, requestTimeout)
                         : SwarmInference.open(backend, model, t, Directories.open(directory), options, requestTimeout);
                 inference.client().proofDirectory(proofDirectory);
+                inference.client().spotChecks(spotCheck, spotCheckSeed != null ? spotCheckSeed : new java.security.SecureRandom().nextLong());
                 inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout));
                 return new CatenaClient(t, inference, context, backend.inspect(model).nCtxTrain(), mode, wire);
             } catch (RuntimeException e) {

@@ -24,6 +24,10 @@ final class HopSession {
     record Sent(ByteBuffer input, int n, int position, byte[] outputDigest, StepResult result) {
     }
 
+    /** A hop as a spot check sees it: its server, blocks, key and inputs so far, copied. */
+    record Snapshot(Hop hop, java.security.PublicKey key, List<Sent> history, boolean endsTheModel) {
+    }
+
     final Hop hop;
     final ServerLink link;
     final byte[] id;

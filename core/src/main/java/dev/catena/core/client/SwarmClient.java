@@ -10,6 +10,7 @@ import dev.catena.transport.spi.TransportException;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** A client's connections to servers, one per address, shared by its sessions. */
@@ -99,6 +100,42 @@ public final class SwarmClient implements AutoCloseable {
 
     public ClientCounters counters() {
         return counters;
+    }
+
+    private final Set<String> convicted = ConcurrentHashMap.newKeySet();
+    private volatile double spotCheckFraction;
+    private volatile long spotCheckSeed = new java.security.SecureRandom().nextLong();
+
+    /**
+     * Re-runs this fraction of steps on another server of the same span, off the critical path (0: none;
+     * default 0 here, 0.01 from the public builders); {@code seed} chooses which steps and hops.
+     */
+    public void spotChecks(double fraction, long seed) {
+        if (!(fraction >= 0 && fraction <= 1)) throw new IllegalArgumentException("the spot-check fraction must be in [0, 1], got " + fraction);
+        this.spotCheckFraction = fraction;
+        this.spotCheckSeed = seed;
+    }
+
+    double spotCheckFraction() {
+        return spotCheckFraction;
+    }
+
+    long spotCheckSeed() {
+        return spotCheckSeed;
+    }
+
+    /** Servers a spot check convicted of wrong outputs: never used again by this client. */
+    public Set<String> convicted() {
+        return Set.copyOf(convicted);
+    }
+
+    boolean isConvicted(String address) {
+        return convicted.contains(address);
+    }
+
+    /** Convicts {@code address} on {@code proof} (kept, and written where told to). */
+    void convict(String address, Proof proof) {
+        if (convicted.add(address)) recordProof(proof, address);
     }
 
     /** Where to write each proof of misbehaviour found ({@code proof-N.proof}); null: keep them in memory only. */

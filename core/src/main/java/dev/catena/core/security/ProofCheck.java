@@ -77,8 +77,51 @@ public final class ProofCheck {
                 }
             }
         }
+        if (bad == 0) {
+            Verdict majority = majority(valid, keys);
+            if (majority != null) return majority;
+        }
         return new Verdict(Status.NOT_PROVED, null, "no key signed two different outputs for one input ("
                 + valid.size() + " valid statements, " + bad + " with a bad signature)");
+    }
+
+    /**
+     * The spot-check rule: exactly three keys, each with the results of one session, all three over the same
+     * sequence of (position, input digest); two agree on the last output and the third signed another, having
+     * agreed on every output before. Same inputs in the same order give the same outputs on a deterministic
+     * backend, so the odd key is named. It trusts that the three ran the same blocks with the same backend
+     * build and device kind (the client chose them so; blocks are not part of the signed statement).
+     */
+    private static Verdict majority(List<SignedStatement> valid, List<PublicKey> keys) {
+        java.util.Map<ByteString, List<SignedStatement>> byKey = new java.util.LinkedHashMap<>();
+        java.util.Map<ByteString, PublicKey> keyOf = new java.util.HashMap<>();
+        for (int i = 0; i < valid.size(); i++) {
+            SignedStatement s = valid.get(i);
+            if (!Statements.RESULT.equals(s.getDomain())) return null;
+            byKey.computeIfAbsent(s.getPublicKey(), k -> new ArrayList<>()).add(s);
+            keyOf.put(s.getPublicKey(), keys.get(i));
+        }
+        if (byKey.size() != 3) return null;
+        List<List<SignedStatement>> runs = new ArrayList<>(byKey.values());
+        int length = runs.getFirst().size();
+        for (List<SignedStatement> run : runs) {
+            if (run.size() != length) return null;
+            for (int i = 0; i < length; i++) {
+                SignedStatement s = run.get(i), first = runs.getFirst().get(i);
+                if (!s.getSessionId().equals(run.getFirst().getSessionId())) return null; // one session per key
+                if (i > 0 && s.getStep() <= run.get(i - 1).getStep()) return null;      // in the order computed
+                if (s.getPosition() != first.getPosition() || !s.getInputDigest().equals(first.getInputDigest())) return null;
+                if (i < length - 1 && !s.getOutputDigest().equals(first.getOutputDigest())) return null;
+            }
+        }
+        ByteString a = runs.get(0).getLast().getOutputDigest(), b = runs.get(1).getLast().getOutputDigest(),
+                c = runs.get(2).getLast().getOutputDigest();
+        int odd = a.equals(b) && !a.equals(c) ? 2 : a.equals(c) && !a.equals(b) ? 1 : b.equals(c) && !b.equals(a) ? 0 : -1;
+        if (odd < 0) return null;
+        PublicKey liar = keyOf.get(runs.get(odd).getFirst().getPublicKey());
+        SignedStatement last = runs.get(odd).getLast();
+        return new Verdict(Status.PROVED, liar, "by majority: key " + Statements.fingerprint(liar) + " signed an output at position "
+                + last.getPosition() + " that two other keys, computing on the same " + length + " inputs, did not");
     }
 
     private static String kind(SignedStatement s) {

@@ -24,6 +24,10 @@ final class ClientSecurityOptions {
     @Option(names = "--proofs", paramLabel = "DIR", description = "Write each proof of a server's misbehaviour found here (check with ./catena verify-proof).")
     Path proofs;
 
+    @Option(names = "--spot-check", defaultValue = "0.01", paramLabel = "FRACTION",
+            description = "Re-run this fraction of steps on another server of the same blocks and compare (default ${DEFAULT-VALUE}; 0: none).")
+    double spotCheck;
+
     /** Applies the options to {@code b}; a bad combination or file is a command-line error. */
     CatenaClient.Builder apply(CatenaClient.Builder b, CommandLine commandLine) {
         try {
@@ -36,6 +40,7 @@ final class ClientSecurityOptions {
                 if (identity != null) b.identity(Identity.load(identity));
             }
             if (proofs != null) b.proofDirectory(proofs);
+            b.spotCheck(spotCheck);
             return b;
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(commandLine, e.getMessage());

@@ -54,6 +54,9 @@ final class SwarmCommand implements Callable<Integer> {
     boolean tls;
     @Option(names = "--proofs", paramLabel = "DIR", description = "Write each proof of a server's misbehaviour found here.")
     Path proofs;
+    @Option(names = "--spot-check", defaultValue = "0.01", paramLabel = "FRACTION",
+            description = "Re-run this fraction of steps on another server of the same blocks (with --replicas > 1) and compare (default ${DEFAULT-VALUE}).")
+    double spotCheck;
     @CommandLine.Mixin SamplingOptions sampling;
     @CommandLine.Mixin FailoverOptions failover;
 
@@ -90,7 +93,7 @@ final class SwarmCommand implements Callable<Integer> {
         var swarmBuilder = Catena.localSwarm(model).servers(servers).replicas(replicas).mode(m).threads(threads).device(d).tls(tls);
         try (LocalSwarm swarm = Progress.during("starting " + servers * replicas + " servers", swarmBuilder::start);
              CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10))
-                     .proofDirectory(proofs), spec.commandLine()).build();
+                     .proofDirectory(proofs).spotCheck(spotCheckFraction()), spec.commandLine()).build();
              TokenStream stream = client.stream(request)) {
             int produced = 0;
             for (Token ignored : stream) {
@@ -101,6 +104,13 @@ final class SwarmCommand implements Callable<Integer> {
             print(client.detokenize(concat(g.promptTokens(), g.tokens())), g, swarm.servers());
         }
         return 0;
+    }
+
+    private double spotCheckFraction() {
+        if (!(spotCheck >= 0 && spotCheck <= 1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--spot-check must be in [0, 1], got " + spotCheck);
+        }
+        return spotCheck;
     }
 
     private static List<Integer> concat(List<Integer> a, List<Integer> b) {
