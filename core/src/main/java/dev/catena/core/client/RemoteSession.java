@@ -20,6 +20,9 @@ import dev.catena.transport.sign.Statements;
 
 import java.nio.ByteBuffer;
 import java.security.PublicKey;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -44,6 +47,8 @@ public final class RemoteSession implements AutoCloseable {
 
     private record Event(HopSession from, ServerLink.Received received) {
     }
+
+    private static final System.Logger LOG = System.getLogger(RemoteSession.class.getName());
 
     private final SwarmClient client;
     private final String modelId;
@@ -224,6 +229,7 @@ public final class RemoteSession implements AutoCloseable {
      * and records its input once its result is accepted.
      */
     private ByteBuffer run(List<HopSession> chain, ByteBuffer input, int n, int position) {
+        checkSignatures(); // the previous step's, verified meanwhile
         long s = ++step;
         int size = chain.size();
         for (HopSession h : chain) {
@@ -262,13 +268,7 @@ public final class RemoteSession implements AutoCloseable {
             if (!Arrays.equals(outputDigest, Tensors.digest(ev.received().payload()))) {
                 throw new SwarmException.Corrupt("step " + s + ": the result from " + address + " was damaged in transit", address);
             }
-            PublicKey key = ev.from().link.publicKey();
-            if (!Statements.verify(key, Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
-                    r.getInputDigest().toByteArray(), outputDigest), r.getSignature().toByteArray())) {
-                client.counters().badSignatures.incrementAndGet();
-                throw new SwarmException.Corrupt("step " + s + ": the result from " + address + " is not signed by its key "
-                        + (key == null ? "(none)" : Statements.fingerprint(key)), address);
-            }
+            verifyLater(ev.from(), r, s);
             client.counters().results.incrementAndGet();
             if (r.getCorrected()) client.counters().corrected.incrementAndGet();
             if (r.getCorrected() && r.hasInconsistentPush() && from > 0) proveAgainstUpstream(chain.get(from - 1), r);
@@ -299,6 +299,41 @@ public final class RemoteSession implements AutoCloseable {
             }
         }
         return output;
+    }
+
+    /** A result's signature, being verified off this thread. */
+    private record PendingSignature(String address, PublicKey key, long step, CompletableFuture<Boolean> valid) {
+    }
+
+    private static final ExecutorService VERIFIERS = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
+    private final List<PendingSignature> unverified = new ArrayList<>();
+
+    /**
+     * Starts verifying a result's signature on another thread. The result is accepted now by the digest
+     * chain, which is what makes it valid; the signature makes it accountable, so its check need not hold
+     * up the step: it is joined at the start of the next step (or at close), and a bad one fails that hop
+     * then ({@link SwarmException.Corrupt}: banned, replaced, replayed).
+     */
+    private void verifyLater(HopSession from, StepResult r, long s) {
+        PublicKey key = from.link.publicKey();
+        byte[] statement = Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
+                r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray());
+        byte[] signature = r.getSignature().toByteArray();
+        unverified.add(new PendingSignature(from.hop.address(), key, s,
+                CompletableFuture.supplyAsync(() -> Statements.verify(key, statement, signature), VERIFIERS)));
+    }
+
+    /** Joins the signature checks started so far; the first bad one fails its hop. */
+    private void checkSignatures() {
+        List<PendingSignature> pending = List.copyOf(unverified);
+        unverified.clear();
+        for (PendingSignature p : pending) {
+            if (!p.valid().join()) {
+                client.counters().badSignatures.incrementAndGet();
+                throw new SwarmException.Corrupt("step " + p.step() + ": the result from " + p.address() + " is not signed by its key "
+                        + (p.key() == null ? "(none)" : Statements.fingerprint(p.key())), p.address());
+            }
+        }
     }
 
     /**
@@ -363,6 +398,11 @@ public final class RemoteSession implements AutoCloseable {
     /** Closes the session on every server of the route, waiting for each answer up to the request timeout. */
     @Override
     public void close() {
+        try {
+            checkSignatures();
+        } catch (SwarmException.Corrupt late) {
+            LOG.log(System.Logger.Level.WARNING, late.getMessage());
+        }
         hops.forEach(h -> h.closeQuietly(client.requestTimeout()));
     }
 }

@@ -18,6 +18,7 @@ import dev.catena.transport.proto.SignedStatement;
 import dev.catena.transport.sign.Statements;
 
 import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
 import java.security.PublicKey;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -28,6 +29,10 @@ import java.util.Map;
  * Every method runs on the session's serial executor, so the state needs no locks.
  */
 final class ServerSession {
+    /** Verifies pushes' signatures beside the session threads' forward passes. */
+    private static final java.util.concurrent.ExecutorService VERIFIERS =
+            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
+
     /** How many computed steps are remembered to check late copies against. */
     private static final int REMEMBERED_STEPS = 8;
 
@@ -206,15 +211,14 @@ final class ServerSession {
             counters.pushesDropped.incrementAndGet(); // damaged in transit: the client's copy will do
             return;
         }
-        if (!in.signedBySender()) {
-            counters.pushesBadSignature.incrementAndGet(); // unsigned, or not by the key its connection announced
-            counters.pushesDropped.incrementAndGet();
-            return;
-        }
         if (in.step() <= lastStep) {
             Done d = done.get(in.step());
             if (d != null && d.source() == InputSource.CLIENT && Arrays.equals(d.digest(), in.digest())) {
                 counters.pushesLate.incrementAndGet(); // the client's copy won the race: normal, nothing to do
+                return;
+            }
+            if (!in.signedBySender()) {
+                badSignature();
                 return;
             }
             counters.pushesDropped.incrementAndGet(); // a stale step
@@ -229,8 +233,16 @@ final class ServerSession {
             counters.pushesDropped.incrementAndGet(); // only the client may rewind or skip
             return;
         }
-        counters.pushesUsed.incrementAndGet();
-        compute(in, false);
+        // The signature is verified beside the forward pass (an Ed25519 verify costs about as much as a small
+        // span's step), and the result is used only if it holds: the check costs no latency when compute hides it.
+        CompletableFuture<Boolean> signed = CompletableFuture.supplyAsync(in::signedBySender, VERIFIERS);
+        compute(in, false, null, () -> signed.join());
+    }
+
+    /** A push not signed by the key its connection announced: dropped, and counted. */
+    private void badSignature() {
+        counters.pushesBadSignature.incrementAndGet();
+        counters.pushesDropped.incrementAndGet();
     }
 
     private void compute(Input in, boolean corrected) {
@@ -238,6 +250,11 @@ final class ServerSession {
     }
 
     private void compute(Input in, boolean corrected, SignedStatement evidence) {
+        compute(in, corrected, evidence, null);
+    }
+
+    /** @param authentic for a push: whether it is signed by its sender, asked once the forward pass is done */
+    private void compute(Input in, boolean corrected, SignedStatement evidence, java.util.function.BooleanSupplier authentic) {
         float[] hidden;
         try {
             hidden = Tensors.decode(in.bytes(), in.meta(), nEmbd);
@@ -259,6 +276,14 @@ final class ServerSession {
         } catch (SpanInputException bad) {
             refuse(in, bad.getMessage());
             return;
+        }
+        if (authentic != null) {
+            if (!authentic.getAsBoolean()) {
+                span.truncate(in.position()); // as if never computed: the client's copy will come
+                badSignature();
+                return;
+            }
+            counters.pushesUsed.incrementAndGet();
         }
         counters.steps.incrementAndGet();
         if (corrected) {
@@ -286,7 +311,6 @@ final class ServerSession {
                 .setResult(result).build(), payload.duplicate()));
     }
 
-    /** At most one push per client step received, plus one in flight: pushes never amplify the client's bytes. */
     /** The push an evidence statement was made of, as it travelled. */
     private static Push previousPush(SignedStatement e) {
         return Push.newBuilder().setSessionId(e.getSessionId()).setStep(e.getStep()).setPosition(e.getPosition())
@@ -294,6 +318,7 @@ final class ServerSession {
                 .setSignature(e.getSignature()).setSender(e.getSignerAddress()).build();
     }
 
+    /** At most one push per client step received, plus one in flight: pushes never amplify the client's bytes. */
     private void pushToNext(Input in, TensorMeta meta, ByteBuffer payload, byte[] inputDigest, byte[] outputDigest) {
         if (next == null) {
             return;
