@@ -86,6 +86,19 @@ class TlsSwarmTest {
     }
 
     @Test
+    void aServerWhoseHelloKeyIsNotItsCertificatesIsRefused() {
+        Identity tlsIdentity = Identity.generate(), signingIdentity = Identity.generate();
+        try (Transport st = netty(serverTls(tlsIdentity, List.of(), false));
+             Transport client = netty(new TlsConfig(null, null, List.of(tlsIdentity.certificate()), false));
+             var swarm = new TestSwarm(backend, MODEL, 1, i -> st, client, "127.0.0.1:0", 1L << 30, i -> signingIdentity)) {
+            String address = swarm.servers.getFirst().address();
+            var e = assertThrows(TransportException.class, () -> ServerLink.connect(client, address, Duration.ofSeconds(5)));
+            assertTrue(e.getMessage().contains("announced key " + signingIdentity.fingerprint())
+                    && e.getMessage().contains("its TLS certificate has key " + tlsIdentity.fingerprint()), e.getMessage());
+        }
+    }
+
+    @Test
     void mutualTlsRefusesAClientWithoutATrustedCertificate() {
         Identity server = Identity.generate(), member = Identity.generate(), stranger = Identity.generate();
         try (Transport st = netty(serverTls(server, List.of(member.certificate()), true));
