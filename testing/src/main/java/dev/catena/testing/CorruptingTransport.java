@@ -60,8 +60,26 @@ public final class CorruptingTransport implements Transport {
             @Override public void close() { c.close(); }
             @Override public java.security.PublicKey peerKey() { return c.peerKey(); }
 
+            /** The pushes corrupted, by step, whose trailing signatures follow them. */
+            private final java.util.Map<Long, dev.catena.transport.proto.Push> altered = new java.util.concurrent.ConcurrentHashMap<>();
+
             @Override
             public void send(Frame frame) {
+                if (frame.header().hasPushSignature()) {
+                    var ps = frame.header().getPushSignature();
+                    var p = altered.remove(ps.getStep());
+                    if (p != null) { // the signature of a push we altered: the liar signs what it sent; a man in the middle cannot
+                        var b = ps.toBuilder().setOutputDigest(p.getDigest());
+                        if (signer != null) {
+                            b.setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(signer, Statements.push(
+                                    p.getSessionId().toByteArray(), p.getStep(), p.getPosition(), p.getInputDigest().toByteArray(),
+                                    p.getDigest().toByteArray(), p.getOriginSessionId().toByteArray()))));
+                        }
+                        frame = Frame.of(frame.header().toBuilder().setPushSignature(b).build());
+                    }
+                    c.send(frame);
+                    return;
+                }
                 if (frame.header().hasPush() && corrupt.test(frame.header().getPush().getStep()) && frame.payload().remaining() > 0) {
                     ByteBuffer bad = ByteBuffer.allocate(frame.payload().remaining());
                     bad.put(frame.payload().duplicate()).flip();
@@ -70,12 +88,8 @@ public final class CorruptingTransport implements Transport {
                     byte[] digest = sha256(bad);
                     var push = frame.header().getPush().toBuilder()
                             .setDigest(com.google.protobuf.ByteString.copyFrom(digest));
-                    if (signer != null) {
-                        var p = push.build();
-                        push.setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(signer, Statements.push(
-                                p.getSessionId().toByteArray(), p.getStep(), p.getPosition(), p.getInputDigest().toByteArray(),
-                                digest, p.getOriginSessionId().toByteArray()))));
-                    }
+                    altered.keySet().removeIf(step -> step < push.getStep() - 64);
+                    altered.put(push.getStep(), push.build());
                     frame = new Frame(frame.header().toBuilder().setPush(push).build(), bad);
                 }
                 c.send(frame);

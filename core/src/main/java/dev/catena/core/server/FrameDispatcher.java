@@ -68,7 +68,7 @@ final class FrameDispatcher implements FrameHandler {
     @Override
     public void onFrame(Connection from, Frame frame) {
         Envelope e = frame.header();
-        if (e.getBodyCase() != Envelope.BodyCase.PUSH) {
+        if (e.getBodyCase() != Envelope.BodyCase.PUSH && e.getBodyCase() != Envelope.BodyCase.PUSH_SIGNATURE) {
             counters.bytesFromClients.addAndGet(frame.wireBytes());
         }
         try {
@@ -77,6 +77,11 @@ final class FrameDispatcher implements FrameHandler {
                 case OPEN -> open(from, e.getRequestId(), e.getOpen());
                 case STEP -> step(from, e, frame.payload());
                 case PUSH -> push(from, e, frame.payload());
+                case PUSH_SIGNATURE -> {
+                    var ps = e.getPushSignature();
+                    SessionTable.Entry entry = sessions.get(HexFormat.of().formatHex(ps.getSessionId().toByteArray()));
+                    if (entry != null) entry.session().onPushSignature(ps); // not through its executor: it may be awaiting this
+                }
                 case CLOSE -> sessions.close(HexFormat.of().formatHex(e.getClose().getSessionId().toByteArray()))
                         .thenRun(() -> from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId())
                                 .setClosed(SessionClosed.newBuilder().setSessionId(e.getClose().getSessionId())).build())));

@@ -60,10 +60,31 @@ final class PeerLinks {
             // (and get it blamed by the client). The push waits for the connection, the latest one only;
             // if it never comes, the client's own copy stands in.
             if (pendingPushes.put(address, frame) != null) counters.pushesDropped.incrementAndGet();
+            pendingSignatures.remove(address); // the signature of the push replaced, if any
             connect(named, null);
             return;
         }
         send(c, frame);
+    }
+
+    /** The latest push's trailing signature for each peer still being connected to, sent right after that push. */
+    private final Map<String, Frame> pendingSignatures = new ConcurrentHashMap<>();
+
+    /**
+     * A push's trailing signature: sent after the push on the peer's connection; while the connection is
+     * still coming up it waits with the push (a push replaced there loses its signature too).
+     */
+    void pushSignature(String named, Frame signature) {
+        String address = peerAddresses.apply(named);
+        Connection c = peers.get(address);
+        if (c != null && c.isOpen() && !pendingPushes.containsKey(address)) {
+            counters.bytesToPeers.addAndGet(signature.wireBytes());
+            c.send(signature);
+            return;
+        }
+        pendingSignatures.put(address, signature);
+        Connection now = peers.get(address);
+        if (now != null && now.isOpen()) sendPending(address, now); // it came up meanwhile
     }
 
     private void send(Connection peer, Frame push) {
@@ -105,15 +126,21 @@ final class PeerLinks {
                     LOG.log(System.Logger.Level.DEBUG, "cannot connect to peer {0}: {1}", a, unreachable.getMessage());
                     connecting.put(a, System.nanoTime() + PEER_RETRY.toNanos());
                     if (pendingPushes.remove(a) != null) counters.pushesDropped.incrementAndGet();
+                    pendingSignatures.remove(a);
                 }
             });
             return now + PEER_CONNECT_TIMEOUT.toNanos() + PEER_RETRY.toNanos(); // until the try ends
         });
     }
 
-    private void sendPending(String address, Connection peer) {
+    private synchronized void sendPending(String address, Connection peer) {
         Frame waiting = pendingPushes.remove(address);
         if (waiting != null) send(peer, waiting);
+        Frame signature = pendingSignatures.remove(address);
+        if (signature != null) {
+            counters.bytesToPeers.addAndGet(signature.wireBytes());
+            peer.send(signature);
+        }
     }
 
     /** Forgets a connection that closed, if it was a peer's. */

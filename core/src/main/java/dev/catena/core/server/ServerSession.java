@@ -9,6 +9,7 @@ import dev.catena.transport.proto.ErrorCode;
 import dev.catena.transport.proto.InputSource;
 import dev.catena.transport.proto.PeerRef;
 import dev.catena.transport.proto.Push;
+import dev.catena.transport.proto.PushSignature;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.proto.TensorMeta;
 import dev.catena.transport.spi.Connection;
@@ -32,6 +33,13 @@ final class ServerSession {
     /** Verifies pushes' signatures beside the session threads' forward passes. */
     private static final java.util.concurrent.ExecutorService VERIFIERS =
             java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
+
+    /** Signs pushes beside the session threads, so that the push itself leaves at once. */
+    private static final java.util.concurrent.ExecutorService SIGNERS =
+            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-sign").factory());
+    /** How long a push's result waits for the push's trailing signature before it is dropped as unsigned. */
+    static final long SIGNATURE_WAIT_MS = 1000;
+    private static final int MAX_PENDING_SIGNATURES = 32;
 
     /** How many computed steps are remembered to check late copies against. */
     private static final int REMEMBERED_STEPS = 8;
@@ -84,12 +92,21 @@ final class ServerSession {
             return digest;
         }
 
-        /** Whether a push is signed, by the key of the connection it came on, over what it carries. */
-        boolean signedBySender() {
-            if (push == null || pushKey == null) return false;
+        /** The push's signature once verified (inline or trailing); null before, or when it does not verify. */
+        private volatile byte[] signature;
+
+        /** Whether {@code sig} is the sender's (the key of the connection the push came on) over what the push carries; keeps it. */
+        boolean signedBySender(byte[] sig) {
+            if (push == null || pushKey == null || sig == null) return false;
             byte[] statement = Statements.push(push.getSessionId().toByteArray(), push.getStep(), push.getPosition(),
                     push.getInputDigest().toByteArray(), declaredDigest, push.getOriginSessionId().toByteArray());
-            return Statements.verify(pushKey, statement, push.getSignature().toByteArray());
+            boolean ok = Statements.verify(pushKey, statement, sig);
+            if (ok) signature = sig;
+            return ok;
+        }
+
+        boolean signed() {
+            return signature != null;
         }
 
         /** A push as evidence: the statement its sender signed, with the sender's key. */
@@ -98,7 +115,7 @@ final class ServerSession {
                     .setStep(push.getStep()).setPosition(push.getPosition()).setInputDigest(push.getInputDigest())
                     .setOutputDigest(push.getDigest()).setOriginSessionId(push.getOriginSessionId())
                     .setPublicKey(com.google.protobuf.ByteString.copyFrom(pushKey.getEncoded()))
-                    .setSignature(push.getSignature()).setSignerAddress(sender).build();
+                    .setSignature(com.google.protobuf.ByteString.copyFrom(signature)).setSignerAddress(sender).build();
         }
 
         /** Whether the payload is what the sender hashed (an absent digest is not checked). */
@@ -126,6 +143,9 @@ final class ServerSession {
         }
     };
     private PeerRef next;
+    /** Trailing push signatures by step: completed on the transport's thread, awaited on the session's. */
+    private final java.util.concurrent.ConcurrentHashMap<Long, CompletableFuture<PushSignature>> pushSignatures =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private long lastStep = -1;
     private long clientSteps;
     private long pushesSent;
@@ -190,7 +210,7 @@ final class ServerSession {
             // the client the signed push, which with the sender's signed result is a proof against it.
             counters.mismatched.incrementAndGet();
             host.recordInconsistent(previous.sender());
-            SignedStatement evidence = previous.input().push != null ? previous.input().evidence() : null;
+            SignedStatement evidence = previous.input().push != null && previous.input().signed() ? previous.input().evidence() : null;
             if (evidence != null) host.recordEvidence(evidence);
             lastStep = in.step() - 1;
             done.keySet().removeIf(step -> step >= in.step());
@@ -217,7 +237,7 @@ final class ServerSession {
                 counters.pushesLate.incrementAndGet(); // the client's copy won the race: normal, nothing to do
                 return;
             }
-            if (!in.signedBySender()) {
+            if (!signature(in).join()) {
                 badSignature();
                 return;
             }
@@ -235,8 +255,34 @@ final class ServerSession {
         }
         // The signature is verified beside the forward pass (an Ed25519 verify costs about as much as a small
         // span's step), and the result is used only if it holds: the check costs no latency when compute hides it.
-        CompletableFuture<Boolean> signed = CompletableFuture.supplyAsync(in::signedBySender, VERIFIERS);
+        CompletableFuture<Boolean> signed = signature(in);
         compute(in, false, null, () -> signed.join());
+    }
+
+    /**
+     * Whether a push is signed by its sender: its inline signature, or the one that trails it (a
+     * {@link PushSignature} frame right after it, so that the sender signs beside this server's forward
+     * pass); verified on another thread. False when none verifies within {@link #SIGNATURE_WAIT_MS}.
+     */
+    private CompletableFuture<Boolean> signature(Input in) {
+        pushSignatures.keySet().removeIf(step -> step < in.step() - REMEMBERED_STEPS); // bounded: old ones never used
+        if (!in.push.getSignature().isEmpty()) {
+            byte[] inline = in.push.getSignature().toByteArray();
+            return CompletableFuture.supplyAsync(() -> in.signedBySender(inline), VERIFIERS);
+        }
+        return pushSignatures.computeIfAbsent(in.step(), k -> new CompletableFuture<>())
+                .thenApplyAsync(ps -> Arrays.equals(ps.getOutputDigest().toByteArray(), in.declaredDigest)
+                        && in.signedBySender(ps.getSignature().toByteArray()), VERIFIERS)
+                .completeOnTimeout(false, SIGNATURE_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
+                .exceptionally(failed -> false);
+    }
+
+    /** A push's trailing signature, from the transport's thread: completes what the session's thread may await. */
+    void onPushSignature(PushSignature ps) {
+        if (pushSignatures.size() >= MAX_PENDING_SIGNATURES && !pushSignatures.containsKey(ps.getStep())) {
+            return; // a peer sending signatures for pushes that never come: bounded, and ignored
+        }
+        pushSignatures.computeIfAbsent(ps.getStep(), k -> new CompletableFuture<>()).complete(ps);
     }
 
     /** A push not signed by the key its connection announced: dropped, and counted. */
@@ -328,14 +374,17 @@ final class ServerSession {
             return;
         }
         pushesSent++;
-        byte[] signature = Statements.sign(host.signingKey(), Statements.push(next.getSessionId().toByteArray(), in.step(),
-                in.position(), inputDigest, outputDigest, id));
         var push = Push.newBuilder().setSessionId(next.getSessionId()).setStep(in.step()).setPosition(in.position())
                 .setHidden(meta).setSender(host.address()).setDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
                 .setInputDigest(com.google.protobuf.ByteString.copyFrom(inputDigest))
-                .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id))
-                .setSignature(com.google.protobuf.ByteString.copyFrom(signature)).build();
-        host.push(next.getAddress(), new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
+                .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id)).build();
+        String to = next.getAddress();
+        host.push(to, new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
+        // The signature trails the push on the same connection: signed while the next server computes.
+        byte[] statement = Statements.push(next.getSessionId().toByteArray(), in.step(), in.position(), inputDigest, outputDigest, id);
+        SIGNERS.execute(() -> host.pushSignature(to, Frame.of(Envelope.newBuilder().setPushSignature(PushSignature.newBuilder()
+                .setSessionId(push.getSessionId()).setStep(push.getStep()).setOutputDigest(push.getDigest())
+                .setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(host.signingKey(), statement)))).build())));
     }
 
     /** Bad input: a push is dropped (the client's copy will come), a client's step is answered with the reason. */

@@ -18,6 +18,9 @@ interface SessionHost {
      */
     void connectToPeer(String address, java.security.PublicKey expectedKey);
 
+    /** A push's trailing signature, to the peer the push went to, on the same connection after it. */
+    void pushSignature(String address, Frame signature);
+
     /** The key this server signs its results and pushes with. */
     java.security.PrivateKey signingKey();
 

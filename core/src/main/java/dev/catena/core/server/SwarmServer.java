@@ -173,6 +173,11 @@ public final class SwarmServer implements AutoCloseable {
         }
 
         @Override
+        public void pushSignature(String address, Frame signature) {
+            peers.pushSignature(address, signature);
+        }
+
+        @Override
         public void connectToPeer(String address, java.security.PublicKey expectedKey) {
             peers.connect(address, expectedKey);
         }
