@@ -80,7 +80,8 @@ final class FrameDispatcher implements FrameHandler {
                 case PUSH_SIGNATURE -> {
                     var ps = e.getPushSignature();
                     SessionTable.Entry entry = sessions.get(HexFormat.of().formatHex(ps.getSessionId().toByteArray()));
-                    if (entry != null) entry.session().onPushSignature(ps); // not through its executor: it may be awaiting this
+                    // Only from peers (connections that announced a key); not through the session's executor: it may be awaiting this.
+                    if (entry != null && peerKeys.containsKey(from)) entry.session().onPushSignature(ps);
                 }
                 case CLOSE -> sessions.close(HexFormat.of().formatHex(e.getClose().getSessionId().toByteArray()))
                         .thenRun(() -> from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId())
