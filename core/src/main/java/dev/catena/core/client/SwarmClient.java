@@ -103,6 +103,8 @@ public final class SwarmClient implements AutoCloseable {
     }
 
     private final Set<String> convicted = ConcurrentHashMap.newKeySet();
+    /** The convicted servers' identities (X.509 encodings): the same key at another address is convicted too. */
+    private final Set<java.nio.ByteBuffer> convictedKeys = ConcurrentHashMap.newKeySet();
     private volatile double spotCheckFraction;
     private volatile long spotCheckSeed = new java.security.SecureRandom().nextLong();
 
@@ -129,12 +131,17 @@ public final class SwarmClient implements AutoCloseable {
         return Set.copyOf(convicted);
     }
 
-    boolean isConvicted(String address) {
-        return convicted.contains(address);
+    /** Whether the server at {@code address}, or its identity key (when connected), was convicted. */
+    public boolean isConvicted(String address) {
+        if (convicted.contains(address)) return true;
+        ServerLink link = links.get(address);
+        return link != null && link.publicKey() != null && convictedKeys.contains(java.nio.ByteBuffer.wrap(link.publicKey().getEncoded()));
     }
 
-    /** Convicts {@code address} on {@code proof} (kept, and written where told to). */
+    /** Convicts {@code address} and its identity key on {@code proof} (kept, and written where told to). */
     void convict(String address, Proof proof) {
+        ServerLink link = links.get(address);
+        if (link != null && link.publicKey() != null) convictedKeys.add(java.nio.ByteBuffer.wrap(link.publicKey().getEncoded()));
         if (convicted.add(address)) recordProof(proof, address);
     }
 

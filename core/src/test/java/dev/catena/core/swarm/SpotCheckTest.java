@@ -62,6 +62,16 @@ class SpotCheckTest {
             var verdict = Proofs.verify(proofs.getFirst().toByteArray(), "spot-check proof");
             assertEquals(Proofs.Status.PROVED, verdict.status(), verdict.message());
             assertArrayEquals(liar.identity().publicKey().getEncoded(), verdict.key().getEncoded(), "the proof names the liar's key");
+            // Convicted by its key too: the same identity at another address is not used either.
+            var again = dev.catena.core.server.SwarmServer.start(new dev.catena.core.server.SwarmServer.Config(MODEL, ID, b,
+                    SpanOptions.cpu(1), "memory:0", 1L << 30, java.time.Duration.ofMinutes(1), 1), liarBackend, c.transport, liar.identity());
+            try {
+                assertFalse(c.client.isConvicted(again.address()), "not known before it is connected to");
+                c.client.link(again.address());
+                assertTrue(c.client.isConvicted(again.address()), "the liar's key at a new address");
+            } finally {
+                again.close();
+            }
             // Offline, the proof stands on its own; with one statement removed it no longer does.
             var cut = proofs.getFirst().toBuilder().removeStatements(0).build();
             assertEquals(Proofs.Status.NOT_PROVED, Proofs.verify(cut.toByteArray(), "cut").status());
