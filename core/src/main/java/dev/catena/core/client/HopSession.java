@@ -21,7 +21,20 @@ import java.util.function.BiConsumer;
  */
 final class HopSession {
     /** An input the hop computed on, the digest of the output it answered with, and its signed result. */
-    record Sent(ByteBuffer input, int n, int position, byte[] outputDigest, StepResult result) {
+    record Sent(ByteBuffer input, int n, int position, byte[] outputDigest, StepResult result,
+                java.util.concurrent.CompletableFuture<byte[]> signature) {
+        /** The result with its (trailing) signature, waiting up to {@code timeout}; unsigned if it never came. */
+        StepResult signedResult(java.time.Duration timeout) {
+            try {
+                byte[] sig = signature.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                return result.toBuilder().setSignature(ByteString.copyFrom(sig)).build();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return result;
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                return result;
+            }
+        }
     }
 
     /** A hop as a spot check sees it: its server, blocks, key and inputs so far, copied. */

@@ -15,6 +15,7 @@ import dev.catena.transport.spi.TransportException;
 import dev.catena.core.security.ProofCheck;
 import dev.catena.transport.proto.Proof;
 import dev.catena.transport.proto.Push;
+import dev.catena.transport.proto.ResultSignature;
 import dev.catena.transport.proto.SignedStatement;
 import dev.catena.transport.sign.Statements;
 
@@ -115,7 +116,9 @@ public final class RemoteSession implements AutoCloseable {
         List<StepResult> results = new ArrayList<>();
         for (HopSession.Sent sent : history.subList(0, Math.min(limit, history.size()))) {
             run(hops, sent.input(), sent.n(), sent.position());
-            StepResult r = hops.getLast().history.getLast().result();
+            HopSession.Sent last = hops.getLast().history.getLast();
+            checkSignatures(step); // a replay waits for its results' signatures: they are the evidence
+            StepResult r = last.signedResult(stepTimeout);
             results.add(r);
             if (!Arrays.equals(r.getOutputDigest().toByteArray(), sent.outputDigest())) break;
         }
@@ -143,7 +146,10 @@ public final class RemoteSession implements AutoCloseable {
         if (next != null) {
             open.setNext(next.peer());
         }
-        return HopSession.open(client, hop, open, (from, r) -> events.add(new Event(from, r)));
+        return HopSession.open(client, hop, open, (from, r) -> {
+            if (r.header().hasResultSignature()) signatureArrived(r.header().getResultSignature()); // on the transport's thread
+            else events.add(new Event(from, r));
+        });
     }
 
     /** The route now: the servers and the blocks each runs. */
@@ -198,6 +204,7 @@ public final class RemoteSession implements AutoCloseable {
         hops.remove(index);
         hops.addAll(index, fresh);
         old.closeWithoutWaiting();
+        unverified.removeIf(p -> p.address().equals(old.hop.address())); // it failed: its signatures may never come
         if (mode == Mode.PUSH) {
             if (index > 0) hops.get(index - 1).nextChanged = true;
             if (index + fresh.size() < hops.size()) fresh.getLast().nextChanged = true;
@@ -229,7 +236,7 @@ public final class RemoteSession implements AutoCloseable {
      * and records its input once its result is accepted.
      */
     private ByteBuffer run(List<HopSession> chain, ByteBuffer input, int n, int position) {
-        checkSignatures(); // the previous step's, verified meanwhile
+        checkSignatures(step - 1); // those of the step before the last, verified meanwhile
         long s = ++step;
         int size = chain.size();
         for (HopSession h : chain) {
@@ -290,7 +297,7 @@ public final class RemoteSession implements AutoCloseable {
                 accepted++;
                 output = match.payload();
                 chain.get(k).history.add(new HopSession.Sent(inputs[k], n, position, match.header().getResult().getOutputDigest().toByteArray(),
-                        match.header().getResult()));
+                        match.header().getResult(), signatureOf(match.header().getResult())));
                 if (k + 1 < size) {
                     inputs[k + 1] = output;
                     expected[k + 1] = match.header().getResult().getOutputDigest().toByteArray(); // checked on arrival
@@ -302,32 +309,64 @@ public final class RemoteSession implements AutoCloseable {
     }
 
     /** A result's signature, being verified off this thread. */
-    private record PendingSignature(String address, PublicKey key, long step, CompletableFuture<Boolean> valid) {
+    private record PendingSignature(String address, ServerLink link, PublicKey key, long step, CompletableFuture<Boolean> valid) {
     }
 
     private static final ExecutorService VERIFIERS = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
+    private static final int MAX_SIGNATURES_WAITING = 4096;
+    private static final long CLOSE_WAIT_MS = 1000;
     private final List<PendingSignature> unverified = new ArrayList<>();
+    /** Results' signatures by (session, step, output digest): they trail their results (ResultSignature frames). */
+    private final java.util.concurrent.ConcurrentHashMap<String, CompletableFuture<byte[]>> signatures =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private final List<CompletableFuture<Void>> proofTasks = new ArrayList<>();
+
+    private static String signatureKey(com.google.protobuf.ByteString session, long step, com.google.protobuf.ByteString outputDigest) {
+        return java.util.HexFormat.of().formatHex(session.toByteArray()) + ":" + step + ":"
+                + java.util.HexFormat.of().formatHex(outputDigest.toByteArray());
+    }
+
+    /** A result's trailing signature arrived (transport thread). Bounded: a server cannot make us hold more. */
+    private void signatureArrived(ResultSignature rs) {
+        String key = signatureKey(rs.getSessionId(), rs.getStep(), rs.getOutputDigest());
+        if (signatures.size() >= MAX_SIGNATURES_WAITING && !signatures.containsKey(key)) return;
+        signatures.computeIfAbsent(key, k -> new CompletableFuture<>()).complete(rs.getSignature().toByteArray());
+    }
+
+    /** A result's signature: inline, or the one trailing it (completed when it arrives). */
+    private CompletableFuture<byte[]> signatureOf(StepResult r) {
+        if (!r.getSignature().isEmpty()) return CompletableFuture.completedFuture(r.getSignature().toByteArray());
+        return signatures.computeIfAbsent(signatureKey(r.getSessionId(), r.getStep(), r.getOutputDigest()), k -> new CompletableFuture<>());
+    }
 
     /**
-     * Starts verifying a result's signature on another thread. The result is accepted now by the digest
-     * chain, which is what makes it valid; the signature makes it accountable, so its check need not hold
-     * up the step: it is joined at the start of the next step (or at close), and a bad one fails that hop
-     * then ({@link SwarmException.Corrupt}: banned, replaced, replayed).
+     * Starts verifying a result's signature on other threads, as soon as it arrives. The result is accepted
+     * now by the digest chain, which is what makes it valid; the signature makes it accountable, so its
+     * check need not hold up the step: it is joined a step later (or at close), and a bad or missing one
+     * fails that hop then ({@link SwarmException.Corrupt}: banned, replaced, replayed).
      */
     private void verifyLater(HopSession from, StepResult r, long s) {
         PublicKey key = from.link.publicKey();
         byte[] statement = Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
                 r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray());
-        byte[] signature = r.getSignature().toByteArray();
-        unverified.add(new PendingSignature(from.hop.address(), key, s,
-                CompletableFuture.supplyAsync(() -> Statements.verify(key, statement, signature), VERIFIERS)));
+        unverified.add(new PendingSignature(from.hop.address(), from.link, key, s, signatureOf(r)
+                .thenApplyAsync(signature -> Statements.verify(key, statement, signature), VERIFIERS)
+                .completeOnTimeout(false, stepTimeout.toMillis(), TimeUnit.MILLISECONDS)));
     }
 
-    /** Joins the signature checks started so far; the first bad one fails its hop. */
-    private void checkSignatures() {
-        List<PendingSignature> pending = List.copyOf(unverified);
-        unverified.clear();
-        for (PendingSignature p : pending) {
+    /** Joins the signature checks of steps up to {@code upTo}; the first bad one fails its hop. */
+    private void checkSignatures(long upTo) {
+        List<PendingSignature> due = unverified.stream().filter(p -> p.step() <= upTo).toList();
+        unverified.removeAll(due);
+        if (!due.isEmpty()) { // signatures of results never accepted (computed on a bad push), long past
+            long forget = due.stream().mapToLong(PendingSignature::step).max().getAsLong() - 8;
+            signatures.keySet().removeIf(k -> Long.parseLong(k.split(":")[1]) <= forget);
+        }
+        for (PendingSignature p : due) {
+            if (!p.valid().isDone() && !p.link().isOpen()) { // gone before its signature came: fail it now, not after a wait
+                throw new SwarmException.Unreachable("step " + p.step() + ": connection to " + p.address() + " lost before it signed its result",
+                        p.address(), null);
+            }
             if (!p.valid().join()) {
                 client.counters().badSignatures.incrementAndGet();
                 throw new SwarmException.Corrupt("step " + p.step() + ": the result from " + p.address() + " is not signed by its key "
@@ -347,18 +386,28 @@ public final class RemoteSession implements AutoCloseable {
             if (sent.result() != null && sent.result().getStep() == push.getStep()) mine = sent;
         }
         if (mine == null || upstream.link.publicKey() == null) return;
+        proofTasks.removeIf(CompletableFuture::isDone);
         var pushed = SignedStatement.newBuilder().setDomain(Statements.PUSH).setSessionId(push.getSessionId())
                 .setStep(push.getStep()).setPosition(push.getPosition()).setInputDigest(push.getInputDigest())
                 .setOutputDigest(push.getDigest()).setOriginSessionId(push.getOriginSessionId())
                 .setPublicKey(corrected.getInconsistentPushKey()).setSignature(push.getSignature())
                 .setSignerAddress(push.getSender()).build();
+        StepResult result = mine.result();
+        PublicKey key = upstream.link.publicKey();
+        String address = upstream.hop.address();
+        proofTasks.add(mine.signature().copy().orTimeout(stepTimeout.toMillis(), TimeUnit.MILLISECONDS).thenAccept(sig ->
+                prove(pushed, result.toBuilder().setSignature(com.google.protobuf.ByteString.copyFrom(sig)).build(), key, address, push))
+                .exceptionally(noSignature -> null));
+    }
+
+    private void prove(SignedStatement pushed, StepResult mine, PublicKey key, String address, Push push) {
         var proof = Proof.newBuilder().setVersion(1)
                 .addStatements(pushed)
-                .addStatements(ProofCheck.of(mine.result(), upstream.link.publicKey(), upstream.hop.address()))
-                .setNote("the push " + upstream.hop.address() + " sent downstream differed from the result "
+                .addStatements(ProofCheck.of(mine, key, address))
+                .setNote("the push " + address + " sent downstream differed from the result "
                         + "it gave the client for step " + push.getStep()).build();
         try {
-            if (ProofCheck.check(proof).status() == ProofCheck.Status.PROVED) client.recordProof(proof, upstream.hop.address());
+            if (ProofCheck.check(proof).status() == ProofCheck.Status.PROVED) client.recordProof(proof, address);
         } catch (IllegalArgumentException malformed) {
             // the downstream server sent a malformed key: no proof, and the step itself is still valid
         }
@@ -398,11 +447,15 @@ public final class RemoteSession implements AutoCloseable {
     /** Closes the session on every server of the route, waiting for each answer up to the request timeout. */
     @Override
     public void close() {
+        // The last steps' signatures: a little time for those still coming, none for a server that is gone.
+        unverified.replaceAll(p -> new PendingSignature(p.address(), p.link(), p.key(), p.step(),
+                p.valid().completeOnTimeout(false, CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)));
         try {
-            checkSignatures();
+            checkSignatures(Long.MAX_VALUE);
         } catch (SwarmException.Corrupt late) {
             LOG.log(System.Logger.Level.WARNING, late.getMessage());
         }
+        proofTasks.forEach(t -> t.completeOnTimeout(null, CLOSE_WAIT_MS, TimeUnit.MILLISECONDS).join());
         hops.forEach(h -> h.closeQuietly(client.requestTimeout()));
     }
 }

@@ -178,8 +178,11 @@ public final class ServerLink implements FrameHandler, AutoCloseable {
     @Override
     public void onFrame(Connection c, Frame frame) {
         Envelope e = frame.header();
-        if (e.hasResult() || (e.hasError() && !e.getError().getSessionId().isEmpty() && !pending.containsKey(e.getRequestId()))) {
-            byte[] sid = e.hasResult() ? e.getResult().getSessionId().toByteArray() : e.getError().getSessionId().toByteArray();
+        if (e.hasResult() || e.hasResultSignature()
+                || (e.hasError() && !e.getError().getSessionId().isEmpty() && !pending.containsKey(e.getRequestId()))) {
+            byte[] sid = e.hasResult() ? e.getResult().getSessionId().toByteArray()
+                    : e.hasResultSignature() ? e.getResultSignature().getSessionId().toByteArray()
+                    : e.getError().getSessionId().toByteArray();
             Consumer<Received> l = sessions.get(HexFormat.of().formatHex(sid));
             if (l != null) {
                 l.accept(new Received(e, dev.catena.core.protocol.Tensors.copy(frame.payload())));

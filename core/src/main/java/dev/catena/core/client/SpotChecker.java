@@ -105,7 +105,7 @@ final class SpotChecker implements AutoCloseable {
                     hop.history().get(at).position());
             return;
         }
-        List<StepResult> original = hop.history().subList(0, at + 1).stream().map(HopSession.Sent::result).toList();
+        List<StepResult> original = hop.history().subList(0, at + 1).stream().map(sent -> sent.signedResult(stepTimeout)).toList();
         var proof = Proof.newBuilder().setVersion(1).setNote("spot check of blocks " + hop.hop().blocks() + ": " + odd
                 + " disagreed with the two other servers that computed on the same inputs");
         for (Run r : List.of(new Run(hop.hop().address(), hop.key(), original), second, third)) {

@@ -10,6 +10,7 @@ import dev.catena.transport.proto.InputSource;
 import dev.catena.transport.proto.PeerRef;
 import dev.catena.transport.proto.Push;
 import dev.catena.transport.proto.PushSignature;
+import dev.catena.transport.proto.ResultSignature;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.proto.TensorMeta;
 import dev.catena.transport.spi.Connection;
@@ -343,18 +344,23 @@ final class ServerSession {
         TensorMeta outMeta = Tensors.meta(wireDtype, out.length / nEmbd, nEmbd);
         // Push first: the next server's input is on the critical path, the client's copy is not.
         pushToNext(in, outMeta, payload, digest, outputDigest);
-        byte[] signature = Statements.sign(host.signingKey(), Statements.result(id, in.step(), in.position(), digest, outputDigest));
         var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
                 .setStep(in.step()).setPosition(in.position()).setLength(span.length()).setHidden(outMeta)
                 .setInputDigest(com.google.protobuf.ByteString.copyFrom(digest)).setSource(in.source())
-                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
-                .setSignature(com.google.protobuf.ByteString.copyFrom(signature));
+                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest));
         if (evidence != null) {
             result.setInconsistentPush(in.push == null ? previousPush(evidence) : in.push)
                     .setInconsistentPushKey(evidence.getPublicKey());
         }
         client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)
                 .setResult(result).build(), payload.duplicate()));
+        // The signature trails the result on the same connection, signed off this thread.
+        byte[] statement = Statements.result(id, in.step(), in.position(), digest, outputDigest);
+        long step = in.step();
+        SIGNERS.execute(() -> client.send(Frame.of(Envelope.newBuilder().setResultSignature(ResultSignature.newBuilder()
+                .setSessionId(com.google.protobuf.ByteString.copyFrom(id)).setStep(step)
+                .setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
+                .setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(host.signingKey(), statement)))).build())));
     }
 
     /** The push an evidence statement was made of, as it travelled. */

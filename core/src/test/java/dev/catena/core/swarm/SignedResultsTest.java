@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** A result whose signature does not verify under its server's proven key fails that hop (Corrupt). */
 class SignedResultsTest {
 
-    /** The client's transport, altering the signature of results of the steps chosen as they arrive. */
+    /** The client's transport, altering the (trailing) signatures of results of the steps chosen as they arrive. */
     static final class ForgingTransport implements Transport {
         final Transport inner;
         final LongPredicate forge;
@@ -41,11 +41,11 @@ class SignedResultsTest {
             return inner.connect(address, new FrameHandler() {
                 @Override
                 public void onFrame(Connection c, Frame f) {
-                    if (f.header().hasResult() && forge.test(f.header().getResult().getStep())) {
-                        byte[] sig = f.header().getResult().getSignature().toByteArray();
+                    if (f.header().hasResultSignature() && forge.test(f.header().getResultSignature().getStep())) {
+                        byte[] sig = f.header().getResultSignature().getSignature().toByteArray();
                         sig[5] ^= 1;
-                        var r = f.header().getResult().toBuilder().setSignature(ByteString.copyFrom(sig));
-                        f = new Frame(f.header().toBuilder().setResult(r).build(), f.payload());
+                        var r = f.header().getResultSignature().toBuilder().setSignature(ByteString.copyFrom(sig));
+                        f = new Frame(f.header().toBuilder().setResultSignature(r).build(), f.payload());
                     }
                     handler.onFrame(c, f);
                 }
@@ -65,8 +65,9 @@ class SignedResultsTest {
              var session = swarm.open(Mode.RELAY, 16)) {
             float[] h = new float[CountingBackend.N_EMBD];
             session.step(h, 1, 0);
-            session.step(h, 1, 1); // its signatures are checked beside the next step, not on this one's critical path
-            var e = assertThrows(SwarmException.Corrupt.class, () -> session.step(h, 1, 2));
+            session.step(h, 1, 1); // step 2: its results' signatures trail them, and are checked a step later
+            session.step(h, 1, 2);
+            var e = assertThrows(SwarmException.Corrupt.class, () -> session.step(h, 1, 3));
             assertEquals(swarm.servers.getFirst().address(), e.server(), e.getMessage());
             assertTrue(e.getMessage().contains("step 2") && e.getMessage().contains("is not signed by its key"), e.getMessage());
             assertTrue(swarm.client.counters().badSignatures.get() >= 1);
