@@ -5,6 +5,7 @@ module dev.catena.transport.netty {
     requires io.netty.common;
     requires io.netty.codec;
     requires io.netty.transport;
+    requires io.netty.handler;
     requires io.netty.transport.classes.epoll;
     provides dev.catena.transport.spi.TransportProvider with dev.catena.transport.netty.NettyTransportProvider;
 }

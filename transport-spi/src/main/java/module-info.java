@@ -9,5 +9,6 @@ module dev.catena.transport.spi {
     exports dev.catena.transport.spi;
     exports dev.catena.transport.proto;
     exports dev.catena.transport.memory;
+    exports dev.catena.transport.sign;
     provides dev.catena.transport.spi.TransportProvider with dev.catena.transport.memory.MemoryTransportProvider;
 }

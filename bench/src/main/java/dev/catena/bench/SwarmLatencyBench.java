@@ -6,6 +6,8 @@ import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
+import dev.catena.core.Identity;
+import dev.catena.transport.spi.TlsConfig;
 import dev.catena.core.generation.GenerationLoop;
 import dev.catena.testing.LinkProxy;
 import dev.catena.core.client.Hop;
@@ -99,6 +101,14 @@ public final class SwarmLatencyBench implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Write swarm.json, swarm.md and swarm.png there.")
     Path out;
 
+    @Option(names = "--tls", defaultValue = "off", paramLabel = "off|on|both",
+            description = "TLS 1.3 on every connection (client and pushes); both: each run plain then with TLS, back to back "
+                    + "(rows marked 'tls'), to compare on a loaded machine (default ${DEFAULT-VALUE}).")
+    String tls;
+
+    @Option(names = "--repeat", defaultValue = "1", description = "Runs of each configuration, interleaved with --tls both (default ${DEFAULT-VALUE}).")
+    int repeat;
+
     @Spec
     CommandSpec spec;
 
@@ -153,6 +163,13 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                 });
             }
         }
+        List<Boolean> tlsModes = switch (tls) {
+            case "off" -> List.of(false);
+            case "on" -> List.of(true);
+            case "both" -> List.of(false, true);
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--tls must be off, on or both, got " + tls);
+        };
+        if (repeat < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be >= 1");
         var stdout = spec.commandLine().getOut();
         SpanBackend backend = passThrough > 0 ? new PassThroughSpans(16, passThrough) : Catena.spanBackend("ffm");
         List<Row> rows = new ArrayList<>();
@@ -160,9 +177,14 @@ public final class SwarmLatencyBench implements Callable<Integer> {
         for (Scenario sc : scenarios) {
             for (int k : sc.servers()) {
                 for (var mode : List.of(RemoteSession.Mode.RELAY, RemoteSession.Mode.PUSH)) {
-                    Row row = run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads);
-                    rows.add(row);
-                    stdout.println(Report.markdownRow(row));
+                    for (int r = 0; r < repeat; r++) {
+                        for (boolean withTls : tlsModes) {
+                            Row row = run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads, withTls);
+                            rows.add(row);
+                            stdout.println(Report.markdownRow(row));
+                            stdout.flush();
+                        }
+                    }
                 }
             }
         }
@@ -179,19 +201,29 @@ public final class SwarmLatencyBench implements Callable<Integer> {
 
     static Row run(SpanBackend backend, Path model, boolean passThrough, Scenario sc, int k, RemoteSession.Mode mode,
                    int tokens, int warmup, int threads) throws Exception {
+        return run(backend, model, passThrough, sc, k, mode, tokens, warmup, threads, false);
+    }
+
+    /** @param tls TLS 1.3 on every connection: the servers share one identity (one transport), which the client trusts */
+    static Row run(SpanBackend backend, Path model, boolean passThrough, Scenario sc, int k, RemoteSession.Mode mode,
+                   int tokens, int warmup, int threads, boolean tls) throws Exception {
         var info = backend.inspect(model);
         if (k > info.nLayer()) throw new IllegalArgumentException(k + " servers for " + info.nLayer() + " blocks");
         String id = model.getFileName().toString();
         var netty = Catena.transport("netty");
         List<SwarmServer> servers = new ArrayList<>();
         List<LinkProxy> proxies = new ArrayList<>();
-        try (Transport st = netty.create(TransportConfig.defaults()); Transport ct = netty.create(TransportConfig.defaults())) {
+        Identity identity = Identity.generate();
+        TlsConfig serverTls = tls ? new TlsConfig(identity.privateKey(), identity.certificate(), List.of(identity.certificate()), false) : null;
+        TlsConfig clientTls = tls ? new TlsConfig(null, null, List.of(identity.certificate()), false) : null;
+        try (Transport st = netty.create(TransportConfig.defaults().withTls(serverTls));
+             Transport ct = netty.create(TransportConfig.defaults().withTls(clientTls))) {
             List<Map<String, String>> pushRoutes = new ArrayList<>();
             for (BlockRange r : BlockRange.even(info.nLayer(), k)) {
                 var map = new HashMap<String, String>();
                 pushRoutes.add(map);
                 servers.add(SwarmServer.start(new SwarmServer.Config(model, id, r, SpanOptions.cpu(threads), "127.0.0.1:0", 1L << 30,
-                        Duration.ofMinutes(5), 1, name -> map.getOrDefault(name, name)), backend, st));
+                        Duration.ofMinutes(5), 1, name -> map.getOrDefault(name, name)), backend, st, identity));
             }
             // Client -> server i through a proxy with the client delay, server i -> i+1 through one with the peer delay.
             boolean direct = sc.clientMs() == 0 && sc.peerMs() == 0;
@@ -240,7 +272,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             double computeMs = servers.stream().mapToDouble(s -> s.counters().computeNanos.get() / 1e6
                     / Math.max(1, s.counters().steps.get())).sum();
             double formula = formula(sc, k, mode, computeMs);
-            return new Row(passThrough ? "pass-through" : id, sc.name(), k, sc.clientMs(), sc.peerMs(),
+            return new Row((passThrough ? "pass-through" : id) + (tls ? " tls" : ""), sc.name(), k, sc.clientMs(), sc.peerMs(),
                     mode.name().toLowerCase(Locale.ROOT), info.nEmbd(), steps.length, percentile(steps, 0.5), percentile(steps, 0.9),
                     computeMs, formula);
         } finally {

@@ -4,7 +4,10 @@ import dev.catena.core.client.FaultTolerantSession;
 import dev.catena.core.client.Hop;
 import dev.catena.core.client.SwarmInference;
 import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TlsConfig;
 import dev.catena.transport.spi.TransportConfig;
+
+import java.security.cert.X509Certificate;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -176,9 +179,53 @@ public final class CatenaClient implements Generator {
         private Duration coverageWait = Duration.ZERO;
         private String transport;
         private String backend;
+        private List<X509Certificate> tlsTrusted;
+        private Identity identity;
+        private Path proofDirectory;
+        private double spotCheck = 0.01;
+        private Long spotCheckSeed;
 
         Builder(Path model) {
             super(model);
+        }
+
+        /**
+         * TLS 1.3 to every server, accepting only servers whose certificate has the key of one of
+         * {@code trusted} (their {@code identity.crt}); a server with another key is refused at the handshake.
+         */
+        public Builder tls(List<X509Certificate> trusted) {
+            if (trusted.isEmpty()) throw new IllegalArgumentException("TLS needs at least one trusted server certificate");
+            this.tlsTrusted = List.copyOf(trusted);
+            return this;
+        }
+
+        /** This client's identity, presented over TLS to servers that require client certificates (mutual TLS). */
+        public Builder identity(Identity identity) {
+            this.identity = Objects.requireNonNull(identity, "identity");
+            return this;
+        }
+
+        /**
+         * Re-runs this fraction of steps on another server of the same blocks, off the critical path, and
+         * compares the outputs bit for bit; on a disagreement a third server decides and the odd one out is
+         * never used again (default 0.01; 0: none). Needs replicas: a hop no other server covers is not checked.
+         */
+        public Builder spotCheck(double fraction) {
+            if (!(fraction >= 0 && fraction <= 1)) throw new IllegalArgumentException("spotCheck must be in [0, 1], got " + fraction);
+            this.spotCheck = fraction;
+            return this;
+        }
+
+        /** Which steps and hops spot checks choose, for reproducible runs (default: random). */
+        public Builder spotCheckSeed(long seed) {
+            this.spotCheckSeed = seed;
+            return this;
+        }
+
+        /** Where to write each proof of misbehaviour found ({@code *.proof}, see {@link Proofs}); default: nowhere. */
+        public Builder proofDirectory(Path dir) {
+            this.proofDirectory = dir;
+            return this;
         }
 
         /** The servers, as {@code host:port}, in any order; their spans must chain to cover the model. */
@@ -283,12 +330,18 @@ public final class CatenaClient implements Generator {
         public CatenaClient build() {
             if (peers == null && directory == null) throw new IllegalStateException("give peers(...) or directory(...)");
             var backend = Catena.spanBackend(this.backend);
-            Transport t = Catena.transport(transport).create(TransportConfig.defaults());
+            if (identity != null && tlsTrusted == null) throw new IllegalStateException("a client identity is used with tls(...) only");
+            TlsConfig tls = tlsTrusted == null ? null
+                    : new TlsConfig(identity == null ? null : identity.privateKey(), identity == null ? null : identity.certificate(),
+                    tlsTrusted, false);
+            Transport t = Catena.transport(transport).create(TransportConfig.defaults().withTls(tls));
             try {
                 var options = device.options(threads);
                 SwarmInference inference = peers != null
                         ? SwarmInference.open(backend, model, t, peers, options, requestTimeout)
                         : SwarmInference.open(backend, model, t, Directories.open(directory), options, requestTimeout); // owns it
+                inference.client().proofDirectory(proofDirectory);
+                inference.client().spotChecks(spotCheck, spotCheckSeed != null ? spotCheckSeed : new java.security.SecureRandom().nextLong());
                 inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout, coverageWait));
                 return new CatenaClient(t, inference, context, backend.inspect(model).nCtxTrain(), mode, wire);
             } catch (RuntimeException e) {

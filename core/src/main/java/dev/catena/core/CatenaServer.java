@@ -7,7 +7,12 @@ import dev.catena.api.directory.Directory;
 import dev.catena.core.server.BlockSelection;
 import dev.catena.core.server.SwarmServer;
 import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TlsConfig;
 import dev.catena.transport.spi.TransportConfig;
+
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Objects;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -97,7 +102,7 @@ public final class CatenaServer implements AutoCloseable {
         String host = c.bindAddress().substring(0, c.bindAddress().lastIndexOf(':'));
         var config = new SwarmServer.Config(c.model(), c.modelId(), target, c.spanOptions(), host + ":0", c.kvBudgetBytes(),
                 c.idleTimeout(), c.computeThreads(), c.peerAddresses());
-        SwarmServer moved = SwarmServer.start(config, rebalancing.spans(), rebalancing.transport());
+        SwarmServer moved = SwarmServer.start(config, rebalancing.spans(), rebalancing.transport(), current.identity()); // the same identity
         LOG.log(System.Logger.Level.INFO, "moving from blocks {0} on {1} to blocks {2} on {3} ({4} sessions left to finish)",
                 current.blocks(), current.address(), target, moved.address(), current.openSessions());
         server = moved;
@@ -128,6 +133,26 @@ public final class CatenaServer implements AutoCloseable {
             if (directory != null) directory.close();
             throw e;
         }
+    }
+
+    /**
+     * Starts a server with {@code identity} on {@code transport}; with {@code ownTransport} it closes the transport at stop.
+     * It announces itself in {@code directory} when one is given, and closes it at close.
+     */
+    static CatenaServer start(SwarmServer.Config config, SpanBackend backend, Transport transport, Identity identity, boolean ownTransport,
+                              Directory directory) {
+        try {
+            return new CatenaServer(SwarmServer.start(config, backend, transport, identity), ownTransport ? transport : null, directory,
+                    Duration.ofSeconds(5), null);
+        } catch (RuntimeException e) {
+            if (directory != null) directory.close();
+            throw e;
+        }
+    }
+
+    /** The identity this server signs its results and pushes with (and presents over TLS). */
+    public Identity identity() {
+        return server.identity();
     }
 
     /** The {@code host:port} clients and peers connect to. */
@@ -214,9 +239,43 @@ public final class CatenaServer implements AutoCloseable {
         private Duration readTimeout = TransportConfig.DEFAULT_READ_TIMEOUT;
         private int maxConnections = 4096;
         private int maxConnectionsPerAddress = 64;
+        private Identity identity;
+        private boolean tls;
+        private List<X509Certificate> trusted = List.of();
+        private boolean requireClientCertificates;
 
         Builder(Path model) {
             super(model);
+        }
+
+        /** The identity the server signs with and presents over TLS (default: a fresh one, gone at stop). */
+        public Builder identity(Identity identity) {
+            this.identity = Objects.requireNonNull(identity, "identity");
+            return this;
+        }
+
+        /** TLS 1.3 on every connection, accepted or made for pushes (default off: plain TCP). */
+        public Builder tls(boolean on) {
+            this.tls = on;
+            return this;
+        }
+
+        /**
+         * Certificates whose keys this server trusts: clients', with {@link #requireClientCertificates};
+         * peers' when it pushes to them (besides the key each client says the peer has).
+         */
+        public Builder trust(List<X509Certificate> certificates) {
+            this.trusted = List.copyOf(certificates);
+            return this;
+        }
+
+        /**
+         * Mutual TLS for a private swarm: only clients (and pushing peers) presenting a certificate whose
+         * key is trusted complete the handshake. Needs {@link #tls} and {@link #trust}.
+         */
+        public Builder requireClientCertificates(boolean on) {
+            this.requireClientCertificates = on;
+            return this;
         }
 
         /** Hosts blocks {@code [start, end)} (default: every block of the model). */
@@ -375,11 +434,17 @@ public final class CatenaServer implements AutoCloseable {
             }
             var config = new SwarmServer.Config(model, modelId, range, device.options(threads), host + ":" + port,
                     kvBudgetBytes, idleTimeout, threads);
+            if (requireClientCertificates && !tls) {
+                throw new IllegalArgumentException("requiring client certificates needs TLS");
+            }
+            Identity id = identity != null ? identity : Identity.generate();
+            TlsConfig tlsConfig = tls ? new TlsConfig(id.privateKey(), id.certificate(), trusted, requireClientCertificates) : null;
             Transport t = Catena.transport(transport).create(TransportConfig.defaults().withInboundBudgetBytes(inboundBudgetBytes)
-                    .withTimeouts(readTimeout, readTimeout).withConnectionCaps(maxConnections, maxConnectionsPerAddress));
+                    .withTimeouts(readTimeout, readTimeout).withConnectionCaps(maxConnections, maxConnectionsPerAddress)
+                    .withTls(tlsConfig));
             SwarmServer server = null;
             try {
-                server = SwarmServer.start(config, spans, t);
+                server = SwarmServer.start(config, spans, t, id);
                 var rebalancing = numBlocks > 0 ? new Rebalancing(spans, t, config, nLayer, rebalanceEvery, balanceQuality) : null;
                 return new CatenaServer(server, t, dir, announceEvery, rebalancing);
             } catch (RuntimeException e) {

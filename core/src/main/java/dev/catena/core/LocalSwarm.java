@@ -4,6 +4,7 @@ import dev.catena.api.BlockRange;
 import dev.catena.core.client.SwarmInference;
 import dev.catena.core.server.SwarmServer;
 import dev.catena.transport.spi.Transport;
+import dev.catena.transport.spi.TlsConfig;
 import dev.catena.transport.spi.TransportConfig;
 
 import java.nio.file.Path;
@@ -31,6 +32,7 @@ public final class LocalSwarm implements AutoCloseable {
     private final int threads;
     private final Device device;
     private final java.net.URI directory;
+    private final boolean tls;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private LocalSwarm(Builder b, Transport transport, List<CatenaServer> servers) {
@@ -42,6 +44,12 @@ public final class LocalSwarm implements AutoCloseable {
         this.threads = b.threads;
         this.device = b.device;
         this.directory = b.directory;
+        this.tls = b.tls;
+    }
+
+    /** The servers' certificates (their identities), in the order of {@link #addresses()}. */
+    public List<java.security.cert.X509Certificate> certificates() {
+        return servers.stream().map(s -> s.identity().certificate()).toList();
     }
 
     /** The servers' {@code host:port}, span by span, replica after replica (stopped ones included). */
@@ -70,7 +78,8 @@ public final class LocalSwarm implements AutoCloseable {
      */
     public CatenaClient.Builder clientBuilder() {
         var b = new CatenaClient.Builder(model).mode(mode).wire(wire).threads(threads).device(device);
-        return directory != null ? b.directory(directory) : b.peers(addresses());
+        b = directory != null ? b.directory(directory) : b.peers(addresses());
+        return tls ? b.tls(certificates()) : b;
     }
 
     /** A new client of this swarm, which the caller closes (before the swarm). */
@@ -98,9 +107,19 @@ public final class LocalSwarm implements AutoCloseable {
         private long kvBudgetBytes = 1L << 30;
         private Duration idleTimeout = Duration.ofMinutes(5);
         private java.net.URI directory;
+        private boolean tls;
 
         Builder(Path model) {
             super(model);
+        }
+
+        /**
+         * TLS 1.3 on every connection: each server gets its own identity and transport, pushes between
+         * servers are TLS too, and {@link #client()} trusts exactly these servers' certificates (default off).
+         */
+        public Builder tls(boolean on) {
+            this.tls = on;
+            return this;
         }
 
         /** Spans the blocks are split into, evenly (the remainder spread over the first ones; default 3). */
@@ -172,9 +191,23 @@ public final class LocalSwarm implements AutoCloseable {
                 List<BlockRange> spans = BlockRange.even(nLayer, servers);
                 for (int copy = 0; copy < replicas; copy++) {
                     for (BlockRange r : spans) {
-                        started.add(CatenaServer.start(new SwarmServer.Config(model, SwarmInference.modelId(model), r,
-                                device.options(threads), "127.0.0.1:0", kvBudgetBytes, idleTimeout, 1), backend, transport,
-                                directory == null ? null : Directories.open(directory)));
+                        java.util.function.Supplier<dev.catena.api.directory.Directory> dir =
+                                () -> directory == null ? null : Directories.open(directory);
+                        var config = new SwarmServer.Config(model, SwarmInference.modelId(model), r,
+                                device.options(threads), "127.0.0.1:0", kvBudgetBytes, idleTimeout, 1);
+                        if (tls) { // a certificate per server, so a transport per server; peers trusted by the keys clients name
+                            Identity id = Identity.generate();
+                            Transport own = Catena.transport(null).create(TransportConfig.defaults()
+                                    .withTls(new TlsConfig(id.privateKey(), id.certificate(), List.of(), false)));
+                            try {
+                                started.add(CatenaServer.start(config, backend, own, id, true, dir.get()));
+                            } catch (RuntimeException e) {
+                                own.close();
+                                throw e;
+                            }
+                        } else {
+                            started.add(CatenaServer.start(config, backend, transport, dir.get()));
+                        }
                     }
                 }
                 return new LocalSwarm(this, transport, started);

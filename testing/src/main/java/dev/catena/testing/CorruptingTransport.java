@@ -1,5 +1,7 @@
 package dev.catena.testing;
 
+import dev.catena.transport.sign.Statements;
+
 import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
 import dev.catena.transport.spi.FrameHandler;
@@ -21,9 +23,22 @@ public final class CorruptingTransport implements Transport {
     private final LongPredicate corrupt;
     public final AtomicLong corrupted = new AtomicLong();
 
+    /** The sender's key, to sign what it corrupted as the server itself would; null: signatures left stale. */
+    private final java.security.PrivateKey signer;
+
+    /** Corrupts pushes without re-signing them: a man in the middle (receivers drop them: bad signature). */
     public CorruptingTransport(Transport inner, LongPredicate corrupt) {
+        this(inner, corrupt, null);
+    }
+
+    /**
+     * Corrupts pushes and signs them with {@code signer}, the sending server's own key: a lying server,
+     * whose signed push and signed result for the same step are a proof against it.
+     */
+    public CorruptingTransport(Transport inner, LongPredicate corrupt, java.security.PrivateKey signer) {
         this.inner = inner;
         this.corrupt = corrupt;
+        this.signer = signer;
     }
 
     @Override
@@ -33,21 +48,48 @@ public final class CorruptingTransport implements Transport {
 
     @Override
     public Connection connect(String address, FrameHandler handler, Duration timeout) {
-        Connection c = inner.connect(address, handler, timeout);
+        return connect(address, handler, timeout, null);
+    }
+
+    @Override
+    public Connection connect(String address, FrameHandler handler, Duration timeout, java.security.PublicKey expectedPeerKey) {
+        Connection c = inner.connect(address, handler, timeout, expectedPeerKey);
         return new Connection() {
             @Override public String remoteAddress() { return c.remoteAddress(); }
             @Override public boolean isOpen() { return c.isOpen(); }
             @Override public void close() { c.close(); }
+            @Override public java.security.PublicKey peerKey() { return c.peerKey(); }
+
+            /** The pushes corrupted, by step, whose trailing signatures follow them. */
+            private final java.util.Map<Long, dev.catena.transport.proto.Push> altered = new java.util.concurrent.ConcurrentHashMap<>();
 
             @Override
             public void send(Frame frame) {
+                if (frame.header().hasPushSignature()) {
+                    var ps = frame.header().getPushSignature();
+                    var p = altered.remove(ps.getStep());
+                    if (p != null) { // the signature of a push we altered: the liar signs what it sent; a man in the middle cannot
+                        var b = ps.toBuilder().setOutputDigest(p.getDigest());
+                        if (signer != null) {
+                            b.setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(signer, Statements.push(
+                                    p.getSessionId().toByteArray(), p.getStep(), p.getPosition(), p.getInputDigest().toByteArray(),
+                                    p.getDigest().toByteArray(), p.getOriginSessionId().toByteArray()))));
+                        }
+                        frame = Frame.of(frame.header().toBuilder().setPushSignature(b).build());
+                    }
+                    c.send(frame);
+                    return;
+                }
                 if (frame.header().hasPush() && corrupt.test(frame.header().getPush().getStep()) && frame.payload().remaining() > 0) {
                     ByteBuffer bad = ByteBuffer.allocate(frame.payload().remaining());
                     bad.put(frame.payload().duplicate()).flip();
                     bad.put(0, (byte) (bad.get(0) ^ 0x40));
                     corrupted.incrementAndGet();
+                    byte[] digest = sha256(bad);
                     var push = frame.header().getPush().toBuilder()
-                            .setDigest(com.google.protobuf.ByteString.copyFrom(sha256(bad)));
+                            .setDigest(com.google.protobuf.ByteString.copyFrom(digest));
+                    altered.keySet().removeIf(step -> step < push.getStep() - 64);
+                    altered.put(push.getStep(), push.build());
                     frame = new Frame(frame.header().toBuilder().setPush(push).build(), bad);
                 }
                 c.send(frame);

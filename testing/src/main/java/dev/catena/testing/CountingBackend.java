@@ -32,6 +32,11 @@ public final class CountingBackend implements SpanBackend {
     public final List<String> opened = new ArrayList<>();
     /** Called before every forward, on the server's compute thread: tests make a server slow or kill it mid-step. */
     public volatile ForwardHook hook = (blocks, n, position) -> { };
+    /**
+     * Called on every output before it is returned: a test makes a server lie (e.g. change an element
+     * the tokens do not depend on, so that only a comparison of outputs can tell).
+     */
+    public volatile java.util.function.Consumer<float[]> tamper = out -> { };
 
     @FunctionalInterface
     public interface ForwardHook {
@@ -83,6 +88,7 @@ public final class CountingBackend implements SpanBackend {
                         float[] out = hidden.clone();
                         for (int i = 0; i < n; i++) out[i * N_EMBD] += blocks;
                         length = position + n;
+                        tamper.accept(out);
                         return lastOnly ? java.util.Arrays.copyOfRange(out, (n - 1) * N_EMBD, n * N_EMBD) : out;
                     }
                 };

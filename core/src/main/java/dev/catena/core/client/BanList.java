@@ -21,7 +21,7 @@ final class BanList {
 
     private final Duration base;
     private final Duration max;
-    private final Map<String, Long> bannedUntilNanos = new HashMap<>();
+    private final Map<String, Long> bannedUntilNanos = new java.util.concurrent.ConcurrentHashMap<>(); // read by spot checks too
     private final Map<String, Integer> strikes = new HashMap<>();
 
     /** @param base the first ban; each further failure of the same server doubles it, up to {@code max} */

@@ -8,4 +8,8 @@ public final class ClientCounters {
     public final AtomicLong mismatched = new AtomicLong();   // results computed on an input that was not the client's
     public final AtomicLong pushed = new AtomicLong();       // accepted results a server computed on a pushed input
     public final AtomicLong corrected = new AtomicLong();    // results a server recomputed from the client's copy
+    public final AtomicLong badSignatures = new AtomicLong(); // results not signed by their server's key (hop failures)
+    public final AtomicLong proofs = new AtomicLong();        // proofs of misbehaviour assembled
+    public final AtomicLong spotChecks = new AtomicLong();    // steps re-run on another server
+    public final AtomicLong spotCheckDisagreements = new AtomicLong();
 }

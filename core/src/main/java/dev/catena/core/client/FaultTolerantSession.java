@@ -63,6 +63,7 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
     private final List<Failover> failovers = new ArrayList<>();
     private volatile RemoteSession session; // volatile: status readers list its route
     private volatile java.util.function.Consumer<Failover> onFailover = f -> { };
+    private final SpotChecker spots;
 
     public FaultTolerantSession(SwarmClient client, Directory directory, SessionSpec spec, RemoteSession.Mode mode, Policy policy) {
         this.client = client;
@@ -71,6 +72,27 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
         this.mode = mode;
         this.policy = policy;
         this.bans = new BanList(policy.banBase(), policy.banMax());
+        this.spots = client.spotCheckFraction() > 0 ? new SpotChecker(client, directory, spec, client.spotCheckFraction(),
+                client.spotCheckSeed(), () -> Set.copyOf(bans.banned()), policy.stepTimeout()) : null;
+    }
+
+    /** Waits for the spot check in progress, if any (for tests). */
+    public void awaitSpotChecks() {
+        if (spots != null) spots.drain();
+    }
+
+    /** Replaces every hop whose server a spot check convicted, without comparing with its (wrong) answers. */
+    private void replaceConvicted() {
+        if (session == null) return;
+        for (int k = 0; k < session.size(); k++) {
+            Hop hop = session.route().get(k);
+            if (client.isConvicted(hop.address())) {
+                bans.ban(hop.address());
+                session.replace(k, plan(hop.blocks()), false);
+                LOG.log(System.Logger.Level.WARNING, "{0} was convicted by a spot check; replaced by {1}", hop.address(),
+                        session.route().subList(k, k + 1));
+            }
+        }
     }
 
     @Override
@@ -85,7 +107,9 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
                     session = RemoteSession.open(client, spec.modelId(), spec.nEmbd(), plan(new BlockRange(0, spec.nLayer())), mode,
                             spec.maxLength(), spec.wire(), policy.stepTimeout());
                 }
+                replaceConvicted();
                 float[] out = session.step(hidden, n, position);
+                if (spots != null) spots.afterStep(session);
                 double millis = (System.nanoTime() - started) / 1e6;
                 for (int i = 0; i < failed.size(); i++) {
                     var f = new Failover(failed.get(i), reasons.get(i), i == failed.size() - 1 ? List.copyOf(replacements) : List.of(), millis);
@@ -174,6 +198,7 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
         List<ServerRecord> candidates = directory.servers(spec.modelId()).stream()
                 .filter(s -> s.state() == ServerRecord.State.ONLINE && s.freeKvTokens() >= spec.maxLength())
                 .filter(s -> s.span().start() < blocks.end() && s.span().end() > blocks.start())
+                .filter(s -> !client.isConvicted(s.address()))
                 .toList();
         Set<String> excluded = new HashSet<>(bans.banned());
         Map<String, Double> rtts = client.rtts().measure(
@@ -217,6 +242,7 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
 
     @Override
     public void close() {
+        if (spots != null) spots.close();
         if (session != null) {
             session.close();
             session = null;

@@ -6,6 +6,7 @@ import dev.catena.transport.proto.CloseSession;
 import dev.catena.transport.proto.Envelope;
 import dev.catena.transport.proto.OpenSession;
 import dev.catena.transport.proto.PeerRef;
+import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.spi.TransportException;
 
 import java.nio.ByteBuffer;
@@ -19,8 +20,25 @@ import java.util.function.BiConsumer;
  * history), kept so that replacements for it can be brought to the same length.
  */
 final class HopSession {
-    /** An input the hop computed on, and the digest of the output it answered with. */
-    record Sent(ByteBuffer input, int n, int position, byte[] outputDigest) {
+    /** An input the hop computed on, the digest of the output it answered with, and its signed result. */
+    record Sent(ByteBuffer input, int n, int position, byte[] outputDigest, StepResult result,
+                java.util.concurrent.CompletableFuture<byte[]> signature) {
+        /** The result with its (trailing) signature, waiting up to {@code timeout}; unsigned if it never came. */
+        StepResult signedResult(java.time.Duration timeout) {
+            try {
+                byte[] sig = signature.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                return result.toBuilder().setSignature(ByteString.copyFrom(sig)).build();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return result;
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                return result;
+            }
+        }
+    }
+
+    /** A hop as a spot check sees it: its server, blocks, key and inputs so far, copied. */
+    record Snapshot(Hop hop, java.security.PublicKey key, List<Sent> history, boolean endsTheModel) {
     }
 
     final Hop hop;
@@ -68,7 +86,9 @@ final class HopSession {
 
     /** How another server's push names this session. */
     PeerRef peer() {
-        return PeerRef.newBuilder().setAddress(hop.address()).setSessionId(ByteString.copyFrom(id)).build();
+        var ref = PeerRef.newBuilder().setAddress(hop.address()).setSessionId(ByteString.copyFrom(id));
+        if (link.publicKey() != null) ref.setPublicKey(ByteString.copyFrom(link.publicKey().getEncoded()));
+        return ref.build();
     }
 
     /** Closes the session, waiting for the answer up to {@code timeout}; never throws. */

@@ -13,7 +13,18 @@ import dev.catena.transport.proto.Step;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.spi.TransportException;
 
+import dev.catena.core.security.ProofCheck;
+import dev.catena.transport.proto.Proof;
+import dev.catena.transport.proto.Push;
+import dev.catena.transport.proto.ResultSignature;
+import dev.catena.transport.proto.SignedStatement;
+import dev.catena.transport.sign.Statements;
+
 import java.nio.ByteBuffer;
+import java.security.PublicKey;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,6 +49,8 @@ public final class RemoteSession implements AutoCloseable {
 
     private record Event(HopSession from, ServerLink.Received received) {
     }
+
+    private static final System.Logger LOG = System.getLogger(RemoteSession.class.getName());
 
     private final SwarmClient client;
     private final String modelId;
@@ -73,9 +86,48 @@ public final class RemoteSession implements AutoCloseable {
      */
     public static RemoteSession open(SwarmClient client, String modelId, int nEmbd, List<Hop> route, Mode mode,
                                      int maxLength, DType wireDtype, Duration stepTimeout) {
+        return open(client, modelId, nEmbd, route, mode, maxLength, wireDtype, stepTimeout, true);
+    }
+
+    /** As above; {@code endsTheModel}: the route's last hop runs the model's last block (its results hold the last row only). */
+    static RemoteSession open(SwarmClient client, String modelId, int nEmbd, List<Hop> route, Mode mode,
+                              int maxLength, DType wireDtype, Duration stepTimeout, boolean endsTheModel) {
         var session = new RemoteSession(client, modelId, nEmbd, mode, maxLength, wireDtype, stepTimeout);
-        session.hops.addAll(session.openChain(route, true));
+        session.hops.addAll(session.openChain(route, endsTheModel));
         return session;
+    }
+
+    /** Whether hop {@code index} runs the model's last block. */
+    boolean endsTheModel(int index) {
+        return index == hops.size() - 1;
+    }
+
+    /** Hop {@code index}'s server, blocks, key and a copy of its history (for a spot check off this thread). */
+    HopSession.Snapshot snapshot(int index) {
+        HopSession h = hops.get(index);
+        return new HopSession.Snapshot(h.hop, h.link.publicKey(), List.copyOf(h.history), index == hops.size() - 1);
+    }
+
+    int size() {
+        return hops.size();
+    }
+
+    /**
+     * Spot checks: runs another hop's {@code history} (over the same blocks) through this session's one
+     * hop, returning its signed results; stops after {@code limit} entries or after the first output whose
+     * digest differs from the history's.
+     */
+    List<StepResult> replay(List<HopSession.Sent> history, int limit) {
+        List<StepResult> results = new ArrayList<>();
+        for (HopSession.Sent sent : history.subList(0, Math.min(limit, history.size()))) {
+            run(hops, sent.input(), sent.n(), sent.position());
+            HopSession.Sent last = hops.getLast().history.getLast();
+            checkSignatures(step); // a replay waits for its results' signatures: they are the evidence
+            StepResult r = last.signedResult(stepTimeout);
+            results.add(r);
+            if (!Arrays.equals(r.getOutputDigest().toByteArray(), sent.outputDigest())) break;
+        }
+        return results;
     }
 
     /** Opens sessions on {@code route}, last first, each pushing to the one after it (push mode); closes them all on failure. */
@@ -99,7 +151,10 @@ public final class RemoteSession implements AutoCloseable {
         if (next != null) {
             open.setNext(next.peer());
         }
-        return HopSession.open(client, hop, open, (from, r) -> events.add(new Event(from, r)));
+        return HopSession.open(client, hop, open, (from, r) -> {
+            if (r.header().hasResultSignature()) signatureArrived(r.header().getResultSignature()); // on the transport's thread
+            else events.add(new Event(from, r));
+        });
     }
 
     /** The route now: the servers and the blocks each runs. */
@@ -127,13 +182,21 @@ public final class RemoteSession implements AutoCloseable {
      * @throws SwarmException naming a replacement that failed or disagreed; the route is then unchanged
      */
     public void replace(int index, List<Hop> replacements) {
+        replace(index, replacements, true);
+    }
+
+    /**
+     * As {@link #replace(int, List)}; without {@code checkAgainstOld} the replacements' answers are not
+     * compared with the old hop's (the old hop was convicted of lying: its answers are not the truth).
+     */
+    void replace(int index, List<Hop> replacements, boolean checkAgainstOld) {
         HopSession old = hops.get(index);
         checkCovers(old.hop.blocks(), replacements);
         List<HopSession> fresh = openChain(replacements, index == hops.size() - 1);
         try {
             for (HopSession.Sent sent : List.copyOf(old.history)) {
                 ByteBuffer out = run(fresh, sent.input(), sent.n(), sent.position());
-                if (!Arrays.equals(Tensors.digest(out), sent.outputDigest())) {
+                if (checkAgainstOld && !Arrays.equals(Tensors.digest(out), sent.outputDigest())) {
                     String blamed = fresh.getLast().hop.address();
                     throw new SwarmException.Corrupt("replacement " + blamed + " answered position " + sent.position()
                             + " differently from " + old.hop.address() + " before it", blamed);
@@ -146,6 +209,7 @@ public final class RemoteSession implements AutoCloseable {
         hops.remove(index);
         hops.addAll(index, fresh);
         old.closeWithoutWaiting();
+        unverified.removeIf(p -> p.address().equals(old.hop.address())); // it failed: its signatures may never come
         if (mode == Mode.PUSH) {
             if (index > 0) hops.get(index - 1).nextChanged = true;
             if (index + fresh.size() < hops.size()) fresh.getLast().nextChanged = true;
@@ -177,6 +241,7 @@ public final class RemoteSession implements AutoCloseable {
      * and records its input once its result is accepted.
      */
     private ByteBuffer run(List<HopSession> chain, ByteBuffer input, int n, int position) {
+        checkSignatures(step - 1); // those of the step before the last, verified meanwhile
         long s = ++step;
         int size = chain.size();
         for (HopSession h : chain) {
@@ -215,8 +280,10 @@ public final class RemoteSession implements AutoCloseable {
             if (!Arrays.equals(outputDigest, Tensors.digest(ev.received().payload()))) {
                 throw new SwarmException.Corrupt("step " + s + ": the result from " + address + " was damaged in transit", address);
             }
+            verifyLater(ev.from(), r, s);
             client.counters().results.incrementAndGet();
             if (r.getCorrected()) client.counters().corrected.incrementAndGet();
+            if (r.getCorrected() && r.hasInconsistentPush() && from > 0) proveAgainstUpstream(chain.get(from - 1), r);
             pending.get(from).add(ev.received());
             // Accept hops in order: hop k's result is valid when it computed on exactly what the client holds as its input.
             while (accepted < size) {
@@ -241,7 +308,8 @@ public final class RemoteSession implements AutoCloseable {
                     }
                 }
                 output = match.payload();
-                chain.get(k).history.add(new HopSession.Sent(inputs[k], n, position, match.header().getResult().getOutputDigest().toByteArray()));
+                chain.get(k).history.add(new HopSession.Sent(inputs[k], n, position, match.header().getResult().getOutputDigest().toByteArray(),
+                        match.header().getResult(), signatureOf(match.header().getResult())));
                 if (k + 1 < size) {
                     inputs[k + 1] = output;
                     expected[k + 1] = match.header().getResult().getOutputDigest().toByteArray(); // checked on arrival
@@ -250,6 +318,111 @@ public final class RemoteSession implements AutoCloseable {
             }
         }
         return output;
+    }
+
+    /** A result's signature, being verified off this thread. */
+    private record PendingSignature(String address, ServerLink link, PublicKey key, long step, CompletableFuture<Boolean> valid) {
+    }
+
+    private static final ExecutorService VERIFIERS = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
+    private static final int MAX_SIGNATURES_WAITING = 4096;
+    private static final long CLOSE_WAIT_MS = 1000;
+    private final List<PendingSignature> unverified = new ArrayList<>();
+    /** Results' signatures by (session, step, output digest): they trail their results (ResultSignature frames). */
+    private final java.util.concurrent.ConcurrentHashMap<String, CompletableFuture<byte[]>> signatures =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private final List<CompletableFuture<Void>> proofTasks = new ArrayList<>();
+
+    private static String signatureKey(com.google.protobuf.ByteString session, long step, com.google.protobuf.ByteString outputDigest) {
+        return java.util.HexFormat.of().formatHex(session.toByteArray()) + ":" + step + ":"
+                + java.util.HexFormat.of().formatHex(outputDigest.toByteArray());
+    }
+
+    /** A result's trailing signature arrived (transport thread). Bounded: a server cannot make us hold more. */
+    private void signatureArrived(ResultSignature rs) {
+        String key = signatureKey(rs.getSessionId(), rs.getStep(), rs.getOutputDigest());
+        if (signatures.size() >= MAX_SIGNATURES_WAITING && !signatures.containsKey(key)) return;
+        signatures.computeIfAbsent(key, k -> new CompletableFuture<>()).complete(rs.getSignature().toByteArray());
+    }
+
+    /** A result's signature: inline, or the one trailing it (completed when it arrives). */
+    private CompletableFuture<byte[]> signatureOf(StepResult r) {
+        if (!r.getSignature().isEmpty()) return CompletableFuture.completedFuture(r.getSignature().toByteArray());
+        return signatures.computeIfAbsent(signatureKey(r.getSessionId(), r.getStep(), r.getOutputDigest()), k -> new CompletableFuture<>());
+    }
+
+    /**
+     * Starts verifying a result's signature on other threads, as soon as it arrives. The result is accepted
+     * now by the digest chain, which is what makes it valid; the signature makes it accountable, so its
+     * check need not hold up the step: it is joined a step later (or at close), and a bad or missing one
+     * fails that hop then ({@link SwarmException.Corrupt}: banned, replaced, replayed).
+     */
+    private void verifyLater(HopSession from, StepResult r, long s) {
+        PublicKey key = from.link.publicKey();
+        byte[] statement = Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
+                r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray());
+        unverified.add(new PendingSignature(from.hop.address(), from.link, key, s, signatureOf(r)
+                .thenApplyAsync(signature -> Statements.verify(key, statement, signature), VERIFIERS)
+                .completeOnTimeout(false, stepTimeout.toMillis(), TimeUnit.MILLISECONDS)));
+    }
+
+    /** Joins the signature checks of steps up to {@code upTo}; the first bad one fails its hop. */
+    private void checkSignatures(long upTo) {
+        List<PendingSignature> due = unverified.stream().filter(p -> p.step() <= upTo).toList();
+        unverified.removeAll(due);
+        if (!due.isEmpty()) { // signatures of results never accepted (computed on a bad push), long past
+            long forget = due.stream().mapToLong(PendingSignature::step).max().getAsLong() - 8;
+            signatures.keySet().removeIf(k -> Long.parseLong(k.split(":")[1]) <= forget);
+        }
+        for (PendingSignature p : due) {
+            if (!p.valid().isDone() && !p.link().isOpen()) { // gone before its signature came: fail it now, not after a wait
+                throw new SwarmException.Unreachable("step " + p.step() + ": connection to " + p.address() + " lost before it signed its result",
+                        p.address(), null);
+            }
+            if (!p.valid().join()) {
+                client.counters().badSignatures.incrementAndGet();
+                throw new SwarmException.Corrupt("step " + p.step() + ": the result from " + p.address() + " is not signed by its key "
+                        + (p.key() == null ? "(none)" : Statements.fingerprint(p.key())), p.address());
+            }
+        }
+    }
+
+    /**
+     * A server recomputed from the client's copy because the push it got differed, and sent the signed
+     * push: with the upstream server's signed result for that step, a proof when the two differ.
+     */
+    private void proveAgainstUpstream(HopSession upstream, StepResult corrected) {
+        Push push = corrected.getInconsistentPush();
+        HopSession.Sent mine = null;
+        for (HopSession.Sent sent : upstream.history) {
+            if (sent.result() != null && sent.result().getStep() == push.getStep()) mine = sent;
+        }
+        if (mine == null || upstream.link.publicKey() == null) return;
+        proofTasks.removeIf(CompletableFuture::isDone);
+        var pushed = SignedStatement.newBuilder().setDomain(Statements.PUSH).setSessionId(push.getSessionId())
+                .setStep(push.getStep()).setPosition(push.getPosition()).setInputDigest(push.getInputDigest())
+                .setOutputDigest(push.getDigest()).setOriginSessionId(push.getOriginSessionId())
+                .setPublicKey(corrected.getInconsistentPushKey()).setSignature(push.getSignature())
+                .setSignerAddress(push.getSender()).build();
+        StepResult result = mine.result();
+        PublicKey key = upstream.link.publicKey();
+        String address = upstream.hop.address();
+        proofTasks.add(mine.signature().copy().orTimeout(stepTimeout.toMillis(), TimeUnit.MILLISECONDS).thenAccept(sig ->
+                prove(pushed, result.toBuilder().setSignature(com.google.protobuf.ByteString.copyFrom(sig)).build(), key, address, push))
+                .exceptionally(noSignature -> null));
+    }
+
+    private void prove(SignedStatement pushed, StepResult mine, PublicKey key, String address, Push push) {
+        var proof = Proof.newBuilder().setVersion(1)
+                .addStatements(pushed)
+                .addStatements(ProofCheck.of(mine, key, address))
+                .setNote("the push " + address + " sent downstream differed from the result "
+                        + "it gave the client for step " + push.getStep()).build();
+        try {
+            if (ProofCheck.check(proof).status() == ProofCheck.Status.PROVED) client.recordProof(proof, address);
+        } catch (IllegalArgumentException malformed) {
+            // the downstream server sent a malformed key: no proof, and the step itself is still valid
+        }
     }
 
     private Event poll(long deadline, long s, HopSession awaited) {
@@ -296,6 +469,15 @@ public final class RemoteSession implements AutoCloseable {
     /** Closes the session on every server of the route, waiting for each answer up to the request timeout. */
     @Override
     public void close() {
+        // The last steps' signatures: a little time for those still coming, none for a server that is gone.
+        unverified.replaceAll(p -> new PendingSignature(p.address(), p.link(), p.key(), p.step(),
+                p.valid().completeOnTimeout(false, CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)));
+        try {
+            checkSignatures(Long.MAX_VALUE);
+        } catch (SwarmException.Corrupt late) {
+            LOG.log(System.Logger.Level.WARNING, late.getMessage());
+        }
+        proofTasks.forEach(t -> t.completeOnTimeout(null, CLOSE_WAIT_MS, TimeUnit.MILLISECONDS).join());
         hops.forEach(h -> h.closeQuietly(client.requestTimeout()));
     }
 }

@@ -8,7 +8,14 @@ import dev.catena.transport.spi.FrameHandler;
 import dev.catena.transport.spi.Transport;
 import dev.catena.transport.spi.TransportException;
 
+import com.google.protobuf.ByteString;
+import dev.catena.transport.proto.HelloAck;
+import dev.catena.transport.sign.Statements;
+import dev.catena.transport.spi.TlsConfig;
+
 import java.nio.ByteBuffer;
+import java.security.PublicKey;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Map;
@@ -43,20 +50,40 @@ public final class ServerLink implements FrameHandler, AutoCloseable {
     private final Map<String, Consumer<Received>> sessions = new ConcurrentHashMap<>();
     private final AtomicLong bytesSent = new AtomicLong();
     private volatile Throwable closedBecause;
+    /** The server's identity, proven in the handshake. */
+    private volatile PublicKey publicKey;
 
     private ServerLink(String address, Transport transport, Duration timeout) {
         this.address = address;
         this.connection = transport.connect(address, this, timeout);
     }
 
-    /** Connects and exchanges the version handshake. */
+    /**
+     * Connects and exchanges the handshake: the version, and the server's public key, which it proves it
+     * holds by signing a fresh nonce (over TLS, it must also be the key of the server's certificate).
+     *
+     * @throws TransportException when the server cannot be reached or does not prove its identity
+     */
     public static ServerLink connect(Transport transport, String address, Duration timeout) {
         var link = new ServerLink(address, transport, timeout);
         try {
-            Envelope ack = link.request(Protocol.hello(Protocol.AGENT).header().toBuilder(), null, timeout);
-            if (!ack.hasHelloAck()) {
-                throw new TransportException(address + " answered the handshake with " + ack.getBodyCase());
+            byte[] nonce = new byte[32];
+            NONCES.nextBytes(nonce);
+            var hello = Protocol.hello(Protocol.AGENT).header().toBuilder();
+            hello.setHello(hello.getHello().toBuilder().setNonce(ByteString.copyFrom(nonce)));
+            Envelope ack;
+            try {
+                ack = link.request(hello, null, timeout);
+            } catch (TransportException lost) {
+                if (link.isOpen()) throw lost;
+                throw new TransportException(lost.getMessage() + " before its handshake (a server with --tls closes plain"
+                        + " connections, and one with --require-client-cert those without a trusted certificate)", lost);
             }
+            if (!ack.hasHelloAck()) {
+                throw new TransportException(address + " answered the handshake with " + ack.getBodyCase()
+                        + (ack.hasError() ? ": " + ack.getError().getMessage() : ""));
+            }
+            link.publicKey = provenKey(address, ack.getHelloAck(), nonce, link.connection.peerKey());
             return link;
         } catch (RuntimeException e) {
             link.close();
@@ -64,8 +91,36 @@ public final class ServerLink implements FrameHandler, AutoCloseable {
         }
     }
 
+    private static final SecureRandom NONCES = new SecureRandom();
+
+    private static PublicKey provenKey(String address, HelloAck ack, byte[] nonce, PublicKey tlsKey) {
+        if (ack.getPublicKey().isEmpty()) {
+            throw new TransportException(address + " announced no identity key in its handshake");
+        }
+        PublicKey key;
+        try {
+            key = Statements.publicKey(ack.getPublicKey().toByteArray());
+        } catch (IllegalArgumentException e) {
+            throw new TransportException(address + " announced a malformed identity key: " + e.getMessage());
+        }
+        if (!Statements.verify(key, Statements.hello(nonce), ack.getNonceSignature().toByteArray())) {
+            throw new TransportException(address + " did not prove it holds key " + Statements.fingerprint(key)
+                    + " (bad handshake signature)");
+        }
+        if (tlsKey != null && !TlsConfig.sameKey(tlsKey, key)) {
+            throw new TransportException(address + " announced key " + Statements.fingerprint(key)
+                    + " but its TLS certificate has key " + Statements.fingerprint(tlsKey));
+        }
+        return key;
+    }
+
     public String address() {
         return address;
+    }
+
+    /** The server's identity key, proven in the handshake. */
+    public PublicKey publicKey() {
+        return publicKey;
     }
 
     public long bytesSent() {
@@ -123,8 +178,11 @@ public final class ServerLink implements FrameHandler, AutoCloseable {
     @Override
     public void onFrame(Connection c, Frame frame) {
         Envelope e = frame.header();
-        if (e.hasResult() || (e.hasError() && !e.getError().getSessionId().isEmpty() && !pending.containsKey(e.getRequestId()))) {
-            byte[] sid = e.hasResult() ? e.getResult().getSessionId().toByteArray() : e.getError().getSessionId().toByteArray();
+        if (e.hasResult() || e.hasResultSignature()
+                || (e.hasError() && !e.getError().getSessionId().isEmpty() && !pending.containsKey(e.getRequestId()))) {
+            byte[] sid = e.hasResult() ? e.getResult().getSessionId().toByteArray()
+                    : e.hasResultSignature() ? e.getResultSignature().getSessionId().toByteArray()
+                    : e.getError().getSessionId().toByteArray();
             Consumer<Received> l = sessions.get(HexFormat.of().formatHex(sid));
             if (l != null) {
                 l.accept(new Received(e, dev.catena.core.protocol.Tensors.copy(frame.payload())));

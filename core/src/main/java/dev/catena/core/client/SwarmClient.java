@@ -3,12 +3,14 @@ package dev.catena.core.client;
 import dev.catena.core.SwarmException;
 import dev.catena.transport.proto.Envelope;
 import dev.catena.transport.proto.InfoRequest;
+import dev.catena.transport.proto.Proof;
 import dev.catena.transport.proto.ServerInfo;
 import dev.catena.transport.spi.Transport;
 import dev.catena.transport.spi.TransportException;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** A client's connections to servers, one per address, shared by its sessions. */
@@ -18,6 +20,9 @@ public final class SwarmClient implements AutoCloseable {
     private final Map<String, ServerLink> links = new ConcurrentHashMap<>();
     private final ClientCounters counters = new ClientCounters();
     private final RttProbe rtts;
+    private final java.util.List<Proof> proofs = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile java.nio.file.Path proofDirectory;
+    private static final System.Logger LOG = System.getLogger(SwarmClient.class.getName());
 
     public SwarmClient(Transport transport, Duration requestTimeout) {
         this.transport = transport;
@@ -95,6 +100,78 @@ public final class SwarmClient implements AutoCloseable {
 
     public ClientCounters counters() {
         return counters;
+    }
+
+    private final Set<String> convicted = ConcurrentHashMap.newKeySet();
+    /** The convicted servers' identities (X.509 encodings): the same key at another address is convicted too. */
+    private final Set<java.nio.ByteBuffer> convictedKeys = ConcurrentHashMap.newKeySet();
+    private volatile double spotCheckFraction;
+    private volatile long spotCheckSeed = new java.security.SecureRandom().nextLong();
+
+    /**
+     * Re-runs this fraction of steps on another server of the same span, off the critical path (0: none;
+     * default 0 here, 0.01 from the public builders); {@code seed} chooses which steps and hops.
+     */
+    public void spotChecks(double fraction, long seed) {
+        if (!(fraction >= 0 && fraction <= 1)) throw new IllegalArgumentException("the spot-check fraction must be in [0, 1], got " + fraction);
+        this.spotCheckFraction = fraction;
+        this.spotCheckSeed = seed;
+    }
+
+    double spotCheckFraction() {
+        return spotCheckFraction;
+    }
+
+    long spotCheckSeed() {
+        return spotCheckSeed;
+    }
+
+    /** Servers a spot check convicted of wrong outputs: never used again by this client. */
+    public Set<String> convicted() {
+        return Set.copyOf(convicted);
+    }
+
+    /** Whether the server at {@code address}, or its identity key (when connected), was convicted. */
+    public boolean isConvicted(String address) {
+        if (convicted.contains(address)) return true;
+        ServerLink link = links.get(address);
+        return link != null && link.publicKey() != null && convictedKeys.contains(java.nio.ByteBuffer.wrap(link.publicKey().getEncoded()));
+    }
+
+    /** Convicts {@code address} and its identity key on {@code proof} (kept, and written where told to). */
+    void convict(String address, Proof proof) {
+        ServerLink link = links.get(address);
+        if (link != null && link.publicKey() != null) convictedKeys.add(java.nio.ByteBuffer.wrap(link.publicKey().getEncoded()));
+        if (convicted.add(address)) recordProof(proof, address);
+    }
+
+    /** Where to write each proof of misbehaviour found ({@code proof-N.proof}); null: keep them in memory only. */
+    public void proofDirectory(java.nio.file.Path dir) {
+        this.proofDirectory = dir;
+    }
+
+    /** Proofs of misbehaviour found so far. */
+    public java.util.List<Proof> proofs() {
+        return java.util.List.copyOf(proofs);
+    }
+
+    /** Keeps a proof that {@code server} misbehaved (it was checked first), and writes it where told to. */
+    void recordProof(Proof proof, String server) {
+        proofs.add(proof);
+        counters.proofs.incrementAndGet();
+        java.nio.file.Path dir = proofDirectory;
+        String where = "";
+        if (dir != null) {
+            try {
+                java.nio.file.Files.createDirectories(dir);
+                java.nio.file.Path file = dir.resolve("proof-" + System.currentTimeMillis() + "-" + proofs.size() + ".proof");
+                java.nio.file.Files.write(file, proof.toByteArray());
+                where = ", written to " + file;
+            } catch (java.io.IOException e) {
+                where = ", not written: " + e.getMessage();
+            }
+        }
+        LOG.log(System.Logger.Level.WARNING, "proof of misbehaviour against {0}: {1}{2}", server, proof.getNote(), where);
     }
 
     /** Bytes this client sent to each server. */

@@ -18,7 +18,12 @@ import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
 import dev.catena.transport.spi.FrameHandler;
 
+import dev.catena.transport.sign.Statements;
+import dev.catena.transport.spi.TlsConfig;
+
 import java.nio.ByteBuffer;
+import java.security.PublicKey;
+import java.util.Map;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Map;
@@ -56,6 +61,8 @@ final class FrameDispatcher implements FrameHandler {
      */
     static final int MAX_REFUSED_OPENS = 8;
     private final Map<Connection, Integer> refusedOpens = new ConcurrentHashMap<>();
+    /** The key each peer connection announced in its Hello (its TLS certificate's, over TLS): pushes on it must be signed by it. */
+    private final Map<Connection, PublicKey> peerKeys = new ConcurrentHashMap<>();
 
     FrameDispatcher(String modelId, String modelName, String weightsDigest, BlockRange blocks, Span span, SessionTable sessions,
                     PeerLinks peers, SessionHost host) {
@@ -74,7 +81,7 @@ final class FrameDispatcher implements FrameHandler {
     @Override
     public void onFrame(Connection from, Frame frame) {
         Envelope e = frame.header();
-        if (e.getBodyCase() != Envelope.BodyCase.PUSH) {
+        if (e.getBodyCase() != Envelope.BodyCase.PUSH && e.getBodyCase() != Envelope.BodyCase.PUSH_SIGNATURE) {
             counters.bytesFromClients.addAndGet(frame.wireBytes());
         }
         if (e.getBodyCase() != Envelope.BodyCase.HELLO && !greeted.contains(from)) {
@@ -88,7 +95,13 @@ final class FrameDispatcher implements FrameHandler {
                 case HELLO -> hello(from, e);
                 case OPEN -> open(from, e.getRequestId(), e.getOpen());
                 case STEP -> step(from, e, frame.payload());
-                case PUSH -> push(e, frame.payload());
+                case PUSH -> push(from, e, frame.payload());
+                case PUSH_SIGNATURE -> {
+                    var ps = e.getPushSignature();
+                    SessionTable.Entry entry = sessions.get(HexFormat.of().formatHex(ps.getSessionId().toByteArray()));
+                    // Only from peers (connections that announced a key); not through the session's executor: it may be awaiting this.
+                    if (entry != null && peerKeys.containsKey(from)) entry.session().onPushSignature(ps);
+                }
                 case CLOSE -> sessions.close(HexFormat.of().formatHex(e.getClose().getSessionId().toByteArray()))
                         .thenRun(() -> from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId())
                                 .setClosed(SessionClosed.newBuilder().setSessionId(e.getClose().getSessionId())).build())));
@@ -125,16 +138,47 @@ final class FrameDispatcher implements FrameHandler {
                     + Protocol.VERSION + ", not " + e.getHello().getProtocolVersion()));
             return;
         }
+        var hello = e.getHello();
+        PublicKey tlsKey = from.peerKey();
+        if (!hello.getPublicKey().isEmpty()) { // a peer that will push: its pushes must be signed by this key
+            PublicKey announced;
+            try {
+                announced = Statements.publicKey(hello.getPublicKey().toByteArray());
+            } catch (IllegalArgumentException bad) {
+                reject(from, e.getRequestId(), ErrorCode.BAD_REQUEST, "Hello: " + bad.getMessage());
+                from.close();
+                return;
+            }
+            if (tlsKey != null && !TlsConfig.sameKey(tlsKey, announced)) {
+                reject(from, e.getRequestId(), ErrorCode.BAD_REQUEST, "Hello announced key " + Statements.fingerprint(announced)
+                        + " but the TLS certificate has key " + Statements.fingerprint(tlsKey));
+                from.close();
+                return;
+            }
+            peerKeys.put(from, announced);
+        } else if (tlsKey != null) {
+            peerKeys.put(from, tlsKey);
+        }
+        if (hello.getNonce().size() > 64) {
+            reject(from, e.getRequestId(), ErrorCode.BAD_REQUEST, "Hello: a nonce is at most 64 bytes");
+            return;
+        }
         if (from.isOpen()) {
             greeted.add(from); // removed in onClose, which comes after this
         }
-        from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId()).setHelloAck(Protocol.helloAck(host.address())).build()));
+        var ack = Protocol.helloAck(host.address()).toBuilder()
+                .setPublicKey(ByteString.copyFrom(host.publicKey().getEncoded()));
+        if (!hello.getNonce().isEmpty()) {
+            ack.setNonceSignature(ByteString.copyFrom(Statements.sign(host.signingKey(), Statements.hello(hello.getNonce().toByteArray()))));
+        }
+        from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId()).setHelloAck(ack).build()));
     }
 
     @Override
     public void onClose(Connection connection, Throwable cause) {
         greeted.remove(connection);
         refusedOpens.remove(connection);
+        peerKeys.remove(connection);
         // Results could no longer reach that client: free its sessions now, not at the idle timeout.
         sessions.closeSessionsOf(connection);
         peers.onClose(connection);
@@ -210,7 +254,7 @@ final class FrameDispatcher implements FrameHandler {
         });
     }
 
-    private void push(Envelope e, ByteBuffer payload) {
+    private void push(Connection from, Envelope e, ByteBuffer payload) {
         var p = e.getPush();
         String idHex = HexFormat.of().formatHex(p.getSessionId().toByteArray());
         SessionTable.Entry entry = sessions.get(idHex);
@@ -219,8 +263,9 @@ final class FrameDispatcher implements FrameHandler {
             counters.pushesDropped.incrementAndGet(); // unknown or closed session, or too big for it: never an error to anyone
             return;
         }
+        // The signature is checked on the session's thread (ServerSession.onPush), not on the event loop.
         var in = new ServerSession.Input(p.getStep(), p.getPosition(), p.getHidden(), Tensors.copy(payload), InputSource.PUSH,
-                p.getSender(), 0, p.getDigest().toByteArray());
+                p.getSender(), 0, p.getDigest().toByteArray(), p, peerKeys.get(from));
         ServerSession s = entry.session();
         s.used = true;
         entry.executor().execute(() -> s.onPush(in));

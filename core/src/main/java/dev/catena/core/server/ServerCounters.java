@@ -16,6 +16,7 @@ public final class ServerCounters {
     public final AtomicLong pushesUsed = new AtomicLong();        // computed on before the client's copy came
     public final AtomicLong pushesLate = new AtomicLong();        // came after the client's copy, same bytes
     public final AtomicLong pushesDropped = new AtomicLong();     // unknown session, stale step, wrong position
+    public final AtomicLong pushesBadSignature = new AtomicLong(); // dropped: not signed by the key of the connection they came on
     public final AtomicLong mismatched = new AtomicLong();        // a push whose bytes differ from the client's copy
     public final AtomicLong corrected = new AtomicLong();         // results recomputed from the client's copy
     public final AtomicLong lateClientCopies = new AtomicLong();  // client copies that confirmed a pushed input
@@ -27,7 +28,7 @@ public final class ServerCounters {
     /** Sets every counter to 0, e.g. after a benchmark's warm-up; counters a step in flight adds to may not read 0 after. */
     public void reset() {
         for (AtomicLong c : List.of(sessionsOpened, steps, clientSteps, pushesSent, pushesSuppressed, pushesReceived, pushesUsed,
-                pushesLate, pushesDropped, mismatched, corrected, lateClientCopies, bytesFromClients, bytesToPeers, errors,
+                pushesLate, pushesDropped, pushesBadSignature, mismatched, corrected, lateClientCopies, bytesFromClients, bytesToPeers, errors,
                 computeNanos)) {
             c.set(0);
         }
@@ -44,6 +45,7 @@ public final class ServerCounters {
         m.put("pushes_used", pushesUsed.get());
         m.put("pushes_late", pushesLate.get());
         m.put("pushes_dropped", pushesDropped.get());
+        m.put("pushes_bad_signature", pushesBadSignature.get());
         m.put("mismatched", mismatched.get());
         m.put("corrected", corrected.get());
         m.put("late_client_copies", lateClientCopies.get());

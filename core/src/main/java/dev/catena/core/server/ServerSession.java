@@ -9,12 +9,19 @@ import dev.catena.transport.proto.ErrorCode;
 import dev.catena.transport.proto.InputSource;
 import dev.catena.transport.proto.PeerRef;
 import dev.catena.transport.proto.Push;
+import dev.catena.transport.proto.PushSignature;
+import dev.catena.transport.proto.ResultSignature;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.proto.TensorMeta;
 import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
 
+import dev.catena.transport.proto.SignedStatement;
+import dev.catena.transport.sign.Statements;
+
 import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.security.PublicKey;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -24,6 +31,17 @@ import java.util.Map;
  * Every method runs on the session's serial executor, so the state needs no locks.
  */
 final class ServerSession {
+    /** Verifies pushes' signatures beside the session threads' forward passes. */
+    private static final java.util.concurrent.ExecutorService VERIFIERS =
+            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
+
+    /** Signs pushes beside the session threads, so that the push itself leaves at once. */
+    private static final java.util.concurrent.ExecutorService SIGNERS =
+            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-sign").factory());
+    /** How long a push's result waits for the push's trailing signature before it is dropped as unsigned. */
+    static final long SIGNATURE_WAIT_MS = 1000;
+    private static final int MAX_PENDING_SIGNATURES = 32;
+
     /** How many computed steps are remembered to check late copies against. */
     private static final int REMEMBERED_STEPS = 8;
 
@@ -37,10 +55,20 @@ final class ServerSession {
         private final String sender;
         private final long requestId;
         private final byte[] declaredDigest;
+        /** A push's header and the key of the connection it came on (null for a client's step). */
+        private final Push push;
+        private final PublicKey pushKey;
         private byte[] digest; // computed once, on the session's thread rather than the event loop
 
         Input(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender, long requestId,
               byte[] declaredDigest) {
+            this(step, position, meta, bytes, source, sender, requestId, declaredDigest, null, null);
+        }
+
+        Input(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender, long requestId,
+              byte[] declaredDigest, Push push, PublicKey pushKey) {
+            this.push = push;
+            this.pushKey = pushKey;
             this.step = step;
             this.position = position;
             this.meta = meta;
@@ -63,6 +91,32 @@ final class ServerSession {
         byte[] digest() {
             if (digest == null) digest = Tensors.digest(bytes);
             return digest;
+        }
+
+        /** The push's signature once verified (inline or trailing); null before, or when it does not verify. */
+        private volatile byte[] signature;
+
+        /** Whether {@code sig} is the sender's (the key of the connection the push came on) over what the push carries; keeps it. */
+        boolean signedBySender(byte[] sig) {
+            if (push == null || pushKey == null || sig == null) return false;
+            byte[] statement = Statements.push(push.getSessionId().toByteArray(), push.getStep(), push.getPosition(),
+                    push.getInputDigest().toByteArray(), declaredDigest, push.getOriginSessionId().toByteArray());
+            boolean ok = Statements.verify(pushKey, statement, sig);
+            if (ok) signature = sig;
+            return ok;
+        }
+
+        boolean signed() {
+            return signature != null;
+        }
+
+        /** A push as evidence: the statement its sender signed, with the sender's key. */
+        SignedStatement evidence() {
+            return SignedStatement.newBuilder().setDomain(Statements.PUSH).setSessionId(push.getSessionId())
+                    .setStep(push.getStep()).setPosition(push.getPosition()).setInputDigest(push.getInputDigest())
+                    .setOutputDigest(push.getDigest()).setOriginSessionId(push.getOriginSessionId())
+                    .setPublicKey(com.google.protobuf.ByteString.copyFrom(pushKey.getEncoded()))
+                    .setSignature(com.google.protobuf.ByteString.copyFrom(signature)).setSignerAddress(sender).build();
         }
 
         /** Whether the payload is what the sender hashed (an absent digest is not checked). */
@@ -90,6 +144,9 @@ final class ServerSession {
         }
     };
     private PeerRef next;
+    /** Trailing push signatures by step: completed on the transport's thread, awaited on the session's. */
+    private final java.util.concurrent.ConcurrentHashMap<Long, CompletableFuture<PushSignature>> pushSignatures =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private long lastStep = -1;
     private long clientSteps;
     private long pushesSent;
@@ -128,7 +185,13 @@ final class ServerSession {
             next = null;
         } else if (peer != null && !peer.getAddress().isEmpty()) {
             next = peer;
-            host.connectToPeer(peer.getAddress());
+            PublicKey key = null;
+            try {
+                if (!peer.getPublicKey().isEmpty()) key = Statements.publicKey(peer.getPublicKey().toByteArray());
+            } catch (IllegalArgumentException notAKey) {
+                // then only a trusted certificate will do over TLS; plain TCP checks no key here
+            }
+            host.connectToPeer(peer.getAddress(), key);
         }
     }
 
@@ -146,12 +209,15 @@ final class ServerSession {
                 counters.lateClientCopies.incrementAndGet(); // the push was right; the client has our answer
                 return;
             }
-            // The pushed input we computed on differs from the client's: recompute from the truth.
+            // The pushed input we computed on differs from the client's: recompute from the truth, and hand
+            // the client the signed push, which with the sender's signed result is a proof against it.
             counters.mismatched.incrementAndGet();
             host.recordInconsistent(previous.sender());
+            SignedStatement evidence = previous.input().push != null && previous.input().signed() ? previous.input().evidence() : null;
+            if (evidence != null) host.recordEvidence(evidence);
             lastStep = in.step() - 1;
             done.keySet().removeIf(step -> step >= in.step());
-            compute(in, true);
+            compute(in, true, evidence);
             return;
         }
         if (in.step() <= lastStep) {
@@ -174,10 +240,15 @@ final class ServerSession {
                 counters.pushesLate.incrementAndGet(); // the client's copy won the race: normal, nothing to do
                 return;
             }
+            if (!signature(in).join()) {
+                badSignature();
+                return;
+            }
             counters.pushesDropped.incrementAndGet(); // a stale step
-            if (d != null && d.source() == InputSource.CLIENT) {
+            if (d != null && d.source() == InputSource.CLIENT && d.position() == in.position()) {
                 counters.mismatched.incrementAndGet(); // and not what the client says that step's input was
                 host.recordInconsistent(in.sender());
+                host.recordEvidence(in.evidence());
             }
             return;
         }
@@ -185,11 +256,54 @@ final class ServerSession {
             counters.pushesDropped.incrementAndGet(); // only the client may rewind or skip
             return;
         }
-        counters.pushesUsed.incrementAndGet();
-        compute(in, false);
+        // The signature is verified beside the forward pass (an Ed25519 verify costs about as much as a small
+        // span's step), and the result is used only if it holds: the check costs no latency when compute hides it.
+        CompletableFuture<Boolean> signed = signature(in);
+        compute(in, false, null, () -> signed.join());
+    }
+
+    /**
+     * Whether a push is signed by its sender: its inline signature, or the one that trails it (a
+     * {@link PushSignature} frame right after it, so that the sender signs beside this server's forward
+     * pass); verified on another thread. False when none verifies within {@link #SIGNATURE_WAIT_MS}.
+     */
+    private CompletableFuture<Boolean> signature(Input in) {
+        pushSignatures.keySet().removeIf(step -> step < in.step() - REMEMBERED_STEPS); // bounded: old ones never used
+        if (!in.push.getSignature().isEmpty()) {
+            byte[] inline = in.push.getSignature().toByteArray();
+            return CompletableFuture.supplyAsync(() -> in.signedBySender(inline), VERIFIERS);
+        }
+        return pushSignatures.computeIfAbsent(in.step(), k -> new CompletableFuture<>())
+                .thenApplyAsync(ps -> Arrays.equals(ps.getOutputDigest().toByteArray(), in.declaredDigest)
+                        && in.signedBySender(ps.getSignature().toByteArray()), VERIFIERS)
+                .completeOnTimeout(false, SIGNATURE_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
+                .exceptionally(failed -> false);
+    }
+
+    /** A push's trailing signature, from the transport's thread: completes what the session's thread may await. */
+    void onPushSignature(PushSignature ps) {
+        if (pushSignatures.size() >= MAX_PENDING_SIGNATURES && !pushSignatures.containsKey(ps.getStep())) {
+            return; // a peer sending signatures for pushes that never come: bounded, and ignored
+        }
+        pushSignatures.computeIfAbsent(ps.getStep(), k -> new CompletableFuture<>()).complete(ps);
+    }
+
+    /** A push not signed by the key its connection announced: dropped, and counted. */
+    private void badSignature() {
+        counters.pushesBadSignature.incrementAndGet();
+        counters.pushesDropped.incrementAndGet();
     }
 
     private void compute(Input in, boolean corrected) {
+        compute(in, corrected, null);
+    }
+
+    private void compute(Input in, boolean corrected, SignedStatement evidence) {
+        compute(in, corrected, evidence, null);
+    }
+
+    /** @param authentic for a push: whether it is signed by its sender, asked once the forward pass is done */
+    private void compute(Input in, boolean corrected, SignedStatement evidence, java.util.function.BooleanSupplier authentic) {
         float[] hidden;
         try {
             hidden = Tensors.decode(in.bytes(), in.meta(), nEmbd);
@@ -212,6 +326,14 @@ final class ServerSession {
             refuse(in, bad.getMessage());
             return;
         }
+        if (authentic != null) {
+            if (!authentic.getAsBoolean()) {
+                span.truncate(in.position()); // as if never computed: the client's copy will come
+                badSignature();
+                return;
+            }
+            counters.pushesUsed.incrementAndGet();
+        }
         counters.steps.incrementAndGet();
         if (corrected) {
             counters.corrected.incrementAndGet();
@@ -222,18 +344,36 @@ final class ServerSession {
         ByteBuffer payload = Tensors.encode(out, wireDtype);
         byte[] outputDigest = Tensors.digest(payload);
         TensorMeta outMeta = Tensors.meta(wireDtype, out.length / nEmbd, nEmbd);
+        // Push first: the next server's input is on the critical path, the client's copy is not.
+        pushToNext(in, outMeta, payload, digest, outputDigest);
         var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
                 .setStep(in.step()).setPosition(in.position()).setLength(span.length()).setHidden(outMeta)
                 .setInputDigest(com.google.protobuf.ByteString.copyFrom(digest)).setSource(in.source())
-                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest)).build();
-        // Push first: the next server's input is on the critical path, the client's copy is not.
-        pushToNext(in, outMeta, payload, outputDigest);
+                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest));
+        if (evidence != null) {
+            result.setInconsistentPush(in.push == null ? previousPush(evidence) : in.push)
+                    .setInconsistentPushKey(evidence.getPublicKey());
+        }
         client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)
                 .setResult(result).build(), payload.duplicate()));
+        // The signature trails the result on the same connection, signed off this thread.
+        byte[] statement = Statements.result(id, in.step(), in.position(), digest, outputDigest);
+        long step = in.step();
+        SIGNERS.execute(() -> client.send(Frame.of(Envelope.newBuilder().setResultSignature(ResultSignature.newBuilder()
+                .setSessionId(com.google.protobuf.ByteString.copyFrom(id)).setStep(step)
+                .setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
+                .setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(host.signingKey(), statement)))).build())));
+    }
+
+    /** The push an evidence statement was made of, as it travelled. */
+    private static Push previousPush(SignedStatement e) {
+        return Push.newBuilder().setSessionId(e.getSessionId()).setStep(e.getStep()).setPosition(e.getPosition())
+                .setInputDigest(e.getInputDigest()).setDigest(e.getOutputDigest()).setOriginSessionId(e.getOriginSessionId())
+                .setSignature(e.getSignature()).setSender(e.getSignerAddress()).build();
     }
 
     /** At most one push per client step received, plus one in flight: pushes never amplify the client's bytes. */
-    private void pushToNext(Input in, TensorMeta meta, ByteBuffer payload, byte[] outputDigest) {
+    private void pushToNext(Input in, TensorMeta meta, ByteBuffer payload, byte[] inputDigest, byte[] outputDigest) {
         if (next == null) {
             return;
         }
@@ -243,8 +383,16 @@ final class ServerSession {
         }
         pushesSent++;
         var push = Push.newBuilder().setSessionId(next.getSessionId()).setStep(in.step()).setPosition(in.position())
-                .setHidden(meta).setSender(host.address()).setDigest(com.google.protobuf.ByteString.copyFrom(outputDigest)).build();
-        host.push(next.getAddress(), new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
+                .setHidden(meta).setSender(host.address()).setDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
+                .setInputDigest(com.google.protobuf.ByteString.copyFrom(inputDigest))
+                .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id)).build();
+        String to = next.getAddress();
+        host.push(to, new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
+        // The signature trails the push on the same connection: signed while the next server computes.
+        byte[] statement = Statements.push(next.getSessionId().toByteArray(), in.step(), in.position(), inputDigest, outputDigest, id);
+        SIGNERS.execute(() -> host.pushSignature(to, Frame.of(Envelope.newBuilder().setPushSignature(PushSignature.newBuilder()
+                .setSessionId(push.getSessionId()).setStep(push.getStep()).setOutputDigest(push.getDigest())
+                .setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(host.signingKey(), statement)))).build())));
     }
 
     /** Bad input: a push is dropped (the client's copy will come), a client's step is answered with the reason. */

@@ -12,8 +12,24 @@ interface SessionHost {
     /** Fire-and-forget to the peer clients name {@code address}; a peer that cannot be reached loses the push. */
     void push(String address, Frame push);
 
-    /** Starts connecting to a peer in the background, so that the connection is usually up by the first push. */
-    void connectToPeer(String address);
+    /**
+     * Starts connecting to a peer in the background, so that the connection is usually up by the first
+     * push; over TLS the peer must present {@code expectedKey}'s certificate (or a trusted one).
+     */
+    void connectToPeer(String address, java.security.PublicKey expectedKey);
+
+    /** A push's trailing signature, to the peer the push went to, on the same connection after it. */
+    void pushSignature(String address, Frame signature);
+
+    /** The key this server signs its results and pushes with. */
+    java.security.PrivateKey signingKey();
+
+    /** This server's identity: the public key of {@link #signingKey()}. */
+    java.security.PublicKey publicKey();
+
+    /** A signed push that proved different from the client's copy of the same input: evidence, kept. */
+    default void recordEvidence(dev.catena.transport.proto.SignedStatement push) {
+    }
 
     /** A sender whose push differed from the client's copy of the same input. */
     void recordInconsistent(String sender);

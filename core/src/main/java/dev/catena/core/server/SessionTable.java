@@ -164,6 +164,12 @@ final class SessionTable {
         }
         sessions.put(s.idHex, new Entry(s, new SerialExecutor(compute), maxFrameBytes));
         recomputeLargestFrame();
+        if (!from.isOpen()) {
+            // The connection closed while the KV was allocated: its onClose may have swept the table before
+            // this session was in it (a connection reads closed before its onClose runs, so one of the two sees it).
+            close(s.idHex);
+            throw new Refused(ErrorCode.INTERNAL, "the connection closed while the session was opening", true);
+        }
         return s;
     }
 

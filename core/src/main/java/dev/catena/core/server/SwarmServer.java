@@ -7,6 +7,8 @@ import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
 import dev.catena.api.directory.ServerRecord;
 import dev.catena.core.model.ModelIdentity;
+import dev.catena.core.Identity;
+import dev.catena.transport.proto.SignedStatement;
 import dev.catena.transport.spi.Frame;
 import dev.catena.transport.spi.Listener;
 import dev.catena.transport.spi.Transport;
@@ -56,13 +58,18 @@ public final class SwarmServer implements AutoCloseable {
     private final SessionTable sessions;
     private final PeerLinks peers;
     private final String weightsDigest;
+    private final Identity identity;
+    /** Signed pushes that proved inconsistent with the clients' copies, newest last (at most {@link #EVIDENCE_KEPT}). */
+    private final java.util.Deque<SignedStatement> evidence = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private static final int EVIDENCE_KEPT = 64;
 
-    private SwarmServer(Config config, Span span, Transport transport) {
+    private SwarmServer(Config config, Span span, Transport transport, Identity identity) {
         this.config = config;
         this.span = span;
         this.weightsDigest = weightsDigest(config);
+        this.identity = identity;
         this.sessions = new SessionTable(config.kvBudgetBytes(), config.idleTimeout(), config.computeThreads(), closed::get);
-        this.peers = new PeerLinks(transport, config.peerAddresses(), this::address, closed::get, counters);
+        this.peers = new PeerLinks(transport, config.peerAddresses(), this::address, identity.publicKey(), closed::get, counters);
         try {
             this.listener = transport.listen(config.bindAddress(),
                     new FrameDispatcher(config.modelId(), modelName(), weightsDigest, config.blocks(), span, sessions, peers, new Host()));
@@ -72,11 +79,17 @@ public final class SwarmServer implements AutoCloseable {
         }
     }
 
-    /** Loads the span and starts listening. */
+    /** Loads the span and starts listening, with a fresh (ephemeral) identity. */
     public static SwarmServer start(Config config, SpanBackend backend, Transport transport) {
+        return start(config, backend, transport, Identity.generate());
+    }
+
+    /** Loads the span and starts listening; {@code identity} signs every result and push. */
+    public static SwarmServer start(Config config, SpanBackend backend, Transport transport, Identity identity) {
+        java.util.Objects.requireNonNull(identity, "identity");
         Span span = backend.openSpan(config.model(), config.blocks().start(), config.blocks().end(), config.spanOptions());
         try {
-            return new SwarmServer(config, span, transport);
+            return new SwarmServer(config, span, transport, identity);
         } catch (RuntimeException e) {
             span.close();
             throw e;
@@ -149,6 +162,16 @@ public final class SwarmServer implements AutoCloseable {
                 freeTokens, closed.get() ? ServerRecord.State.OFFLINE : ServerRecord.State.ONLINE, weightsDigest, "", "");
     }
 
+    /** The identity this server signs with. */
+    public Identity identity() {
+        return identity;
+    }
+
+    /** Signed pushes that proved different from the clients' copies of the same inputs (the latest 64). */
+    public java.util.List<SignedStatement> evidence() {
+        return java.util.List.copyOf(evidence);
+    }
+
     /** Senders whose pushes differed from the clients' copies, with how often. */
     public Map<String, Long> inconsistentSenders() {
         Map<String, Long> m = new java.util.TreeMap<>();
@@ -174,8 +197,29 @@ public final class SwarmServer implements AutoCloseable {
         }
 
         @Override
-        public void connectToPeer(String address) {
-            peers.connect(address);
+        public void pushSignature(String address, Frame signature) {
+            peers.pushSignature(address, signature);
+        }
+
+        @Override
+        public void connectToPeer(String address, java.security.PublicKey expectedKey) {
+            peers.connect(address, expectedKey);
+        }
+
+        @Override
+        public java.security.PrivateKey signingKey() {
+            return identity.privateKey();
+        }
+
+        @Override
+        public java.security.PublicKey publicKey() {
+            return identity.publicKey();
+        }
+
+        @Override
+        public void recordEvidence(SignedStatement push) {
+            evidence.addLast(push);
+            while (evidence.size() > EVIDENCE_KEPT) evidence.pollFirst();
         }
 
         @Override

@@ -42,16 +42,29 @@ class SwarmProtocolTest {
     static int[] runWithCorruption(java.util.function.LongPredicate corrupt, long[] corruptedOut, List<Long> inconsistent,
                                    long[] correctedOut) {
         var backend = new CountingBackend(6);
+        var liar = dev.catena.core.Identity.generate();
         try (Transport clean = memory(); Transport client = memory()) {
-            var bad = new CorruptingTransport(clean, corrupt);
-            try (var swarm = new TestSwarm(backend, MODEL, 3, i -> i == 0 ? bad : clean, client, "memory:0", 1L << 30);
+            var bad = new CorruptingTransport(clean, corrupt, liar.privateKey()); // the first server lies, and signs its lies
+            try (var swarm = new TestSwarm(backend, MODEL, 3, i -> i == 0 ? bad : clean, client, "memory:0", 1L << 30,
+                    i -> i == 0 ? liar : dev.catena.core.Identity.generate());
                  var head = backend.openHead(MODEL, SpanOptions.cpu(1))) {
                 var g = swarm.generate(head, Mode.PUSH, "3", 12);
                 corruptedOut[0] = bad.corrupted.get();
                 var s1 = swarm.servers.get(1);
                 inconsistent.add(s1.inconsistentSenders().getOrDefault(swarm.servers.get(0).address(), 0L));
                 correctedOut[0] = s1.counters().corrected.get();
-                assertTrue(swarm.bytesServerToServer() <= swarm.bytesClientToServers(), "amplification bound");
+                // Every correction handed the client the liar's signed push: with its signed result, a proof.
+                var proofs = swarm.client.proofs();
+                assertEquals(s1.counters().corrected.get() == 0, proofs.isEmpty(), "a correction yields a proof, and only a correction");
+                for (var proof : proofs) {
+                    var verdict = dev.catena.core.Proofs.verify(proof.toByteArray(), "proof");
+                    assertEquals(dev.catena.core.Proofs.Status.PROVED, verdict.status(), verdict.message());
+                    assertArrayEquals(liar.publicKey().getEncoded(), verdict.key().getEncoded(), "the liar's key is named");
+                }
+                assertEquals(0, s1.counters().pushesBadSignature.get(), "the liar signs its lies");
+                long pushes = swarm.servers.stream().mapToLong(sv -> sv.counters().pushesSent.get()).sum();
+                assertTrue(swarm.bytesServerToServer() <= swarm.bytesClientToServers() + pushes * Protocol.SIGNED_PUSH_OVERHEAD_BYTES,
+                        "amplification bound (signatures aside)");
                 return g.tokens();
             }
         }
@@ -74,6 +87,24 @@ class SwarmProtocolTest {
         int[] every7th = runWithCorruption(step -> step % 7 == 0, corrupted, inconsistent, corrected);
         assertArrayEquals(clean, every7th);
         assertEquals(corrupted[0], inconsistent.get(2));
+    }
+
+    @Test
+    void pushesNotSignedBySenderAreDroppedAndCounted() {
+        var backend = new CountingBackend(6);
+        try (Transport clean = memory(); Transport client = memory()) {
+            var bad = new CorruptingTransport(clean, step -> true); // a man in the middle: cannot sign as the sender
+            try (var swarm = new TestSwarm(backend, MODEL, 3, i -> i == 0 ? bad : clean, client, "memory:0", 1L << 30);
+                 var head = backend.openHead(MODEL, SpanOptions.cpu(1))) {
+                var g = swarm.generate(head, Mode.PUSH, "3", 12);
+                assertArrayEquals(new int[]{9, 15, 21, 27, 33, 39, 45, 51, 57, 63, 69, 75}, g.tokens());
+                var s1 = swarm.servers.get(1);
+                assertTrue(bad.corrupted.get() >= 12);
+                assertEquals(bad.corrupted.get(), s1.counters().pushesBadSignature.get(), "every altered push dropped for its signature");
+                assertEquals(0, s1.counters().pushesUsed.get() + s1.counters().corrected.get());
+                assertTrue(swarm.client.proofs().isEmpty(), "a push nobody signed proves nothing");
+            }
+        }
     }
 
     @Test
@@ -228,8 +259,10 @@ class SwarmProtocolTest {
             }
             var first = swarm.servers.getFirst().counters();
             assertTrue(first.pushesSent.get() <= first.clientSteps.get() + 1, first.snapshot().toString());
-            assertTrue(swarm.bytesServerToServer() <= swarm.bytesClientToServers(),
-                    swarm.bytesServerToServer() + " > " + swarm.bytesClientToServers());
+            // The bound in bytes, less the signatures: the counting model's hidden states (16 bytes) are smaller than them.
+            long overhead = first.pushesSent.get() * Protocol.SIGNED_PUSH_OVERHEAD_BYTES;
+            assertTrue(swarm.bytesServerToServer() <= swarm.bytesClientToServers() + overhead,
+                    swarm.bytesServerToServer() + " > " + swarm.bytesClientToServers() + " + " + overhead);
         }
     }
 

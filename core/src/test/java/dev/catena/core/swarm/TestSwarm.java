@@ -33,6 +33,12 @@ final class TestSwarm implements AutoCloseable {
      */
     TestSwarm(SpanBackend backend, Path model, int k, Function<Integer, Transport> serverTransport, Transport clientTransport,
               String bind, long kvBudget) {
+        this(backend, model, k, serverTransport, clientTransport, bind, kvBudget, i -> dev.catena.core.Identity.generate());
+    }
+
+    /** @param identities server i's identity */
+    TestSwarm(SpanBackend backend, Path model, int k, Function<Integer, Transport> serverTransport, Transport clientTransport,
+              String bind, long kvBudget, Function<Integer, dev.catena.core.Identity> identities) {
         this.model = model;
         this.modelId = model.getFileName().toString();
         this.backend = backend;
@@ -41,7 +47,7 @@ final class TestSwarm implements AutoCloseable {
         try {
             for (BlockRange r : BlockRange.even(nLayer, k)) {
                 var config = new SwarmServer.Config(model, modelId, r, SpanOptions.cpu(1), bind, kvBudget, Duration.ofMinutes(5), 1);
-                servers.add(SwarmServer.start(config, backend, serverTransport.apply(servers.size())));
+                servers.add(SwarmServer.start(config, backend, serverTransport.apply(servers.size()), identities.apply(servers.size())));
             }
         } catch (RuntimeException e) {
             servers.forEach(SwarmServer::close);

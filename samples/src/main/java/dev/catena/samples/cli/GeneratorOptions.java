@@ -54,6 +54,9 @@ final class GeneratorOptions {
     @CommandLine.Mixin
     FailoverOptions failover;
 
+    @CommandLine.Mixin
+    ClientSecurityOptions security;
+
     @Option(names = "--threads", defaultValue = "1", description = "CPU threads per span (default ${DEFAULT-VALUE}).")
     int threads;
 
@@ -82,12 +85,16 @@ final class GeneratorOptions {
         Path file = model();
         try {
             if (where.local) {
+                if (security.tls || security.proofs != null) {
+                    throw new CommandLine.ParameterException(commandLine, "--tls and --proofs are for --peers or --directory");
+                }
                 var b = Catena.local(file).split(ranges(commandLine)).threads(threads).device(device()).kvType(kvType(commandLine));
                 return Progress.during("loading " + file.getFileName(), context(b)::build);
             }
             var b = Catena.client(file).mode(mode(commandLine)).wire(wire(commandLine)).threads(threads).device(device())
                     .requestTimeout(Duration.ofSeconds(30));
             failover.apply(context(b), commandLine);
+            security.apply(b, commandLine);
             var located = where.directory != null ? b.directory(directoryUri(where.directory)) : b.peers(where.peers);
             return Progress.during("loading " + file.getFileName(), located::build);
         } catch (IllegalArgumentException e) {

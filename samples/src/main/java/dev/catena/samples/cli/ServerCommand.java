@@ -4,6 +4,7 @@ import dev.catena.api.BlockRange;
 import dev.catena.core.Catena;
 import dev.catena.core.CatenaServer;
 import dev.catena.core.Device;
+import dev.catena.core.Identity;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -51,6 +52,17 @@ final class ServerCommand implements Callable<Integer> {
     long leaseTtlSeconds;
     @Option(names = "--announce-every-s", defaultValue = "5", description = "Refresh the directory record this often (default ${DEFAULT-VALUE} s).")
     long announceSeconds;
+
+    @Option(names = "--identity", paramLabel = "DIR",
+            description = "This server's identity (./catena keygen --out DIR); default: a fresh one for this run only, said at start.")
+    Path identityDir;
+    @Option(names = "--tls", description = "TLS 1.3 on every connection, clients' and pushes to peers (the certificate of --identity).")
+    boolean tls;
+    @Option(names = "--trust", paramLabel = "FILE", split = ",", arity = "1..*",
+            description = "With --tls: certificates whose keys are trusted: clients' with --require-client-cert, peers' for pushes.")
+    java.util.List<Path> trust = java.util.List.of();
+    @Option(names = "--require-client-cert", description = "With --tls and --trust: mutual TLS, only clients with a trusted certificate connect.")
+    boolean requireClientCert;
 
     @Spec CommandSpec spec;
 
@@ -101,6 +113,23 @@ final class ServerCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--directory: " + e.getMessage());
             }
         }
+        Identity identity;
+        try {
+            if (!tls && (requireClientCert || !trust.isEmpty())) {
+                throw new IllegalArgumentException("--trust and --require-client-cert need --tls");
+            }
+            if (requireClientCert && trust.isEmpty()) {
+                throw new IllegalArgumentException("--require-client-cert needs --trust FILE... (the clients' identity.crt)");
+            }
+            identity = identityDir != null ? Identity.load(identityDir) : Identity.generate();
+            builder.identity(identity).tls(tls).trust(Identity.readCertificates(trust)).requireClientCertificates(requireClientCert);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (identityDir == null) {
+            spec.commandLine().getErr().println("catena server: no --identity given; using a fresh identity " + identity.fingerprint()
+                    + " for this run only" + (tls ? " (clients cannot --trust it ahead: use ./catena keygen and --identity)" : ""));
+        }
         CatenaServer server = Progress.during((range != null ? "loading blocks " + range : "choosing and loading " + numBlocks + " blocks")
                 + " of " + model.getFileName(), builder::start);
         var stopped = new CountDownLatch(1);
@@ -110,8 +139,9 @@ final class ServerCommand implements Callable<Integer> {
         }));
         BlockRange hosted = server.blocks();
         String address = server.address();
-        spec.commandLine().getOut().printf("catena server listening on %s, blocks [%d, %d) of %s%n", address,
-                hosted.start(), hosted.end(), model.getFileName());
+        spec.commandLine().getOut().printf("catena server listening on %s, blocks [%d, %d) of %s, identity %s%s%n", address,
+                hosted.start(), hosted.end(), model.getFileName(), identity.fingerprint(),
+                tls ? (requireClientCert ? ", mutual TLS" : ", TLS") : "");
         spec.commandLine().getOut().flush();
         while (!stopped.await(500, java.util.concurrent.TimeUnit.MILLISECONDS)) {
             if (!server.blocks().equals(hosted) || !server.address().equals(address)) { // moved (--num-blocks)

@@ -53,6 +53,13 @@ final class SwarmCommand implements Callable<Integer> {
             description = "The servers announce themselves there (etcd://HOST:PORT,..., a file) and the client finds them there.")
     String directory;
     @Option(names = "--json", description = "Print {\"tokens\",\"text\",\"latency_ms\":{\"p50\",\"p90\"},\"counters\"}.") boolean json;
+    @Option(names = "--tls", description = "TLS 1.3 on every connection (each server with a fresh identity; the client trusts exactly those).")
+    boolean tls;
+    @Option(names = "--proofs", paramLabel = "DIR", description = "Write each proof of a server's misbehaviour found here.")
+    Path proofs;
+    @Option(names = "--spot-check", defaultValue = "0.01", paramLabel = "FRACTION",
+            description = "Re-run this fraction of steps on another server of the same blocks (with --replicas > 1) and compare (default ${DEFAULT-VALUE}).")
+    double spotCheck;
     @CommandLine.Mixin SamplingOptions sampling;
     @CommandLine.Mixin FailoverOptions failover;
 
@@ -86,7 +93,7 @@ final class SwarmCommand implements Callable<Integer> {
         }
         var request = sampling.apply(GenerationRequest.builder(prompt).maxTokens(n)).build();
         List<BlockRange> spans = BlockRange.even(nLayer, servers);
-        var swarmBuilder = Catena.localSwarm(model).servers(servers).replicas(replicas).mode(m).threads(threads).device(d);
+        var swarmBuilder = Catena.localSwarm(model).servers(servers).replicas(replicas).mode(m).threads(threads).device(d).tls(tls);
         if (directory != null) {
             try {
                 swarmBuilder.directory(GeneratorOptions.directoryUri(directory));
@@ -95,8 +102,8 @@ final class SwarmCommand implements Callable<Integer> {
             }
         }
         try (LocalSwarm swarm = Progress.during("starting " + servers * replicas + " servers", swarmBuilder::start);
-             CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10)),
-                     spec.commandLine()).build();
+             CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10))
+                     .proofDirectory(proofs).spotCheck(spotCheckFraction()), spec.commandLine()).build();
              TokenStream stream = client.stream(request)) {
             int produced = 0;
             for (Token ignored : stream) {
@@ -107,6 +114,13 @@ final class SwarmCommand implements Callable<Integer> {
             print(client.detokenize(concat(g.promptTokens(), g.tokens())), g, swarm.servers());
         }
         return 0;
+    }
+
+    private double spotCheckFraction() {
+        if (!(spotCheck >= 0 && spotCheck <= 1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--spot-check must be in [0, 1], got " + spotCheck);
+        }
+        return spotCheck;
     }
 
     private static List<Integer> concat(List<Integer> a, List<Integer> b) {

@@ -46,6 +46,19 @@ final class NettyConnection implements Connection {
         return remoteAddress;
     }
 
+    /** The key of the certificate the peer presented, once the TLS handshake is done; null otherwise or over plain TCP. */
+    @Override
+    public java.security.PublicKey peerKey() {
+        var ssl = channel.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+        if (ssl == null || !ssl.handshakeFuture().isSuccess()) return null;
+        try {
+            var certs = ssl.engine().getSession().getPeerCertificates();
+            return certs.length == 0 ? null : certs[0].getPublicKey();
+        } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
+            return null;
+        }
+    }
+
     @Override
     public boolean isOpen() {
         return !closing && channel.isActive();
@@ -167,6 +180,11 @@ final class NettyConnection implements Connection {
             if (cause instanceof TooLongFrameException) {
                 return new TransportException(remoteAddress + " sent a frame over maxFrameBytes "
                         + transport.config().maxFrameBytes() + ": " + cause.getMessage(), cause);
+            }
+            for (Throwable c = cause; c != null; c = c.getCause()) {
+                if (c instanceof javax.net.ssl.SSLException tls) {
+                    return new TransportException("TLS with " + remoteAddress + " failed: " + tls.getMessage(), cause);
+                }
             }
             if (cause instanceof IOException) { // the network: reset, broken pipe
                 return new TransportException("connection to " + remoteAddress + " lost: " + cause.getMessage(), cause);

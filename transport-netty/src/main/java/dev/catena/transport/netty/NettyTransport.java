@@ -32,7 +32,10 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
+import io.netty.handler.ssl.SslHandler;
+
 import java.net.InetSocketAddress;
+import java.security.PublicKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Objects;
@@ -63,6 +66,8 @@ public final class NettyTransport implements Transport {
     private final Set<NettyListener> listeners = ConcurrentHashMap.newKeySet();
     final TransportCounters counters = new TransportCounters();
     private final InboundBudget inboundBudget;
+    /** Null over plain TCP. */
+    private final TlsEngines tls;
     /** Accepted connections open now, in total and per remote host, for the caps. */
     private final AtomicInteger acceptedOpen = new AtomicInteger();
     private final ConcurrentHashMap<String, Integer> acceptedPerHost = new ConcurrentHashMap<>();
@@ -75,6 +80,7 @@ public final class NettyTransport implements Transport {
         this.config = Objects.requireNonNull(config, "config");
         this.epoll = epoll;
         this.inboundBudget = new InboundBudget(config.inboundBudgetBytes(), counters);
+        this.tls = config.tls() == null ? null : new TlsEngines(config.tls());
         int threads = config.ioThreads() > 0 ? config.ioThreads() : Runtime.getRuntime().availableProcessors();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.group = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("catena-netty", true), io);
@@ -110,6 +116,7 @@ public final class NettyTransport implements Transport {
                             return;
                         }
                         accepted.add(ch);
+                        if (tls != null) ch.pipeline().addLast("tls", new SslHandler(tls.server()));
                         initConnection(ch, handler, true, HostPort.format((InetSocketAddress) ch.remoteAddress()));
                     }
                 });
@@ -134,6 +141,11 @@ public final class NettyTransport implements Transport {
 
     @Override
     public Connection connect(String address, FrameHandler handler, Duration timeout) {
+        return connect(address, handler, timeout, null);
+    }
+
+    @Override
+    public Connection connect(String address, FrameHandler handler, Duration timeout, PublicKey expectedPeerKey) {
         Objects.requireNonNull(handler, "handler");
         ensureOpen();
         if (inEventLoop()) { // waiting here could wait for this very loop
@@ -153,6 +165,7 @@ public final class NettyTransport implements Transport {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (tls != null) ch.pipeline().addLast("tls", new SslHandler(tls.client(target, expectedPeerKey)));
                         initConnection(ch, handler, false, address);
                     }
                 });
@@ -171,7 +184,26 @@ public final class NettyTransport implements Transport {
             channel.close();
             ensureOpen();
         }
+        if (tls != null) awaitHandshake(channel, address, millis);
         return channel.attr(CONNECTION).get();
+    }
+
+    /** Waits for a connection's TLS handshake; a failure closes it and says why (e.g. whose key was not trusted). */
+    private void awaitHandshake(Channel channel, String address, long millis) {
+        SslHandler ssl = channel.pipeline().get(SslHandler.class);
+        Future<Channel> done = ssl.handshakeFuture();
+        try {
+            if (!done.awaitUninterruptibly(millis + 1000) || !done.isSuccess()) {
+                channel.close();
+                Throwable cause = done.cause();
+                Throwable root = cause;
+                while (root != null && root.getCause() != null) root = root.getCause();
+                throw new TransportException("TLS handshake with " + address + " failed: "
+                        + (root == null ? "timed out" : root.getMessage()), cause);
+            }
+        } finally {
+            tls.done(ssl.engine());
+        }
     }
 
     private void initConnection(Channel ch, FrameHandler handler, boolean accepted, String remote) {

@@ -34,6 +34,9 @@ public final class MemoryTransportProvider extends TransportProvider {
 
     @Override
     public Transport create(TransportConfig config) {
+        if (config.tls() != null) {
+            throw new IllegalArgumentException("the in-process transport has no TLS (nothing leaves the process); use the netty transport");
+        }
         return new MemoryTransport(config);
     }
 }

@@ -25,6 +25,14 @@ public interface Connection extends AutoCloseable {
     boolean isOpen();
 
     /**
+     * The public key of the certificate the peer presented in the TLS handshake, once it completed;
+     * null over plain TCP, or when the peer presented none (a client without an identity).
+     */
+    default java.security.PublicKey peerKey() {
+        return null;
+    }
+
+    /**
      * Closes the connection; queued frames may be dropped. Idempotent. Both sides' handlers then see
      * {@code onClose}, once each.
      */

@@ -24,6 +24,18 @@ public interface Transport extends AutoCloseable {
      */
     Connection connect(String address, FrameHandler handler, Duration timeout);
 
+    /**
+     * As {@link #connect(String, FrameHandler, Duration)}; with TLS, the server's certificate is also
+     * accepted when its key is {@code expectedPeerKey} (the key a client was told the peer has), besides
+     * the configured trusted certificates. Over TLS it returns once the handshake completed.
+     *
+     * @throws TransportException also when the TLS handshake fails; the message says why (e.g. whose key
+     *                            was not trusted)
+     */
+    default Connection connect(String address, FrameHandler handler, Duration timeout, java.security.PublicKey expectedPeerKey) {
+        return connect(address, handler, timeout);
+    }
+
     /** Counters over every connection of this transport; {@link TransportStats#NONE} if it keeps none. */
     default TransportStats stats() {
         return TransportStats.NONE;

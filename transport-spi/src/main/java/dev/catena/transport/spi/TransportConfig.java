@@ -16,9 +16,11 @@ import java.util.Objects;
  * @param frameTimeout             a frame, once its first byte arrived, must arrive whole within this
  * @param maxConnections           accepted connections open at once over all listeners (0: no cap)
  * @param maxConnectionsPerAddress accepted connections open at once from one remote host (0: no cap)
+ * @param tls                      TLS 1.3 on every connection, listened or connected; null: plain TCP. A
+ *                                 transport that cannot do TLS refuses to be created with it.
  */
 public record TransportConfig(int maxFrameBytes, int ioThreads, long inboundBudgetBytes, Duration helloTimeout,
-                              Duration frameTimeout, int maxConnections, int maxConnectionsPerAddress) {
+                              Duration frameTimeout, int maxConnections, int maxConnectionsPerAddress, TlsConfig tls) {
     /** 64 MiB: room for a 512-token prefill at hidden size 8192 in f32 (16 MiB) and more. */
     public static final int DEFAULT_MAX_FRAME_BYTES = 64 << 20;
 
@@ -49,6 +51,12 @@ public record TransportConfig(int maxFrameBytes, int ioThreads, long inboundBudg
         }
     }
 
+    /** Plain TCP. */
+    public TransportConfig(int maxFrameBytes, int ioThreads, long inboundBudgetBytes, Duration helloTimeout,
+                           Duration frameTimeout, int maxConnections, int maxConnectionsPerAddress) {
+        this(maxFrameBytes, ioThreads, inboundBudgetBytes, helloTimeout, frameTimeout, maxConnections, maxConnectionsPerAddress, null);
+    }
+
     /** Default bounds, no connection caps. */
     public TransportConfig(int maxFrameBytes, int ioThreads) {
         this(maxFrameBytes, ioThreads, Math.max(DEFAULT_INBOUND_BUDGET_BYTES, maxFrameBytes + 4L),
@@ -60,15 +68,21 @@ public record TransportConfig(int maxFrameBytes, int ioThreads, long inboundBudg
     }
 
     public TransportConfig withInboundBudgetBytes(long bytes) {
-        return new TransportConfig(maxFrameBytes, ioThreads, bytes, helloTimeout, frameTimeout, maxConnections, maxConnectionsPerAddress);
+        return new TransportConfig(maxFrameBytes, ioThreads, bytes, helloTimeout, frameTimeout, maxConnections, maxConnectionsPerAddress, tls);
     }
 
     public TransportConfig withTimeouts(Duration hello, Duration frame) {
-        return new TransportConfig(maxFrameBytes, ioThreads, inboundBudgetBytes, hello, frame, maxConnections, maxConnectionsPerAddress);
+        return new TransportConfig(maxFrameBytes, ioThreads, inboundBudgetBytes, hello, frame, maxConnections, maxConnectionsPerAddress, tls);
     }
 
     public TransportConfig withConnectionCaps(int total, int perAddress) {
-        return new TransportConfig(maxFrameBytes, ioThreads, inboundBudgetBytes, helloTimeout, frameTimeout, total, perAddress);
+        return new TransportConfig(maxFrameBytes, ioThreads, inboundBudgetBytes, helloTimeout, frameTimeout, total, perAddress, tls);
+    }
+
+    /** With TLS 1.3 on every connection ({@code null}: plain TCP). */
+    public TransportConfig withTls(TlsConfig tls) {
+        return new TransportConfig(maxFrameBytes, ioThreads, inboundBudgetBytes, helloTimeout, frameTimeout, maxConnections,
+                maxConnectionsPerAddress, tls);
     }
 
     /**

@@ -1,0 +1,115 @@
+package dev.catena.transport.sign;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.InvalidKeyException;
+import java.security.KeyFactory;
+import java.security.MessageDigest;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.SignatureException;
+import java.security.spec.X509EncodedKeySpec;
+import java.util.HexFormat;
+
+/**
+ * The exact bytes a server signs with its Ed25519 identity (PROTOCOL.md, security), so that server,
+ * client and {@code catena verify-proof} agree on them. Every statement is
+ * <pre>
+ *   domain (ASCII) || 0x00 || u8 len(session) || session || u64 step || u32 position
+ *     || u8 len(input_digest) || input_digest || u8 len(output_digest) || output_digest [|| push tail]
+ * </pre>
+ * big-endian, where {@code domain} is {@code catena/result/v1} or {@code catena/push/v1}. A result's
+ * session is the client's session at the signer. A push's session is the session at the receiver, and
+ * its tail is {@code u8 len(origin) || origin}: the signer's own session of that step, so that a push and
+ * the same server's result for the step can be matched (a proof). The hello statement is
+ * {@code catena/hello/v1 || 0x00 || nonce}: a server signs the nonce a connecting client sent.
+ */
+public final class Statements {
+    public static final String RESULT = "catena/result/v1";
+    public static final String PUSH = "catena/push/v1";
+    public static final String HELLO = "catena/hello/v1";
+    /** Ed25519 signatures are 64 bytes. */
+    public static final int SIGNATURE_BYTES = 64;
+
+    private static final ThreadLocal<Signature> ED25519 = ThreadLocal.withInitial(() -> {
+        try {
+            return Signature.getInstance("Ed25519");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("this JDK has no Ed25519 (needed since Java 15)", e);
+        }
+    });
+
+    private Statements() {
+    }
+
+    public static byte[] result(byte[] session, long step, int position, byte[] inputDigest, byte[] outputDigest) {
+        return encode(RESULT, session, step, position, inputDigest, outputDigest, null);
+    }
+
+    public static byte[] push(byte[] receiverSession, long step, int position, byte[] inputDigest, byte[] outputDigest,
+                              byte[] originSession) {
+        return encode(PUSH, receiverSession, step, position, inputDigest, outputDigest, originSession);
+    }
+
+    public static byte[] hello(byte[] nonce) {
+        byte[] domain = HELLO.getBytes(StandardCharsets.US_ASCII);
+        return ByteBuffer.allocate(domain.length + 1 + nonce.length).put(domain).put((byte) 0).put(nonce).array();
+    }
+
+    private static byte[] encode(String domainName, byte[] session, long step, int position, byte[] in, byte[] out, byte[] origin) {
+        byte[] domain = domainName.getBytes(StandardCharsets.US_ASCII);
+        for (byte[] field : new byte[][]{session, in, out, origin == null ? new byte[0] : origin}) {
+            if (field.length > 255) throw new IllegalArgumentException("a statement field is at most 255 bytes, got " + field.length);
+        }
+        int size = domain.length + 1 + 1 + session.length + 8 + 4 + 1 + in.length + 1 + out.length + (origin == null ? 0 : 1 + origin.length);
+        ByteBuffer b = ByteBuffer.allocate(size).put(domain).put((byte) 0)
+                .put((byte) session.length).put(session).putLong(step).putInt(position)
+                .put((byte) in.length).put(in).put((byte) out.length).put(out);
+        if (origin != null) b.put((byte) origin.length).put(origin);
+        return b.array();
+    }
+
+    public static byte[] sign(PrivateKey key, byte[] statement) {
+        Signature s = ED25519.get();
+        try {
+            s.initSign(key);
+            s.update(statement);
+            return s.sign();
+        } catch (InvalidKeyException | SignatureException e) {
+            throw new IllegalArgumentException("cannot sign with this key: " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether {@code signature} is {@code key}'s over {@code statement}; false for any malformed input. */
+    public static boolean verify(PublicKey key, byte[] statement, byte[] signature) {
+        if (key == null || signature == null || signature.length != SIGNATURE_BYTES) return false;
+        Signature s = ED25519.get();
+        try {
+            s.initVerify(key);
+            s.update(statement);
+            return s.verify(signature);
+        } catch (InvalidKeyException | SignatureException e) {
+            return false;
+        }
+    }
+
+    /** A public key from its X.509 (SubjectPublicKeyInfo) encoding, as Hello carries it. */
+    public static PublicKey publicKey(byte[] encoded) {
+        try {
+            return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(encoded));
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IllegalArgumentException("not an Ed25519 public key (X.509 encoding): " + e.getMessage(), e);
+        }
+    }
+
+    /** A key's short name: the first 16 hex digits of the SHA-256 of its X.509 encoding. */
+    public static String fingerprint(PublicKey key) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getEncoded()), 0, 8);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+}
