@@ -474,7 +474,7 @@ public final class RemoteSession implements AutoCloseable {
                 p.valid().completeOnTimeout(false, CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)));
         try {
             checkSignatures(Long.MAX_VALUE);
-        } catch (SwarmException.Corrupt late) {
+        } catch (SwarmException late) { // a bad signature, or a server gone before it signed: closing goes on
             LOG.log(System.Logger.Level.WARNING, late.getMessage());
         }
         proofTasks.forEach(t -> t.completeOnTimeout(null, CLOSE_WAIT_MS, TimeUnit.MILLISECONDS).join());
