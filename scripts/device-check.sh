@@ -80,7 +80,7 @@ export CATENA_LLAMA_DIR=$P/natives CATENA_CACHE_DIR=$work/cache
 # and any main class (ComputeBench, TestModelMain) on the class path.
 mkdir -p "$work/bin"
 jopts="--sun-misc-unsafe-memory-access=allow -Djava.util.logging.config.file=$root/config/test-logging.properties -Dcatena.vocab.dir=$P/vocab"
-printf '#!/bin/sh\nexec "%s" --enable-native-access=dev.catena.ffm,io.netty.common %s -p "%s" --add-modules ALL-MODULE-PATH -m dev.catena.samples/dev.catena.samples.cli.CatenaCli "$@"\n' \
+printf '#!/bin/sh\nexec "%s" --enable-native-access=dev.catena.ffm,dev.catena.transport.spi,io.netty.common %s -p "%s" --add-modules ALL-MODULE-PATH -m dev.catena.samples/dev.catena.samples.cli.CatenaCli "$@"\n' \
   "$JAVA" "$jopts" "$P/lib" > "$work/bin/cli"
 printf '#!/bin/sh\nexec "%s" --enable-native-access=ALL-UNNAMED %s -cp "%s" "$@"\n' \
   "$JAVA" "$jopts" "$P/bench/catena-bench.jar:$P/lib/*" > "$work/bin/cp_java"

@@ -141,6 +141,15 @@ public final class Identity {
         return certificate;
     }
 
+    /**
+     * What signs and verifies: {@code "OpenSSL"} (the system's libcrypto.so.3 through java.lang.foreign, where
+     * the module {@code dev.catena.transport.spi} has native access) or {@code "JDK"}. The signatures are
+     * the same bytes; OpenSSL's are about 10 times faster.
+     */
+    public static String signingEngine() {
+        return dev.catena.transport.sign.Statements.nativeEd25519() ? "OpenSSL" : "JDK";
+    }
+
     /** The first 16 hex digits of the SHA-256 of the public key's X.509 encoding. */
     public String fingerprint() {
         return fingerprint(publicKey());

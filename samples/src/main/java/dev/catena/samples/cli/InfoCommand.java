@@ -71,6 +71,7 @@ final class InfoCommand implements Callable<Integer> {
         o.put("backends", Catena.spanBackendProviders().stream().map(p -> p.name() + (p.isAvailable() ? "" : " (unavailable)")).toList());
         o.put("transports", Catena.transportProviders().stream()
                 .map(p -> p.name() + (p.isAvailable() ? " (" + p.implementation() + ")" : " (unavailable)")).toList());
+        o.put("signatures", "Ed25519 by " + dev.catena.core.Identity.signingEngine());
         o.put("directories", Catena.directoryProviders().stream()
                 .map(p -> String.join(", ", p.schemes().stream().map(x -> x + ":").toList()) + (p.isAvailable() ? "" : " (unavailable)")).toList());
         return o;
