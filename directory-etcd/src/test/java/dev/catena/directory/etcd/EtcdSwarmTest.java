@@ -96,7 +96,9 @@ class EtcdSwarmTest {
                 servers.add(Catena.server(MODEL).blocks(0, 2).directory(uri).start());
                 servers.add(Catena.server(MODEL).blocks(2, 5).directory(uri).start());
                 await(() -> watcher.servers(model).size() == 2, Duration.ofSeconds(5), "both servers announced; seed " + seed);
-                try (CatenaClient client = Catena.client(MODEL).directory(uri).build()) {
+                // A client whose watch was on the killed member sees nothing until jetcd re-opens the watch on
+                // another member: its failovers wait for the directory (awaitCoverage) instead of giving up.
+                try (CatenaClient client = Catena.client(MODEL).directory(uri).awaitCoverage(Duration.ofSeconds(15)).build()) {
                     assertEquals(local.subList(0, 8), client.generate(greedy(8)).tokens(), "seed " + seed);
                     int victim = rnd.nextInt(3);
                     etcd.members.get(victim).kill();
@@ -108,7 +110,7 @@ class EtcdSwarmTest {
                     await(() -> watcher.servers(model).size() == 2, Duration.ofSeconds(15), "withdrawn; seed " + seed);
                     assertEquals(local, client.generate(greedy(N)).tokens(), "routing goes on; seed " + seed);
                 }
-                try (CatenaClient fresh = Catena.client(MODEL).directory(uri).build()) {
+                try (CatenaClient fresh = Catena.client(MODEL).directory(uri).awaitCoverage(Duration.ofSeconds(15)).build()) {
                     assertEquals(local, fresh.generate(greedy(N)).tokens(), "a new client finds the servers; seed " + seed);
                 }
             } finally {
