@@ -19,9 +19,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -34,18 +31,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * }</pre>
  */
 public final class CatenaServer implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(CatenaServer.class.getName());
-    /** The server hosting the current span; replaced when the server moves to other blocks. */
-    private volatile SwarmServer server;
+    /** The current span's server, its directory record and, with --num-blocks, its moves. */
+    private final Placement placement;
     private final Transport ownTransport;
-    private final Directory directory;
-    private final ScheduledExecutorService announcer;
     private final AtomicBoolean closed = new AtomicBoolean();
-    /** How it chooses and moves its blocks; null when they are pinned. */
-    private final Rebalancing rebalancing;
-    /** Servers of spans it moved away from, still finishing their sessions. */
-    private final java.util.List<SwarmServer> draining = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private volatile long nextRebalanceNanos;
 
     /**
      * Moving between spans: the backend and transport to open the new span with, the config to copy,
@@ -56,70 +45,8 @@ public final class CatenaServer implements AutoCloseable {
     }
 
     private CatenaServer(SwarmServer server, Transport ownTransport, Directory directory, Duration announceEvery, Rebalancing rebalancing) {
-        this.server = server;
         this.ownTransport = ownTransport;
-        this.directory = directory;
-        this.rebalancing = rebalancing;
-        if (directory == null) {
-            this.announcer = null;
-            return;
-        }
-        directory.announce(server.record());
-        this.announcer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("catena-announce").factory());
-        if (rebalancing != null) scheduleNextRebalance();
-        // Refreshed, so clients route by the throughput and free KV it has now.
-        announcer.scheduleAtFixedRate(() -> {
-            try {
-                directory.announce(this.server.record());
-                if (rebalancing != null && System.nanoTime() >= nextRebalanceNanos) {
-                    scheduleNextRebalance();
-                    rebalance();
-                }
-                retireDrained();
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "directory refresh failed: " + e.getMessage());
-            }
-        }, announceEvery.toMillis(), announceEvery.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    /** The next check, after the interval plus up to half of it at random, so servers do not all move at once. */
-    private void scheduleNextRebalance() {
-        long every = rebalancing.every().toNanos();
-        nextRebalanceNanos = System.nanoTime() + every + (long) (java.util.concurrent.ThreadLocalRandom.current().nextDouble() * every / 2);
-    }
-
-    /**
-     * Moves to the blocks {@link BlockSelection#rebalance} names, when it names others: opens the new
-     * span on a new port, announces it, withdraws the old record (no new sessions come there) and
-     * closes the old span once its sessions have finished. No session is dropped.
-     */
-    private void rebalance() {
-        SwarmServer current = server;
-        var target = BlockSelection.rebalance(directory.servers(rebalancing.config().modelId()), rebalancing.nLayer(),
-                current.address(), current.blocks(), current.record().throughput(), rebalancing.balanceQuality());
-        if (target.equals(current.blocks())) return;
-        var c = rebalancing.config();
-        String host = c.bindAddress().substring(0, c.bindAddress().lastIndexOf(':'));
-        var config = new SwarmServer.Config(c.model(), c.modelId(), target, c.spanOptions(), host + ":0", c.kvBudgetBytes(),
-                c.idleTimeout(), c.computeThreads(), c.peerAddresses());
-        SwarmServer moved = SwarmServer.start(config, rebalancing.spans(), rebalancing.transport(), current.identity()); // the same identity
-        LOG.log(System.Logger.Level.INFO, "moving from blocks {0} on {1} to blocks {2} on {3} ({4} sessions left to finish)",
-                current.blocks(), current.address(), target, moved.address(), current.openSessions());
-        server = moved;
-        directory.announce(moved.record());
-        directory.withdraw(current.address());
-        draining.add(current);
-        retireDrained();
-    }
-
-    /** Closes the old spans whose sessions have all finished. */
-    private void retireDrained() {
-        for (SwarmServer old : draining) {
-            if (old.openSessions() == 0) {
-                draining.remove(old);
-                old.close();
-            }
-        }
+        this.placement = new Placement(server, directory, announceEvery, rebalancing);
     }
 
     /**
@@ -152,27 +79,27 @@ public final class CatenaServer implements AutoCloseable {
 
     /** The identity this server signs its results and pushes with (and presents over TLS). */
     public Identity identity() {
-        return server.identity();
+        return placement.server().identity();
     }
 
     /** The {@code host:port} clients and peers connect to. */
     public String address() {
-        return server.address();
+        return placement.server().address();
     }
 
     /** The blocks it hosts. */
     public BlockRange blocks() {
-        return server.blocks();
+        return placement.server().blocks();
     }
 
     /** Inference sessions open now. */
     public int openSessions() {
-        return server.openSessions();
+        return placement.server().openSessions();
     }
 
     /** KV cache bytes the open sessions reserve. */
     public long kvBytesReserved() {
-        return server.kvBytesReserved();
+        return placement.server().kvBytesReserved();
     }
 
     /**
@@ -180,12 +107,12 @@ public final class CatenaServer implements AutoCloseable {
      * {@code bytes_client_to_server}, {@code bytes_server_to_server}, ... (a snapshot, in a fixed order).
      */
     public Map<String, Long> counters() {
-        return server.counters().snapshot();
+        return placement.server().counters().snapshot();
     }
 
     /** Whether it still serves (not closed). */
     public boolean isRunning() {
-        return !server.isClosed();
+        return !placement.server().isClosed();
     }
 
     /** Bytes of partly received frames its connections hold now, bounded by the inbound budget. */
@@ -198,18 +125,7 @@ public final class CatenaServer implements AutoCloseable {
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
         try {
-            if (announcer != null) {
-                announcer.shutdownNow();
-                try {
-                    directory.withdraw(server.address());
-                } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.WARNING, "directory withdraw failed: " + e.getMessage());
-                } finally {
-                    directory.close();
-                }
-            }
-            server.close();
-            draining.forEach(SwarmServer::close);
+            placement.close();
         } finally {
             if (ownTransport != null) ownTransport.close();
         }

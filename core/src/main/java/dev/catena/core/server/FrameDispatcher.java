@@ -244,7 +244,7 @@ final class FrameDispatcher implements FrameHandler {
             return;
         }
         counters.clientSteps.incrementAndGet();
-        var in = new ServerSession.Input(st.getStep(), st.getPosition(), st.getHidden(), Tensors.copy(payload), InputSource.CLIENT,
+        var in = new StepInput(st.getStep(), st.getPosition(), st.getHidden(), Tensors.copy(payload), InputSource.CLIENT,
                 "", e.getRequestId(), st.getDigest().toByteArray());
         ServerSession s = entry.session();
         s.used = true;
@@ -264,7 +264,7 @@ final class FrameDispatcher implements FrameHandler {
             return;
         }
         // The signature is checked on the session's thread (ServerSession.onPush), not on the event loop.
-        var in = new ServerSession.Input(p.getStep(), p.getPosition(), p.getHidden(), Tensors.copy(payload), InputSource.PUSH,
+        var in = new StepInput(p.getStep(), p.getPosition(), p.getHidden(), Tensors.copy(payload), InputSource.PUSH,
                 p.getSender(), 0, p.getDigest().toByteArray(), p, peerKeys.get(from));
         ServerSession s = entry.session();
         s.used = true;

@@ -45,87 +45,8 @@ final class ServerSession {
     /** How many computed steps are remembered to check late copies against. */
     private static final int REMEMBERED_STEPS = 8;
 
-    /** A step's input as it arrived: wire bytes (owned copy) and their description. */
-    static final class Input {
-        private final long step;
-        private final int position;
-        private final TensorMeta meta;
-        private final ByteBuffer bytes;
-        private final InputSource source;
-        private final String sender;
-        private final long requestId;
-        private final byte[] declaredDigest;
-        /** A push's header and the key of the connection it came on (null for a client's step). */
-        private final Push push;
-        private final PublicKey pushKey;
-        private byte[] digest; // computed once, on the session's thread rather than the event loop
 
-        Input(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender, long requestId,
-              byte[] declaredDigest) {
-            this(step, position, meta, bytes, source, sender, requestId, declaredDigest, null, null);
-        }
-
-        Input(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender, long requestId,
-              byte[] declaredDigest, Push push, PublicKey pushKey) {
-            this.push = push;
-            this.pushKey = pushKey;
-            this.step = step;
-            this.position = position;
-            this.meta = meta;
-            this.bytes = bytes;
-            this.source = source;
-            this.sender = sender;
-            this.requestId = requestId;
-            this.declaredDigest = declaredDigest;
-        }
-
-        long step() { return step; }
-        int position() { return position; }
-        TensorMeta meta() { return meta; }
-        ByteBuffer bytes() { return bytes; }
-        InputSource source() { return source; }
-        String sender() { return sender; }
-        long requestId() { return requestId; }
-
-        /** SHA-256 of the payload. */
-        byte[] digest() {
-            if (digest == null) digest = Tensors.digest(bytes);
-            return digest;
-        }
-
-        /** The push's signature once verified (inline or trailing); null before, or when it does not verify. */
-        private volatile byte[] signature;
-
-        /** Whether {@code sig} is the sender's (the key of the connection the push came on) over what the push carries; keeps it. */
-        boolean signedBySender(byte[] sig) {
-            if (push == null || pushKey == null || sig == null) return false;
-            byte[] statement = Statements.push(push.getSessionId().toByteArray(), push.getStep(), push.getPosition(),
-                    push.getInputDigest().toByteArray(), declaredDigest, push.getOriginSessionId().toByteArray());
-            boolean ok = Statements.verify(pushKey, statement, sig);
-            if (ok) signature = sig;
-            return ok;
-        }
-
-        boolean signed() {
-            return signature != null;
-        }
-
-        /** A push as evidence: the statement its sender signed, with the sender's key. */
-        SignedStatement evidence() {
-            return SignedStatement.newBuilder().setDomain(Statements.PUSH).setSessionId(push.getSessionId())
-                    .setStep(push.getStep()).setPosition(push.getPosition()).setInputDigest(push.getInputDigest())
-                    .setOutputDigest(push.getDigest()).setOriginSessionId(push.getOriginSessionId())
-                    .setPublicKey(com.google.protobuf.ByteString.copyFrom(pushKey.getEncoded()))
-                    .setSignature(com.google.protobuf.ByteString.copyFrom(signature)).setSignerAddress(sender).build();
-        }
-
-        /** Whether the payload is what the sender hashed (an absent digest is not checked). */
-        boolean intact() {
-            return declaredDigest.length == 0 || Arrays.equals(declaredDigest, digest());
-        }
-    }
-
-    private record Done(int position, byte[] digest, InputSource source, String sender, Input input) {
+    private record Done(int position, byte[] digest, InputSource source, String sender, StepInput input) {
     }
 
     final byte[] id;
@@ -196,7 +117,7 @@ final class ServerSession {
     }
 
     /** The client's own copy of a step's input: the source of truth. */
-    void onClientStep(Input in) {
+    void onClientStep(StepInput in) {
         lastActivityNanos = System.nanoTime();
         clientSteps++;
         if (!in.intact()) {
@@ -228,7 +149,7 @@ final class ServerSession {
     }
 
     /** A push from the upstream server; used if it is the next step's input, else dropped or checked. */
-    void onPush(Input in) {
+    void onPush(StepInput in) {
         counters.pushesReceived.incrementAndGet();
         if (!in.intact()) {
             counters.pushesDropped.incrementAndGet(); // damaged in transit: the client's copy will do
@@ -267,7 +188,7 @@ final class ServerSession {
      * {@link PushSignature} frame right after it, so that the sender signs beside this server's forward
      * pass); verified on another thread. False when none verifies within {@link #SIGNATURE_WAIT_MS}.
      */
-    private CompletableFuture<Boolean> signature(Input in) {
+    private CompletableFuture<Boolean> signature(StepInput in) {
         pushSignatures.keySet().removeIf(step -> step < in.step() - REMEMBERED_STEPS); // bounded: old ones never used
         if (!in.push.getSignature().isEmpty()) {
             byte[] inline = in.push.getSignature().toByteArray();
@@ -294,16 +215,16 @@ final class ServerSession {
         counters.pushesDropped.incrementAndGet();
     }
 
-    private void compute(Input in, boolean corrected) {
+    private void compute(StepInput in, boolean corrected) {
         compute(in, corrected, null);
     }
 
-    private void compute(Input in, boolean corrected, SignedStatement evidence) {
+    private void compute(StepInput in, boolean corrected, SignedStatement evidence) {
         compute(in, corrected, evidence, null);
     }
 
     /** @param authentic for a push: whether it is signed by its sender, asked once the forward pass is done */
-    private void compute(Input in, boolean corrected, SignedStatement evidence, java.util.function.BooleanSupplier authentic) {
+    private void compute(StepInput in, boolean corrected, SignedStatement evidence, java.util.function.BooleanSupplier authentic) {
         float[] hidden;
         try {
             hidden = Tensors.decode(in.bytes(), in.meta(), nEmbd);
@@ -373,7 +294,7 @@ final class ServerSession {
     }
 
     /** At most one push per client step received, plus one in flight: pushes never amplify the client's bytes. */
-    private void pushToNext(Input in, TensorMeta meta, ByteBuffer payload, byte[] inputDigest, byte[] outputDigest) {
+    private void pushToNext(StepInput in, TensorMeta meta, ByteBuffer payload, byte[] inputDigest, byte[] outputDigest) {
         if (next == null) {
             return;
         }
@@ -396,7 +317,7 @@ final class ServerSession {
     }
 
     /** Bad input: a push is dropped (the client's copy will come), a client's step is answered with the reason. */
-    private void refuse(Input in, String reason) {
+    private void refuse(StepInput in, String reason) {
         if (in.source() == InputSource.PUSH) {
             counters.pushesDropped.incrementAndGet();
         } else {

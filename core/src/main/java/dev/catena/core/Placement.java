@@ -1,0 +1,116 @@
+package dev.catena.core;
+
+import dev.catena.api.directory.Directory;
+import dev.catena.core.server.BlockSelection;
+import dev.catena.core.server.SwarmServer;
+
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Where a {@link CatenaServer} stands in its swarm: the server of its current span, the record it keeps
+ * in its directory (announced, refreshed, withdrawn at close) and, when it chooses its blocks, its moves
+ * to other spans ({@link BlockSelection}) with the servers it left finishing their sessions.
+ */
+final class Placement {
+    private static final System.Logger LOG = System.getLogger(Placement.class.getName());
+    /** The server hosting the current span; replaced when the server moves to other blocks. */
+    private volatile SwarmServer server;
+    private final Directory directory;
+    private final ScheduledExecutorService announcer;
+    /** How it chooses and moves its blocks; null when they are pinned. */
+    private final CatenaServer.Rebalancing rebalancing;
+    /** Servers of spans it moved away from, still finishing their sessions. */
+    private final java.util.List<SwarmServer> draining = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile long nextRebalanceNanos;
+
+    Placement(SwarmServer server, Directory directory, Duration announceEvery, CatenaServer.Rebalancing rebalancing) {
+        this.server = server;
+        this.directory = directory;
+        this.rebalancing = rebalancing;
+        if (directory == null) {
+            this.announcer = null;
+            return;
+        }
+        directory.announce(server.record());
+        this.announcer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("catena-announce").factory());
+        if (rebalancing != null) scheduleNextRebalance();
+        // Refreshed, so clients route by the throughput and free KV it has now.
+        announcer.scheduleAtFixedRate(() -> {
+            try {
+                directory.announce(this.server.record());
+                if (rebalancing != null && System.nanoTime() >= nextRebalanceNanos) {
+                    scheduleNextRebalance();
+                    rebalance();
+                }
+                retireDrained();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "directory refresh failed: " + e.getMessage());
+            }
+        }, announceEvery.toMillis(), announceEvery.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** The next check, after the interval plus up to half of it at random, so servers do not all move at once. */
+    private void scheduleNextRebalance() {
+        long every = rebalancing.every().toNanos();
+        nextRebalanceNanos = System.nanoTime() + every + (long) (java.util.concurrent.ThreadLocalRandom.current().nextDouble() * every / 2);
+    }
+
+    /**
+     * Moves to the blocks {@link BlockSelection#rebalance} names, when it names others: opens the new
+     * span on a new port, announces it, withdraws the old record (no new sessions come there) and
+     * closes the old span once its sessions have finished. No session is dropped.
+     */
+    private void rebalance() {
+        SwarmServer current = server;
+        var target = BlockSelection.rebalance(directory.servers(rebalancing.config().modelId()), rebalancing.nLayer(),
+                current.address(), current.blocks(), current.record().throughput(), rebalancing.balanceQuality());
+        if (target.equals(current.blocks())) return;
+        var c = rebalancing.config();
+        String host = c.bindAddress().substring(0, c.bindAddress().lastIndexOf(':'));
+        var config = new SwarmServer.Config(c.model(), c.modelId(), target, c.spanOptions(), host + ":0", c.kvBudgetBytes(),
+                c.idleTimeout(), c.computeThreads(), c.peerAddresses());
+        SwarmServer moved = SwarmServer.start(config, rebalancing.spans(), rebalancing.transport(), current.identity()); // the same identity
+        LOG.log(System.Logger.Level.INFO, "moving from blocks {0} on {1} to blocks {2} on {3} ({4} sessions left to finish)",
+                current.blocks(), current.address(), target, moved.address(), current.openSessions());
+        server = moved;
+        directory.announce(moved.record());
+        directory.withdraw(current.address());
+        draining.add(current);
+        retireDrained();
+    }
+
+    /** Closes the old spans whose sessions have all finished. */
+    private void retireDrained() {
+        for (SwarmServer old : draining) {
+            if (old.openSessions() == 0) {
+                draining.remove(old);
+                old.close();
+            }
+        }
+    }
+
+
+    /** The server of the current span. */
+    SwarmServer server() {
+        return server;
+    }
+
+    /** Withdraws the record and closes the directory, then the current span's server and those draining. */
+    void close() {
+        if (announcer != null) {
+            announcer.shutdownNow();
+            try {
+                directory.withdraw(server.address());
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "directory withdraw failed: " + e.getMessage());
+            } finally {
+                directory.close();
+            }
+        }
+        server.close();
+        draining.forEach(SwarmServer::close);
+    }
+}
