@@ -16,15 +16,12 @@ import dev.catena.transport.spi.TransportException;
 import dev.catena.core.security.ProofCheck;
 import dev.catena.transport.proto.Proof;
 import dev.catena.transport.proto.Push;
-import dev.catena.transport.proto.ResultSignature;
 import dev.catena.transport.proto.SignedStatement;
 import dev.catena.transport.sign.Statements;
 
 import java.nio.ByteBuffer;
 import java.security.PublicKey;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -76,6 +73,7 @@ public final class RemoteSession implements AutoCloseable {
         this.maxLength = maxLength;
         this.wireDtype = wireDtype;
         this.stepTimeout = stepTimeout;
+        this.signatures = new ResultSignatures(client.counters(), stepTimeout);
     }
 
     /**
@@ -122,7 +120,7 @@ public final class RemoteSession implements AutoCloseable {
         for (HopSession.Sent sent : history.subList(0, Math.min(limit, history.size()))) {
             run(hops, sent.input(), sent.n(), sent.position());
             HopSession.Sent last = hops.getLast().history.getLast();
-            checkSignatures(step); // a replay waits for its results' signatures: they are the evidence
+            signatures.check(step); // a replay waits for its results' signatures: they are the evidence
             StepResult r = last.signedResult(stepTimeout);
             results.add(r);
             if (!Arrays.equals(r.getOutputDigest().toByteArray(), sent.outputDigest())) break;
@@ -152,7 +150,7 @@ public final class RemoteSession implements AutoCloseable {
             open.setNext(next.peer());
         }
         return HopSession.open(client, hop, open, (from, r) -> {
-            if (r.header().hasResultSignature()) signatureArrived(r.header().getResultSignature()); // on the transport's thread
+            if (r.header().hasResultSignature()) signatures.arrived(r.header().getResultSignature()); // on the transport's thread
             else events.add(new Event(from, r));
         });
     }
@@ -209,7 +207,7 @@ public final class RemoteSession implements AutoCloseable {
         hops.remove(index);
         hops.addAll(index, fresh);
         old.closeWithoutWaiting();
-        unverified.removeIf(p -> p.address().equals(old.hop.address())); // it failed: its signatures may never come
+        signatures.forget(old.hop.address()); // it failed: its signatures may never come
         if (mode == Mode.PUSH) {
             if (index > 0) hops.get(index - 1).nextChanged = true;
             if (index + fresh.size() < hops.size()) fresh.getLast().nextChanged = true;
@@ -241,7 +239,7 @@ public final class RemoteSession implements AutoCloseable {
      * and records its input once its result is accepted.
      */
     private ByteBuffer run(List<HopSession> chain, ByteBuffer input, int n, int position) {
-        checkSignatures(step - 1); // those of the step before the last, verified meanwhile
+        signatures.check(step - 1); // those of the step before the last, verified meanwhile
         long s = ++step;
         int size = chain.size();
         for (HopSession h : chain) {
@@ -280,7 +278,7 @@ public final class RemoteSession implements AutoCloseable {
             if (!Arrays.equals(outputDigest, Tensors.digest(ev.received().payload()))) {
                 throw new SwarmException.Corrupt("step " + s + ": the result from " + address + " was damaged in transit", address);
             }
-            verifyLater(ev.from(), r, s);
+            signatures.verifyLater(ev.from().hop.address(), ev.from().link, r, s);
             client.counters().results.incrementAndGet();
             if (r.getCorrected()) client.counters().corrected.incrementAndGet();
             if (r.getCorrected() && r.hasInconsistentPush() && from > 0) proveAgainstUpstream(chain.get(from - 1), r);
@@ -309,7 +307,7 @@ public final class RemoteSession implements AutoCloseable {
                 }
                 output = match.payload();
                 chain.get(k).history.add(new HopSession.Sent(inputs[k], n, position, match.header().getResult().getOutputDigest().toByteArray(),
-                        match.header().getResult(), signatureOf(match.header().getResult())));
+                        match.header().getResult(), signatures.of(match.header().getResult())));
                 if (k + 1 < size) {
                     inputs[k + 1] = output;
                     expected[k + 1] = match.header().getResult().getOutputDigest().toByteArray(); // checked on arrival
@@ -320,72 +318,10 @@ public final class RemoteSession implements AutoCloseable {
         return output;
     }
 
-    /** A result's signature, being verified off this thread. */
-    private record PendingSignature(String address, ServerLink link, PublicKey key, long step, CompletableFuture<Boolean> valid) {
-    }
-
-    private static final ExecutorService VERIFIERS = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
-    private static final int MAX_SIGNATURES_WAITING = 4096;
     private static final long CLOSE_WAIT_MS = 1000;
-    private final List<PendingSignature> unverified = new ArrayList<>();
-    /** Results' signatures by (session, step, output digest): they trail their results (ResultSignature frames). */
-    private final java.util.concurrent.ConcurrentHashMap<String, CompletableFuture<byte[]>> signatures =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    /** The results' signatures: they trail their results, and are verified off the critical path. */
+    private final ResultSignatures signatures;
     private final List<CompletableFuture<Void>> proofTasks = new ArrayList<>();
-
-    private static String signatureKey(com.google.protobuf.ByteString session, long step, com.google.protobuf.ByteString outputDigest) {
-        return java.util.HexFormat.of().formatHex(session.toByteArray()) + ":" + step + ":"
-                + java.util.HexFormat.of().formatHex(outputDigest.toByteArray());
-    }
-
-    /** A result's trailing signature arrived (transport thread). Bounded: a server cannot make us hold more. */
-    private void signatureArrived(ResultSignature rs) {
-        String key = signatureKey(rs.getSessionId(), rs.getStep(), rs.getOutputDigest());
-        if (signatures.size() >= MAX_SIGNATURES_WAITING && !signatures.containsKey(key)) return;
-        signatures.computeIfAbsent(key, k -> new CompletableFuture<>()).complete(rs.getSignature().toByteArray());
-    }
-
-    /** A result's signature: inline, or the one trailing it (completed when it arrives). */
-    private CompletableFuture<byte[]> signatureOf(StepResult r) {
-        if (!r.getSignature().isEmpty()) return CompletableFuture.completedFuture(r.getSignature().toByteArray());
-        return signatures.computeIfAbsent(signatureKey(r.getSessionId(), r.getStep(), r.getOutputDigest()), k -> new CompletableFuture<>());
-    }
-
-    /**
-     * Starts verifying a result's signature on other threads, as soon as it arrives. The result is accepted
-     * now by the digest chain, which is what makes it valid; the signature makes it accountable, so its
-     * check need not hold up the step: it is joined a step later (or at close), and a bad or missing one
-     * fails that hop then ({@link SwarmException.Corrupt}: banned, replaced, replayed).
-     */
-    private void verifyLater(HopSession from, StepResult r, long s) {
-        PublicKey key = from.link.publicKey();
-        byte[] statement = Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
-                r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray());
-        unverified.add(new PendingSignature(from.hop.address(), from.link, key, s, signatureOf(r)
-                .thenApplyAsync(signature -> Statements.verify(key, statement, signature), VERIFIERS)
-                .completeOnTimeout(false, stepTimeout.toMillis(), TimeUnit.MILLISECONDS)));
-    }
-
-    /** Joins the signature checks of steps up to {@code upTo}; the first bad one fails its hop. */
-    private void checkSignatures(long upTo) {
-        List<PendingSignature> due = unverified.stream().filter(p -> p.step() <= upTo).toList();
-        unverified.removeAll(due);
-        if (!due.isEmpty()) { // signatures of results never accepted (computed on a bad push), long past
-            long forget = due.stream().mapToLong(PendingSignature::step).max().getAsLong() - 8;
-            signatures.keySet().removeIf(k -> Long.parseLong(k.split(":")[1]) <= forget);
-        }
-        for (PendingSignature p : due) {
-            if (!p.valid().isDone() && !p.link().isOpen()) { // gone before its signature came: fail it now, not after a wait
-                throw new SwarmException.Unreachable("step " + p.step() + ": connection to " + p.address() + " lost before it signed its result",
-                        p.address(), null);
-            }
-            if (!p.valid().join()) {
-                client.counters().badSignatures.incrementAndGet();
-                throw new SwarmException.Corrupt("step " + p.step() + ": the result from " + p.address() + " is not signed by its key "
-                        + (p.key() == null ? "(none)" : Statements.fingerprint(p.key())), p.address());
-            }
-        }
-    }
 
     /**
      * A server recomputed from the client's copy because the push it got differed, and sent the signed
@@ -470,10 +406,9 @@ public final class RemoteSession implements AutoCloseable {
     @Override
     public void close() {
         // The last steps' signatures: a little time for those still coming, none for a server that is gone.
-        unverified.replaceAll(p -> new PendingSignature(p.address(), p.link(), p.key(), p.step(),
-                p.valid().completeOnTimeout(false, CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)));
+        signatures.waitAtMost(CLOSE_WAIT_MS);
         try {
-            checkSignatures(Long.MAX_VALUE);
+            signatures.check(Long.MAX_VALUE);
         } catch (SwarmException late) { // a bad signature, or a server gone before it signed: closing goes on
             LOG.log(System.Logger.Level.WARNING, late.getMessage());
         }

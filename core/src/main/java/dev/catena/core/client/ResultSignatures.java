@@ -1,0 +1,103 @@
+package dev.catena.core.client;
+
+import dev.catena.core.SwarmException;
+import dev.catena.transport.proto.ResultSignature;
+import dev.catena.transport.proto.StepResult;
+import dev.catena.transport.sign.Statements;
+
+import java.security.PublicKey;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A session's results' signatures. They trail their results ({@code ResultSignature} frames on the same
+ * connection) and are verified on other threads as soon as they arrive. A result is accepted at once by
+ * the digest chain, which is what makes it valid; its signature makes it accountable, so its check is
+ * joined later ({@link #check}), and a bad or missing one fails that hop then ({@link SwarmException.Corrupt}:
+ * banned, replaced, replayed). Used on the session's thread, but {@link #arrived} on the transport's.
+ */
+final class ResultSignatures {
+    /** A result's signature, being verified off the session's thread. */
+    private record Pending(String address, ServerLink link, PublicKey key, long step, CompletableFuture<Boolean> valid) {
+    }
+
+    private static final ExecutorService VERIFIERS = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
+    private static final int MAX_SIGNATURES_WAITING = 4096;
+
+    private final ClientCounters counters;
+    private final Duration timeout;
+    private final List<Pending> unverified = new ArrayList<>();
+    /** Signatures by (session, step, output digest), completed as they arrive. */
+    private final ConcurrentHashMap<String, CompletableFuture<byte[]>> signatures = new ConcurrentHashMap<>();
+
+    ResultSignatures(ClientCounters counters, Duration timeout) {
+        this.counters = counters;
+        this.timeout = timeout;
+    }
+
+    private static String key(com.google.protobuf.ByteString session, long step, com.google.protobuf.ByteString outputDigest) {
+        return java.util.HexFormat.of().formatHex(session.toByteArray()) + ":" + step + ":"
+                + java.util.HexFormat.of().formatHex(outputDigest.toByteArray());
+    }
+
+    /** A result's trailing signature arrived (transport thread). Bounded: a server cannot make us hold more. */
+    void arrived(ResultSignature rs) {
+        String key = key(rs.getSessionId(), rs.getStep(), rs.getOutputDigest());
+        if (signatures.size() >= MAX_SIGNATURES_WAITING && !signatures.containsKey(key)) return;
+        signatures.computeIfAbsent(key, k -> new CompletableFuture<>()).complete(rs.getSignature().toByteArray());
+    }
+
+    /** A result's signature: inline, or the one trailing it (completed when it arrives). */
+    CompletableFuture<byte[]> of(StepResult r) {
+        if (!r.getSignature().isEmpty()) return CompletableFuture.completedFuture(r.getSignature().toByteArray());
+        return signatures.computeIfAbsent(key(r.getSessionId(), r.getStep(), r.getOutputDigest()), k -> new CompletableFuture<>());
+    }
+
+    /** Starts verifying the signature of a result {@code address} gave for step {@code step}, as soon as it arrives. */
+    void verifyLater(String address, ServerLink link, StepResult r, long step) {
+        PublicKey key = link.publicKey();
+        byte[] statement = Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
+                r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray());
+        unverified.add(new Pending(address, link, key, step, of(r)
+                .thenApplyAsync(signature -> Statements.verify(key, statement, signature), VERIFIERS)
+                .completeOnTimeout(false, timeout.toMillis(), TimeUnit.MILLISECONDS)));
+    }
+
+    /** Drops the checks of a server that failed: its signatures may never come. */
+    void forget(String address) {
+        unverified.removeIf(p -> p.address().equals(address));
+    }
+
+    /** Gives the checks still running at most {@code millis} more (at close). */
+    void waitAtMost(long millis) {
+        unverified.replaceAll(p -> new Pending(p.address(), p.link(), p.key(), p.step(),
+                p.valid().completeOnTimeout(false, millis, TimeUnit.MILLISECONDS)));
+    }
+
+    /** Joins the signature checks of steps up to {@code upTo}; the first bad one fails its hop. */
+    void check(long upTo) {
+        List<Pending> due = unverified.stream().filter(p -> p.step() <= upTo).toList();
+        unverified.removeAll(due);
+        if (!due.isEmpty()) { // signatures of results never accepted (computed on a bad push), long past
+            long forget = due.stream().mapToLong(Pending::step).max().getAsLong() - 8;
+            signatures.keySet().removeIf(k -> Long.parseLong(k.split(":")[1]) <= forget);
+        }
+        for (Pending p : due) {
+            if (!p.valid().isDone() && !p.link().isOpen()) { // gone before its signature came: fail it now, not after a wait
+                throw new SwarmException.Unreachable("step " + p.step() + ": connection to " + p.address() + " lost before it signed its result",
+                        p.address(), null);
+            }
+            if (!p.valid().join()) {
+                counters.badSignatures.incrementAndGet();
+                throw new SwarmException.Corrupt("step " + p.step() + ": the result from " + p.address() + " is not signed by its key "
+                        + (p.key() == null ? "(none)" : Statements.fingerprint(p.key())), p.address());
+            }
+        }
+    }
+}
