@@ -13,15 +13,8 @@ import dev.catena.transport.proto.Step;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.spi.TransportException;
 
-import dev.catena.core.security.ProofCheck;
-import dev.catena.transport.proto.Proof;
-import dev.catena.transport.proto.Push;
-import dev.catena.transport.proto.SignedStatement;
-import dev.catena.transport.sign.Statements;
 
 import java.nio.ByteBuffer;
-import java.security.PublicKey;
-import java.util.concurrent.CompletableFuture;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -74,6 +67,7 @@ public final class RemoteSession implements AutoCloseable {
         this.wireDtype = wireDtype;
         this.stepTimeout = stepTimeout;
         this.signatures = new ResultSignatures(client.counters(), stepTimeout);
+        this.proofs = new UpstreamProofs(client, stepTimeout);
     }
 
     /**
@@ -281,7 +275,7 @@ public final class RemoteSession implements AutoCloseable {
             signatures.verifyLater(ev.from().hop.address(), ev.from().link, r, s);
             client.counters().results.incrementAndGet();
             if (r.getCorrected()) client.counters().corrected.incrementAndGet();
-            if (r.getCorrected() && r.hasInconsistentPush() && from > 0) proveAgainstUpstream(chain.get(from - 1), r);
+            if (r.getCorrected() && r.hasInconsistentPush() && from > 0) proofs.proveAgainst(chain.get(from - 1), r);
             pending.get(from).add(ev.received());
             // Accept hops in order: hop k's result is valid when it computed on exactly what the client holds as its input.
             while (accepted < size) {
@@ -321,45 +315,9 @@ public final class RemoteSession implements AutoCloseable {
     private static final long CLOSE_WAIT_MS = 1000;
     /** The results' signatures: they trail their results, and are verified off the critical path. */
     private final ResultSignatures signatures;
-    private final List<CompletableFuture<Void>> proofTasks = new ArrayList<>();
+    /** Proofs against upstream servers whose pushes differed from their results, being assembled. */
+    private final UpstreamProofs proofs;
 
-    /**
-     * A server recomputed from the client's copy because the push it got differed, and sent the signed
-     * push: with the upstream server's signed result for that step, a proof when the two differ.
-     */
-    private void proveAgainstUpstream(HopSession upstream, StepResult corrected) {
-        Push push = corrected.getInconsistentPush();
-        HopSession.Sent mine = null;
-        for (HopSession.Sent sent : upstream.history) {
-            if (sent.result() != null && sent.result().getStep() == push.getStep()) mine = sent;
-        }
-        if (mine == null || upstream.link.publicKey() == null) return;
-        proofTasks.removeIf(CompletableFuture::isDone);
-        var pushed = SignedStatement.newBuilder().setDomain(Statements.PUSH).setSessionId(push.getSessionId())
-                .setStep(push.getStep()).setPosition(push.getPosition()).setInputDigest(push.getInputDigest())
-                .setOutputDigest(push.getDigest()).setOriginSessionId(push.getOriginSessionId())
-                .setPublicKey(corrected.getInconsistentPushKey()).setSignature(push.getSignature())
-                .setSignerAddress(push.getSender()).build();
-        StepResult result = mine.result();
-        PublicKey key = upstream.link.publicKey();
-        String address = upstream.hop.address();
-        proofTasks.add(mine.signature().copy().orTimeout(stepTimeout.toMillis(), TimeUnit.MILLISECONDS).thenAccept(sig ->
-                prove(pushed, result.toBuilder().setSignature(com.google.protobuf.ByteString.copyFrom(sig)).build(), key, address, push))
-                .exceptionally(noSignature -> null));
-    }
-
-    private void prove(SignedStatement pushed, StepResult mine, PublicKey key, String address, Push push) {
-        var proof = Proof.newBuilder().setVersion(1)
-                .addStatements(pushed)
-                .addStatements(ProofCheck.of(mine, key, address))
-                .setNote("the push " + address + " sent downstream differed from the result "
-                        + "it gave the client for step " + push.getStep()).build();
-        try {
-            if (ProofCheck.check(proof).status() == ProofCheck.Status.PROVED) client.recordProof(proof, address);
-        } catch (IllegalArgumentException malformed) {
-            // the downstream server sent a malformed key: no proof, and the step itself is still valid
-        }
-    }
 
     private Event poll(long deadline, long s, HopSession awaited) {
         try {
@@ -412,7 +370,7 @@ public final class RemoteSession implements AutoCloseable {
         } catch (SwarmException late) { // a bad signature, or a server gone before it signed: closing goes on
             LOG.log(System.Logger.Level.WARNING, late.getMessage());
         }
-        proofTasks.forEach(t -> t.completeOnTimeout(null, CLOSE_WAIT_MS, TimeUnit.MILLISECONDS).join());
+        proofs.finish(CLOSE_WAIT_MS);
         hops.forEach(h -> h.closeQuietly(client.requestTimeout()));
     }
 }
