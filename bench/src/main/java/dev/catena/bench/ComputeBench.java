@@ -128,7 +128,7 @@ public final class ComputeBench implements Callable<Integer> {
         long kvBytes;
         long weightBytes;
         long rssLoaded;
-        long rssBefore = residentBytes();
+        long rssBefore = ProcessMemory.residentBytes();
         var backend = FfmSpanBackend.instance();
         int nLayer = backend.inspect(model).nLayer();
         try (ModelHead head = backend.openHead(model, new SpanOptions(threads, device));
@@ -153,7 +153,7 @@ public final class ComputeBench implements Callable<Integer> {
                 }
             }
             // With Catena's span and head and llama.cpp's model all loaded and used.
-            rssLoaded = residentBytes();
+            rssLoaded = ProcessMemory.residentBytes();
         }
         Speeds cs = speeds(catena), ls = speeds(llama);
         spec.commandLine().getOut().println(Report.json(new Result(model.getFileName().toString(), threads, cpuVariant(),
@@ -243,18 +243,5 @@ public final class ComputeBench implements Callable<Integer> {
         } catch (java.io.IOException | RuntimeException e) {
             return -1;
         }
-    }
-
-    private static long residentBytes() {
-        try {
-            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (java.io.IOException ignored) {
-            // not Linux: report 0
-        }
-        return 0;
     }
 }

@@ -35,12 +35,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
@@ -68,7 +62,7 @@ public final class HttpBench implements Callable<Integer> {
 
     /** The JSON line, snake_case. */
     record Result(String model, int servers, int threads, int tokens, int rounds, boolean sameText, Side inProcess, Side http,
-                  Ratio ratio, Concurrency concurrency, int processors, double loadAverage) {
+                  Ratio ratio, StreamsHeld.Concurrency concurrency, int processors, double loadAverage) {
     }
 
     /** Medians and spread (min, max) over the measured rounds. */
@@ -91,13 +85,6 @@ public final class HttpBench implements Callable<Integer> {
      * layer costs in work, whatever else the machine runs).
      */
     record Ratio(Spread throughput, Spread ttftOverMs, Spread cpuPerToken, boolean throughputTargetMet, boolean ttftTargetMet) {
-    }
-
-    record Concurrency(int connections, int tokensEach, int completed, int failed, int maxStreaming, int maxServerSessions,
-                       int serverSessionsAfter, double seconds, Memory heapBytes, Memory rssBytes, long heapBytesPerConnection) {
-    }
-
-    record Memory(long before, long peakDuring, long after) {
     }
 
     @ArgGroup(exclusive = true)
@@ -183,7 +170,7 @@ public final class HttpBench implements Callable<Integer> {
             }
             Spread throughput = Spread.of(ratio);
             Spread over = Spread.of(ttftOver);
-            Concurrency concurrency = connections == 0 ? null : concurrent(http, completions, swarm, connections, concurrentTokens);
+            StreamsHeld.Concurrency concurrency = connections == 0 ? null : StreamsHeld.concurrent(http, completions, swarm, connections, concurrentTokens);
             double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
             String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, rounds, sameText,
                     side(local), side(remote), new Ratio(throughput, over, Spread.of(cpu), throughput.median() >= 0.97, over.median() <= 2.0),
@@ -287,109 +274,5 @@ public final class HttpBench implements Callable<Integer> {
         long t1 = System.nanoTime();
         if (n < 0) throw new IllegalStateException("the stream ended without its usage chunk");
         return timing(n, t0, first, t1, c0, text);
-    }
-
-    /** {@code connections} streaming requests at once, each on its own connection; memory sampled while they run. */
-    static Concurrency concurrent(HttpClient http, URI uri, LocalSwarm swarm, int connections, int tokensEach) throws Exception {
-        long heapBefore = settledHeap();
-        long rssBefore = residentBytes();
-        var streaming = new AtomicInteger();
-        var maxStreaming = new AtomicInteger();
-        var maxSessions = new AtomicInteger();
-        var peakHeap = new AtomicLong(heapBefore);
-        var peakRss = new AtomicLong(rssBefore);
-        var completed = new AtomicInteger();
-        var failed = new AtomicInteger();
-        var start = new CountDownLatch(1);
-        var done = new CountDownLatch(1);
-        Thread sampler = Thread.ofPlatform().daemon().name("http-bench-sampler").start(() -> {
-            var heap = ManagementFactory.getMemoryMXBean();
-            while (done.getCount() > 0) {
-                peakHeap.accumulateAndGet(heap.getHeapMemoryUsage().getUsed(), Math::max);
-                peakRss.accumulateAndGet(residentBytes(), Math::max);
-                maxSessions.accumulateAndGet(swarm.servers().stream().mapToInt(CatenaServer::openSessions).max().orElse(0), Math::max);
-                try {
-                    done.await(20, TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        });
-        long t0;
-        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            List<Future<?>> all = new ArrayList<>();
-            for (int i = 0; i < connections; i++) {
-                all.add(pool.submit(() -> {
-                    start.await();
-                    var req = HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
-                            .POST(HttpRequest.BodyPublishers.ofString(body(tokensEach))).build();
-                    HttpResponse<Stream<String>> resp = http.send(req, HttpResponse.BodyHandlers.ofLines());
-                    boolean counted = false;
-                    boolean ended = false;
-                    try (Stream<String> lines = resp.body()) {
-                        for (Iterator<String> it = lines.iterator(); it.hasNext(); ) {
-                            String line = it.next();
-                            if (!line.startsWith("data: ")) continue;
-                            if (!counted) {
-                                counted = true;
-                                maxStreaming.accumulateAndGet(streaming.incrementAndGet(), Math::max);
-                            }
-                            if (line.equals("data: [DONE]")) {
-                                ended = true;
-                                break;
-                            }
-                        }
-                    } finally {
-                        if (counted) streaming.decrementAndGet();
-                    }
-                    if (resp.statusCode() == 200 && ended) completed.incrementAndGet();
-                    else failed.incrementAndGet();
-                    return null;
-                }));
-            }
-            t0 = System.nanoTime();
-            start.countDown();
-            for (Future<?> f : all) {
-                try {
-                    f.get(10, TimeUnit.MINUTES);
-                } catch (java.util.concurrent.ExecutionException e) {
-                    failed.incrementAndGet();
-                }
-            }
-        } finally {
-            done.countDown();
-            sampler.join();
-        }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        // The servers free a stream's sessions as it ends; give the last closes a moment before counting.
-        int sessionsAfter = Integer.MAX_VALUE;
-        for (int i = 0; i < 100 && sessionsAfter > 0; i++) {
-            sessionsAfter = swarm.servers().stream().mapToInt(CatenaServer::openSessions).sum();
-            if (sessionsAfter > 0) Thread.sleep(20);
-        }
-        long heapAfter = settledHeap();
-        long rssAfter = residentBytes();
-        return new Concurrency(connections, tokensEach, completed.get(), failed.get(), maxStreaming.get(), maxSessions.get(), sessionsAfter,
-                seconds, new Memory(heapBefore, peakHeap.get(), heapAfter), new Memory(rssBefore, peakRss.get(), rssAfter),
-                (peakHeap.get() - heapBefore) / connections);
-    }
-
-    /** Heap in use after a full collection (System.gc() is honoured by the JDK's collectors unless disabled). */
-    private static long settledHeap() throws InterruptedException {
-        System.gc();
-        Thread.sleep(100);
-        System.gc();
-        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-    }
-
-    private static long residentBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        } catch (IOException ignored) {
-            // not Linux: report 0
-        }
-        return 0;
     }
 }
