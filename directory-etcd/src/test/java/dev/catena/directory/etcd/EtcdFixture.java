@@ -30,8 +30,21 @@ final class EtcdFixture implements AutoCloseable {
         return cluster(dir, 1);
     }
 
-    /** {@code n} members forming one cluster, each healthy before this returns. */
+    /**
+     * {@code n} members forming one cluster, each healthy before this returns. A free port can be taken by
+     * another process before etcd binds it: then the cluster starts again on other ports (3 tries).
+     */
     static EtcdFixture cluster(Path dir, int n) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return clusterOnFreePorts(dir.resolve("try" + attempt), n);
+            } catch (IllegalStateException e) {
+                if (attempt == 3 || e.getMessage() == null || !e.getMessage().contains("address already in use")) throw e;
+            }
+        }
+    }
+
+    private static EtcdFixture clusterOnFreePorts(Path dir, int n) {
         Path bin = LocalEtcd.binary();
         int[] client = new int[n];
         int[] peer = new int[n];
