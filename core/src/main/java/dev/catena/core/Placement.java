@@ -1,5 +1,6 @@
 package dev.catena.core;
 
+import dev.catena.api.BlockRange;
 import dev.catena.api.directory.Directory;
 import dev.catena.core.server.BlockSelection;
 import dev.catena.core.server.SwarmServer;
@@ -65,21 +66,33 @@ final class Placement {
      */
     private void rebalance() {
         SwarmServer current = server;
-        var target = BlockSelection.rebalance(directory.servers(rebalancing.config().modelId()), rebalancing.nLayer(),
-                current.address(), current.blocks(), current.record().throughput(), rebalancing.balanceQuality());
+        var target = plan(current);
         if (target.equals(current.blocks())) return;
         var c = rebalancing.config();
         String host = c.bindAddress().substring(0, c.bindAddress().lastIndexOf(':'));
         var config = new SwarmServer.Config(c.model(), c.modelId(), target, c.spanOptions(), host + ":0", c.kvBudgetBytes(),
                 c.idleTimeout(), c.computeThreads(), c.peerAddresses());
         SwarmServer moved = SwarmServer.start(config, rebalancing.spans(), rebalancing.transport(), current.identity()); // the same identity
-        LOG.log(System.Logger.Level.INFO, "moving from blocks {0} on {1} to blocks {2} on {3} ({4} sessions left to finish)",
-                current.blocks(), current.address(), target, moved.address(), current.openSessions());
+        // Loading took a while, and another server that saw the same gap may have moved to it meanwhile: both
+        // moving would open a gap where they left. Commit only if the move still pays against the swarm now.
+        if (!target.equals(plan(current))) {
+            LOG.log(System.Logger.Level.INFO, "not moving to blocks {0}: another server covered them while they loaded", target);
+            moved.close();
+            return;
+        }
         server = moved;
-        directory.announce(moved.record());
+        directory.announce(moved.record()); // first, before anything slow: others re-check against it
         directory.withdraw(current.address());
+        LOG.log(System.Logger.Level.INFO, "moved from blocks {0} on {1} to blocks {2} on {3} ({4} sessions left to finish)",
+                current.blocks(), current.address(), target, moved.address(), current.openSessions());
         draining.add(current);
         retireDrained();
+    }
+
+    /** Where {@link BlockSelection#rebalance} would have {@code current} go, given the directory now. */
+    private BlockRange plan(SwarmServer current) {
+        return BlockSelection.rebalance(directory.servers(rebalancing.config().modelId()), rebalancing.nLayer(),
+                current.address(), current.blocks(), current.record().throughput(), rebalancing.balanceQuality());
     }
 
     /** Closes the old spans whose sessions have all finished. */

@@ -78,4 +78,24 @@ class NumBlocksTest {
             assertTrue(c.blocks().end() == 5, "c moved to the lost blocks: " + c.blocks());
         }
     }
+
+    @Test
+    void ofTwoServersThatSeeTheSameGapOnlyOneMoves() throws Exception {
+        URI dir = URI.create("mem:num-blocks-race-" + System.nanoTime());
+        Duration often = Duration.ofMillis(10);
+        try (CatenaServer a = Catena.server(MODEL).numBlocks(3).directory(dir).announceEvery(often).rebalanceEvery(often).start();
+             CatenaServer b = Catena.server(MODEL).numBlocks(3).directory(dir).start();
+             CatenaServer c = Catena.server(MODEL).numBlocks(3).directory(dir).announceEvery(often).rebalanceEvery(often).start()) {
+            assertEquals(List.of(new BlockRange(0, 3), new BlockRange(2, 5), new BlockRange(0, 3)), List.of(a.blocks(), b.blocks(), c.blocks()));
+            b.close(); // a and c both see blocks 3 and 4 uncovered, checking every 10-15 ms, each loading for longer
+            long until = System.nanoTime() + 2_000_000_000L;
+            int bothMoved = 0;
+            while (System.nanoTime() < until) {
+                if (a.blocks().end() == 5 && c.blocks().end() == 5) bothMoved++;
+                Thread.sleep(1);
+            }
+            assertEquals(0, bothMoved, "both moved, leaving blocks 0 and 1 to nobody, seen in that many polls");
+            assertEquals(Set.of(new BlockRange(0, 3), new BlockRange(2, 5)), Set.of(a.blocks(), c.blocks()), "one moved, the other stayed");
+        }
+    }
 }
