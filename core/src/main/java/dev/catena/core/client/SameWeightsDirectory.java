@@ -65,6 +65,11 @@ final class SameWeightsDirectory implements Directory {
     }
 
     @Override
+    public List<ServerRecord> reread(String modelId) {
+        return inner.reread(modelId).stream().filter(this::same).toList();
+    }
+
+    @Override
     public Watch watch(String modelId, Consumer<List<ServerRecord>> onChange) {
         return inner.watch(modelId, all -> onChange.accept(all.stream().filter(this::same).toList()));
     }
