@@ -58,6 +58,11 @@ abstract class FilteringDirectory implements Directory {
     }
 
     @Override
+    public List<ServerRecord> reread(String modelId) {
+        return inner.reread(modelId).stream().filter(this::keep).toList();
+    }
+
+    @Override
     public Watch watch(String modelId, Consumer<List<ServerRecord>> onChange) {
         return inner.watch(modelId, all -> onChange.accept(all.stream().filter(this::keep).toList()));
     }
