@@ -41,7 +41,9 @@ final class CompletionWriter {
         this.model = model;
         this.maxConcurrent = maxConcurrent;
         this.permits = new Semaphore(maxConcurrent);
-        this.workers = Executors.newFixedThreadPool(maxConcurrent, Thread.ofPlatform().name("catena-openai-", 0).daemon().factory());
+        // The permits bound the generations; the pool reuses an idle (warm) thread when it has one, where a fixed pool
+        // would start a new thread for each of its first maxConcurrent requests.
+        this.workers = Executors.newCachedThreadPool(Thread.ofPlatform().name("catena-openai-", 0).daemon().factory());
     }
 
     /** Runs {@code call} on a worker, or throws 429 when {@code maxConcurrent} generations are running already. */
@@ -89,6 +91,7 @@ final class CompletionWriter {
         ex.ch.closeFuture().addListener(f -> cancelled.set(true));
         String id = (call.chat() ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         long now = System.currentTimeMillis() / 1000;
+        TokenChunks tokens = call.stream() ? new TokenChunks(id, now, model, call.chat(), call.includeUsage()) : null;
         TokenStream stream;
         try {
             stream = generator.stream(call.request().get());
@@ -115,7 +118,6 @@ final class CompletionWriter {
                     ex.event(chunk(call, id, now, delta, null, null));
                 }
             }
-            var text = new StringBuilder();
             try {
                 while (any) {
                     if (cancelled.get() || !ex.ch.isActive()) {
@@ -123,16 +125,7 @@ final class CompletionWriter {
                         return; // closing the stream closes the sessions
                     }
                     Token t = it.next();
-                    text.append(t.text());
-                    if (call.stream() && !t.text().isEmpty()) {
-                        if (call.chat()) {
-                            ObjectNode delta = JSON.createObjectNode();
-                            delta.put("content", t.text());
-                            ex.event(chunk(call, id, now, delta, null, null));
-                        } else {
-                            ex.event(chunk(call, id, now, t.text(), null, null));
-                        }
-                    }
+                    if (tokens != null && !t.text().isEmpty()) ex.event(tokens.token(ex.ch.alloc(), t.text()));
                     any = it.hasNext();
                 }
             } catch (RuntimeException e) {

@@ -36,6 +36,8 @@ final class ServerMetrics {
     private final Counter tokensOut;
     private final Timer firstToken;
     private final Timer tokenLatency;
+    /** The request counters by endpoint and status, so a request looks its counter up rather than building its id. */
+    private final java.util.concurrent.ConcurrentMap<String, Counter> requests = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile SwarmStatus cached;
     private volatile long cachedAt;
 
@@ -90,8 +92,9 @@ final class ServerMetrics {
     void request(String path, int status) {
         String endpoint = ENDPOINTS.contains(path) ? path : path.startsWith("/v1/models/") ? "/v1/models/{id}"
                 : path.startsWith("/page/") ? "/page/{file}" : "other";
-        Counter.builder("catena.http.requests").description("HTTP responses by endpoint and status")
-                .tag("endpoint", endpoint).tag("status", Integer.toString(status)).register(registry).increment();
+        requests.computeIfAbsent(endpoint + " " + status, k -> Counter.builder("catena.http.requests")
+                .description("HTTP responses by endpoint and status").tag("endpoint", endpoint).tag("status", Integer.toString(status))
+                .register(registry)).increment();
     }
 
     /** Counts a completed generation's tokens and records its time to first token and per-token latencies. */
