@@ -2,6 +2,7 @@ package dev.catena.openai;
 
 import dev.catena.core.FinishReason;
 import dev.catena.core.Generation;
+import dev.catena.core.GenerationRequest;
 import dev.catena.core.Generator;
 import dev.catena.core.Token;
 import dev.catena.core.TokenStream;
@@ -35,6 +36,7 @@ final class CompletionWriter {
     private final Semaphore permits;
     private final ExecutorService workers;
     private volatile java.util.function.Consumer<Generation> onGenerated = g -> { };
+    private volatile java.util.function.BiConsumer<Integer, Integer> onCancelled = (prompt, generated) -> { };
 
     CompletionWriter(Generator generator, String model, int maxConcurrent) {
         this.generator = generator;
@@ -76,6 +78,16 @@ final class CompletionWriter {
         this.onGenerated = hook;
     }
 
+    /** Told each generation whose client left before its end: its prompt tokens and the tokens computed for it. */
+    void onCancelled(java.util.function.BiConsumer<Integer, Integer> hook) {
+        this.onCancelled = hook;
+    }
+
+    /** The prompt tokens of {@code request} as the generator counts them (a text prompt is tokenized as it tokenizes it). */
+    private int promptTokens(GenerationRequest request) {
+        return request.promptTokens().map(List::size).orElseGet(() -> generator.tokenize(request.prompt().orElseThrow(), true).size());
+    }
+
     /** Interrupts the running generations and waits (up to 10 s) for their workers to end. */
     void close() {
         workers.shutdownNow();
@@ -93,8 +105,10 @@ final class CompletionWriter {
         long now = System.currentTimeMillis() / 1000;
         TokenChunks tokens = call.stream() ? new TokenChunks(id, now, model, call.chat(), call.includeUsage()) : null;
         TokenStream stream;
+        GenerationRequest request;
         try {
-            stream = generator.stream(call.request().get());
+            request = call.request().get();
+            stream = generator.stream(request);
         } catch (RuntimeException e) {
             ex.error(ApiError.translate(e));
             return;
@@ -118,13 +132,17 @@ final class CompletionWriter {
                     ex.event(chunk(call, id, now, delta, null, null));
                 }
             }
+            int pulled = 0;
             try {
                 while (any) {
                     if (cancelled.get() || !ex.ch.isActive()) {
                         LOG.log(System.Logger.Level.DEBUG, "client gone; generation {0} cancelled", id);
+                        // Counted as far as it went: the tokens sent, and the one computed since (hasNext ran its step).
+                        onCancelled.accept(promptTokens(request), pulled + 1);
                         return; // closing the stream closes the sessions
                     }
                     Token t = it.next();
+                    pulled++;
                     if (tokens != null && !t.text().isEmpty()) ex.event(tokens.token(ex.ch.alloc(), t.text()));
                     any = it.hasNext();
                 }
