@@ -65,6 +65,7 @@ public final class OpenAiServer implements AutoCloseable {
     private EventLoopGroup group;
     private Channel channel;
     private volatile boolean closed;
+    private boolean epoll;
 
     private OpenAiServer(Builder b) {
         this.model = b.model;
@@ -92,7 +93,7 @@ public final class OpenAiServer implements AutoCloseable {
      */
     public synchronized OpenAiServer start() {
         if (channel != null) throw new IllegalStateException("already started");
-        boolean epoll = epollAvailable();
+        epoll = epollAvailable();
         group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         try {
             channel = new ServerBootstrap().group(group).channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
@@ -124,6 +125,12 @@ public final class OpenAiServer implements AutoCloseable {
         } catch (LinkageError absent) { // netty-transport-classes-epoll not on the path
             return false;
         }
+    }
+
+    /** {@code epoll} or {@code nio}: the transport the server runs on. */
+    public synchronized String implementation() {
+        if (channel == null) throw new IllegalStateException("not started");
+        return epoll ? "epoll" : "nio";
     }
 
     /** The bound port. */
