@@ -185,6 +185,7 @@ public final class CatenaClient implements Generator {
         private Path proofDirectory;
         private double spotCheck = 0.01;
         private Long spotCheckSeed;
+        private double signatureChecks = dev.catena.core.client.SwarmClient.DEFAULT_RESULT_SIGNATURE_CHECKS;
 
         Builder(Path model) {
             super(model);
@@ -214,6 +215,17 @@ public final class CatenaClient implements Generator {
         public Builder spotCheck(double fraction) {
             if (!(fraction >= 0 && fraction <= 1)) throw new IllegalArgumentException("spotCheck must be in [0, 1], got " + fraction);
             this.spotCheck = fraction;
+            return this;
+        }
+
+        /**
+         * The share of results whose signatures are verified, chosen at random (default 0.125; 1: every one).
+         * Validity rests on the digest chain, which checks every result; signatures make servers accountable,
+         * and a server sending bad ones is caught at the first sampled step, banned and replaced.
+         */
+        public Builder signatureChecks(double fraction) {
+            if (!(fraction >= 0 && fraction <= 1)) throw new IllegalArgumentException("signatureChecks must be in [0, 1], got " + fraction);
+            this.signatureChecks = fraction;
             return this;
         }
 
@@ -342,6 +354,7 @@ public final class CatenaClient implements Generator {
                         ? SwarmInference.open(backend, model, t, peers, options, requestTimeout)
                         : SwarmInference.open(backend, model, t, Directories.open(directory), options, requestTimeout); // owns it
                 inference.client().proofDirectory(proofDirectory);
+                inference.client().resultSignatureChecks(signatureChecks);
                 inference.client().spotChecks(spotCheck, spotCheckSeed != null ? spotCheckSeed : new java.security.SecureRandom().nextLong());
                 inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout, coverageWait));
                 try {

@@ -9,6 +9,7 @@ public final class ClientCounters {
     public final AtomicLong pushed = new AtomicLong();       // accepted results a server computed on a pushed input
     public final AtomicLong corrected = new AtomicLong();    // results a server recomputed from the client's copy
     public final AtomicLong badSignatures = new AtomicLong(); // results not signed by their server's key (hop failures)
+    public final AtomicLong signaturesNotSampled = new AtomicLong(); // results whose signatures were not verified (sampling)
     public final AtomicLong proofs = new AtomicLong();        // proofs of misbehaviour assembled
     public final AtomicLong spotChecks = new AtomicLong();    // steps re-run on another server
     public final AtomicLong spotCheckDisagreements = new AtomicLong();

@@ -66,7 +66,7 @@ public final class RemoteSession implements AutoCloseable {
         this.maxLength = maxLength;
         this.wireDtype = wireDtype;
         this.stepTimeout = stepTimeout;
-        this.signatures = new ResultSignatures(client.counters(), stepTimeout);
+        this.signatures = new ResultSignatures(client.counters(), stepTimeout, client.resultSignatureChecks(), client.signatureSample());
         this.proofs = new UpstreamProofs(client, stepTimeout);
     }
 
@@ -111,6 +111,7 @@ public final class RemoteSession implements AutoCloseable {
      */
     List<StepResult> replay(List<HopSession.Sent> history, int limit) {
         List<StepResult> results = new ArrayList<>();
+        signatures.checkAll();
         for (HopSession.Sent sent : history.subList(0, Math.min(limit, history.size()))) {
             run(hops, sent.input(), sent.n(), sent.position());
             HopSession.Sent last = hops.getLast().history.getLast();

@@ -20,7 +20,10 @@ import java.util.concurrent.TimeUnit;
  * connection) and are verified on other threads as soon as they arrive. A result is accepted at once by
  * the digest chain, which is what makes it valid; its signature makes it accountable, so its check is
  * joined later ({@link #check}), and a bad or missing one fails that hop then ({@link SwarmException.Corrupt}:
- * banned, replaced, replayed). Used on the session's thread, but {@link #arrived} on the transport's.
+ * banned, replaced, replayed). Only a random sample of results is verified ({@link SwarmClient#resultSignatureChecks},
+ * chosen by a generator the servers cannot predict, so a server that sends bad signatures is caught after a
+ * few steps), and every result of a replay, which may become evidence. Used on the session's thread, but
+ * {@link #arrived} on the transport's.
  */
 final class ResultSignatures {
     /** A result's signature, being verified off the session's thread. */
@@ -36,9 +39,21 @@ final class ResultSignatures {
     /** Signatures by (session, step, output digest), completed as they arrive. */
     private final ConcurrentHashMap<String, CompletableFuture<byte[]>> signatures = new ConcurrentHashMap<>();
 
-    ResultSignatures(ClientCounters counters, Duration timeout) {
+    private final double fraction;
+    private final java.util.SplittableRandom sample;
+    private boolean checkAll;
+
+    /** @param fraction the share of results whose signatures are verified, in [0, 1], drawn from {@code sample} */
+    ResultSignatures(ClientCounters counters, Duration timeout, double fraction, java.util.SplittableRandom sample) {
         this.counters = counters;
         this.timeout = timeout;
+        this.fraction = fraction;
+        this.sample = sample;
+    }
+
+    /** From now on every result's signature is verified (a replay: its results may become evidence). */
+    void checkAll() {
+        checkAll = true;
     }
 
     private static String key(com.google.protobuf.ByteString session, long step, com.google.protobuf.ByteString outputDigest) {
@@ -59,8 +74,12 @@ final class ResultSignatures {
         return signatures.computeIfAbsent(key(r.getSessionId(), r.getStep(), r.getOutputDigest()), k -> new CompletableFuture<>());
     }
 
-    /** Starts verifying the signature of a result {@code address} gave for step {@code step}, as soon as it arrives. */
+    /** Starts verifying, if sampled, the signature of a result {@code address} gave for step {@code step}, as soon as it arrives. */
     void verifyLater(String address, ServerLink link, StepResult r, long step) {
+        if (!checkAll && (fraction <= 0 || (fraction < 1 && sample.nextDouble() >= fraction))) {
+            counters.signaturesNotSampled.incrementAndGet();
+            return;
+        }
         PublicKey key = link.publicKey();
         byte[] statement = Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
                 r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray());

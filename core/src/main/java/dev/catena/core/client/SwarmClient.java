@@ -119,6 +119,36 @@ public final class SwarmClient implements AutoCloseable {
     private final Set<String> convicted = ConcurrentHashMap.newKeySet();
     /** The convicted servers' identities (X.509 encodings): the same key at another address is convicted too. */
     private final Set<java.nio.ByteBuffer> convictedKeys = ConcurrentHashMap.newKeySet();
+    /** The share of results whose signatures are verified by default: a liar is caught within a few steps. */
+    public static final double DEFAULT_RESULT_SIGNATURE_CHECKS = 0.125;
+    private volatile double resultSignatureChecks = DEFAULT_RESULT_SIGNATURE_CHECKS;
+    private java.util.SplittableRandom signatureSample = new java.util.SplittableRandom(new java.security.SecureRandom().nextLong());
+
+    /**
+     * The share of results whose trailing signatures are verified, at random (1: all). Validity rests on the
+     * digest chain; signatures make servers accountable, and a server that sends a bad one is caught at the
+     * first sampled step and replaced. Results of spot-check replays, which may become evidence, are all verified.
+     */
+    public void resultSignatureChecks(double fraction) {
+        resultSignatureChecks(fraction, new java.security.SecureRandom().nextLong());
+    }
+
+    /** {@link #resultSignatureChecks(double)}, the sample drawn from {@code seed} (tests; servers must not know it). */
+    public void resultSignatureChecks(double fraction, long seed) {
+        if (!(fraction >= 0 && fraction <= 1)) throw new IllegalArgumentException("the share of result signatures checked must be in [0, 1], got " + fraction);
+        this.resultSignatureChecks = fraction;
+        this.signatureSample = new java.util.SplittableRandom(seed);
+    }
+
+    double resultSignatureChecks() {
+        return resultSignatureChecks;
+    }
+
+    /** A generator for one session's sample of result signatures to verify, split from this client's. */
+    synchronized java.util.SplittableRandom signatureSample() {
+        return signatureSample.split();
+    }
+
     private volatile double spotCheckFraction;
     private volatile long spotCheckSeed = new java.security.SecureRandom().nextLong();
 

@@ -134,7 +134,7 @@ final class ServerSession {
             // the client the signed push, which with the sender's signed result is a proof against it.
             counters.mismatched.incrementAndGet();
             host.recordInconsistent(previous.sender());
-            SignedStatement evidence = previous.input().push != null && previous.input().signed() ? previous.input().evidence() : null;
+            SignedStatement evidence = previous.input().push != null && signedBySender(previous.input()) ? previous.input().evidence() : null;
             if (evidence != null) host.recordEvidence(evidence);
             lastStep = in.step() - 1;
             done.keySet().removeIf(step -> step >= in.step());
@@ -161,8 +161,8 @@ final class ServerSession {
                 counters.pushesLate.incrementAndGet(); // the client's copy won the race: normal, nothing to do
                 return;
             }
-            if (!signature(in).join()) {
-                badSignature();
+            if (!signedBySender(in)) {
+                counters.pushesDropped.incrementAndGet();
                 return;
             }
             counters.pushesDropped.incrementAndGet(); // a stale step
@@ -177,10 +177,18 @@ final class ServerSession {
             counters.pushesDropped.incrementAndGet(); // only the client may rewind or skip
             return;
         }
-        // The signature is verified beside the forward pass (an Ed25519 verify costs about as much as a small
-        // span's step), and the result is used only if it holds: the check costs no latency when compute hides it.
-        CompletableFuture<Boolean> signed = signature(in);
-        compute(in, false, null, () -> signed.join());
+        // Used at once, its signature unchecked: the client's digest chain decides validity, and the signature
+        // matters only if the push proves inconsistent (evidence), so it is verified then. An Ed25519 verify
+        // costs about as much as a small span's step.
+        pushSignatures.keySet().removeIf(step -> step < in.step() - REMEMBERED_STEPS); // bounded: old ones never used
+        compute(in, false, null, true);
+    }
+
+    /** Whether a push is signed by its sender (waiting for its trailing signature if need be); counted when not. */
+    private boolean signedBySender(StepInput in) {
+        if (signature(in).join()) return true;
+        counters.pushesBadSignature.incrementAndGet();
+        return false;
     }
 
     /**
@@ -189,7 +197,6 @@ final class ServerSession {
      * pass); verified on another thread. False when none verifies within {@link #SIGNATURE_WAIT_MS}.
      */
     private CompletableFuture<Boolean> signature(StepInput in) {
-        pushSignatures.keySet().removeIf(step -> step < in.step() - REMEMBERED_STEPS); // bounded: old ones never used
         if (!in.push.getSignature().isEmpty()) {
             byte[] inline = in.push.getSignature().toByteArray();
             return CompletableFuture.supplyAsync(() -> in.signedBySender(inline), VERIFIERS);
@@ -209,22 +216,16 @@ final class ServerSession {
         pushSignatures.computeIfAbsent(ps.getStep(), k -> new CompletableFuture<>()).complete(ps);
     }
 
-    /** A push not signed by the key its connection announced: dropped, and counted. */
-    private void badSignature() {
-        counters.pushesBadSignature.incrementAndGet();
-        counters.pushesDropped.incrementAndGet();
-    }
-
     private void compute(StepInput in, boolean corrected) {
         compute(in, corrected, null);
     }
 
     private void compute(StepInput in, boolean corrected, SignedStatement evidence) {
-        compute(in, corrected, evidence, null);
+        compute(in, corrected, evidence, false);
     }
 
-    /** @param authentic for a push: whether it is signed by its sender, asked once the forward pass is done */
-    private void compute(StepInput in, boolean corrected, SignedStatement evidence, java.util.function.BooleanSupplier authentic) {
+    /** @param pushed whether the input is a push (computed on before the client's copy came) */
+    private void compute(StepInput in, boolean corrected, SignedStatement evidence, boolean pushed) {
         float[] hidden;
         try {
             hidden = Tensors.decode(in.bytes(), in.meta(), nEmbd);
@@ -247,14 +248,7 @@ final class ServerSession {
             refuse(in, bad.getMessage());
             return;
         }
-        if (authentic != null) {
-            if (!authentic.getAsBoolean()) {
-                span.truncate(in.position()); // as if never computed: the client's copy will come
-                badSignature();
-                return;
-            }
-            counters.pushesUsed.incrementAndGet();
-        }
+        if (pushed) counters.pushesUsed.incrementAndGet();
         counters.steps.incrementAndGet();
         if (corrected) {
             counters.corrected.incrementAndGet();

@@ -72,10 +72,6 @@ final class StepInput {
         return ok;
     }
 
-    boolean signed() {
-        return signature != null;
-    }
-
     /** A push as evidence: the statement its sender signed, with the sender's key. */
     SignedStatement evidence() {
         return SignedStatement.newBuilder().setDomain(Statements.PUSH).setSessionId(push.getSessionId())

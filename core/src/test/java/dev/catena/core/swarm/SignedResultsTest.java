@@ -61,8 +61,9 @@ class SignedResultsTest {
     void aResultWithABadSignatureFailsItsHop() {
         var backend = new CountingBackend(4);
         try (Transport t = SwarmProtocolTest.memory(); Transport client = new ForgingTransport(SwarmProtocolTest.memory(), step -> step == 2);
-             var swarm = new TestSwarm(backend, SwarmProtocolTest.MODEL, 2, i -> t, client, "memory:0", 1L << 30);
-             var session = swarm.open(Mode.RELAY, 16)) {
+             var swarm = new TestSwarm(backend, SwarmProtocolTest.MODEL, 2, i -> t, client, "memory:0", 1L << 30)) {
+            swarm.client.resultSignatureChecks(1); // every one: the forged one is step 2's
+            var session = swarm.open(Mode.RELAY, 16);
             float[] h = new float[CountingBackend.N_EMBD];
             session.step(h, 1, 0);
             session.step(h, 1, 1); // step 2: its results' signatures trail them, and are checked a step later
@@ -71,6 +72,33 @@ class SignedResultsTest {
             assertEquals(swarm.servers.getFirst().address(), e.server(), e.getMessage());
             assertTrue(e.getMessage().contains("step 2") && e.getMessage().contains("is not signed by its key"), e.getMessage());
             assertTrue(swarm.client.counters().badSignatures.get() >= 1);
+            session.close();
+        }
+    }
+
+    /** At the default share, a server that forges every signature is caught within a few steps, and most are not verified. */
+    @Test
+    void aSampleOfSignaturesCatchesAServerThatForgesThem() {
+        long seed = new java.util.Random().nextLong();
+        var backend = new CountingBackend(4);
+        try (Transport t = SwarmProtocolTest.memory(); Transport client = new ForgingTransport(SwarmProtocolTest.memory(), step -> true);
+             var swarm = new TestSwarm(backend, SwarmProtocolTest.MODEL, 2, i -> t, client, "memory:0", 1L << 30)) {
+            swarm.client.resultSignatureChecks(dev.catena.core.client.SwarmClient.DEFAULT_RESULT_SIGNATURE_CHECKS, seed);
+            var session = swarm.open(Mode.RELAY, 256);
+            float[] h = new float[CountingBackend.N_EMBD];
+            int steps = 0;
+            SwarmException caught = null;
+            while (caught == null && steps < 200) {
+                try {
+                    session.step(h, 1, steps++);
+                } catch (SwarmException.Corrupt e) {
+                    caught = e;
+                }
+            }
+            assertTrue(caught != null && caught.getMessage().contains("is not signed by its key"), "seed " + seed + ": " + caught);
+            assertTrue(swarm.client.counters().signaturesNotSampled.get() > 0, "seed " + seed + ": some were not verified");
+            System.out.printf("forged signatures caught at step %d of the sample (seed %d)%n", steps, seed);
+            session.close();
         }
     }
 }

@@ -28,6 +28,11 @@ final class ClientSecurityOptions {
             description = "Re-run this fraction of steps on another server of the same blocks and compare (default ${DEFAULT-VALUE}; 0: none).")
     double spotCheck;
 
+    @Option(names = "--signature-checks", defaultValue = "0.125", paramLabel = "FRACTION",
+            description = "Verify the signatures of this fraction of results, at random (default ${DEFAULT-VALUE}; 1: all). "
+                    + "Every result is checked by the digest chain; a server sending a bad signature is caught at the first sampled step.")
+    double signatureChecks;
+
     /** Applies the options to {@code b}; a bad combination or file is a command-line error. */
     CatenaClient.Builder apply(CatenaClient.Builder b, CommandLine commandLine) {
         try {
@@ -41,6 +46,7 @@ final class ClientSecurityOptions {
             }
             if (proofs != null) b.proofDirectory(proofs);
             b.spotCheck(spotCheck);
+            b.signatureChecks(signatureChecks);
             return b;
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(commandLine, e.getMessage());

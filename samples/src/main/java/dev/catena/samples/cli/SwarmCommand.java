@@ -60,6 +60,9 @@ final class SwarmCommand implements Callable<Integer> {
     @Option(names = "--spot-check", defaultValue = "0.01", paramLabel = "FRACTION",
             description = "Re-run this fraction of steps on another server of the same blocks (with --replicas > 1) and compare (default ${DEFAULT-VALUE}).")
     double spotCheck;
+    @Option(names = "--signature-checks", defaultValue = "0.125", paramLabel = "FRACTION",
+            description = "Verify the signatures of this fraction of results, at random (default ${DEFAULT-VALUE}; 1: all).")
+    double signatureChecks;
     @CommandLine.Mixin SamplingOptions sampling;
     @CommandLine.Mixin FailoverOptions failover;
 
@@ -103,7 +106,7 @@ final class SwarmCommand implements Callable<Integer> {
         }
         try (LocalSwarm swarm = Progress.during("starting " + servers * replicas + " servers", swarmBuilder::start);
              CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10))
-                     .proofDirectory(proofs).spotCheck(spotCheckFraction()), spec.commandLine()).build();
+                     .proofDirectory(proofs).spotCheck(spotCheckFraction()).signatureChecks(signatureChecks), spec.commandLine()).build();
              TokenStream stream = client.stream(request)) {
             int produced = 0;
             for (Token ignored : stream) {
