@@ -27,6 +27,18 @@ public final class GenerationLoop implements AutoCloseable {
         float[] forwardLast(float[] hidden, int n, int position);
     }
 
+    /**
+     * A chain that can also choose the tokens itself (ring mode: the last server samples and the
+     * client verifies after the fact), told each generation's sampling before its first step.
+     */
+    public interface SamplingChain extends Chain {
+        /**
+         * @param history      every token the sampler accepts before its first sample
+         * @param stopPosition no generated token is fed at this position or later
+         */
+        void generation(SamplingParams sampling, int[] history, int stopPosition, boolean stopAtEos);
+    }
+
     /** A chain holding resources (sessions and their KV) that its owner closes. */
     public interface Session extends Chain, AutoCloseable {
         @Override
@@ -82,6 +94,9 @@ public final class GenerationLoop implements AutoCloseable {
         this.sampler = head.sampler(sampling);
         for (int t : history) {
             sampler.accept(t);
+        }
+        if (chain instanceof SamplingChain ring && maxTokens > 0) {
+            ring.generation(sampling, history, position + feed.length + maxTokens - 1, stopAtEos);
         }
     }
 
