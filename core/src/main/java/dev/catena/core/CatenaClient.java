@@ -70,6 +70,21 @@ public final class CatenaClient implements Generator {
             }
 
             @Override
+            public void generation(dev.catena.api.spi.SamplingParams sampling, int[] history, int stopPosition, boolean stopAtEos) {
+                s.generation(sampling, history, stopPosition, stopAtEos);
+            }
+
+            @Override
+            public int chosenToken() {
+                return s.chosenToken();
+            }
+
+            @Override
+            public void rewind() {
+                s.rewind();
+            }
+
+            @Override
             public void close() {
                 s.close();
             }
@@ -140,7 +155,8 @@ public final class CatenaClient implements Generator {
         long kv = probed.servers().stream().filter(SwarmStatus.Server::reachable).mapToLong(s -> s.kvBytesTotal() - s.kvBytesFree()).sum();
         return new SwarmStatus(inference.modelId(), inference.nLayer(), probed.time(), probed.servers(), coverage,
                 SwarmStatus.gaps(coverage), sessions, inference.recentFailovers().stream().map(CatenaClient::event).toList(),
-                new SwarmStatus.Counters(inference.failoverCount(), counters.pushed.get(), counters.mismatched.get(), sessions.size(), kv));
+                new SwarmStatus.Counters(inference.failoverCount(), counters.pushed.get(), counters.mismatched.get(), sessions.size(), kv,
+                        counters.ringVerified.get(), counters.ringRewound.get()));
     }
 
     private static SwarmStatus.FailoverEvent event(SwarmInference.Recorded r) {

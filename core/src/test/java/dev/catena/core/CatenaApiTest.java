@@ -125,7 +125,25 @@ class CatenaApiTest {
             assertEquals(g.text(), text.toString());
             assertAllFree(swarm);
             long pushes = swarm.servers().stream().mapToLong(s -> s.counters().get("pushes_received")).sum();
-            assertTrue(mode == Mode.PUSH ? pushes > 0 : pushes == 0, mode + ": " + pushes + " pushes");
+            assertTrue(mode == Mode.RELAY ? pushes == 0 : pushes > 0, mode + ": " + pushes + " pushes");
+            if (mode == Mode.RING) { // every step after each prompt went around the ring and was verified after the fact
+                assertEquals(2 * (N - 1), client.status().counters().ringVerified());
+                assertEquals(0, client.status().counters().ringRewound());
+            }
+        }
+    }
+
+    /** Ring mode: a stop sequence ends the generation while the servers may be up to the window ahead; all is freed. */
+    @Test
+    void ringStopsAtAStopSequenceAndFreesEverything() throws Exception {
+        var request = GenerationRequest.builder(PROMPT).maxTokens(N).greedy().stop("Lily", "zebra").build();
+        var expected = local.generate(request);
+        try (LocalSwarm swarm = Catena.localSwarm(MODEL).servers(3).mode(Mode.RING).start(); CatenaClient client = swarm.client()) {
+            var g = client.generate(request);
+            assertEquals(FinishReason.STOP, g.finishReason());
+            assertEquals(expected.tokens(), g.tokens());
+            assertEquals(expected.text(), g.text());
+            assertAllFree(swarm);
         }
     }
 

@@ -230,6 +230,17 @@ public final class FaultTolerantSession implements GenerationLoop.SamplingChain,
         }
     }
 
+    @Override
+    public int chosenToken() {
+        RemoteSession s = session;
+        return s == null ? -1 : s.chosenToken();
+    }
+
+    @Override
+    public void rewind() {
+        if (session != null) session.rewind();
+    }
+
     /** Ring steps accepted after the fact; any thread. */
     public long ringVerified() {
         RemoteSession s = session;

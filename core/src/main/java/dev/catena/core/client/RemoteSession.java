@@ -63,6 +63,8 @@ public final class RemoteSession implements AutoCloseable {
     private final RingResults ringResults = new RingResults();
     /** Ring mode: where the next ring step starts (the end of the last verified step), -1 when the ring must restart. */
     private int ringEnd = -1;
+    /** Ring mode: the token the last server chose after the last step, when the ring ran it; else -1. */
+    private int chosenToken = -1;
     private volatile long ringVerified;
     private volatile long ringRewinds;
 
@@ -194,9 +196,13 @@ public final class RemoteSession implements AutoCloseable {
      */
     public float[] step(float[] hidden, int n, int position) {
         ByteBuffer output = null;
+        chosenToken = -1;
         if (ring != null && n == 1 && position == ringEnd && position < ring.stopPosition()) {
             output = ringStep(hidden, position);
-            if (output == null) ringRewinds++; // a disagreement, or the ring stalled: this step again with the client's copy
+            if (output == null) { // a disagreement, or the ring stalled: this step again with the client's copy
+                ringRewinds++;
+                client.counters().ringRewound.incrementAndGet();
+            }
         }
         if (output == null) output = run(hops, Tensors.encode(hidden, wireDtype), n, position);
         return Tensors.decode(output, Tensors.meta(wireDtype, output.remaining() / Tensors.elementBytes(wireDtype) / nEmbd, nEmbd), nEmbd);
@@ -371,6 +377,7 @@ public final class RemoteSession implements AutoCloseable {
         byte[] expected = Tensors.digest(input);
         long deadline = System.nanoTime() + stepTimeout.toNanos();
         ByteBuffer output = null;
+        int lastToken = -1;
         for (int k = 0; k < hops.size(); k++) {
             HopSession h = hops.get(k);
             ServerLink.Received got = awaitRing(h, position, deadline);
@@ -394,17 +401,21 @@ public final class RemoteSession implements AutoCloseable {
             input = got.payload();
             expected = outputDigest;
             output = got.payload();
+            lastToken = r.hasRingToken() ? r.getRingToken() : -1;
         }
-        ringEnd = position + 1;
-        ringVerified++;
+        // Every input up to this one is verified: the digests chain, and this input is the client's own token's.
         for (HopSession h : hops) {
             try {
                 h.link.send(Envelope.newBuilder().setRingAck(dev.catena.transport.proto.RingAck.newBuilder()
-                        .setSessionId(ByteString.copyFrom(h.id)).setVerified(position + 1)), null);
+                        .setSessionId(ByteString.copyFrom(h.id)).setVerified(position)), null);
             } catch (TransportException gone) {
                 // the next step finds it gone and fails over
             }
         }
+        ringEnd = position + 1;
+        ringVerified++;
+        client.counters().ringVerified.incrementAndGet();
+        chosenToken = lastToken;
         return output;
     }
 
@@ -432,6 +443,25 @@ public final class RemoteSession implements AutoCloseable {
             }
             ringResults.keep(ev.from(), step & ~0xFFFFFFFFL, ev.received(), ringEnd, ringWindow());
         }
+    }
+
+    /** Ring mode: the token the last server chose after the last step, if the ring ran it; else -1. */
+    public int chosenToken() {
+        return chosenToken;
+    }
+
+    /**
+     * Ring mode: the last step's final hidden state and the token the last server chose from it disagree
+     * (the client's own head and sampler chose another): the next step, that one again, is the client's own.
+     */
+    public void rewind() {
+        if (ringEnd < 0) return;
+        ringEnd = -1;
+        chosenToken = -1;
+        ringVerified--;
+        client.counters().ringVerified.decrementAndGet();
+        ringRewinds++;
+        client.counters().ringRewound.incrementAndGet();
     }
 
     /** Ring steps accepted after the fact (see README, "Ring mode"). */

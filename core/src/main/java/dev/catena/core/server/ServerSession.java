@@ -173,6 +173,10 @@ final class ServerSession {
     /** A push from the upstream server; used if it is the next step's input, else dropped or checked. */
     void onPush(StepInput in) {
         counters.pushesReceived.incrementAndGet();
+        push(in);
+    }
+
+    private void push(StepInput in) {
         if (!in.intact()) {
             counters.pushesDropped.incrementAndGet(); // damaged in transit: the client's copy will do
             return;
@@ -216,6 +220,10 @@ final class ServerSession {
      */
     void onRingToken(RingToken t) {
         counters.ringTokensReceived.incrementAndGet();
+        ringToken(t);
+    }
+
+    private void ringToken(RingToken t) {
         if (ring == null || !ring.embeds() || t.getStep() != lastStep || t.getPosition() != span.length()) {
             counters.pushesDropped.incrementAndGet();
             return;
@@ -244,12 +252,12 @@ final class ServerSession {
         if (parkedToken != null && ring.allows(parkedToken.getPosition())) {
             RingToken t = parkedToken;
             parkedToken = null;
-            onRingToken(t);
+            ringToken(t);
         }
         if (parkedPush != null && ring.allows(parkedPush.position())) {
             StepInput p = parkedPush;
             parkedPush = null;
-            onPush(p);
+            push(p);
         }
     }
 

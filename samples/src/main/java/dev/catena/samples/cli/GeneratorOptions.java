@@ -45,7 +45,7 @@ final class GeneratorOptions {
     @Option(names = "--split", paramLabel = "A:B,...", description = "With --local: spans that chain to cover the model, e.g. 0:2,2:5 (default: one span).")
     String split;
 
-    @Option(names = "--mode", defaultValue = "push", description = "With --peers or --directory: push or relay (default ${DEFAULT-VALUE}).")
+    @Option(names = "--mode", defaultValue = "push", description = "With --peers or --directory: push, relay or ring (default ${DEFAULT-VALUE}).")
     String mode;
 
     @Option(names = "--wire", defaultValue = "f32", description = "With --peers or --directory: hidden states on the wire as f32, f16 or bf16.")
@@ -118,7 +118,8 @@ final class GeneratorOptions {
         return switch (mode) {
             case "push" -> Mode.PUSH;
             case "relay" -> Mode.RELAY;
-            default -> throw new CommandLine.ParameterException(commandLine, "--mode must be push or relay, got " + mode);
+            case "ring" -> Mode.RING;
+            default -> throw new CommandLine.ParameterException(commandLine, "--mode must be push, relay or ring, got " + mode);
         };
     }
 

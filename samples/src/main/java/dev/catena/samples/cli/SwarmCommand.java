@@ -40,7 +40,7 @@ final class SwarmCommand implements Callable<Integer> {
     @Option(names = "--chaos", paramLabel = "kill:SPAN@TOKEN,...",
             description = "Faults to inject: kill:1@10 stops the server in use for span 1 after the 10th token.")
     String chaos;
-    @Option(names = "--mode", defaultValue = "push", description = "push (servers push to the next) or relay (default ${DEFAULT-VALUE}).")
+    @Option(names = "--mode", defaultValue = "push", description = "push (servers push to the next), relay, or ring (the last server samples and hands the token to the first; the client verifies after the fact) (default ${DEFAULT-VALUE}).")
     String mode;
     @Option(names = "--prompt", required = true) String prompt;
     @Option(names = "-n", defaultValue = "64") int n;
@@ -64,14 +64,16 @@ final class SwarmCommand implements Callable<Integer> {
     @CommandLine.Mixin FailoverOptions failover;
 
     @Spec CommandSpec spec;
+    private Mode m;
 
     @Override
     public Integer call() {
         model = DemoModel.orDefault(model);
-        Mode m = switch (mode) {
+        m = switch (mode) {
             case "push" -> Mode.PUSH;
             case "relay" -> Mode.RELAY;
-            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--mode must be push or relay, got " + mode);
+            case "ring" -> Mode.RING;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--mode must be push, relay or ring, got " + mode);
         };
         int nLayer = Catena.spanBackend(null).inspect(model).nLayer();
         if (servers < 1 || servers > nLayer) {
@@ -111,7 +113,7 @@ final class SwarmCommand implements Callable<Integer> {
                 if (span != null) killRouteServer(swarm, stream.route(), spans.get(span));
             }
             var g = stream.result();
-            print(client.detokenize(concat(g.promptTokens(), g.tokens())), g, swarm.servers());
+            print(client.detokenize(concat(g.promptTokens(), g.tokens())), g, swarm.servers(), client.status().counters());
         }
         return 0;
     }
@@ -158,7 +160,7 @@ final class SwarmCommand implements Callable<Integer> {
                 });
     }
 
-    private void print(String text, Generation g, List<CatenaServer> started) {
+    private void print(String text, Generation g, List<CatenaServer> started, dev.catena.core.SwarmStatus.Counters client) {
         double[] ms = g.stats().stepMillis().stream().mapToDouble(Double::doubleValue).toArray();
         Arrays.sort(ms);
         var latency = new LinkedHashMap<String, Object>();
@@ -176,6 +178,7 @@ final class SwarmCommand implements Callable<Integer> {
             o.put("text", text);
             o.put("latency_ms", latency);
             o.put("counters", counters);
+            if (m == Mode.RING) o.put("ring", Map.of("verified", client.ringVerified(), "rewound", client.ringRewound()));
             o.put("failovers", failovers.stream().map(f -> Map.<String, Object>of("server", f.server(), "ms", round(f.millis()),
                     "replaced_by", f.replacements().stream().map(h -> h.address() + " " + h.blocks()).toList())).toList());
             out.println(Json.write(o));
@@ -184,6 +187,7 @@ final class SwarmCommand implements Callable<Integer> {
             out.printf("%n%d tokens through %d servers (%s): per-token latency p50 %.2f ms, p90 %.2f ms%n", g.tokens().size(),
                     started.size(), mode, latency.get("p50"), latency.get("p90"));
             out.println("counters: " + counters);
+            if (m == Mode.RING) out.printf("ring: %d steps verified after the fact, %d rewound%n", client.ringVerified(), client.ringRewound());
             failovers.forEach(f -> out.printf("failover: %s failed (%s); replaced by %s; recovered in %.1f ms%n", f.server(), f.reason(),
                     f.replacements().isEmpty() ? "a new route" : f.replacements().stream().map(h -> h.address() + " " + h.blocks()).toList(),
                     f.millis()));
