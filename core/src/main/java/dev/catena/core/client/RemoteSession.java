@@ -228,6 +228,7 @@ public final class RemoteSession implements AutoCloseable {
         HopSession old = hops.get(index);
         checkCovers(old.hop.blocks(), replacements);
         List<HopSession> fresh = openChain(replacements, index == hops.size() - 1, index == 0);
+        signatures.forget(old.hop.address()); // it failed: its signatures may never come, and must not fail the replay
         try {
             for (HopSession.Sent sent : List.copyOf(old.history)) {
                 ByteBuffer out = run(fresh, sent.input(), sent.n(), sent.position());
@@ -238,7 +239,10 @@ public final class RemoteSession implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
-            fresh.forEach(h -> h.closeQuietly(client.requestTimeout()));
+            fresh.forEach(h -> {
+                h.closeQuietly(client.requestTimeout());
+                signatures.forget(h.hop.address()); // its closed session signs nothing more
+            });
             throw e;
         }
         hops.remove(index);
@@ -381,7 +385,11 @@ public final class RemoteSession implements AutoCloseable {
         for (int k = 0; k < hops.size(); k++) {
             HopSession h = hops.get(k);
             ServerLink.Received got = awaitRing(h, position, deadline);
-            if (got == null) return null;
+            if (got == null) {
+                LOG.log(System.Logger.Level.INFO, "ring step at {0}: no result from {1} within {2}; the client sends it itself",
+                        position, h.hop.address(), stepTimeout);
+                return null;
+            }
             StepResult r = got.header().getResult();
             byte[] outputDigest = r.getOutputDigest().toByteArray();
             if (!Arrays.equals(outputDigest, Tensors.digest(got.payload()))) {
@@ -422,14 +430,17 @@ public final class RemoteSession implements AutoCloseable {
     /** The ring's result of {@code hop} at {@code position}: kept, or the next events'; null when none comes in time. */
     private ServerLink.Received awaitRing(HopSession hop, int position, long deadline) {
         while (true) {
-            ServerLink.Received kept = ringResults.take(hop, position);
-            if (kept != null) return kept;
-            Event ev;
-            try {
-                ev = events.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new SwarmException("interrupted in the ring step at " + position);
+            // What came meanwhile first: a server lost while its results waited here fails this step, not a later one.
+            Event ev = events.poll();
+            if (ev == null) {
+                ServerLink.Received kept = ringResults.take(hop, position);
+                if (kept != null) return kept;
+                try {
+                    ev = events.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SwarmException("interrupted in the ring step at " + position);
+                }
             }
             if (ev == null) return null;
             if (!hops.contains(ev.from())) continue;

@@ -81,8 +81,11 @@ final class ServerSession {
     /** Ring mode: a push or ring token past the window, run when an ack makes room (the latest only). */
     private StepInput parkedPush;
     private RingToken parkedToken;
-    /** Ring mode, last session: a token sampled while no next was known yet, sent once the client names it. */
-    private RingToken unsentToken;
+    /**
+     * Ring mode, last session: the token of the last step, so that a first session named after it was
+     * sampled (at the ring's start, or a replacement) gets it too.
+     */
+    private RingToken lastToken;
 
     ServerSession(byte[] id, SpanSession span, int nEmbd, DType wireDtype, boolean lastOnly, Connection client,
                   PeerRef next, SessionHost host) {
@@ -120,6 +123,7 @@ final class ServerSession {
         if (clear) {
             next = null;
         } else if (peer != null && !peer.getAddress().isEmpty()) {
+            boolean changed = next == null || !next.getAddress().equals(peer.getAddress()) || !next.getSessionId().equals(peer.getSessionId());
             next = peer;
             PublicKey key = null;
             try {
@@ -128,8 +132,7 @@ final class ServerSession {
                 // then only a trusted certificate will do over TLS; plain TCP checks no key here
             }
             host.connectToPeer(peer.getAddress(), key);
-            if (unsentToken != null && unsentToken.getStep() == lastStep) sendRingToken(unsentToken);
-            unsentToken = null;
+            if (changed && lastToken != null && lastToken.getStep() == lastStep) sendRingToken(lastToken);
         }
     }
 
@@ -263,10 +266,7 @@ final class ServerSession {
 
     /** Ring mode, the last session: the token to the first session (the route's next of the last). */
     private void sendRingToken(RingToken t) {
-        if (next == null) {
-            unsentToken = t;
-            return;
-        }
+        if (next == null) return; // sent when the client names the first session
         counters.ringTokensSent.incrementAndGet();
         host.push(next.getAddress(), Frame.of(Envelope.newBuilder().setRingToken(t.toBuilder()
                 .setSessionId(next.getSessionId()).setSender(host.address())).build()));
@@ -360,9 +360,9 @@ final class ServerSession {
             int rows = out.length / nEmbd;
             int[] sampled = ring.sample(Arrays.copyOfRange(out, (rows - 1) * nEmbd, rows * nEmbd), in.position(), n);
             ringToken = sampled[0];
-            unsentToken = null;
-            if (sampled[1] == 1) sendRingToken(RingToken.newBuilder().setStep(in.step())
-                    .setPosition(in.position() + n).setToken(ringToken).build());
+            lastToken = sampled[1] == 1 ? RingToken.newBuilder().setStep(in.step()).setPosition(in.position() + n)
+                    .setToken(ringToken).build() : null;
+            if (lastToken != null) sendRingToken(lastToken);
         } else {
             pushToNext(in, outMeta, payload, digest, outputDigest);
         }
