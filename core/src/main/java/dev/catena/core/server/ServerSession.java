@@ -358,7 +358,9 @@ final class ServerSession {
         int ringToken = -1;
         if (ring != null && ring.samples()) {
             int rows = out.length / nEmbd;
+            long headStarted = System.nanoTime();
             int[] sampled = ring.sample(Arrays.copyOfRange(out, (rows - 1) * nEmbd, rows * nEmbd), in.position(), n);
+            counters.computeNanos.addAndGet(System.nanoTime() - headStarted); // the head is this server's compute too
             ringToken = sampled[0];
             lastToken = sampled[1] == 1 ? RingToken.newBuilder().setStep(in.step()).setPosition(in.position() + n)
                     .setToken(ringToken).build() : null;
