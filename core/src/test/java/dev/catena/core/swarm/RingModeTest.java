@@ -43,7 +43,7 @@ class RingModeTest {
     }
 
     @ParameterizedTest(name = "{0} servers, {1}, sampled {2}")
-    @CsvSource({"2, memory, false", "3, memory, true", "4, memory, false", "2, netty, true", "3, netty, false", "4, netty, true"})
+    @CsvSource({"1, memory, true", "2, memory, false", "3, memory, true", "4, memory, false", "2, netty, true", "3, netty, false", "4, netty, true"})
     void ringEqualsTheLocalRun(int k, String transportName, boolean sampled) {
         SamplingParams sampling = sampled ? SAMPLED : SamplingParams.greedyDecoding();
         var local = local(sampling);
