@@ -78,13 +78,22 @@ final class RingState implements AutoCloseable {
         return position < Math.max(verified, clientEnd) + window;
     }
 
-    /** The client verified every position below {@code position}. */
-    void ack(int position) {
-        verified = Math.max(verified, position);
+    /**
+     * The client verified every position below {@code position}; {@code length} caps it (a client cannot
+     * have verified what this server has not computed), so that each acknowledgement lets it run at most
+     * the window further.
+     */
+    void ack(int position, int length) {
+        verified = Math.max(verified, Math.min(position, length));
     }
 
-    /** The client's own step ended at {@code end}: its input is the truth, the window starts after it. */
-    void clientStep(int end) {
+    /**
+     * The client's own step over {@code [start, end)}: its input is the truth, the window starts after
+     * it, and acknowledgements past its start are void (a client rewinding over and over gets at most
+     * the window of steps run for each of its steps).
+     */
+    void clientStep(int start, int end) {
+        verified = Math.min(verified, start);
         clientEnd = end;
     }
 

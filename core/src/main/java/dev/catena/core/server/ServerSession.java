@@ -145,7 +145,7 @@ final class ServerSession {
             return;
         }
         if (ring != null) { // the client's own copy: the truth, and where the window starts again
-            ring.clientStep(in.position() + (in.meta().getShapeCount() > 0 ? in.meta().getShape(0) : 0));
+            ring.clientStep(in.position(), in.position() + (in.meta().getShapeCount() > 0 ? in.meta().getShape(0) : 0));
             parkedPush = null;
             parkedToken = null;
         }
@@ -251,7 +251,7 @@ final class ServerSession {
     void onRingAck(int verified) {
         lastActivityNanos = System.nanoTime();
         if (ring == null) return;
-        ring.ack(verified);
+        ring.ack(verified, span.length());
         if (parkedToken != null && ring.allows(parkedToken.getPosition())) {
             RingToken t = parkedToken;
             parkedToken = null;

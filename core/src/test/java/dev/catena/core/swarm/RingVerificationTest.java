@@ -112,4 +112,34 @@ class RingVerificationTest {
             loop.close();
         }
     }
+
+    /** A client re-sending its prompt over and over: each of its steps lets the ring run at most the window of steps. */
+    @Test
+    void aClientRewindingOverAndOverGetsAtMostTheWindowPerStep() throws Exception {
+        int rewinds = 20;
+        try (Transport t = SwarmEquivalenceTest.transport("memory");
+             var cluster = new RingCluster(RingModeTest.backend, RingModeTest.MODEL, 3, i -> t, t, "memory:0", i -> Identity.generate());
+             ModelHead head = RingModeTest.backend.openHead(RingModeTest.MODEL, SpanOptions.cpu(1))) {
+            int[] prompt = head.tokenize(RingModeTest.PROMPT, true);
+            float[] hidden = head.embed(prompt);
+            var route = cluster.servers.stream().map(s -> new dev.catena.core.client.Hop(s.address(), s.blocks())).toList();
+            var spec = new RingSpec(SamplingParams.greedyDecoding(), prompt, 200, false, RingSpec.DEFAULT_WINDOW);
+            try (var session = dev.catena.core.client.RemoteSession.open(cluster.client, cluster.modelId, head.nEmbd(), route, Mode.RING,
+                    256, dev.catena.transport.proto.DType.F32, java.time.Duration.ofSeconds(30), true, spec)) {
+                for (int i = 0; i < rewinds; i++) {
+                    session.step(hidden, prompt.length, 0);
+                    Thread.sleep(20); // time for the ring to run to the window's end
+                }
+                Thread.sleep(300);
+                for (SwarmServer s : cluster.servers) {
+                    var c = s.counters();
+                    assertTrue(c.steps.get() <= c.clientSteps.get() * (1 + RingSpec.DEFAULT_WINDOW), s.address() + ": " + c.snapshot());
+                }
+                // And the ring did run ahead of the client (this is a bound, not an idle swarm).
+                assertTrue(cluster.servers.getLast().counters().ringTokensSent.get() > rewinds,
+                        cluster.servers.getLast().counters().snapshot().toString());
+            }
+            cluster.assertNothingLeft();
+        }
+    }
 }
