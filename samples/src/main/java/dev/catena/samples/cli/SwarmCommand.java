@@ -178,7 +178,12 @@ final class SwarmCommand implements Callable<Integer> {
             o.put("text", text);
             o.put("latency_ms", latency);
             o.put("counters", counters);
-            if (m == Mode.RING) o.put("ring", Map.of("verified", client.ringVerified(), "rewound", client.ringRewound()));
+            if (m == Mode.RING) {
+                var ring = new LinkedHashMap<String, Object>();
+                ring.put("verified", client.ringVerified());
+                ring.put("rewound", client.ringRewound());
+                o.put("ring", ring);
+            }
             o.put("failovers", failovers.stream().map(f -> Map.<String, Object>of("server", f.server(), "ms", round(f.millis()),
                     "replaced_by", f.replacements().stream().map(h -> h.address() + " " + h.blocks()).toList())).toList());
             out.println(Json.write(o));
