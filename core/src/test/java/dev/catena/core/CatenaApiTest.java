@@ -133,6 +133,28 @@ class CatenaApiTest {
         }
     }
 
+    /** Ring mode in a chat: the first turn goes around the ring, later ones run in push mode; both equal one generation. */
+    @Test
+    void ringChatTurnsEqualOneGeneration() throws Exception {
+        int n = 12;
+        try (LocalSwarm swarm = Catena.localSwarm(MODEL).servers(3).mode(Mode.RING).start(); CatenaClient client = swarm.client();
+             ChatSession chat = client.openSession(256)) {
+            var turn1 = chat.generate(GenerationRequest.builder(PROMPT).maxTokens(n).greedy().ignoreEos().build());
+            assertEquals(expectedTokens.subList(0, n), turn1.tokens());
+            assertEquals(n - 1, client.status().counters().ringVerified(), "turn 1 went around the ring");
+            var turn2 = chat.generate(GenerationRequest.builder(" Then Lily saw a dog.").maxTokens(n).greedy().ignoreEos().build());
+            List<Integer> whole = new ArrayList<>(turn1.promptTokens());
+            whole.addAll(turn1.tokens());
+            whole.addAll(turn2.promptTokens());
+            var once = local.generate(GenerationRequest.builder(whole).maxTokens(n).greedy().ignoreEos().build());
+            assertEquals(once.tokens(), turn2.tokens(), "turn 2 equals one generation over the whole conversation");
+            assertEquals(n - 1, client.status().counters().ringVerified(), "turn 2 ran in push mode");
+            assertEquals(0, client.status().counters().ringRewound());
+            chat.close();
+            assertAllFree(swarm);
+        }
+    }
+
     /** Ring mode: a stop sequence ends the generation while the servers may be up to the window ahead; all is freed. */
     @Test
     void ringStopsAtAStopSequenceAndFreesEverything() throws Exception {
