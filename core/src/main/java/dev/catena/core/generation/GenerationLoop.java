@@ -104,8 +104,18 @@ public final class GenerationLoop implements AutoCloseable {
         for (int t : history) {
             sampler.accept(t);
         }
-        if (chain instanceof SamplingChain ring && maxTokens > 0) {
+        // The ring needs this sampler copied to take a disagreeing step again; without copies the chain runs as usual.
+        if (chain instanceof SamplingChain ring && maxTokens > 0 && copies(sampler)) {
             ring.generation(sampling, history, position + feed.length + maxTokens - 1, stopAtEos);
+        }
+    }
+
+    private static boolean copies(Sampler sampler) {
+        try {
+            sampler.copy().close();
+            return true;
+        } catch (UnsupportedOperationException e) {
+            return false;
         }
     }
 
