@@ -26,10 +26,11 @@ import java.util.function.IntPredicate;
  * from (negated, so that it makes another token), with the digest recomputed and the result signed
  * with the server's own key, as a lying server would: only the client's own head and sampler can tell.
  * (A false state that makes the same token is no disagreement; as in push mode, spot checks find it.)</li>
+ * <li>{@link Lie#DROP}: the token is never sent: the ring stalls.</li>
  * </ul>
  */
 public final class LyingRingTransport implements Transport {
-    public enum Lie { TOKEN, HIDDEN }
+    public enum Lie { TOKEN, HIDDEN, DROP }
 
     private final Transport inner;
     private final Lie lie;
@@ -74,13 +75,14 @@ public final class LyingRingTransport implements Transport {
     @Override
     public Connection connect(String address, FrameHandler handler, Duration timeout, java.security.PublicKey expectedPeerKey) {
         Connection c = inner.connect(address, handler, timeout, expectedPeerKey);
-        if (lie != Lie.TOKEN) return c;
+        if (lie != Lie.TOKEN && lie != Lie.DROP) return c;
         return new Delegating(c) {
             @Override
             public void send(Frame frame) {
                 if (frame.header().hasRingToken() && lieAt.test(frame.header().getRingToken().getPosition())) {
                     var t = frame.header().getRingToken();
                     lies.incrementAndGet();
+                    if (lie == Lie.DROP) return;
                     frame = Frame.of(frame.header().toBuilder().setRingToken(t.toBuilder().setToken(t.getToken() ^ 1)).build());
                 }
                 c.send(frame);

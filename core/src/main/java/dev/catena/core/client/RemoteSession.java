@@ -66,6 +66,10 @@ public final class RemoteSession implements AutoCloseable {
     /** Ring mode: the token the last server chose after the last step, when the ring ran it; else -1. */
     private int chosenToken = -1;
     private volatile long ringVerified;
+    /** Ring steps that did not come within the step timeout; at {@link #MAX_RING_STALLS} the session goes on in push mode. */
+    private int ringStalls;
+    private boolean ringStalled;
+    static final int MAX_RING_STALLS = 2;
     private volatile long ringRewinds;
 
     private RemoteSession(SwarmClient client, String modelId, int nEmbd, Mode mode, int maxLength, DType wireDtype,
@@ -202,6 +206,11 @@ public final class RemoteSession implements AutoCloseable {
             if (output == null) { // a disagreement, or the ring stalled: this step again with the client's copy
                 ringRewinds++;
                 client.counters().ringRewound.incrementAndGet();
+                if (ringStalled && ++ringStalls >= MAX_RING_STALLS) {
+                    // Each stall costs a step timeout: a route that keeps losing (or withholding) tokens runs in push mode.
+                    LOG.log(System.Logger.Level.WARNING, "the ring stalled {0} times; this session goes on in push mode", ringStalls);
+                    endRing();
+                }
             }
         }
         if (output == null) output = run(hops, Tensors.encode(hidden, wireDtype), n, position);
@@ -376,6 +385,7 @@ public final class RemoteSession implements AutoCloseable {
      * it to every server; null when something disagrees or the ring stalled (the client then re-sends it).
      */
     private ByteBuffer ringStep(float[] hidden, int position) {
+        ringStalled = false;
         signatures.check(step - 1);
         ByteBuffer input = Tensors.encode(hidden, wireDtype);
         byte[] expected = Tensors.digest(input);
@@ -388,6 +398,7 @@ public final class RemoteSession implements AutoCloseable {
             if (got == null) {
                 LOG.log(System.Logger.Level.INFO, "ring step at {0}: no result from {1} within {2}; the client sends it itself",
                         position, h.hop.address(), stepTimeout);
+                ringStalled = true;
                 return null;
             }
             StepResult r = got.header().getResult();

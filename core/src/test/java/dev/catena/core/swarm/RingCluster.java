@@ -36,6 +36,7 @@ final class RingCluster implements AutoCloseable {
     final List<SwarmServer> servers = new ArrayList<>();
     final InMemoryDirectory directory = new InMemoryDirectory();
     final SwarmClient client;
+    FaultTolerantSession.Policy policy = POLICY;
 
     /** @param serverTransport server i's transport (a test may make one lie) */
     RingCluster(SpanBackend backend, Path model, int k, Function<Integer, Transport> serverTransport, Transport clientTransport,
@@ -63,7 +64,7 @@ final class RingCluster implements AutoCloseable {
 
     FaultTolerantSession session(RemoteSession.Mode mode) {
         var info = backend.inspect(model);
-        return new FaultTolerantSession(client, directory, new SessionSpec(modelId, info.nLayer(), info.nEmbd(), 256, DType.F32), mode, POLICY);
+        return new FaultTolerantSession(client, directory, new SessionSpec(modelId, info.nLayer(), info.nEmbd(), 256, DType.F32), mode, policy);
     }
 
     /** Generates {@code n} tokens; {@code afterToken} runs after each with its number (from 1) and the session. */

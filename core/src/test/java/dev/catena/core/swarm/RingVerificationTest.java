@@ -142,4 +142,26 @@ class RingVerificationTest {
             cluster.assertNothingLeft();
         }
     }
+
+    /** Tokens lost between servers stall the ring: each stalled step is taken from the client's copy; after two, push mode. */
+    @Test
+    void aRingThatKeepsStallingGoesOnInPushMode() {
+        var local = RingModeTest.local(SamplingParams.greedyDecoding());
+        int prompt = local.promptTokens().length;
+        try (Transport t = SwarmEquivalenceTest.transport("memory");
+             var dropper = new LyingRingTransport(t, Lie.DROP, p -> p >= prompt + 4, null);
+             var cluster = new RingCluster(RingModeTest.backend, RingModeTest.MODEL, 3, i -> i == 2 ? dropper : t, t, "memory:0",
+                     i -> Identity.generate());
+             ModelHead head = RingModeTest.backend.openHead(RingModeTest.MODEL, SpanOptions.cpu(1))) {
+            cluster.policy = new dev.catena.core.client.FaultTolerantSession.Policy(4, java.time.Duration.ofSeconds(60),
+                    java.time.Duration.ofMinutes(5), java.time.Duration.ofMillis(300));
+            long[] ring = new long[2];
+            var g = cluster.generate(head, Mode.RING, RingModeTest.PROMPT, N, SamplingParams.greedyDecoding(), (i, s) -> { }, ring);
+            assertArrayEquals(local.tokens(), g.tokens(), "tokens");
+            for (int i = 0; i < N; i++) assertArrayEquals(local.logits().get(i), g.logits().get(i), "logits of token " + i);
+            assertEquals(4, ring[0], "the ring ran until tokens got lost");
+            assertEquals(2, ring[1], "two stalls, then push mode");
+            cluster.assertNothingLeft();
+        }
+    }
 }
