@@ -201,6 +201,7 @@ public final class CatenaClient implements Generator {
         private Path proofDirectory;
         private double spotCheck = 0.01;
         private Long spotCheckSeed;
+        private int ringWindow = dev.catena.core.client.RingSpec.DEFAULT_WINDOW;
 
         Builder(Path model) {
             super(model);
@@ -230,6 +231,16 @@ public final class CatenaClient implements Generator {
         public Builder spotCheck(double fraction) {
             if (!(fraction >= 0 && fraction <= 1)) throw new IllegalArgumentException("spotCheck must be in [0, 1], got " + fraction);
             this.spotCheck = fraction;
+            return this;
+        }
+
+        /**
+         * {@link Mode#RING}: how many steps the servers may run beyond what this client verified (1..64,
+         * default 8); a client that falls behind or goes quiet stalls the ring there.
+         */
+        public Builder ringWindow(int steps) {
+            if (steps < 1 || steps > 64) throw new IllegalArgumentException("ringWindow must be in [1, 64], got " + steps);
+            this.ringWindow = steps;
             return this;
         }
 
@@ -359,6 +370,7 @@ public final class CatenaClient implements Generator {
                         : SwarmInference.open(backend, model, t, Directories.open(directory), options, requestTimeout); // owns it
                 inference.client().proofDirectory(proofDirectory);
                 inference.client().spotChecks(spotCheck, spotCheckSeed != null ? spotCheckSeed : new java.security.SecureRandom().nextLong());
+                inference.client().ringWindow(ringWindow);
                 inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout, coverageWait));
                 try {
                     return new CatenaClient(t, inference, context, backend.inspect(model).nCtxTrain(), chatTemplate, mode, wire);

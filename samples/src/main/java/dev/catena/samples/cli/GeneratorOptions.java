@@ -48,6 +48,10 @@ final class GeneratorOptions {
     @Option(names = "--mode", defaultValue = "push", description = "With --peers or --directory: push, relay or ring (default ${DEFAULT-VALUE}).")
     String mode;
 
+    @Option(names = "--ring-window", defaultValue = "8", paramLabel = "STEPS",
+            description = "With --mode ring: steps the servers may run beyond what the client verified, 1..64 (default ${DEFAULT-VALUE}).")
+    int ringWindow;
+
     @Option(names = "--wire", defaultValue = "f32", description = "With --peers or --directory: hidden states on the wire as f32, f16 or bf16.")
     String wire;
 
@@ -101,7 +105,7 @@ final class GeneratorOptions {
                 return Progress.during("loading " + file.getFileName(), context(b).chatTemplate(chatTemplate)::build);
             }
             var b = Catena.client(file).mode(mode(commandLine)).wire(wire(commandLine)).threads(threads).device(device())
-                    .requestTimeout(Duration.ofSeconds(30));
+                    .requestTimeout(Duration.ofSeconds(30)).ringWindow(ringWindow);
             failover.apply(context(b).chatTemplate(chatTemplate), commandLine);
             security.apply(b, commandLine);
             var located = where.directory != null ? b.directory(directoryUri(where.directory)) : b.peers(where.peers);

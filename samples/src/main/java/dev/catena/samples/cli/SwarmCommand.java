@@ -60,6 +60,9 @@ final class SwarmCommand implements Callable<Integer> {
     @Option(names = "--spot-check", defaultValue = "0.01", paramLabel = "FRACTION",
             description = "Re-run this fraction of steps on another server of the same blocks (with --replicas > 1) and compare (default ${DEFAULT-VALUE}).")
     double spotCheck;
+    @Option(names = "--ring-window", defaultValue = "8", paramLabel = "STEPS",
+            description = "With --mode ring: steps the servers may run beyond what the client verified, 1..64 (default ${DEFAULT-VALUE}).")
+    int ringWindow;
     @CommandLine.Mixin SamplingOptions sampling;
     @CommandLine.Mixin FailoverOptions failover;
 
@@ -90,6 +93,9 @@ final class SwarmCommand implements Callable<Integer> {
             case "auto" -> Device.AUTO;
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--device must be cpu, cuda or auto, got '" + device + "'");
         };
+        if (ringWindow < 1 || ringWindow > 64) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--ring-window must be in [1, 64], got " + ringWindow);
+        }
         if (n < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "-n must be >= 1, got " + n);
         }
@@ -105,7 +111,7 @@ final class SwarmCommand implements Callable<Integer> {
         }
         try (LocalSwarm swarm = Progress.during("starting " + servers * replicas + " servers", swarmBuilder::start);
              CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10))
-                     .proofDirectory(proofs).spotCheck(spotCheckFraction()), spec.commandLine()).build();
+                     .proofDirectory(proofs).spotCheck(spotCheckFraction()).ringWindow(ringWindow), spec.commandLine()).build();
              TokenStream stream = client.stream(request)) {
             int produced = 0;
             for (Token ignored : stream) {
