@@ -89,6 +89,10 @@ public final class SwarmLatencyBench implements Callable<Integer> {
     @Option(names = "--peer-ms", paramLabel = "Y", description = "A custom scenario: server links' one-way delay.")
     Long peerMs;
 
+    @Option(names = "--modes", paramLabel = "MODE,...", split = ",", defaultValue = "relay,push,ring",
+            description = "Modes to run: relay, push, ring (default ${DEFAULT-VALUE}; ring needs a model's head, not --pass-through).")
+    List<String> modes;
+
     @Option(names = "--tokens", defaultValue = "64", description = "Measured decode steps (default ${DEFAULT-VALUE}).")
     int tokens;
 
@@ -176,7 +180,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
         stdout.println(Report.header());
         for (Scenario sc : scenarios) {
             for (int k : sc.servers()) {
-                for (var mode : List.of(RemoteSession.Mode.RELAY, RemoteSession.Mode.PUSH)) {
+                for (var mode : modes(passThrough > 0)) {
                     for (int r = 0; r < repeat; r++) {
                         for (boolean withTls : tlsModes) {
                             Row row = run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads, withTls);
@@ -242,8 +246,26 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                 proxies.add(peer);
                 pushRoutes.get(i).put(route.get(i + 1).address(), peer.address());
             }
+            if (!direct && mode == RemoteSession.Mode.RING) { // the ring closes: the last server to the first, at the peer delay
+                var back = LinkProxy.to(servers.getFirst().address(), 300).delay(sc.peerMs(), 0);
+                proxies.add(back);
+                pushRoutes.get(k - 1).put(route.getFirst().address(), back.address());
+            }
             List<Double> stepMillis = new ArrayList<>();
-            try (var client = new SwarmClient(ct, Duration.ofSeconds(120));
+            if (mode == RemoteSession.Mode.RING) {
+                try (var client = new SwarmClient(ct, Duration.ofSeconds(120));
+                     var ring = new RingChain(spec -> RemoteSession.open(client, id, info.nEmbd(), route, mode, tokens + warmup + 64, DType.F32,
+                             Duration.ofSeconds(120), true, spec), millis -> {
+                         stepMillis.add(millis);
+                         if (stepMillis.size() == warmup) resetCompute(servers);
+                     });
+                     var head = backend.openHead(model, SpanOptions.cpu(threads))) {
+                    GenerationLoop.generate(head, ring, "Once upon a time", tokens + warmup + 2, SamplingParams.greedyDecoding(),
+                            tokens + warmup + 64, false, false, t -> { });
+                    long[] counts = ring.counts();
+                    System.err.printf("ring: %d steps verified after the fact, %d rewound%n", counts[0], counts[1]);
+                }
+            } else try (var client = new SwarmClient(ct, Duration.ofSeconds(120));
                  var session = RemoteSession.open(client, id, info.nEmbd(), route, mode, tokens + warmup + 64, DType.F32,
                          Duration.ofSeconds(120))) {
                 // Only decode steps (one token) after warm-up count, for latency and for the servers' compute alike.
@@ -281,11 +303,27 @@ public final class SwarmLatencyBench implements Callable<Integer> {
         }
     }
 
+    /** The modes asked for, in order; ring left out without a head (pass-through spans). */
+    private List<RemoteSession.Mode> modes(boolean passThrough) {
+        List<RemoteSession.Mode> out = new ArrayList<>();
+        for (String m : modes) {
+            switch (m.trim().toLowerCase(Locale.ROOT)) {
+                case "relay" -> out.add(RemoteSession.Mode.RELAY);
+                case "push" -> out.add(RemoteSession.Mode.PUSH);
+                case "ring" -> { if (!passThrough) out.add(RemoteSession.Mode.RING); }
+                default -> throw new CommandLine.ParameterException(spec.commandLine(), "--modes: relay, push or ring, not '" + m + "'");
+            }
+        }
+        return out;
+    }
+
     /** PROTOCOL.md's latency model for one decode step with these links and compute time (all spans together). */
     static double formula(Scenario sc, int k, RemoteSession.Mode mode, double computeMs) {
-        return mode == RemoteSession.Mode.PUSH
-                ? sc.clientMs() + computeMs + (k - 1) * sc.peerMs() + sc.clientMs()
-                : k * 2.0 * sc.clientMs() + computeMs;
+        return switch (mode) {
+            case PUSH -> sc.clientMs() + computeMs + (k - 1) * sc.peerMs() + sc.clientMs();
+            case RING -> computeMs + k * sc.peerMs(); // Σc + Σd(Sk,Sk+1) + d(SN,S1): no client leg
+            case RELAY -> k * 2.0 * sc.clientMs() + computeMs;
+        };
     }
 
     private static void resetCompute(List<SwarmServer> servers) {

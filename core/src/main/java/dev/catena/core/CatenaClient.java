@@ -71,6 +71,21 @@ public final class CatenaClient implements Generator {
             }
 
             @Override
+            public void generation(dev.catena.api.spi.SamplingParams sampling, int[] history, int stopPosition, boolean stopAtEos) {
+                s.generation(sampling, history, stopPosition, stopAtEos);
+            }
+
+            @Override
+            public int chosenToken() {
+                return s.chosenToken();
+            }
+
+            @Override
+            public void rewind() {
+                s.rewind();
+            }
+
+            @Override
             public void close() {
                 s.close();
             }
@@ -141,7 +156,8 @@ public final class CatenaClient implements Generator {
         long kv = probed.servers().stream().filter(SwarmStatus.Server::reachable).mapToLong(s -> s.kvBytesTotal() - s.kvBytesFree()).sum();
         return new SwarmStatus(inference.modelId(), inference.nLayer(), probed.time(), probed.servers(), coverage,
                 SwarmStatus.gaps(coverage), sessions, inference.recentFailovers().stream().map(CatenaClient::event).toList(),
-                new SwarmStatus.Counters(inference.failoverCount(), counters.pushed.get(), counters.mismatched.get(), sessions.size(), kv));
+                new SwarmStatus.Counters(inference.failoverCount(), counters.pushed.get(), counters.mismatched.get(), sessions.size(), kv,
+                        counters.ringVerified.get(), counters.ringRewound.get()));
     }
 
     private static SwarmStatus.FailoverEvent event(SwarmInference.Recorded r) {
@@ -186,6 +202,7 @@ public final class CatenaClient implements Generator {
         private double spotCheck = 0.01;
         private Long spotCheckSeed;
         private double signatureChecks = dev.catena.core.client.SwarmClient.DEFAULT_RESULT_SIGNATURE_CHECKS;
+        private int ringWindow = dev.catena.core.client.RingSpec.DEFAULT_WINDOW;
 
         Builder(Path model) {
             super(model);
@@ -226,6 +243,16 @@ public final class CatenaClient implements Generator {
         public Builder signatureChecks(double fraction) {
             if (!(fraction >= 0 && fraction <= 1)) throw new IllegalArgumentException("signatureChecks must be in [0, 1], got " + fraction);
             this.signatureChecks = fraction;
+            return this;
+        }
+
+        /**
+         * {@link Mode#RING}: how many steps the servers may run beyond what this client verified (1..64,
+         * default 8); a client that falls behind or goes quiet stalls the ring there.
+         */
+        public Builder ringWindow(int steps) {
+            if (steps < 1 || steps > 64) throw new IllegalArgumentException("ringWindow must be in [1, 64], got " + steps);
+            this.ringWindow = steps;
             return this;
         }
 
@@ -356,6 +383,7 @@ public final class CatenaClient implements Generator {
                 inference.client().proofDirectory(proofDirectory);
                 inference.client().resultSignatureChecks(signatureChecks);
                 inference.client().spotChecks(spotCheck, spotCheckSeed != null ? spotCheckSeed : new java.security.SecureRandom().nextLong());
+                inference.client().ringWindow(ringWindow);
                 inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout, coverageWait));
                 try {
                     return new CatenaClient(t, inference, context, backend.inspect(model).nCtxTrain(), chatTemplate, mode, wire);

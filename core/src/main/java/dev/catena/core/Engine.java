@@ -16,7 +16,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Engine {
 
     /** A chain opened for one generation or conversation. */
-    interface Opened extends GenerationLoop.Session {
+    interface Opened extends GenerationLoop.Session, GenerationLoop.SamplingChain {
+        /** Ring mode: the generation's sampling, for the servers to sample as the client does; nothing elsewhere. */
+        @Override
+        default void generation(dev.catena.api.spi.SamplingParams sampling, int[] history, int stopPosition, boolean stopAtEos) {
+        }
+
         /** The servers it runs on now; empty in process. */
         default List<RouteHop> route() {
             return List.of();
@@ -200,6 +205,21 @@ final class Engine {
             @Override
             public long pushedSteps() {
                 return chain.pushedSteps();
+            }
+
+            @Override
+            public void generation(dev.catena.api.spi.SamplingParams sampling, int[] history, int stopPosition, boolean stopAtEos) {
+                chain.generation(sampling, history, stopPosition, stopAtEos);
+            }
+
+            @Override
+            public int chosenToken() {
+                return chain.chosenToken();
+            }
+
+            @Override
+            public void rewind() {
+                chain.rewind();
             }
 
             @Override

@@ -147,7 +147,13 @@ public record SwarmStatus(String model, int blocks, Instant time, List<Server> s
      * @param pushesMismatched hop results computed on a push that differed from the generator's own copy
      * @param openSessions     the generator's open streams and chat sessions
      * @param kvBytesInUse     KV cache bytes reserved on the reachable servers (every client's), or in this process
+     * @param ringVerified     ring mode: steps the servers ran on their own that the generator verified after the fact
+     * @param ringRewound      ring mode: steps that disagreed (or stalled) and were redone from the generator's own copy
      */
-    public record Counters(long failovers, long pushesUsed, long pushesMismatched, int openSessions, long kvBytesInUse) {
+    public record Counters(long failovers, long pushesUsed, long pushesMismatched, int openSessions, long kvBytesInUse,
+                           long ringVerified, long ringRewound) {
+        public Counters(long failovers, long pushesUsed, long pushesMismatched, int openSessions, long kvBytesInUse) {
+            this(failovers, pushesUsed, pushesMismatched, openSessions, kvBytesInUse, 0, 0);
+        }
     }
 }

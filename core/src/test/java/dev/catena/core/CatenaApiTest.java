@@ -125,7 +125,47 @@ class CatenaApiTest {
             assertEquals(g.text(), text.toString());
             assertAllFree(swarm);
             long pushes = swarm.servers().stream().mapToLong(s -> s.counters().get("pushes_received")).sum();
-            assertTrue(mode == Mode.PUSH ? pushes > 0 : pushes == 0, mode + ": " + pushes + " pushes");
+            assertTrue(mode == Mode.RELAY ? pushes == 0 : pushes > 0, mode + ": " + pushes + " pushes");
+            if (mode == Mode.RING) { // every step after each prompt went around the ring and was verified after the fact
+                assertEquals(2 * (N - 1), client.status().counters().ringVerified());
+                assertEquals(0, client.status().counters().ringRewound());
+            }
+        }
+    }
+
+    /** Ring mode in a chat: the first turn goes around the ring, later ones run in push mode; both equal one generation. */
+    @Test
+    void ringChatTurnsEqualOneGeneration() throws Exception {
+        int n = 12;
+        try (LocalSwarm swarm = Catena.localSwarm(MODEL).servers(3).mode(Mode.RING).start(); CatenaClient client = swarm.client();
+             ChatSession chat = client.openSession(256)) {
+            var turn1 = chat.generate(GenerationRequest.builder(PROMPT).maxTokens(n).greedy().ignoreEos().build());
+            assertEquals(expectedTokens.subList(0, n), turn1.tokens());
+            assertEquals(n - 1, client.status().counters().ringVerified(), "turn 1 went around the ring");
+            var turn2 = chat.generate(GenerationRequest.builder(" Then Lily saw a dog.").maxTokens(n).greedy().ignoreEos().build());
+            List<Integer> whole = new ArrayList<>(turn1.promptTokens());
+            whole.addAll(turn1.tokens());
+            whole.addAll(turn2.promptTokens());
+            var once = local.generate(GenerationRequest.builder(whole).maxTokens(n).greedy().ignoreEos().build());
+            assertEquals(once.tokens(), turn2.tokens(), "turn 2 equals one generation over the whole conversation");
+            assertEquals(n - 1, client.status().counters().ringVerified(), "turn 2 ran in push mode");
+            assertEquals(0, client.status().counters().ringRewound());
+            chat.close();
+            assertAllFree(swarm);
+        }
+    }
+
+    /** Ring mode: a stop sequence ends the generation while the servers may be up to the window ahead; all is freed. */
+    @Test
+    void ringStopsAtAStopSequenceAndFreesEverything() throws Exception {
+        var request = GenerationRequest.builder(PROMPT).maxTokens(N).greedy().stop("Lily", "zebra").build();
+        var expected = local.generate(request);
+        try (LocalSwarm swarm = Catena.localSwarm(MODEL).servers(3).mode(Mode.RING).start(); CatenaClient client = swarm.client()) {
+            var g = client.generate(request);
+            assertEquals(FinishReason.STOP, g.finishReason());
+            assertEquals(expected.tokens(), g.tokens());
+            assertEquals(expected.text(), g.text());
+            assertAllFree(swarm);
         }
     }
 

@@ -142,6 +142,7 @@ public final class CountingBackend implements SpanBackend {
                         return best;
                     }
                     @Override public void accept(int token) { }
+                    @Override public Sampler copy() { return sampler(params); } // stateless: any one is a copy
                     @Override public void close() { }
                 };
             }

@@ -13,4 +13,6 @@ public final class ClientCounters {
     public final AtomicLong proofs = new AtomicLong();        // proofs of misbehaviour assembled
     public final AtomicLong spotChecks = new AtomicLong();    // steps re-run on another server
     public final AtomicLong spotCheckDisagreements = new AtomicLong();
+    public final AtomicLong ringVerified = new AtomicLong();  // ring steps verified after the fact
+    public final AtomicLong ringRewound = new AtomicLong();   // ring steps that disagreed or stalled, redone from the client's copy
 }

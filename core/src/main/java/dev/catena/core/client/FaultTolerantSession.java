@@ -22,7 +22,7 @@ import java.util.Set;
  * sessions; the replayed caches, and so every later output, are bit-identical to a run without the
  * failure.
  */
-public final class FaultTolerantSession implements GenerationLoop.Chain, AutoCloseable {
+public final class FaultTolerantSession implements GenerationLoop.SamplingChain, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FaultTolerantSession.class.getName());
 
     /**
@@ -64,6 +64,8 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
     private volatile RemoteSession session; // volatile: status readers list its route
     private volatile java.util.function.Consumer<Failover> onFailover = f -> { };
     private final SpotChecker spots;
+    /** Ring mode: the first generation's sampling, for the route's servers at open. */
+    private RingSpec ring;
 
     public FaultTolerantSession(SwarmClient client, Directory directory, SessionSpec spec, RemoteSession.Mode mode, Policy policy) {
         this.client = client;
@@ -105,7 +107,7 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
             try {
                 if (session == null) {
                     session = RemoteSession.open(client, spec.modelId(), spec.nEmbd(), plan(new BlockRange(0, spec.nLayer())), mode,
-                            spec.maxLength(), spec.wire(), policy.stepTimeout());
+                            spec.maxLength(), spec.wire(), policy.stepTimeout(), true, ring);
                 }
                 replaceConvicted();
                 float[] out = session.step(hidden, n, position);
@@ -232,6 +234,44 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
         }
         if (!giveWay) return RoutePlanner.plan(candidates, blocks, excluded, RoutePlanner.latency(rtts));
         return bans.giveWay(excluded, without -> RoutePlanner.plan(candidates, blocks, without, RoutePlanner.latency(rtts)));
+    }
+
+    /**
+     * Ring mode: the sampling of the generation about to run. The first one rides on the route's sessions;
+     * a later one on the same session (a chat's next turn) runs in push mode.
+     */
+    @Override
+    public void generation(dev.catena.api.spi.SamplingParams sampling, int[] history, int stopPosition, boolean stopAtEos) {
+        if (mode != RemoteSession.Mode.RING) return;
+        if (session == null && ring == null) {
+            ring = new RingSpec(sampling, history, stopPosition, stopAtEos, client.ringWindow());
+        } else {
+            ring = null;
+            if (session != null) session.endRing();
+        }
+    }
+
+    @Override
+    public int chosenToken() {
+        RemoteSession s = session;
+        return s == null ? -1 : s.chosenToken();
+    }
+
+    @Override
+    public void rewind() {
+        if (session != null) session.rewind();
+    }
+
+    /** Ring steps accepted after the fact; any thread. */
+    public long ringVerified() {
+        RemoteSession s = session;
+        return s == null ? 0 : s.ringVerified();
+    }
+
+    /** Ring steps that disagreed (or stalled) and were re-sent from the client; any thread. */
+    public long ringRewinds() {
+        RemoteSession s = session;
+        return s == null ? 0 : s.ringRewinds();
     }
 
     /** The route in use now; any thread. */

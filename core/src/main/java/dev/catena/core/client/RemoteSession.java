@@ -35,7 +35,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class RemoteSession implements AutoCloseable {
 
-    public enum Mode { RELAY, PUSH }
+    /** RING: the last server samples and sends the token to the first; the client verifies after the fact (README, "Ring mode"). */
+    public enum Mode { RELAY, PUSH, RING }
 
     private record Event(HopSession from, ServerLink.Received received) {
     }
@@ -56,6 +57,20 @@ public final class RemoteSession implements AutoCloseable {
     // Written by the session's thread only, read by status readers.
     private volatile long hopSteps;
     private volatile long pushedSteps;
+    /** Ring mode: the generation's sampling, or null when the ring is off (push mode then). */
+    private RingSpec ring;
+    /** Ring mode: the results of the ring's steps that came before the client asked for them. */
+    private final RingResults ringResults = new RingResults();
+    /** Ring mode: where the next ring step starts (the end of the last verified step), -1 when the ring must restart. */
+    private int ringEnd = -1;
+    /** Ring mode: the token the last server chose after the last step, when the ring ran it; else -1. */
+    private int chosenToken = -1;
+    private volatile long ringVerified;
+    /** Ring steps that did not come within the step timeout; at {@link #MAX_RING_STALLS} the session goes on in push mode. */
+    private int ringStalls;
+    private boolean ringStalled;
+    static final int MAX_RING_STALLS = 2;
+    private volatile long ringRewinds;
 
     private RemoteSession(SwarmClient client, String modelId, int nEmbd, Mode mode, int maxLength, DType wireDtype,
                           Duration stepTimeout) {
@@ -84,9 +99,27 @@ public final class RemoteSession implements AutoCloseable {
     /** As above; {@code endsTheModel}: the route's last hop runs the model's last block (its results hold the last row only). */
     static RemoteSession open(SwarmClient client, String modelId, int nEmbd, List<Hop> route, Mode mode,
                               int maxLength, DType wireDtype, Duration stepTimeout, boolean endsTheModel) {
+        return open(client, modelId, nEmbd, route, mode, maxLength, wireDtype, stepTimeout, endsTheModel, null);
+    }
+
+    /** As above; in {@link Mode#RING}, {@code ring} is the generation's sampling (null: the route runs as in push mode). */
+    public static RemoteSession open(SwarmClient client, String modelId, int nEmbd, List<Hop> route, Mode mode,
+                                     int maxLength, DType wireDtype, Duration stepTimeout, boolean endsTheModel, RingSpec ring) {
         var session = new RemoteSession(client, modelId, nEmbd, mode, maxLength, wireDtype, stepTimeout);
-        session.hops.addAll(session.openChain(route, endsTheModel));
+        session.ring = mode == Mode.RING ? ring : null;
+        session.hops.addAll(session.openChain(route, endsTheModel, true));
         return session;
+    }
+
+    /**
+     * Ring mode: a later generation on this session (a chat's next turn) runs in push mode: the last
+     * server is told to stop sending tokens with the next step.
+     */
+    public void endRing() {
+        if (ring == null) return;
+        ring = null;
+        ringEnd = -1;
+        hops.getLast().nextChanged = true;
     }
 
     /** Whether hop {@code index} runs the model's last block. */
@@ -124,12 +157,16 @@ public final class RemoteSession implements AutoCloseable {
     }
 
     /** Opens sessions on {@code route}, last first, each pushing to the one after it (push mode); closes them all on failure. */
-    private List<HopSession> openChain(List<Hop> route, boolean endsTheModel) {
+    private List<HopSession> openChain(List<Hop> route, boolean endsTheModel, boolean startsTheModel) {
         List<HopSession> opened = new ArrayList<>();
         try {
             HopSession after = null;
             for (int k = route.size() - 1; k >= 0; k--) {
-                after = openHop(route.get(k), endsTheModel && k == route.size() - 1, mode == Mode.PUSH ? after : null);
+                boolean last = endsTheModel && k == route.size() - 1;
+                after = openHop(route.get(k), last, mode != Mode.RELAY ? after : null,
+                        ring == null ? null : ring.role(startsTheModel && k == 0, last));
+                // The ring's last server learns the first's session with its first step (the first opens after it).
+                if (ring != null && last) after.nextChanged = true;
                 opened.addFirst(after);
             }
             return opened;
@@ -139,8 +176,9 @@ public final class RemoteSession implements AutoCloseable {
         }
     }
 
-    private HopSession openHop(Hop hop, boolean lastOnly, HopSession next) {
+    private HopSession openHop(Hop hop, boolean lastOnly, HopSession next, dev.catena.transport.proto.RingRole role) {
         var open = OpenSession.newBuilder().setModelId(modelId).setMaxLength(maxLength).setWireDtype(wireDtype).setLastOnly(lastOnly);
+        if (role != null) open.setRing(role);
         if (next != null) {
             open.setNext(next.peer());
         }
@@ -162,7 +200,21 @@ public final class RemoteSession implements AutoCloseable {
      * @throws SwarmException when a server refuses the step or the chain is not valid in time
      */
     public float[] step(float[] hidden, int n, int position) {
-        ByteBuffer output = run(hops, Tensors.encode(hidden, wireDtype), n, position);
+        ByteBuffer output = null;
+        chosenToken = -1;
+        if (ring != null && n == 1 && position == ringEnd && position < ring.stopPosition()) {
+            output = ringStep(hidden, position);
+            if (output == null) { // a disagreement, or the ring stalled: this step again with the client's copy
+                ringRewinds++;
+                client.counters().ringRewound.incrementAndGet();
+                if (ringStalled && ++ringStalls >= MAX_RING_STALLS) {
+                    // Each stall costs a step timeout: a route that keeps losing (or withholding) tokens runs in push mode.
+                    LOG.log(System.Logger.Level.WARNING, "the ring stalled {0} times; this session goes on in push mode", ringStalls);
+                    endRing();
+                }
+            }
+        }
+        if (output == null) output = run(hops, Tensors.encode(hidden, wireDtype), n, position);
         return Tensors.decode(output, Tensors.meta(wireDtype, output.remaining() / Tensors.elementBytes(wireDtype) / nEmbd, nEmbd), nEmbd);
     }
 
@@ -185,7 +237,8 @@ public final class RemoteSession implements AutoCloseable {
     void replace(int index, List<Hop> replacements, boolean checkAgainstOld) {
         HopSession old = hops.get(index);
         checkCovers(old.hop.blocks(), replacements);
-        List<HopSession> fresh = openChain(replacements, index == hops.size() - 1);
+        List<HopSession> fresh = openChain(replacements, index == hops.size() - 1, index == 0);
+        signatures.forget(old.hop.address()); // it failed: its signatures may never come, and must not fail the replay
         try {
             for (HopSession.Sent sent : List.copyOf(old.history)) {
                 ByteBuffer out = run(fresh, sent.input(), sent.n(), sent.position());
@@ -196,17 +249,22 @@ public final class RemoteSession implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
-            fresh.forEach(h -> h.closeQuietly(client.requestTimeout()));
+            fresh.forEach(h -> {
+                h.closeQuietly(client.requestTimeout());
+                signatures.forget(h.hop.address()); // its closed session signs nothing more
+            });
             throw e;
         }
         hops.remove(index);
         hops.addAll(index, fresh);
         old.closeWithoutWaiting();
         signatures.forget(old.hop.address()); // it failed: its signatures may never come
-        if (mode == Mode.PUSH) {
+        if (mode != Mode.RELAY) {
             if (index > 0) hops.get(index - 1).nextChanged = true;
-            if (index + fresh.size() < hops.size()) fresh.getLast().nextChanged = true;
+            else if (ring != null) hops.getLast().nextChanged = true; // the ring closes through the new first hop
+            if (index + fresh.size() < hops.size() || ring != null) fresh.getLast().nextChanged = true;
         }
+        ringEnd = -1; // the next step is the client's own: it truncates every hop and restarts the ring
     }
 
     private static void checkCovers(BlockRange blocks, List<Hop> replacements) {
@@ -235,7 +293,9 @@ public final class RemoteSession implements AutoCloseable {
      */
     private ByteBuffer run(List<HopSession> chain, ByteBuffer input, int n, int position) {
         signatures.check(step - 1); // those of the step before the last, verified meanwhile
-        long s = ++step;
+        // Ring mode: the client's steps open an epoch, numbered above every step the ring ran before it.
+        long s = mode == Mode.RING ? step = ((step >>> 32) + 1) << 32 : ++step;
+        if (mode == Mode.RING) ringResults.clear();
         int size = chain.size();
         for (HopSession h : chain) {
             h.history.removeIf(sent -> sent.position() >= position); // a re-send rewinds the history too
@@ -267,6 +327,7 @@ public final class RemoteSession implements AutoCloseable {
             }
             StepResult r = ev.received().header().getResult();
             if (r.getStep() != s) {
+                if (mode == Mode.RING && chain == hops) ringResults.keep(ev.from(), s, ev.received(), position + n, ringWindow()); // the ring went on
                 continue; // a late or duplicate result of an earlier step
             }
             byte[] outputDigest = r.getOutputDigest().toByteArray();
@@ -310,7 +371,130 @@ public final class RemoteSession implements AutoCloseable {
                 }
             }
         }
+        if (mode == Mode.RING && chain == hops) ringEnd = position + n;
         return output;
+    }
+
+    private int ringWindow() {
+        return ring == null ? 0 : ring.window();
+    }
+
+    /**
+     * Ring mode: the step at {@code position} that the servers ran on their own, checked after the fact:
+     * the first hop's input must be the client's embedding of its own token (so the last server's token
+     * was the client's), and every hop's input the output of the hop before. Accepts it and acknowledges
+     * it to every server; null when something disagrees or the ring stalled (the client then re-sends it).
+     */
+    private ByteBuffer ringStep(float[] hidden, int position) {
+        ringStalled = false;
+        signatures.check(step - 1);
+        ByteBuffer input = Tensors.encode(hidden, wireDtype);
+        byte[] expected = Tensors.digest(input);
+        long deadline = System.nanoTime() + stepTimeout.toNanos();
+        ByteBuffer output = null;
+        int lastToken = -1;
+        for (int k = 0; k < hops.size(); k++) {
+            HopSession h = hops.get(k);
+            ServerLink.Received got = awaitRing(h, position, deadline);
+            if (got == null) {
+                LOG.log(System.Logger.Level.INFO, "ring step at {0}: no result from {1} within {2}; the client sends it itself",
+                        position, h.hop.address(), stepTimeout);
+                ringStalled = true;
+                return null;
+            }
+            StepResult r = got.header().getResult();
+            byte[] outputDigest = r.getOutputDigest().toByteArray();
+            if (!Arrays.equals(outputDigest, Tensors.digest(got.payload()))) {
+                throw new SwarmException.Corrupt("position " + position + ": the result from " + h.hop.address() + " was damaged in transit",
+                        h.hop.address());
+            }
+            if (!Arrays.equals(r.getInputDigest().toByteArray(), expected)) {
+                client.counters().mismatched.incrementAndGet();
+                return null;
+            }
+            client.counters().results.incrementAndGet();
+            signatures.verifyLater(h.hop.address(), h.link, r, r.getStep());
+            h.history.removeIf(sent -> sent.position() >= position);
+            h.history.add(new HopSession.Sent(input, 1, position, outputDigest, r, signatures.of(r)));
+            if (k > 0) hopSteps++;
+            step = Math.max(step, r.getStep());
+            input = got.payload();
+            expected = outputDigest;
+            output = got.payload();
+            lastToken = r.hasRingToken() ? r.getRingToken() : -1;
+        }
+        // Every input up to this one is verified: the digests chain, and this input is the client's own token's.
+        for (HopSession h : hops) {
+            try {
+                h.link.send(Envelope.newBuilder().setRingAck(dev.catena.transport.proto.RingAck.newBuilder()
+                        .setSessionId(ByteString.copyFrom(h.id)).setVerified(position)), null);
+            } catch (TransportException gone) {
+                // the next step finds it gone and fails over
+            }
+        }
+        ringEnd = position + 1;
+        ringVerified++;
+        client.counters().ringVerified.incrementAndGet();
+        chosenToken = lastToken;
+        return output;
+    }
+
+    /** The ring's result of {@code hop} at {@code position}: kept, or the next events'; null when none comes in time. */
+    private ServerLink.Received awaitRing(HopSession hop, int position, long deadline) {
+        while (true) {
+            // What came meanwhile first: a server lost while its results waited here fails this step, not a later one.
+            Event ev = events.poll();
+            if (ev == null) {
+                ServerLink.Received kept = ringResults.take(hop, position);
+                if (kept != null) return kept;
+                try {
+                    ev = events.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SwarmException("interrupted in the ring step at " + position);
+                }
+            }
+            if (ev == null) return null;
+            if (!hops.contains(ev.from())) continue;
+            String address = ev.from().hop.address();
+            if (ev.received().connectionLost()) {
+                throw new SwarmException.Unreachable("ring step at " + position + ": " + ev.received().header().getError().getMessage(), address, null);
+            }
+            if (ev.received().header().hasError()) {
+                var err = ev.received().header().getError();
+                throw new SwarmException.Refused(address + " refused a step: " + err.getCode() + " " + err.getMessage(), address, err.getCode().name());
+            }
+            ringResults.keep(ev.from(), step & ~0xFFFFFFFFL, ev.received(), ringEnd, ringWindow());
+        }
+    }
+
+    /** Ring mode: the token the last server chose after the last step, if the ring ran it; else -1. */
+    public int chosenToken() {
+        return chosenToken;
+    }
+
+    /**
+     * Ring mode: the last step's final hidden state and the token the last server chose from it disagree
+     * (the client's own head and sampler chose another): the next step, that one again, is the client's own.
+     */
+    public void rewind() {
+        if (ringEnd < 0) return;
+        ringEnd = -1;
+        chosenToken = -1;
+        ringVerified--;
+        client.counters().ringVerified.decrementAndGet();
+        ringRewinds++;
+        client.counters().ringRewound.incrementAndGet();
+    }
+
+    /** Ring steps accepted after the fact (see README, "Ring mode"). */
+    public long ringVerified() {
+        return ringVerified;
+    }
+
+    /** Ring steps that disagreed (or stalled) and were re-sent from the client. */
+    public long ringRewinds() {
+        return ringRewinds;
     }
 
     private static final long CLOSE_WAIT_MS = 1000;
@@ -341,6 +525,7 @@ public final class RemoteSession implements AutoCloseable {
         if (repoint) {
             int k = hops.indexOf(hop);
             if (k >= 0 && k + 1 < hops.size()) st.setNext(hops.get(k + 1).peer());
+            else if (ring != null && k == hops.size() - 1) st.setNext(hops.getFirst().peer()); // the ring closes
             else st.setClearNext(true);
         }
         try {

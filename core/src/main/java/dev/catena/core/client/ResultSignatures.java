@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class ResultSignatures {
     /** A result's signature, being verified off the session's thread. */
-    private record Pending(String address, ServerLink link, PublicKey key, long step, CompletableFuture<Boolean> valid) {
+    private record Pending(String address, ServerLink link, PublicKey key, long step, CompletableFuture<Boolean> valid,
+                           CompletableFuture<byte[]> signature) {
     }
 
     private static final ExecutorService VERIFIERS = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
@@ -83,9 +84,10 @@ final class ResultSignatures {
         PublicKey key = link.publicKey();
         byte[] statement = Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
                 r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray());
-        unverified.add(new Pending(address, link, key, step, of(r)
-                .thenApplyAsync(signature -> Statements.verify(key, statement, signature), VERIFIERS)
-                .completeOnTimeout(false, timeout.toMillis(), TimeUnit.MILLISECONDS)));
+        CompletableFuture<byte[]> signature = of(r);
+        unverified.add(new Pending(address, link, key, step, signature
+                .thenApplyAsync(sig -> Statements.verify(key, statement, sig), VERIFIERS)
+                .completeOnTimeout(false, timeout.toMillis(), TimeUnit.MILLISECONDS), signature));
     }
 
     /** Drops the checks of a server that failed: its signatures may never come. */
@@ -96,7 +98,7 @@ final class ResultSignatures {
     /** Gives the checks still running at most {@code millis} more (at close). */
     void waitAtMost(long millis) {
         unverified.replaceAll(p -> new Pending(p.address(), p.link(), p.key(), p.step(),
-                p.valid().completeOnTimeout(false, millis, TimeUnit.MILLISECONDS)));
+                p.valid().completeOnTimeout(false, millis, TimeUnit.MILLISECONDS), p.signature()));
     }
 
     /** Joins the signature checks of steps up to {@code upTo}; the first bad one fails its hop. */
@@ -114,6 +116,10 @@ final class ResultSignatures {
             }
             if (!p.valid().join()) {
                 counters.badSignatures.incrementAndGet();
+                if (!p.signature().isDone()) { // a server that hangs after its result (ring mode has its results early)
+                    throw new SwarmException.Timeout("step " + p.step() + ": " + p.address() + " did not answer with its result's signature within "
+                            + timeout, p.address());
+                }
                 throw new SwarmException.Corrupt("step " + p.step() + ": the result from " + p.address() + " is not signed by its key "
                         + (p.key() == null ? "(none)" : Statements.fingerprint(p.key())), p.address());
             }

@@ -162,6 +162,18 @@ public final class SwarmClient implements AutoCloseable {
         this.spotCheckSeed = seed;
     }
 
+    private volatile int ringWindow = RingSpec.DEFAULT_WINDOW;
+
+    /** Ring mode: how many steps the servers may run beyond what this client verified (1..64, default 8). */
+    public void ringWindow(int window) {
+        if (window < 1 || window > 64) throw new IllegalArgumentException("the ring window is 1..64 steps, got " + window);
+        this.ringWindow = window;
+    }
+
+    public int ringWindow() {
+        return ringWindow;
+    }
+
     double spotCheckFraction() {
         return spotCheckFraction;
     }

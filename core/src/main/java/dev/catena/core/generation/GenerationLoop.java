@@ -27,6 +27,27 @@ public final class GenerationLoop implements AutoCloseable {
         float[] forwardLast(float[] hidden, int n, int position);
     }
 
+    /**
+     * A chain that can also choose the tokens itself (ring mode: the last server samples and the
+     * client verifies after the fact), told each generation's sampling before its first step.
+     */
+    public interface SamplingChain extends Chain {
+        /**
+         * @param history      every token the sampler accepts before its first sample
+         * @param stopPosition no generated token is fed at this position or later
+         */
+        void generation(SamplingParams sampling, int[] history, int stopPosition, boolean stopAtEos);
+
+        /** The token the chain chose after the last step it ran on its own, or -1 (a step the client drove, or none). */
+        default int chosenToken() {
+            return -1;
+        }
+
+        /** The last step's output and its token disagree: the next step (that one again) runs from the client's own copy. */
+        default void rewind() {
+        }
+    }
+
     /** A chain holding resources (sessions and their KV) that its owner closes. */
     public interface Session extends Chain, AutoCloseable {
         @Override
@@ -46,7 +67,7 @@ public final class GenerationLoop implements AutoCloseable {
 
     private final ModelHead head;
     private final Chain chain;
-    private final Sampler sampler;
+    private Sampler sampler;
     private final int maxTokens;
     private final boolean stopAtEos;
     private final boolean keepLogits;
@@ -83,6 +104,19 @@ public final class GenerationLoop implements AutoCloseable {
         for (int t : history) {
             sampler.accept(t);
         }
+        // The ring needs this sampler copied to take a disagreeing step again; without copies the chain runs as usual.
+        if (chain instanceof SamplingChain ring && maxTokens > 0 && copies(sampler)) {
+            ring.generation(sampling, history, position + feed.length + maxTokens - 1, stopAtEos);
+        }
+    }
+
+    private static boolean copies(Sampler sampler) {
+        try {
+            sampler.copy().close();
+            return true;
+        } catch (UnsupportedOperationException e) {
+            return false;
+        }
     }
 
     /**
@@ -95,15 +129,32 @@ public final class GenerationLoop implements AutoCloseable {
         }
         long t0 = System.nanoTime();
         if (tokens.isEmpty()) started = t0;
-        float[] last = chain.forwardLast(head.embed(feed), feed.length, position);
+        float[] hidden = head.embed(feed);
+        float[] last = chain.forwardLast(hidden, feed.length, position);
         float[] row = head.logits(last, 1, List.of(0));
+        int token = -1;
+        if (chain instanceof SamplingChain ring && ring.chosenToken() >= 0) {
+            // Ring mode: the servers chose a token from their final hidden state; this head and sampler must agree.
+            Sampler before = sampler.copy();
+            token = sampler.sample(row);
+            if (token != ring.chosenToken()) {
+                sampler.close();
+                sampler = before;
+                ring.rewind();
+                last = chain.forwardLast(hidden, feed.length, position);
+                row = head.logits(last, 1, List.of(0));
+                token = sampler.sample(row);
+            } else {
+                before.close();
+            }
+        }
         position += feed.length;
         feed = new int[0];
         long t1 = System.nanoTime();
+        if (token < 0) token = sampler.sample(row);
         if (tokens.isEmpty()) firstToken = t1;
         else stepMillis[tokens.size() - 1] = (t1 - t0) / 1e6;
         if (keepLogits) logits.add(row);
-        int token = sampler.sample(row);
         if (stopAtEos && head.isEndOfGeneration(token)) {
             endOfText = true;
             lastToken = t1;

@@ -102,6 +102,19 @@ final class FrameDispatcher implements FrameHandler {
                     // Only from peers (connections that announced a key); not through the session's executor: it may be awaiting this.
                     if (entry != null && peerKeys.containsKey(from)) entry.session().onPushSignature(ps);
                 }
+                case RING_TOKEN -> {
+                    SessionTable.Entry entry = sessions.get(HexFormat.of().formatHex(e.getRingToken().getSessionId().toByteArray()));
+                    // Only from peers (connections that announced a key), like pushes; the client verifies every token after the fact.
+                    if (entry == null || !peerKeys.containsKey(from)) counters.pushesDropped.incrementAndGet();
+                    else entry.executor().execute(() -> entry.session().onRingToken(e.getRingToken()));
+                }
+                case RING_ACK -> {
+                    SessionTable.Entry entry = sessions.get(HexFormat.of().formatHex(e.getRingAck().getSessionId().toByteArray()));
+                    if (entry != null && entry.session().isClient(from)) {
+                        int verified = e.getRingAck().getVerified();
+                        entry.executor().execute(() -> entry.session().onRingAck(verified));
+                    }
+                }
                 case CLOSE -> sessions.close(HexFormat.of().formatHex(e.getClose().getSessionId().toByteArray()))
                         .thenRun(() -> from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId())
                                 .setClosed(SessionClosed.newBuilder().setSessionId(e.getClose().getSessionId())).build())));
@@ -211,14 +224,22 @@ final class FrameDispatcher implements FrameHandler {
             return;
         }
         SessionOptions options = SessionOptions.of(o.getMaxLength()).withBlocks(new BlockRange(o.getStart(), o.getEnd()));
+        RingState ring;
+        try {
+            ring = RingState.of(o.hasRing() ? o.getRing() : null, host::ringHead);
+        } catch (IllegalArgumentException | UnsupportedOperationException | dev.catena.api.CatenaException bad) {
+            reject(from, requestId, ErrorCode.BAD_REQUEST, "ring: " + bad.getMessage());
+            return;
+        }
         byte[] id = new byte[16];
         ServerSession s;
         try {
             s = sessions.admit(from, span.kvBytesFor(options), o.getMaxLength(), maxFrameBytes(o.getMaxLength(), dtype), () -> {
                 random.nextBytes(id);
-                return new ServerSession(id, span.openSession(options), nEmbd, dtype, o.getLastOnly(), from, o.getNext(), host);
+                return new ServerSession(id, span.openSession(options), nEmbd, dtype, o.getLastOnly(), from, o.getNext(), host, ring);
             });
         } catch (SessionTable.Refused refused) {
+            if (ring != null) ring.close();
             reject(from, requestId, refused.code, refused.getMessage());
             if (refused.closeConnection || refusedOpens.merge(from, 1, Integer::sum) >= MAX_REFUSED_OPENS) {
                 from.close();

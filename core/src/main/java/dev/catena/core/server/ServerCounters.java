@@ -24,12 +24,14 @@ public final class ServerCounters {
     public final AtomicLong bytesToPeers = new AtomicLong();      // wire bytes of pushes sent
     public final AtomicLong errors = new AtomicLong();            // error replies sent
     public final AtomicLong computeNanos = new AtomicLong();      // time spent in the span's forward, all steps
+    public final AtomicLong ringTokensSent = new AtomicLong();     // ring mode: tokens the last server sent the first
+    public final AtomicLong ringTokensReceived = new AtomicLong(); // ring mode: tokens that reached a server
 
     /** Sets every counter to 0, e.g. after a benchmark's warm-up; counters a step in flight adds to may not read 0 after. */
     public void reset() {
         for (AtomicLong c : List.of(sessionsOpened, steps, clientSteps, pushesSent, pushesSuppressed, pushesReceived, pushesUsed,
                 pushesLate, pushesDropped, pushesBadSignature, mismatched, corrected, lateClientCopies, bytesFromClients, bytesToPeers, errors,
-                computeNanos)) {
+                computeNanos, ringTokensSent, ringTokensReceived)) {
             c.set(0);
         }
     }
@@ -53,6 +55,8 @@ public final class ServerCounters {
         m.put("bytes_server_to_server", bytesToPeers.get());
         m.put("errors", errors.get());
         m.put("compute_us", computeNanos.get() / 1000);
+        m.put("ring_tokens_sent", ringTokensSent.get());
+        m.put("ring_tokens_received", ringTokensReceived.get());
         return m;
     }
 }

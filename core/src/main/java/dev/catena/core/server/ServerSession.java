@@ -10,6 +10,7 @@ import dev.catena.transport.proto.InputSource;
 import dev.catena.transport.proto.PeerRef;
 import dev.catena.transport.proto.Push;
 import dev.catena.transport.proto.PushSignature;
+import dev.catena.transport.proto.RingToken;
 import dev.catena.transport.proto.ResultSignature;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.proto.TensorMeta;
@@ -75,8 +76,25 @@ final class ServerSession {
     /** A step or a push named this session (set when it arrives, before it is queued). */
     volatile boolean used;
 
+    /** Ring mode: this session's part in the ring (null outside one). */
+    private final RingState ring;
+    /** Ring mode: a push or ring token past the window, run when an ack makes room (the latest only). */
+    private StepInput parkedPush;
+    private RingToken parkedToken;
+    /**
+     * Ring mode, last session: the token of the last step, so that a first session named after it was
+     * sampled (at the ring's start, or a replacement) gets it too.
+     */
+    private RingToken lastToken;
+
     ServerSession(byte[] id, SpanSession span, int nEmbd, DType wireDtype, boolean lastOnly, Connection client,
                   PeerRef next, SessionHost host) {
+        this(id, span, nEmbd, wireDtype, lastOnly, client, next, host, null);
+    }
+
+    ServerSession(byte[] id, SpanSession span, int nEmbd, DType wireDtype, boolean lastOnly, Connection client,
+                  PeerRef next, SessionHost host, RingState ring) {
+        this.ring = ring;
         this.lastOnly = lastOnly;
         this.id = id;
         this.idHex = java.util.HexFormat.of().formatHex(id);
@@ -105,6 +123,7 @@ final class ServerSession {
         if (clear) {
             next = null;
         } else if (peer != null && !peer.getAddress().isEmpty()) {
+            boolean changed = next == null || !next.getAddress().equals(peer.getAddress()) || !next.getSessionId().equals(peer.getSessionId());
             next = peer;
             PublicKey key = null;
             try {
@@ -113,6 +132,7 @@ final class ServerSession {
                 // then only a trusted certificate will do over TLS; plain TCP checks no key here
             }
             host.connectToPeer(peer.getAddress(), key);
+            if (changed && lastToken != null && lastToken.getStep() == lastStep) sendRingToken(lastToken);
         }
     }
 
@@ -123,6 +143,11 @@ final class ServerSession {
         if (!in.intact()) {
             replyError(in.requestId(), ErrorCode.BAD_REQUEST, "step " + in.step() + ": payload damaged in transit (digest mismatch)");
             return;
+        }
+        if (ring != null) { // the client's own copy: the truth, and where the window starts again
+            ring.clientStep(in.position(), in.position() + (in.meta().getShapeCount() > 0 ? in.meta().getShape(0) : 0));
+            parkedPush = null;
+            parkedToken = null;
         }
         Done previous = done.get(in.step());
         if (previous != null && in.step() <= lastStep) {
@@ -151,6 +176,10 @@ final class ServerSession {
     /** A push from the upstream server; used if it is the next step's input, else dropped or checked. */
     void onPush(StepInput in) {
         counters.pushesReceived.incrementAndGet();
+        push(in);
+    }
+
+    private void push(StepInput in) {
         if (!in.intact()) {
             counters.pushesDropped.incrementAndGet(); // damaged in transit: the client's copy will do
             return;
@@ -177,6 +206,10 @@ final class ServerSession {
             counters.pushesDropped.incrementAndGet(); // only the client may rewind or skip
             return;
         }
+        if (ring != null && !ring.allows(in.position())) {
+            parkedPush = in; // past the window: runs when the client has verified more
+            return;
+        }
         // Used at once, its signature unchecked: the client's digest chain decides validity, and the signature
         // matters only if the push proves inconsistent (evidence), so it is verified then. An Ed25519 verify
         // costs about as much as a small span's step.
@@ -189,6 +222,62 @@ final class ServerSession {
         if (signature(in).join()) return true;
         counters.pushesBadSignature.incrementAndGet();
         return false;
+    }
+
+    /**
+     * Ring mode, the first session: a token the last server sampled after this session's last step;
+     * embedded and run as the next step, pushed on down the route. Stale, misplaced or unasked-for
+     * tokens are dropped (the client verifies every step and rewinds what is wrong).
+     */
+    void onRingToken(RingToken t) {
+        counters.ringTokensReceived.incrementAndGet();
+        ringToken(t);
+    }
+
+    private void ringToken(RingToken t) {
+        if (ring == null || !ring.embeds() || t.getStep() != lastStep || t.getPosition() != span.length()) {
+            counters.pushesDropped.incrementAndGet();
+            return;
+        }
+        if (!ring.allows(t.getPosition())) {
+            parkedToken = t;
+            return;
+        }
+        float[] hidden;
+        try {
+            hidden = ring.embed(t.getToken());
+        } catch (IllegalArgumentException bad) {
+            counters.pushesDropped.incrementAndGet();
+            return;
+        }
+        ByteBuffer bytes = Tensors.encode(hidden, wireDtype);
+        compute(new StepInput(lastStep + 1, t.getPosition(), Tensors.meta(wireDtype, 1, nEmbd), bytes, InputSource.RING,
+                t.getSender(), 0, new byte[0]), false);
+    }
+
+    /** Ring mode: the client verified every position below {@code verified}; a parked step may run now. */
+    void onRingAck(int verified) {
+        lastActivityNanos = System.nanoTime();
+        if (ring == null) return;
+        ring.ack(verified, span.length());
+        if (parkedToken != null && ring.allows(parkedToken.getPosition())) {
+            RingToken t = parkedToken;
+            parkedToken = null;
+            ringToken(t);
+        }
+        if (parkedPush != null && ring.allows(parkedPush.position())) {
+            StepInput p = parkedPush;
+            parkedPush = null;
+            push(p);
+        }
+    }
+
+    /** Ring mode, the last session: the token to the first session (the route's next of the last). */
+    private void sendRingToken(RingToken t) {
+        if (next == null) return; // sent when the client names the first session
+        counters.ringTokensSent.incrementAndGet();
+        host.push(next.getAddress(), Frame.of(Envelope.newBuilder().setRingToken(t.toBuilder()
+                .setSessionId(next.getSessionId()).setSender(host.address())).build()));
     }
 
     /**
@@ -260,11 +349,24 @@ final class ServerSession {
         byte[] outputDigest = Tensors.digest(payload);
         TensorMeta outMeta = Tensors.meta(wireDtype, out.length / nEmbd, nEmbd);
         // Push first: the next server's input is on the critical path, the client's copy is not.
-        pushToNext(in, outMeta, payload, digest, outputDigest);
+        int ringToken = -1;
+        if (ring != null && ring.samples()) {
+            int rows = out.length / nEmbd;
+            long headStarted = System.nanoTime();
+            int[] sampled = ring.sample(Arrays.copyOfRange(out, (rows - 1) * nEmbd, rows * nEmbd), in.position(), n);
+            counters.computeNanos.addAndGet(System.nanoTime() - headStarted); // the head is this server's compute too
+            ringToken = sampled[0];
+            lastToken = sampled[1] == 1 ? RingToken.newBuilder().setStep(in.step()).setPosition(in.position() + n)
+                    .setToken(ringToken).build() : null;
+            if (lastToken != null) sendRingToken(lastToken);
+        } else {
+            pushToNext(in, outMeta, payload, digest, outputDigest);
+        }
         var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
                 .setStep(in.step()).setPosition(in.position()).setLength(span.length()).setHidden(outMeta)
                 .setInputDigest(com.google.protobuf.ByteString.copyFrom(digest)).setSource(in.source())
                 .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest));
+        if (ringToken >= 0) result.setRingToken(ringToken);
         if (evidence != null) {
             result.setInconsistentPush(in.push == null ? previousPush(evidence) : in.push)
                     .setInconsistentPushKey(evidence.getPublicKey());
@@ -292,7 +394,7 @@ final class ServerSession {
         if (next == null) {
             return;
         }
-        if (pushesSent >= clientSteps + 1) {
+        if (ring == null && pushesSent >= clientSteps + 1) { // a ring's pushes are bounded by its window instead
             counters.pushesSuppressed.incrementAndGet();
             return;
         }
@@ -328,5 +430,6 @@ final class ServerSession {
 
     void close() {
         span.close();
+        if (ring != null) ring.close();
     }
 }

@@ -31,6 +31,16 @@ interface SessionHost {
     default void recordEvidence(dev.catena.transport.proto.SignedStatement push) {
     }
 
+    /**
+     * Ring mode: the model's head (embeddings, final norm, LM head, tokenizer), opened on first use and
+     * shared by the server's ring sessions.
+     *
+     * @throws UnsupportedOperationException when this server cannot run the head
+     */
+    default dev.catena.api.spi.ModelHead ringHead() {
+        throw new UnsupportedOperationException("this server does not run the model's head");
+    }
+
     /** A sender whose push differed from the client's copy of the same input. */
     void recordInconsistent(String sender);
 }

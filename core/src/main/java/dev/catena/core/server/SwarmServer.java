@@ -63,8 +63,13 @@ public final class SwarmServer implements AutoCloseable {
     private final java.util.Deque<SignedStatement> evidence = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private static final int EVIDENCE_KEPT = 64;
 
-    private SwarmServer(Config config, Span span, Transport transport, Identity identity) {
+    private final SpanBackend backend;
+    /** Ring mode: the model's head, opened when the first ring session needs it. */
+    private dev.catena.api.spi.ModelHead head;
+
+    private SwarmServer(Config config, SpanBackend backend, Span span, Transport transport, Identity identity) {
         this.config = config;
+        this.backend = backend;
         this.span = span;
         this.weightsDigest = weightsDigest(config);
         this.identity = identity;
@@ -89,7 +94,7 @@ public final class SwarmServer implements AutoCloseable {
         java.util.Objects.requireNonNull(identity, "identity");
         Span span = backend.openSpan(config.model(), config.blocks().start(), config.blocks().end(), config.spanOptions());
         try {
-            return new SwarmServer(config, span, transport, identity);
+            return new SwarmServer(config, backend, span, transport, identity);
         } catch (RuntimeException e) {
             span.close();
             throw e;
@@ -224,6 +229,15 @@ public final class SwarmServer implements AutoCloseable {
         }
 
         @Override
+        public dev.catena.api.spi.ModelHead ringHead() {
+            synchronized (SwarmServer.this) {
+                if (closed.get()) throw new UnsupportedOperationException("the server is closing");
+                if (head == null) head = backend.openHead(config.model(), config.spanOptions());
+                return head;
+            }
+        }
+
+        @Override
         public void recordInconsistent(String sender) {
             inconsistent.computeIfAbsent(sender == null || sender.isEmpty() ? "(unknown)" : sender, k -> new AtomicLong())
                     .incrementAndGet();
@@ -240,5 +254,8 @@ public final class SwarmServer implements AutoCloseable {
         sessions.close();
         peers.close();
         span.close();
+        synchronized (this) {
+            if (head != null) head.close();
+        }
     }
 }

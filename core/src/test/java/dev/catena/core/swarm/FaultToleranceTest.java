@@ -179,7 +179,12 @@ class FaultToleranceTest {
             assertEquals(1, first.counters().sessionsOpened.get(), "the first server kept its session");
             assertEquals(1, last.counters().sessionsOpened.get(), "the last server kept its session");
             // The last server computed each position once: 12 steps (prefill + 11 decodes), no replay.
-            assertEquals(12, last.counters().steps.get(), "the last server was not replayed");
+            if (mode == Mode.RING) { // it ran ahead of the failure (within the window), then recomputed from the client's copy
+                long steps = last.counters().steps.get();
+                assertTrue(steps >= 12 && steps <= 12 + dev.catena.core.client.RingSpec.DEFAULT_WINDOW, "the last server was not replayed: " + steps);
+            } else {
+                assertEquals(12, last.counters().steps.get(), "the last server was not replayed");
+            }
             // The replica replayed the prefill and 5 decode steps, then computed the rest.
             assertEquals(12, replica.counters().steps.get());
             report(mode, failovers);

@@ -104,7 +104,7 @@ class SwarmEquivalenceTest {
              var head = backend.openHead(MODEL, SpanOptions.cpu(1))) {
             int[][] tokens = new int[2][];
             int i = 0;
-            for (Mode mode : Mode.values()) {
+            for (Mode mode : List.of(Mode.RELAY, Mode.PUSH)) {
                 try (var session = dev.catena.core.client.RemoteSession.open(swarm.client, swarm.modelId, 64, swarm.route(), mode, 256,
                         dtype, java.time.Duration.ofSeconds(30))) {
                     tokens[i++] = GenerationLoop.generate(head, session::step, PROMPT, N, SamplingParams.greedyDecoding(), 256, false, false,

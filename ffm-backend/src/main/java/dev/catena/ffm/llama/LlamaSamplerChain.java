@@ -152,6 +152,16 @@ public final class LlamaSamplerChain implements Sampler {
         return token;
     }
 
+    /** llama.cpp's clone: every stage copied with its state (the penalties' window, dist's RNG). */
+    @Override
+    public LlamaSamplerChain copy() {
+        MemorySegment raw = llama_sampler_clone(chain.get());
+        if (raw.equals(MemorySegment.NULL)) {
+            throw new IllegalStateException("llama_sampler_clone returned NULL");
+        }
+        return new LlamaSamplerChain(nVocab, params, raw);
+    }
+
     @Override
     public void accept(int token) {
         if (token < 0 || token >= nVocab) {

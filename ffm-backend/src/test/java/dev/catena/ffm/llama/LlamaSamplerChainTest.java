@@ -37,6 +37,27 @@ class LlamaSamplerChainTest {
         return best;
     }
 
+    /** A copy goes on exactly as its original would (RNG and penalty window copied), and independently of it. */
+    @Test
+    void aCopyContinuesExactlyAsTheOriginal() {
+        long seed = 20261201;
+        Random random = new Random(seed);
+        var params = new SamplingParams(false, 0.9f, 40, 0.95f, 0.05f, 1.1f, 16, 77);
+        try (var original = LlamaSamplerChain.create(params, N_VOCAB)) {
+            for (int row = 0; row < 20; row++) original.sample(randomLogits(random));
+            float[][] rows = new float[40][];
+            for (int i = 0; i < rows.length; i++) rows[i] = randomLogits(random);
+            int[] fromCopy = new int[rows.length];
+            int[] fromOriginal = new int[rows.length];
+            try (var copy = original.copy()) {
+                for (int i = 0; i < rows.length; i++) fromOriginal[i] = original.sample(rows[i]); // advancing the original first
+                for (int i = 0; i < rows.length; i++) fromCopy[i] = copy.sample(rows[i]);         // leaves the copy where it was
+            }
+            assertArrayEquals(fromOriginal, fromCopy, "seed " + seed);
+            assertTrue(Arrays.stream(fromOriginal).distinct().count() > 5, "sampled, not greedy: " + Arrays.toString(fromOriginal));
+        }
+    }
+
     @Test
     void greedyIsArgmax() {
         Random random = new Random(1);

@@ -45,8 +45,12 @@ final class GeneratorOptions {
     @Option(names = "--split", paramLabel = "A:B,...", description = "With --local: spans that chain to cover the model, e.g. 0:2,2:5 (default: one span).")
     String split;
 
-    @Option(names = "--mode", defaultValue = "push", description = "With --peers or --directory: push or relay (default ${DEFAULT-VALUE}).")
+    @Option(names = "--mode", defaultValue = "push", description = "With --peers or --directory: push, relay or ring (default ${DEFAULT-VALUE}).")
     String mode;
+
+    @Option(names = "--ring-window", defaultValue = "8", paramLabel = "STEPS",
+            description = "With --mode ring: steps the servers may run beyond what the client verified, 1..64 (default ${DEFAULT-VALUE}).")
+    int ringWindow;
 
     @Option(names = "--wire", defaultValue = "f32", description = "With --peers or --directory: hidden states on the wire as f32, f16 or bf16.")
     String wire;
@@ -101,7 +105,7 @@ final class GeneratorOptions {
                 return Progress.during("loading " + file.getFileName(), context(b).chatTemplate(chatTemplate)::build);
             }
             var b = Catena.client(file).mode(mode(commandLine)).wire(wire(commandLine)).threads(threads).device(device())
-                    .requestTimeout(Duration.ofSeconds(30));
+                    .requestTimeout(Duration.ofSeconds(30)).ringWindow(ringWindow);
             failover.apply(context(b).chatTemplate(chatTemplate), commandLine);
             security.apply(b, commandLine);
             var located = where.directory != null ? b.directory(directoryUri(where.directory)) : b.peers(where.peers);
@@ -127,7 +131,8 @@ final class GeneratorOptions {
         return switch (mode) {
             case "push" -> Mode.PUSH;
             case "relay" -> Mode.RELAY;
-            default -> throw new CommandLine.ParameterException(commandLine, "--mode must be push or relay, got " + mode);
+            case "ring" -> Mode.RING;
+            default -> throw new CommandLine.ParameterException(commandLine, "--mode must be push, relay or ring, got " + mode);
         };
     }
 

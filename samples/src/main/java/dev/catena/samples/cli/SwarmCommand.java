@@ -40,7 +40,7 @@ final class SwarmCommand implements Callable<Integer> {
     @Option(names = "--chaos", paramLabel = "kill:SPAN@TOKEN,...",
             description = "Faults to inject: kill:1@10 stops the server in use for span 1 after the 10th token.")
     String chaos;
-    @Option(names = "--mode", defaultValue = "push", description = "push (servers push to the next) or relay (default ${DEFAULT-VALUE}).")
+    @Option(names = "--mode", defaultValue = "push", description = "push (servers push to the next), relay, or ring (the last server samples and hands the token to the first; the client verifies after the fact) (default ${DEFAULT-VALUE}).")
     String mode;
     @Option(names = "--prompt", required = true) String prompt;
     @Option(names = "-n", defaultValue = "64") int n;
@@ -63,18 +63,23 @@ final class SwarmCommand implements Callable<Integer> {
     @Option(names = "--signature-checks", defaultValue = "0.125", paramLabel = "FRACTION",
             description = "Verify the signatures of this fraction of results, at random (default ${DEFAULT-VALUE}; 1: all).")
     double signatureChecks;
+    @Option(names = "--ring-window", defaultValue = "8", paramLabel = "STEPS",
+            description = "With --mode ring: steps the servers may run beyond what the client verified, 1..64 (default ${DEFAULT-VALUE}).")
+    int ringWindow;
     @CommandLine.Mixin SamplingOptions sampling;
     @CommandLine.Mixin FailoverOptions failover;
 
     @Spec CommandSpec spec;
+    private Mode m;
 
     @Override
     public Integer call() {
         model = DemoModel.orDefault(model);
-        Mode m = switch (mode) {
+        m = switch (mode) {
             case "push" -> Mode.PUSH;
             case "relay" -> Mode.RELAY;
-            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--mode must be push or relay, got " + mode);
+            case "ring" -> Mode.RING;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--mode must be push, relay or ring, got " + mode);
         };
         int nLayer = Catena.spanBackend(null).inspect(model).nLayer();
         if (servers < 1 || servers > nLayer) {
@@ -91,6 +96,9 @@ final class SwarmCommand implements Callable<Integer> {
             case "auto" -> Device.AUTO;
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--device must be cpu, cuda or auto, got '" + device + "'");
         };
+        if (ringWindow < 1 || ringWindow > 64) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--ring-window must be in [1, 64], got " + ringWindow);
+        }
         if (n < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "-n must be >= 1, got " + n);
         }
@@ -106,7 +114,8 @@ final class SwarmCommand implements Callable<Integer> {
         }
         try (LocalSwarm swarm = Progress.during("starting " + servers * replicas + " servers", swarmBuilder::start);
              CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10))
-                     .proofDirectory(proofs).spotCheck(spotCheckFraction()).signatureChecks(signatureChecks), spec.commandLine()).build();
+                     .proofDirectory(proofs).spotCheck(spotCheckFraction()).signatureChecks(signatureChecks).ringWindow(ringWindow),
+                     spec.commandLine()).build();
              TokenStream stream = client.stream(request)) {
             int produced = 0;
             for (Token ignored : stream) {
@@ -114,7 +123,7 @@ final class SwarmCommand implements Callable<Integer> {
                 if (span != null) killRouteServer(swarm, stream.route(), spans.get(span));
             }
             var g = stream.result();
-            print(client.detokenize(concat(g.promptTokens(), g.tokens())), g, swarm.servers());
+            print(client.detokenize(concat(g.promptTokens(), g.tokens())), g, swarm.servers(), client.status().counters());
         }
         return 0;
     }
@@ -161,7 +170,7 @@ final class SwarmCommand implements Callable<Integer> {
                 });
     }
 
-    private void print(String text, Generation g, List<CatenaServer> started) {
+    private void print(String text, Generation g, List<CatenaServer> started, dev.catena.core.SwarmStatus.Counters client) {
         double[] ms = g.stats().stepMillis().stream().mapToDouble(Double::doubleValue).toArray();
         Arrays.sort(ms);
         var latency = new LinkedHashMap<String, Object>();
@@ -179,6 +188,12 @@ final class SwarmCommand implements Callable<Integer> {
             o.put("text", text);
             o.put("latency_ms", latency);
             o.put("counters", counters);
+            if (m == Mode.RING) {
+                var ring = new LinkedHashMap<String, Object>();
+                ring.put("verified", client.ringVerified());
+                ring.put("rewound", client.ringRewound());
+                o.put("ring", ring);
+            }
             o.put("failovers", failovers.stream().map(f -> Map.<String, Object>of("server", f.server(), "ms", round(f.millis()),
                     "replaced_by", f.replacements().stream().map(h -> h.address() + " " + h.blocks()).toList())).toList());
             out.println(Json.write(o));
@@ -187,6 +202,7 @@ final class SwarmCommand implements Callable<Integer> {
             out.printf("%n%d tokens through %d servers (%s): per-token latency p50 %.2f ms, p90 %.2f ms%n", g.tokens().size(),
                     started.size(), mode, latency.get("p50"), latency.get("p90"));
             out.println("counters: " + counters);
+            if (m == Mode.RING) out.printf("ring: %d steps verified after the fact, %d rewound%n", client.ringVerified(), client.ringRewound());
             failovers.forEach(f -> out.printf("failover: %s failed (%s); replaced by %s; recovered in %.1f ms%n", f.server(), f.reason(),
                     f.replacements().isEmpty() ? "a new route" : f.replacements().stream().map(h -> h.address() + " " + h.blocks()).toList(),
                     f.millis()));

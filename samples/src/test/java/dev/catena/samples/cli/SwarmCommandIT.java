@@ -23,9 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SwarmCommandIT {
 
     @Test
-    void swarmInPushAndRelayModesGivesTheReferenceTokens() throws Exception {
+    void swarmInPushRelayAndRingModesGivesTheReferenceTokens() throws Exception {
         int[] expected = OracleCommandIT.Expected.firstCase().tokens();
-        for (String mode : List.of("push", "relay")) {
+        for (String mode : List.of("push", "relay", "ring")) {
             var r = catena("swarm", "--model", MODEL.toString(), "--servers", "3", "--mode", mode, "--prompt", "Once upon a time",
                     "-n", "64", "--greedy", "--json");
             assertEquals(0, r.exit(), r.err());
@@ -36,6 +36,11 @@ class SwarmCommandIT {
             long toPeers = Long.parseLong(find(json, "\"bytes_server_to_server\":(\\d+)"));
             long fromClient = Long.parseLong(find(json, "\"bytes_client_to_server\":(\\d+)"));
             long sent = Long.parseLong(find(json, "\"pushes_sent\":(\\d+)"));
+            if (mode.equals("ring")) { // the client left the path: every step after the prompt went around the ring, verified
+                assertEquals("{\"verified\":63,\"rewound\":0}", find(json, "\"ring\":(\\{[^}]*\\})"), json);
+                assertTrue(r.out().contains("\"ring_tokens_sent\":63"), json);
+                continue;
+            }
             // Less what signing adds a push (Protocol.SIGNED_PUSH_OVERHEAD_BYTES, 200): TinyStories' hidden states are 256 bytes.
             assertTrue(toPeers <= fromClient + sent * 200, json);
             if (mode.equals("push")) {
@@ -49,7 +54,7 @@ class SwarmCommandIT {
     @Test
     void killedServersFailOverToReplicasWithoutChangingAToken() throws Exception {
         int[] expected = OracleCommandIT.Expected.firstCase().tokens();
-        for (String mode : List.of("push", "relay")) {
+        for (String mode : List.of("push", "relay", "ring")) {
             var r = catena("swarm", "--model", MODEL.toString(), "--servers", "2", "--replicas", "2", "--mode", mode,
                     "--chaos", "kill:1@10,kill:0@20", "--prompt", "Once upon a time", "-n", "64", "--greedy", "--json");
             assertEquals(0, r.exit(), r.err());
@@ -97,6 +102,11 @@ class SwarmCommandIT {
                     "Once upon a time", "-n", "64", "--greedy", "--json");
             assertEquals(0, viaDirectory.exit(), viaDirectory.err());
             assertArrayEquals(OracleCommandIT.Expected.firstCase().tokens(), ints(find(viaDirectory.out(), "\"tokens\":\\[([^\\]]*)\\]")));
+            // Ring mode between separate server processes: the last one samples and hands each token to the first.
+            var ring = catena("generate", "--peers", String.join(",", peers), "--model", MODEL.toString(), "--mode", "ring", "--prompt",
+                    "Once upon a time", "-n", "64", "--greedy", "--json");
+            assertEquals(0, ring.exit(), ring.err());
+            assertArrayEquals(OracleCommandIT.Expected.firstCase().tokens(), ints(find(ring.out(), "\"tokens\":\\[([^\\]]*)\\]")));
             var gap = catena("generate", "--peers", peers.getFirst(), "--model", MODEL.toString(), "--prompt", "x");
             assertEquals(5, gap.exit(), gap.err());
             assertTrue(gap.err().contains("no usable server covers blocks [0, 2)"), gap.err()); // peers.getFirst() hosts 2:5

@@ -1,0 +1,157 @@
+package dev.catena.testing;
+
+import com.google.protobuf.ByteString;
+import dev.catena.transport.proto.StepResult;
+import dev.catena.transport.sign.Statements;
+import dev.catena.transport.spi.Connection;
+import dev.catena.transport.spi.Frame;
+import dev.catena.transport.spi.FrameHandler;
+import dev.catena.transport.spi.Listener;
+import dev.catena.transport.spi.Transport;
+
+import java.nio.ByteBuffer;
+import java.security.PrivateKey;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntPredicate;
+
+/**
+ * The transport of a ring's last server that lies, at the positions {@code lieAt} picks:
+ * <ul>
+ * <li>{@link Lie#TOKEN}: the token it hands the first server is another one (its low bit flipped)
+ * than the one it sampled and reports to the client;</li>
+ * <li>{@link Lie#HIDDEN}: the final hidden state it reports to the client is not the one it sampled
+ * from (negated, so that it makes another token), with the digest recomputed and the result signed
+ * with the server's own key, as a lying server would: only the client's own head and sampler can tell.
+ * (A false state that makes the same token is no disagreement; as in push mode, spot checks find it.)</li>
+ * <li>{@link Lie#DROP}: the token is never sent: the ring stalls.</li>
+ * </ul>
+ */
+public final class LyingRingTransport implements Transport {
+    public enum Lie { TOKEN, HIDDEN, DROP }
+
+    private final Transport inner;
+    private final Lie lie;
+    private final IntPredicate lieAt;
+    private final PrivateKey signer;
+    public final AtomicLong lies = new AtomicLong();
+
+    /** @param signer the server's own key, to sign the results it alters */
+    public LyingRingTransport(Transport inner, Lie lie, IntPredicate lieAt, PrivateKey signer) {
+        this.inner = inner;
+        this.lie = lie;
+        this.lieAt = lieAt;
+        this.signer = signer;
+    }
+
+    @Override
+    public Listener listen(String bindAddress, FrameHandler handler) {
+        if (lie != Lie.HIDDEN) return inner.listen(bindAddress, handler);
+        Map<Connection, Connection> wrapped = new ConcurrentHashMap<>();
+        return inner.listen(bindAddress, new FrameHandler() {
+            private Connection wrap(Connection c) {
+                return wrapped.computeIfAbsent(c, LyingRingTransport.this::hiddenLiar);
+            }
+
+            @Override public void onFrame(Connection c, Frame f) { handler.onFrame(wrap(c), f); }
+            @Override public long maxInboundFrameBytes(Connection c) { return handler.maxInboundFrameBytes(wrap(c)); }
+            @Override public void onOpen(Connection c) { handler.onOpen(wrap(c)); }
+
+            @Override
+            public void onClose(Connection c, Throwable cause) {
+                handler.onClose(wrap(c), cause);
+                wrapped.remove(c);
+            }
+        });
+    }
+
+    @Override
+    public Connection connect(String address, FrameHandler handler, Duration timeout) {
+        return connect(address, handler, timeout, null);
+    }
+
+    @Override
+    public Connection connect(String address, FrameHandler handler, Duration timeout, java.security.PublicKey expectedPeerKey) {
+        Connection c = inner.connect(address, handler, timeout, expectedPeerKey);
+        if (lie != Lie.TOKEN && lie != Lie.DROP) return c;
+        return new Delegating(c) {
+            @Override
+            public void send(Frame frame) {
+                if (frame.header().hasRingToken() && lieAt.test(frame.header().getRingToken().getPosition())) {
+                    var t = frame.header().getRingToken();
+                    lies.incrementAndGet();
+                    if (lie == Lie.DROP) return;
+                    frame = Frame.of(frame.header().toBuilder().setRingToken(t.toBuilder().setToken(t.getToken() ^ 1)).build());
+                }
+                c.send(frame);
+            }
+        };
+    }
+
+    /** A connection to a client on which ring results at the chosen positions carry another hidden state, signed. */
+    private Connection hiddenLiar(Connection c) {
+        Map<Long, ByteString> altered = new ConcurrentHashMap<>(); // step -> the output digest we reported instead
+        return new Delegating(c) {
+            @Override
+            public void send(Frame frame) {
+                var h = frame.header();
+                if (h.hasResult() && h.getResult().hasRingToken() && lieAt.test(h.getResult().getPosition())
+                        && frame.payload().remaining() > 0) {
+                    ByteBuffer bad = ByteBuffer.allocate(frame.payload().remaining());
+                    bad.put(frame.payload().duplicate()).flip();
+                    // Every float negated (F32 wire: the sign bit is the top of each 4th byte): a state that makes another token.
+                    for (int i = 3; i < bad.limit(); i += 4) bad.put(i, (byte) (bad.get(i) ^ 0x80));
+                    ByteString digest = ByteString.copyFrom(sha256(bad));
+                    StepResult r = h.getResult().toBuilder().setOutputDigest(digest).build();
+                    altered.put(r.getStep(), digest);
+                    lies.incrementAndGet();
+                    frame = new Frame(h.toBuilder().setResult(r).build(), bad);
+                    // What it signs is what it says: the signature trails in a ResultSignature, re-signed below.
+                    signed.put(r.getStep(), r);
+                } else if (h.hasResultSignature() && altered.containsKey(h.getResultSignature().getStep())) {
+                    var rs = h.getResultSignature();
+                    StepResult r = signed.remove(rs.getStep());
+                    altered.remove(rs.getStep());
+                    byte[] sig = Statements.sign(signer, Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
+                            r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray()));
+                    frame = Frame.of(h.toBuilder().setResultSignature(rs.toBuilder().setOutputDigest(r.getOutputDigest())
+                            .setSignature(ByteString.copyFrom(sig))).build());
+                }
+                c.send(frame);
+            }
+
+            private final Map<Long, StepResult> signed = new ConcurrentHashMap<>();
+        };
+    }
+
+    @Override
+    public void close() {
+        inner.close();
+    }
+
+    private static byte[] sha256(ByteBuffer payload) {
+        try {
+            var sha = java.security.MessageDigest.getInstance("SHA-256");
+            sha.update(payload.duplicate());
+            return sha.digest();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    /** A connection passing everything through but what a subclass changes. */
+    private abstract static class Delegating implements Connection {
+        final Connection c;
+
+        Delegating(Connection c) {
+            this.c = c;
+        }
+
+        @Override public String remoteAddress() { return c.remoteAddress(); }
+        @Override public boolean isOpen() { return c.isOpen(); }
+        @Override public void close() { c.close(); }
+        @Override public java.security.PublicKey peerKey() { return c.peerKey(); }
+    }
+}
