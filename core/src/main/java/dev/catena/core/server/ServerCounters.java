@@ -24,12 +24,14 @@ public final class ServerCounters {
     public final AtomicLong bytesToPeers = new AtomicLong();      // wire bytes of pushes sent
     public final AtomicLong errors = new AtomicLong();            // error replies sent
     public final AtomicLong computeNanos = new AtomicLong();      // time spent in the span's forward, all steps
+    public final AtomicLong batches = new AtomicLong();           // forwardBatch calls of a batching server
+    public final AtomicLong batchedSteps = new AtomicLong();      // steps in them (batchedSteps / batches: the mean batch)
 
     /** Sets every counter to 0, e.g. after a benchmark's warm-up; counters a step in flight adds to may not read 0 after. */
     public void reset() {
         for (AtomicLong c : List.of(sessionsOpened, steps, clientSteps, pushesSent, pushesSuppressed, pushesReceived, pushesUsed,
                 pushesLate, pushesDropped, pushesBadSignature, mismatched, corrected, lateClientCopies, bytesFromClients, bytesToPeers, errors,
-                computeNanos)) {
+                computeNanos, batches, batchedSteps)) {
             c.set(0);
         }
     }
@@ -53,6 +55,8 @@ public final class ServerCounters {
         m.put("bytes_server_to_server", bytesToPeers.get());
         m.put("errors", errors.get());
         m.put("compute_us", computeNanos.get() / 1000);
+        m.put("batches", batches.get());
+        m.put("batched_steps", batchedSteps.get());
         return m;
     }
 }

@@ -241,7 +241,7 @@ final class ServerSession {
         float[] out;
         long started = System.nanoTime();
         try {
-            out = span.forward(hidden, n, in.position(), lastOnly);
+            out = host.forward(span, hidden, n, in.position(), lastOnly);
             counters.computeNanos.addAndGet(System.nanoTime() - started);
         } catch (SpanInputException bad) {
             refuse(in, bad.getMessage());

@@ -31,6 +31,11 @@ interface SessionHost {
     default void recordEvidence(dev.catena.transport.proto.SignedStatement push) {
     }
 
+    /** Runs a session's step on the span: at once, or in a batch with other sessions' steps ({@link StepBatcher}). */
+    default float[] forward(dev.catena.api.spi.SpanSession span, float[] hidden, int n, int position, boolean lastOnly) {
+        return span.forward(hidden, n, position, lastOnly);
+    }
+
     /** A sender whose push differed from the client's copy of the same input. */
     void recordInconsistent(String sender);
 }

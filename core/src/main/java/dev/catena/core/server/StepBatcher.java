@@ -1,0 +1,152 @@
+package dev.catena.core.server;
+
+import dev.catena.api.spi.BatchStep;
+import dev.catena.api.spi.Span;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Continuous batching: the sessions' threads hand their steps here and wait; one compute thread runs
+ * the decode steps that are ready, up to {@code maxBatch} of them, as one {@link Span#forwardBatch}
+ * call (one pass over the weights for all). With {@code wait} above zero, a batch not yet full waits
+ * that long for more; at zero, a lone session's step starts at once. Prefill steps (several tokens)
+ * run alone, taking turns with the decode batches so that neither starves the other.
+ */
+final class StepBatcher implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(StepBatcher.class.getName());
+
+    private record Pending(BatchStep step, CompletableFuture<float[]> result) {
+    }
+
+    private final Span span;
+    private final int maxBatch;
+    private final long waitNanos;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition arrived = lock.newCondition();
+    private final ArrayDeque<Pending> decodes = new ArrayDeque<>();
+    private final ArrayDeque<Pending> prefills = new ArrayDeque<>();
+    private final Thread worker;
+    private final ServerCounters counters;
+    private boolean prefillTurn;
+    private boolean closed;
+
+    StepBatcher(Span span, int maxBatch, Duration wait, ServerCounters counters) {
+        if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+        if (wait.isNegative()) throw new IllegalArgumentException("the batch wait must not be negative, got " + wait);
+        this.span = span;
+        this.maxBatch = maxBatch;
+        this.waitNanos = wait.toNanos();
+        this.counters = counters;
+        this.worker = Thread.ofPlatform().daemon().name("catena-batch").start(this::work);
+    }
+
+    /** Runs the step in a batch; waits for its result (or throws its error, as {@code forward} would). */
+    float[] forward(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
+        var p = new Pending(new BatchStep(session, hidden, n, position, lastOnly), new CompletableFuture<>());
+        lock.lock();
+        try {
+            if (closed) throw new IllegalStateException("server is closing");
+            (n == 1 ? decodes : prefills).add(p);
+            arrived.signal();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            return p.result().join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw e;
+        }
+    }
+
+    private void work() {
+        while (true) {
+            List<Pending> batch = next();
+            if (batch == null) return;
+            run(batch);
+        }
+    }
+
+    /** The next batch: decodes ready now (and, with a wait, those that come within it), or one prefill; null once closed. */
+    private List<Pending> next() {
+        lock.lock();
+        try {
+            while (decodes.isEmpty() && prefills.isEmpty()) {
+                if (closed) return null;
+                arrived.awaitUninterruptibly();
+            }
+            List<Pending> batch = new ArrayList<>();
+            if (!prefills.isEmpty() && (decodes.isEmpty() || prefillTurn)) {
+                prefillTurn = false;
+                batch.add(prefills.poll());
+                return batch;
+            }
+            prefillTurn = true;
+            take(batch);
+            long deadline = System.nanoTime() + waitNanos;
+            while (batch.size() < maxBatch && waitNanos > 0 && !closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) break;
+                try {
+                    arrived.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                take(batch);
+            }
+            return batch;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void take(List<Pending> batch) {
+        while (batch.size() < maxBatch && !decodes.isEmpty()) {
+            batch.add(decodes.poll());
+        }
+    }
+
+    private void run(List<Pending> batch) {
+        List<BatchStep.Result> results;
+        try {
+            results = span.forwardBatch(batch.stream().map(Pending::step).toList());
+        } catch (RuntimeException | Error failed) {
+            LOG.log(System.Logger.Level.WARNING, "a batch of " + batch.size() + " steps failed", failed);
+            RuntimeException e = failed instanceof RuntimeException r ? r : new IllegalStateException(failed);
+            batch.forEach(p -> p.result().completeExceptionally(e));
+            return;
+        }
+        counters.batches.incrementAndGet();
+        counters.batchedSteps.addAndGet(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            BatchStep.Result r = results.get(i);
+            if (r.error() != null) batch.get(i).result().completeExceptionally(r.error());
+            else batch.get(i).result().complete(r.hidden());
+        }
+    }
+
+    /** Lets the steps already handed in finish, then stops the compute thread. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            arrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            worker.join(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
