@@ -39,7 +39,13 @@ final class TestSwarm implements AutoCloseable {
     /** @param identities server i's identity */
     TestSwarm(SpanBackend backend, Path model, int k, Function<Integer, Transport> serverTransport, Transport clientTransport,
               String bind, long kvBudget, Function<Integer, dev.catena.core.Identity> identities) {
-        this(backend, model, k, serverTransport, clientTransport, bind, kvBudget, identities, SwarmServer.Batching.OFF);
+        this(backend, model, k, serverTransport, clientTransport, bind, kvBudget, identities, defaultBatching());
+    }
+
+    /** Off, or {@code -Dcatena.test.maxBatch=N}: every swarm test's servers batching up to N sessions' steps. */
+    static SwarmServer.Batching defaultBatching() {
+        int n = Integer.getInteger("catena.test.maxBatch", 1);
+        return new SwarmServer.Batching(n, Duration.ZERO);
     }
 
     /** @param batching every server's continuous batching */

@@ -31,9 +31,11 @@ public final class LlamaSequences implements AutoCloseable {
     private final MemorySegment logits;
     private final int capacity;
     private final int[] length;
+    private final boolean ownsModel;
 
-    private LlamaSequences(LlamaModel model, NativeHandle context, int sequences, int capacity) {
+    private LlamaSequences(LlamaModel model, boolean ownsModel, NativeHandle context, int sequences, int capacity) {
         this.model = model;
+        this.ownsModel = ownsModel;
         this.context = context;
         this.memory = llama_get_memory(context.get());
         this.sequences = sequences;
@@ -58,6 +60,20 @@ public final class LlamaSequences implements AutoCloseable {
      */
     public static LlamaSequences open(Path path, OracleOptions options, int sequences) {
         LlamaModel loaded = LlamaModel.load(path, options.threads(), options.device(), options.weights());
+        try {
+            return open(loaded, true, options, sequences);
+        } catch (RuntimeException | Error e) {
+            loaded.close();
+            throw e;
+        }
+    }
+
+    /** A context on a model already loaded, which stays the caller's (e.g. one model for contexts of several sizes). */
+    public static LlamaSequences open(LlamaModel loaded, OracleOptions options, int sequences) {
+        return open(loaded, false, options, sequences);
+    }
+
+    private static LlamaSequences open(LlamaModel loaded, boolean owns, OracleOptions options, int sequences) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = options.withNCtx(options.nCtx() * sequences).contextParams(a);
             llama_context_params.n_seq_max(params, sequences);
@@ -67,19 +83,16 @@ public final class LlamaSequences implements AutoCloseable {
             LlamaNatives.clearErrors();
             MemorySegment ctx = llama_init_from_model(loaded.handle(), params);
             if (ctx.equals(MemorySegment.NULL)) {
-                throw new IllegalStateException(path + ": llama.cpp cannot create a context of " + sequences + " sequences: "
+                throw new IllegalStateException(loaded.path() + ": llama.cpp cannot create a context of " + sequences + " sequences: "
                         + LlamaNatives.takeErrors().orElse("no reason given"));
             }
             var context = new NativeHandle("llama context", ctx, c -> llama_free(c));
             try {
-                return new LlamaSequences(loaded, context, sequences, Math.min(capacity, llama_n_batch(ctx)));
+                return new LlamaSequences(loaded, owns, context, sequences, Math.min(capacity, llama_n_batch(ctx)));
             } catch (RuntimeException | Error e) {
                 context.close();
                 throw e;
             }
-        } catch (RuntimeException | Error e) {
-            loaded.close();
-            throw e;
         }
     }
 
@@ -154,7 +167,9 @@ public final class LlamaSequences implements AutoCloseable {
         } finally {
             llama_batch_free(batch);
             arena.close();
-            model.close();
+            if (ownsModel) {
+                model.close();
+            }
         }
     }
 }
