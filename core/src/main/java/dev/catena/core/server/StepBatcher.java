@@ -66,6 +66,16 @@ final class StepBatcher implements AutoCloseable {
         }
     }
 
+    /** Steps waiting for a batch (not those computing now). */
+    int queued() {
+        lock.lock();
+        try {
+            return decodes.size() + prefills.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void work() {
         while (true) {
             List<Pending> batch = next();
