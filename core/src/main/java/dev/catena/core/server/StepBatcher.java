@@ -16,8 +16,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * Continuous batching: the sessions' threads hand their steps here and wait; one compute thread runs
  * the decode steps that are ready, up to {@code maxBatch} of them, as one {@link Span#forwardBatch}
  * call (one pass over the weights for all). With {@code wait} above zero, a batch not yet full waits
- * that long for more; at zero, a lone session's step starts at once. Prefill steps (several tokens)
- * run alone, taking turns with the decode batches so that neither starves the other.
+ * that long for more; at zero, a step that finds the span idle and no step waiting runs at once on
+ * its own thread (no hand-off: a lone session's latency is unchanged), and the steps that arrive
+ * meanwhile form the next batch. Prefill steps (several tokens) run alone, taking turns with the
+ * decode batches so that neither starves the other.
  */
 final class StepBatcher implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(StepBatcher.class.getName());
@@ -35,6 +37,8 @@ final class StepBatcher implements AutoCloseable {
     private final Thread worker;
     private final ServerCounters counters;
     private boolean prefillTurn;
+    /** A batch is computing (or being gathered): at most one at a time, on the worker or a caller's thread. */
+    private boolean computing;
     private boolean closed;
 
     StepBatcher(Span span, int maxBatch, Duration wait, ServerCounters counters) {
@@ -50,13 +54,23 @@ final class StepBatcher implements AutoCloseable {
     /** Runs the step in a batch; waits for its result (or throws its error, as {@code forward} would). */
     float[] forward(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
         var p = new Pending(new BatchStep(session, hidden, n, position, lastOnly), new CompletableFuture<>());
+        boolean direct;
         lock.lock();
         try {
             if (closed) throw new IllegalStateException("server is closing");
-            (n == 1 ? decodes : prefills).add(p);
-            arrived.signal();
+            direct = waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty();
+            if (direct) {
+                computing = true;
+                prefillTurn = n == 1;
+            } else {
+                (n == 1 ? decodes : prefills).add(p);
+                arrived.signal();
+            }
         } finally {
             lock.unlock();
+        }
+        if (direct) {
+            run(List.of(p)); // completes p, and lets the worker take what queued meanwhile
         }
         try {
             return p.result().join();
@@ -88,10 +102,11 @@ final class StepBatcher implements AutoCloseable {
     private List<Pending> next() {
         lock.lock();
         try {
-            while (decodes.isEmpty() && prefills.isEmpty()) {
-                if (closed) return null;
+            while (computing || (decodes.isEmpty() && prefills.isEmpty())) {
+                if (closed && !computing && decodes.isEmpty() && prefills.isEmpty()) return null;
                 arrived.awaitUninterruptibly();
             }
+            computing = true;
             List<Pending> batch = new ArrayList<>();
             if (!prefills.isEmpty() && (decodes.isEmpty() || prefillTurn)) {
                 prefillTurn = false;
@@ -124,7 +139,22 @@ final class StepBatcher implements AutoCloseable {
         }
     }
 
+    /** Computes a batch, completes its steps, and frees the span for the next batch. */
     private void run(List<Pending> batch) {
+        try {
+            compute(batch);
+        } finally {
+            lock.lock();
+            try {
+                computing = false;
+                arrived.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private void compute(List<Pending> batch) {
         List<BatchStep.Result> results;
         try {
             results = span.forwardBatch(batch.stream().map(Pending::step).toList());

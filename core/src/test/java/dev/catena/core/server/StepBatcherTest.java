@@ -50,6 +50,7 @@ class StepBatcherTest {
         final List<List<Integer>> batches = Collections.synchronizedList(new ArrayList<>());
         final CountDownLatch gate;
         final java.util.concurrent.atomic.AtomicInteger entered = new java.util.concurrent.atomic.AtomicInteger();
+        final List<Thread> threads = Collections.synchronizedList(new ArrayList<>());
         volatile boolean fail;
 
         RecordingSpan(CountDownLatch gate) {
@@ -59,6 +60,7 @@ class StepBatcherTest {
         @Override
         public List<BatchStep.Result> forwardBatch(List<BatchStep> steps) {
             entered.incrementAndGet();
+            threads.add(Thread.currentThread());
             try {
                 gate.await(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
@@ -143,6 +145,18 @@ class StepBatcherTest {
             assertThrows(IllegalStateException.class, () -> batcher.forward(new Doubling(3), new float[]{1}, 1, 0, true));
             span.fail = false;
             assertArrayEquals(new float[]{2}, batcher.forward(new Doubling(4), new float[]{1}, 1, 0, true), "still serving");
+        }
+    }
+
+    /** No hand-off for a lone session: with no wait, a step that finds the span idle runs on its caller's thread. */
+    @Test
+    void aLoneStepRunsOnItsCallersThread() {
+        var span = new RecordingSpan(new CountDownLatch(0));
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, new ServerCounters())) {
+            for (int i = 0; i < 3; i++) {
+                assertArrayEquals(new float[]{2 * i}, batcher.forward(new Doubling(i), new float[]{i}, 1, i, true));
+            }
+            assertEquals(List.of(Thread.currentThread(), Thread.currentThread(), Thread.currentThread()), span.threads);
         }
     }
 
