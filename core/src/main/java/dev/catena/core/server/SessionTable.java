@@ -84,16 +84,16 @@ final class SessionTable {
     private volatile long largestFrameBytes;
 
     /**
-     * @param virtualThreads sessions' tasks on virtual threads, as many as there are sessions (their steps wait
+     * @param threadPerSession sessions' tasks on a cached pool, a thread per active session (their steps wait
      *                       for a batcher's compute thread), rather than on {@code computeThreads} platform threads
      * @param closed whether the server is closing: no session is admitted then
      */
-    SessionTable(long kvBudgetBytes, Duration idleTimeout, int computeThreads, boolean virtualThreads, BooleanSupplier closed) {
+    SessionTable(long kvBudgetBytes, Duration idleTimeout, int computeThreads, boolean threadPerSession, BooleanSupplier closed) {
         this.kvBudgetBytes = kvBudgetBytes;
         this.idleTimeout = idleTimeout;
         this.closed = closed;
-        this.compute = virtualThreads
-                ? Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-session-", 0).factory())
+        this.compute = threadPerSession
+                ? Executors.newCachedThreadPool(Thread.ofPlatform().daemon().name("catena-session-", 0).factory())
                 : Executors.newFixedThreadPool(computeThreads, Thread.ofPlatform().daemon().name("catena-compute-", 0).factory());
         this.sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("catena-sweeper").factory());
         long period = Math.max(50, idleTimeout.toMillis() / 4);

@@ -103,7 +103,7 @@ public final class SwarmServer implements AutoCloseable {
         this.identity = identity;
         this.batcher = config.batching().enabled()
                 ? new StepBatcher(span, config.batching().maxBatch(), config.batching().maxWait(), counters) : null;
-        // Batching: sessions' threads only wait for the batcher's compute thread, so they are virtual and unbounded.
+        // Batching: a session's thread mostly waits for its batch, so there is one per active session, not computeThreads.
         this.sessions = new SessionTable(config.kvBudgetBytes(), config.idleTimeout(), config.computeThreads(), batcher != null,
                 closed::get);
         this.peers = new PeerLinks(transport, config.peerAddresses(), this::address, identity.publicKey(), closed::get, counters);
