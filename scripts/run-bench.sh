@@ -17,5 +17,5 @@ main=$1; shift
 cp="$root/bench/target/classes:$(ls "$root"/bench/target/lib/*.jar | tr '\n' ':')"
 cd "$root"
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-  -Dcatena.vocab.dir="$root/ffm-backend/target/llama-vocab" \
+  -Dcatena.vocab.dir="$root/ffm-backend/target/llama-vocab" -Dcatena.home="$root" \
   -Djava.util.logging.config.file="$root/config/test-logging.properties" -cp "$cp" "$main" "$@"

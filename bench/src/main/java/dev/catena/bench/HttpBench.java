@@ -40,14 +40,15 @@ import java.util.stream.Stream;
 /**
  * {@code ./catena bench http}: what the OpenAI-compatible HTTP layer costs. On one local swarm in this process, interleaved
  * rounds back to back (their order alternating) stream the same greedy generation through {@code client.stream} (what
- * {@code client.generate} drains) and through {@code POST /v1/completions} with {@code stream: true}, read as SSE by the
- * JDK's HTTP client: tokens/s and time to first token, per round and as ratios. Then {@code --connections} streaming
- * requests are held at once, with heap and RSS before, during (peak) and after, and the servers' open sessions.
+ * {@code client.generate} drains) and through {@code POST /v1/completions} with {@code stream: true}, read as SSE on the
+ * measuring thread through a plain socket ({@link SseSocketClient}; {@code --client jdk}: the JDK's HTTP client): tokens/s
+ * and time to first token, per round and as ratios. Then {@code --connections} streaming requests (JDK HTTP client) are
+ * held at once, with heap and RSS before, during (peak) and after, and the servers' open sessions.
  * Prints one JSON line; progress on stderr.
  */
 @Command(name = "http", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"The HTTP layer's cost: tokens/s and time to first token streamed through /v1/completions (SSE, JDK HTTP "
-                + "client) against client.stream on the same local swarm, interleaved rounds; then N concurrent streaming "
+        description = {"The HTTP layer's cost: tokens/s and time to first token streamed through /v1/completions (SSE, read "
+                + "through a socket or the JDK HTTP client) against client.stream on the same local swarm, interleaved rounds; then N concurrent streaming "
                 + "connections with heap and RSS before, during and after. Prints one JSON line; progress on stderr."})
 public final class HttpBench implements Callable<Integer> {
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -61,7 +62,7 @@ public final class HttpBench implements Callable<Integer> {
     }
 
     /** The JSON line, snake_case. */
-    record Result(String model, int servers, int threads, int tokens, int rounds, boolean sameText, Side inProcess, Side http,
+    record Result(String model, int servers, int threads, int tokens, int warmup, int rounds, String client, boolean sameText, Side inProcess, Side http,
                   Ratio ratio, StreamsHeld.Concurrency concurrency, int processors, double loadAverage) {
     }
 
@@ -82,9 +83,12 @@ public final class HttpBench implements Callable<Integer> {
     /**
      * Per round: HTTP tokens/s over in-process tokens/s (target >= 0.97), HTTP's time to first token minus the
      * in-process one in ms (target <= 2), and HTTP's process CPU time per token over the in-process one (what the HTTP
-     * layer costs in work, whatever else the machine runs).
+     * layer costs in work, whatever else the machine runs). {@code throughputOfBests} and {@code ttftOverOfBestsMs}
+     * compare each side at its best over the rounds (highest tokens/s, lowest time to first token): on a shared machine
+     * a round is slowed by whatever else runs then, which the best rounds of both sides escaped alike.
      */
-    record Ratio(Spread throughput, Spread ttftOverMs, Spread cpuPerToken, boolean throughputTargetMet, boolean ttftTargetMet) {
+    record Ratio(Spread throughput, Spread ttftOverMs, Spread cpuPerToken, double throughputOfBests, double ttftOverOfBestsMs,
+                 boolean throughputTargetMet, boolean ttftTargetMet) {
     }
 
     @ArgGroup(exclusive = true)
@@ -108,14 +112,26 @@ public final class HttpBench implements Callable<Integer> {
     @Option(names = "--tokens", defaultValue = "64", description = "Tokens per measured generation (default ${DEFAULT-VALUE}).")
     int tokens;
 
-    @Option(names = "--rounds", defaultValue = "10", description = "Measured rounds after one warm-up (default ${DEFAULT-VALUE}).")
+    @Option(names = "--rounds", defaultValue = "10", description = "Measured rounds (default ${DEFAULT-VALUE}).")
     int rounds;
+
+    @Option(names = "--warmup", defaultValue = "3", description = "Rounds run first and not counted, so both paths are compiled "
+            + "(default ${DEFAULT-VALUE}).")
+    int warmup;
 
     @Option(names = "--connections", defaultValue = "64", description = "Concurrent streaming connections (default ${DEFAULT-VALUE}; 0 skips).")
     int connections;
 
     @Option(names = "--concurrent-tokens", defaultValue = "64", description = "Tokens each concurrent stream generates (default ${DEFAULT-VALUE}).")
     int concurrentTokens;
+
+    /** How the rounds read the HTTP stream. */
+    enum Client { socket, jdk }
+
+    @Option(names = "--client", defaultValue = "socket", description = "How the measured rounds read the SSE stream: socket "
+            + "(a blocking socket on the measuring thread, chunked decoding by hand: the server's cost alone) or jdk (the JDK's "
+            + "HttpClient, whose selector and worker threads run in this process too); default ${DEFAULT-VALUE}.")
+    Client clientKind;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Also write the JSON line to DIR/http.json.")
     Path out;
@@ -125,34 +141,35 @@ public final class HttpBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (servers < 1 || threads < 1 || tokens < 1 || rounds < 1 || connections < 0 || concurrentTokens < 1) {
+        if (servers < 1 || threads < 1 || tokens < 1 || rounds < 1 || warmup < 0 || connections < 0 || concurrentTokens < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--servers, --threads, --tokens, --rounds and --concurrent-tokens must be >= 1, --connections >= 0");
+                    "--servers, --threads, --tokens, --rounds and --concurrent-tokens must be >= 1, --warmup and --connections >= 0");
         }
         Path model = which != null && which.preset != null ? Presets.model(which.preset)
                 : which != null ? which.model : Path.of("models/stories260K.gguf");
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
         try (LocalSwarm swarm = Catena.localSwarm(model).servers(servers).threads(threads).start();
              CatenaClient client = swarm.clientBuilder().threads(threads).autoContext().build();
-             OpenAiServer server = OpenAiServer.builder(client).model("m").port(0).maxConcurrent(Math.max(4, connections)).start()) {
+             OpenAiServer server = OpenAiServer.builder(client).model("m").port(0).maxConcurrent(Math.max(4, connections)).start();
+             SseSocketClient socket = new SseSocketClient(server.address())) {
             URI completions = URI.create("http://127.0.0.1:" + server.port() + "/v1/completions");
             GenerationRequest request = GenerationRequest.builder(PROMPT).maxTokens(tokens).greedy().ignoreEos().build();
             List<Timing> local = new ArrayList<>();
             List<Timing> remote = new ArrayList<>();
             boolean sameText = true;
-            try (var progress = BenchProgress.start("rounds", rounds + 1)) {
-                for (int r = 0; r <= rounds; r++) { // round 0 warms both up; then the order alternates
+            try (var progress = BenchProgress.start("rounds", warmup + rounds)) {
+                for (int r = 0; r < warmup + rounds; r++) { // the warm-up rounds first; the order alternates
                     Timing a;
                     Timing b;
                     if (r % 2 == 0) {
                         a = inProcess(client, request);
-                        b = overHttp(http, completions, tokens);
+                        b = clientKind == Client.jdk ? overHttp(http, completions, tokens) : overSocket(socket, tokens);
                     } else {
-                        b = overHttp(http, completions, tokens);
+                        b = clientKind == Client.jdk ? overHttp(http, completions, tokens) : overSocket(socket, tokens);
                         a = inProcess(client, request);
                     }
                     sameText &= a.text().equals(b.text()) && a.tokens() == b.tokens();
-                    if (r > 0) {
+                    if (r >= warmup) {
                         local.add(a);
                         remote.add(b);
                     }
@@ -172,8 +189,10 @@ public final class HttpBench implements Callable<Integer> {
             Spread over = Spread.of(ttftOver);
             StreamsHeld.Concurrency concurrency = connections == 0 ? null : StreamsHeld.concurrent(http, completions, swarm, connections, concurrentTokens);
             double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-            String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, rounds, sameText,
-                    side(local), side(remote), new Ratio(throughput, over, Spread.of(cpu), throughput.median() >= 0.97, over.median() <= 2.0),
+            String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, warmup, rounds, clientKind.name(), sameText,
+                    side(local), side(remote), new Ratio(throughput, over, Spread.of(cpu),
+                    Spread.of(tps(remote)).max() / Spread.of(tps(local)).max(), Spread.of(ttft(remote)).min() - Spread.of(ttft(local)).min(),
+                    throughput.median() >= 0.97, over.median() <= 2.0),
                     concurrency, Runtime.getRuntime().availableProcessors(), load));
             spec.commandLine().getOut().println(line);
             spec.commandLine().getOut().flush();
@@ -185,6 +204,14 @@ public final class HttpBench implements Callable<Integer> {
             http.close();
         }
         return 0;
+    }
+
+    private static double[] tps(List<Timing> t) {
+        return t.stream().mapToDouble(Timing::tokensPerSecond).toArray();
+    }
+
+    private static double[] ttft(List<Timing> t) {
+        return t.stream().mapToDouble(Timing::ttftMs).toArray();
     }
 
     private static Side side(List<Timing> t) {
@@ -242,6 +269,42 @@ public final class HttpBench implements Callable<Integer> {
                 + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
     }
 
+    /** One generation streamed through {@link SseSocketClient}, timed as {@link #overHttp}. */
+    static Timing overSocket(SseSocketClient socket, int maxTokens) throws IOException {
+        Map<String, Long> c0 = cpuByThread();
+        long t0 = System.nanoTime();
+        var reader = new ChunkReader();
+        socket.post("/v1/completions", body(maxTokens), reader);
+        long t1 = System.nanoTime();
+        if (reader.tokens < 0) throw new IllegalStateException("the stream ended without its usage chunk");
+        return timing(reader.tokens, t0, reader.first, t1, c0, reader.text);
+    }
+
+    /** Reads completion chunks' data: the text, when its first piece came, and the usage chunk's token count. */
+    private static final class ChunkReader implements java.util.function.Consumer<String> {
+        final StringBuilder text = new StringBuilder();
+        long first;
+        int tokens = -1;
+        boolean done;
+
+        @Override
+        public void accept(String data) {
+            if (done) return;
+            if (data.equals("[DONE]")) {
+                done = true;
+                return;
+            }
+            JsonNode chunk = JSON.readTree(data);
+            JsonNode choices = chunk.path("choices");
+            if (!choices.isEmpty()) {
+                String piece = choices.get(0).path("text").asString("");
+                if (first == 0 && !piece.isEmpty()) first = System.nanoTime();
+                text.append(piece);
+            }
+            if (chunk.hasNonNull("usage")) tokens = chunk.get("usage").get("completion_tokens").asInt();
+        }
+    }
+
     /** One generation streamed over HTTP: time to the first text chunk, tokens as the final usage chunk counts them. */
     static Timing overHttp(HttpClient http, URI uri, int maxTokens) throws IOException, InterruptedException {
         var req = HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
@@ -249,30 +312,18 @@ public final class HttpBench implements Callable<Integer> {
         Map<String, Long> c0 = cpuByThread();
         long t0 = System.nanoTime();
         HttpResponse<Stream<String>> resp = http.send(req, HttpResponse.BodyHandlers.ofLines());
-        long first = 0;
-        int n = -1;
-        var text = new StringBuilder();
+        var reader = new ChunkReader();
         try (Stream<String> lines = resp.body()) {
             if (resp.statusCode() != 200) {
                 throw new IllegalStateException("POST /v1/completions answered " + resp.statusCode() + ": " + String.join("\n", lines.toList()));
             }
-            for (Iterator<String> it = lines.iterator(); it.hasNext(); ) {
+            for (Iterator<String> it = lines.iterator(); it.hasNext() && !reader.done; ) {
                 String line = it.next();
-                if (!line.startsWith("data: ")) continue;
-                String data = line.substring(6);
-                if (data.equals("[DONE]")) break;
-                JsonNode chunk = JSON.readTree(data);
-                JsonNode choices = chunk.path("choices");
-                if (!choices.isEmpty()) {
-                    String piece = choices.get(0).path("text").asString("");
-                    if (first == 0 && !piece.isEmpty()) first = System.nanoTime();
-                    text.append(piece);
-                }
-                if (chunk.hasNonNull("usage")) n = chunk.get("usage").get("completion_tokens").asInt();
+                if (line.startsWith("data: ")) reader.accept(line.substring(6));
             }
         }
         long t1 = System.nanoTime();
-        if (n < 0) throw new IllegalStateException("the stream ended without its usage chunk");
-        return timing(n, t0, first, t1, c0, text);
+        if (reader.tokens < 0) throw new IllegalStateException("the stream ended without its usage chunk");
+        return timing(reader.tokens, t0, reader.first, t1, c0, reader.text);
     }
 }

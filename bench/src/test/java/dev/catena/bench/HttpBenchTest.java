@@ -37,7 +37,19 @@ class HttpBenchTest {
     }
 
     @Test
+    void theJdkClientReadsTheSameStream(@TempDir Path out) throws Exception {
+        assertEquals(0, BenchCli.run("http", "--model", MODEL.toString(), "--tokens", "6", "--warmup", "0", "--rounds", "1",
+                "--connections", "0", "--client", "jdk", "--out", out.toString()));
+        JsonNode j = JsonMapper.builder().build().readTree(Files.readString(out.resolve("http.json")));
+        assertEquals("jdk", j.get("client").asString(), j.toString());
+        assertTrue(j.get("same_text").asBoolean(), j.toString());
+        assertTrue(j.get("http").get("ttft_ms").get("min").asDouble() > 0, j.toString());
+    }
+
+    @Test
     void badArgumentsAreUsageErrors() {
+        assertEquals(2, BenchCli.run("http", "--warmup", "-1"));
+        assertEquals(2, BenchCli.run("http", "--client", "curl"));
         assertEquals(2, BenchCli.run("http", "--tokens", "0"));
         assertEquals(2, BenchCli.run("http", "--connections", "-1"));
         assertEquals(2, BenchCli.run("http", "--preset", "nope"));

@@ -32,10 +32,11 @@ public final class CatenaClient implements Generator {
     private final SwarmMonitor monitor;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private CatenaClient(Transport transport, SwarmInference inference, int context, int trainedContext, Mode mode, WireFormat wire) {
+    private CatenaClient(Transport transport, SwarmInference inference, int context, int trainedContext, String chatTemplate, Mode mode,
+                         WireFormat wire) {
         this.transport = transport;
         this.inference = inference;
-        this.engine = new Engine(inference.head(), context, trainedContext, maxLength -> opened(inference.openSession(mode.internal(), maxLength,
+        this.engine = new Engine(inference.head(), context, trainedContext, chatTemplate, maxLength -> opened(inference.openSession(mode.internal(), maxLength,
                 wire.internal())));
         this.monitor = new SwarmMonitor(() -> inference.directory().servers(inference.modelId()),
                 (address, timeout) -> inference.client().info(address, timeout), Duration.ofSeconds(1), Duration.ofSeconds(1));
@@ -343,7 +344,12 @@ public final class CatenaClient implements Generator {
                 inference.client().proofDirectory(proofDirectory);
                 inference.client().spotChecks(spotCheck, spotCheckSeed != null ? spotCheckSeed : new java.security.SecureRandom().nextLong());
                 inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout, coverageWait));
-                return new CatenaClient(t, inference, context, backend.inspect(model).nCtxTrain(), mode, wire);
+                try {
+                    return new CatenaClient(t, inference, context, backend.inspect(model).nCtxTrain(), chatTemplate, mode, wire);
+                } catch (IllegalArgumentException e) { // the chat template
+                    inference.close();
+                    throw e;
+                }
             } catch (RuntimeException e) {
                 t.close();
                 throw e;

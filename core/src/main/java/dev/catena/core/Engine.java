@@ -63,11 +63,26 @@ final class Engine {
     private volatile Optional<String> chatTemplate;
     private static final System.Logger LOG = System.getLogger(Engine.class.getName());
 
-    Engine(ModelHead head, int context, int trainedContext, Opener opener) {
+    /**
+     * @param chatTemplate a chat template for {@link #chatPrompt} in place of the model's (a name the backend knows, such
+     *                     as {@code chatml}, or a template's text), or null for the model's own
+     * @throws IllegalArgumentException when {@code chatTemplate} is blank or the backend does not recognise it
+     */
+    Engine(ModelHead head, int context, int trainedContext, String chatTemplate, Opener opener) {
         this.head = head;
         this.context = context;
         this.trainedContext = trainedContext;
         this.opener = opener;
+        if (chatTemplate != null) {
+            // Checked now: a template the user named and the backend cannot render is a mistake, not a reason to fall back.
+            var probe = List.of(new TemplateMessage("user", "Hello"));
+            if (chatTemplate.isBlank() || head.applyChatTemplate(chatTemplate, probe, true).isEmpty()) {
+                throw new IllegalArgumentException("the chat template '" + abbreviate(chatTemplate) + "' is not one the backend "
+                        + "recognises (llama.cpp knows names such as chatml, llama2, llama3, mistral-v7, phi3, gemma, deepseek3, "
+                        + "and template texts by their markers)");
+            }
+            this.chatTemplate = Optional.of(chatTemplate);
+        }
     }
 
     Generation generate(GenerationRequest request) {

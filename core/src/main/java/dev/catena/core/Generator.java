@@ -41,7 +41,8 @@ public interface Generator extends AutoCloseable {
 
     /**
      * The prompt for the assistant's reply to a conversation. {@code messages} are rendered with the model's chat
-     * template (the GGUF's {@code tokenizer.chat_template}) through the backend (llama.cpp's
+     * template (the GGUF's {@code tokenizer.chat_template}, or the one given to the builder's
+     * {@link GeneratorBuilder#chatTemplate}) through the backend (llama.cpp's
      * {@code llama_chat_apply_template}, which recognises a fixed list of templates such as ChatML, Llama 2 and 3,
      * Mistral, Gemma, Phi, by their markers; it runs no Jinja), and the text is tokenized with the template's markers
      * ({@code <|im_start|>}, ...) as special tokens. A model with no template, or one the backend does not recognise

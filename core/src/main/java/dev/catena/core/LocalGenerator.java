@@ -21,10 +21,11 @@ public final class LocalGenerator implements Generator {
 
     private final String modelId;
 
-    private LocalGenerator(LocalInference inference, String modelId, int context, int trainedContext, SessionOptions.KvType kvType) {
+    private LocalGenerator(LocalInference inference, String modelId, int context, int trainedContext, String chatTemplate,
+                           SessionOptions.KvType kvType) {
         this.inference = inference;
         this.modelId = modelId;
-        this.engine = new Engine(inference.head(), context, trainedContext, maxLength -> {
+        this.engine = new Engine(inference.head(), context, trainedContext, chatTemplate, maxLength -> {
             GenerationLoop.Session s = inference.openSession(new SessionOptions(maxLength, kvType));
             return new Engine.Opened() {
                 @Override
@@ -148,7 +149,13 @@ public final class LocalGenerator implements Generator {
         public LocalGenerator build() {
             var spans = spanBackend != null ? spanBackend : Catena.spanBackend(backend);
             var inference = LocalInference.open(spans, model, split, device.options(threads));
-            return new LocalGenerator(inference, model.getFileName().toString(), context, spans.inspect(model).nCtxTrain(), kvType.internal());
+            try {
+                return new LocalGenerator(inference, model.getFileName().toString(), context, spans.inspect(model).nCtxTrain(), chatTemplate,
+                        kvType.internal());
+            } catch (IllegalArgumentException e) { // the chat template
+                inference.close();
+                throw e;
+            }
         }
     }
 }

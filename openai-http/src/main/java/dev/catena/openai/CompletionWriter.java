@@ -2,6 +2,7 @@ package dev.catena.openai;
 
 import dev.catena.core.FinishReason;
 import dev.catena.core.Generation;
+import dev.catena.core.GenerationRequest;
 import dev.catena.core.Generator;
 import dev.catena.core.Token;
 import dev.catena.core.TokenStream;
@@ -35,13 +36,16 @@ final class CompletionWriter {
     private final Semaphore permits;
     private final ExecutorService workers;
     private volatile java.util.function.Consumer<Generation> onGenerated = g -> { };
+    private volatile java.util.function.BiConsumer<Integer, Integer> onCancelled = (prompt, generated) -> { };
 
     CompletionWriter(Generator generator, String model, int maxConcurrent) {
         this.generator = generator;
         this.model = model;
         this.maxConcurrent = maxConcurrent;
         this.permits = new Semaphore(maxConcurrent);
-        this.workers = Executors.newFixedThreadPool(maxConcurrent, Thread.ofPlatform().name("catena-openai-", 0).daemon().factory());
+        // The permits bound the generations; the pool reuses an idle (warm) thread when it has one, where a fixed pool
+        // would start a new thread for each of its first maxConcurrent requests.
+        this.workers = Executors.newCachedThreadPool(Thread.ofPlatform().name("catena-openai-", 0).daemon().factory());
     }
 
     /** Runs {@code call} on a worker, or throws 429 when {@code maxConcurrent} generations are running already. */
@@ -74,6 +78,16 @@ final class CompletionWriter {
         this.onGenerated = hook;
     }
 
+    /** Told each generation whose client left before its end: its prompt tokens and the tokens computed for it. */
+    void onCancelled(java.util.function.BiConsumer<Integer, Integer> hook) {
+        this.onCancelled = hook;
+    }
+
+    /** The prompt tokens of {@code request} as the generator counts them (a text prompt is tokenized as it tokenizes it). */
+    private int promptTokens(GenerationRequest request) {
+        return request.promptTokens().map(List::size).orElseGet(() -> generator.tokenize(request.prompt().orElseThrow(), true).size());
+    }
+
     /** Interrupts the running generations and waits (up to 10 s) for their workers to end. */
     void close() {
         workers.shutdownNow();
@@ -89,9 +103,12 @@ final class CompletionWriter {
         ex.ch.closeFuture().addListener(f -> cancelled.set(true));
         String id = (call.chat() ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         long now = System.currentTimeMillis() / 1000;
+        TokenChunks tokens = call.stream() ? new TokenChunks(id, now, model, call.chat(), call.includeUsage()) : null;
         TokenStream stream;
+        GenerationRequest request;
         try {
-            stream = generator.stream(call.request().get());
+            request = call.request().get();
+            stream = generator.stream(request);
         } catch (RuntimeException e) {
             ex.error(ApiError.translate(e));
             return;
@@ -115,24 +132,18 @@ final class CompletionWriter {
                     ex.event(chunk(call, id, now, delta, null, null));
                 }
             }
-            var text = new StringBuilder();
+            int pulled = 0;
             try {
                 while (any) {
                     if (cancelled.get() || !ex.ch.isActive()) {
                         LOG.log(System.Logger.Level.DEBUG, "client gone; generation {0} cancelled", id);
+                        // Counted as far as it went: the tokens sent, and the one computed since (hasNext ran its step).
+                        onCancelled.accept(promptTokens(request), pulled + 1);
                         return; // closing the stream closes the sessions
                     }
                     Token t = it.next();
-                    text.append(t.text());
-                    if (call.stream() && !t.text().isEmpty()) {
-                        if (call.chat()) {
-                            ObjectNode delta = JSON.createObjectNode();
-                            delta.put("content", t.text());
-                            ex.event(chunk(call, id, now, delta, null, null));
-                        } else {
-                            ex.event(chunk(call, id, now, t.text(), null, null));
-                        }
-                    }
+                    pulled++;
+                    if (tokens != null && !t.text().isEmpty()) ex.event(tokens.token(ex.ch.alloc(), t.text()));
                     any = it.hasNext();
                 }
             } catch (RuntimeException e) {

@@ -1,5 +1,6 @@
 package dev.catena.openai;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -20,7 +21,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import tools.jackson.databind.JsonNode;
 
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One request's response, writable from any thread: a JSON body, an {@link ApiError}, or an SSE stream of events.
@@ -37,9 +37,13 @@ final class Exchange {
     /** Told the status of the response when its head is written (for the request counters). */
     private volatile java.util.function.IntConsumer onStatus = status -> { };
 
+    /** The SSE stream's writes, which come from the generation's thread. */
+    private final CoalescingWriter events;
+
     Exchange(Channel ch, boolean keepAlive) {
         this.ch = ch;
         this.keepAlive = keepAlive;
+        this.events = new CoalescingWriter(ch);
     }
 
     /** A complete JSON response with its length. */
@@ -106,18 +110,23 @@ final class Exchange {
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         if (keepAlive) r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        ch.write(r); // flushed with the first event, which always follows: one wake-up of the event loop, one packet
+        events.write(r); // written with the first event, which always follows: one wake-up of the event loop, one packet
     }
 
+    /** The event {@code data: DATA}. */
     void event(String data) {
-        byte[] b = ("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8);
-        var f = ch.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(b)));
-        if (!ch.isWritable()) f.awaitUninterruptibly(30, TimeUnit.SECONDS); // a slow reader holds the generation back
+        event(Unpooled.wrappedBuffer(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** A whole pre-encoded event ({@link TokenChunks}). */
+    void event(ByteBuf encoded) {
+        events.write(new DefaultHttpContent(encoded));
+        events.awaitWritable();
     }
 
     void endEvents() {
         lastWrite();
-        var f = ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-        if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
+        if (keepAlive) events.write(LastHttpContent.EMPTY_LAST_CONTENT);
+        else events.writeLastAndClose(LastHttpContent.EMPTY_LAST_CONTENT);
     }
 }

@@ -74,6 +74,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.metrics = new ServerMetrics(b.generator);
         this.observability = new ObservabilityRoutes(b.generator, b.model, metrics, this::authorize);
         writer.onGenerated(metrics::generated);
+        writer.onCancelled(metrics::cancelled);
     }
 
     /** A builder over {@code generator}, which the server uses but does not close. */

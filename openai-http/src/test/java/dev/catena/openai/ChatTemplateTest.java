@@ -30,6 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Chat messages rendered with the GGUF's {@code tokenizer.chat_template} through llama.cpp: a copy of the demo model
  * given Qwen2's ChatML template is prompted with exactly the ChatML text written out here, the model without one with
  * the documented fallback, and a template llama.cpp does not know falls back with one logged warning, never an error.
+ * A template given to the builder ({@code ./catena serve --chat-template}) replaces the model's, or its absence; one
+ * llama.cpp does not know is refused when the generator is built.
  */
 class ChatTemplateTest {
     /** Qwen2's template (as in llama.cpp's ggml-vocab-qwen2.gguf) without its default system message. */
@@ -128,6 +130,43 @@ class ChatTemplateTest {
         } finally {
             engineLog.removeHandler(capture);
         }
+    }
+
+    @Test
+    void aTemplateNamedForAModelWithoutOneRendersTheChat() throws Exception {
+        try (Generator g = Catena.local(MODEL).chatTemplate("chatml").build();
+             var server = OpenAiServer.builder(g).model("m").port(0).start()) {
+            ChatPrompt prompt = g.chatPrompt(CHAT);
+            assertTrue(prompt.templated());
+            assertEquals(CHATML_TEXT, prompt.text());
+            JsonNode j = ok(post(server, "/v1/chat/completions", chatBody(false)));
+            assertEquals(prompt.tokens().size(), j.get("usage").get("prompt_tokens").asInt());
+            assertEquals(g.generate(prompt.request().maxTokens(24).greedy().build()).text(),
+                    j.get("choices").get(0).get("message").get("content").asString());
+        }
+        try (Generator g = Catena.local(MODEL).chatTemplate(CHATML_JINJA).build()) {
+            assertEquals(CHATML_TEXT, g.chatPrompt(CHAT).text(), "a template's text, recognised by its markers");
+        }
+    }
+
+    @Test
+    void aTemplateNamedReplacesTheModelsOwn(@TempDir Path tmp) throws Exception {
+        Path model = GgufTemplates.withChatTemplate(MODEL, tmp.resolve("chatml.gguf"), CHATML_JINJA);
+        try (Generator g = Catena.local(model).chatTemplate("llama3").build()) {
+            String text = g.chatPrompt(CHAT).text();
+            assertTrue(text.startsWith("<|start_header_id|>system<|end_header_id|>\n\nTell a story.<|eot_id|>"), text);
+            assertTrue(text.endsWith("<|start_header_id|>user<|end_header_id|>\n\nAnd then?<|eot_id|>"
+                    + "<|start_header_id|>assistant<|end_header_id|>\n\n"), text);
+            assertFalse(text.contains("<|im_start|>"), text);
+        }
+    }
+
+    @Test
+    void aTemplateLlamaCppDoesNotKnowIsRefusedWhenNamed() {
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Catena.local(MODEL).chatTemplate("no-such-template").build());
+        assertTrue(e.getMessage().contains("no-such-template") && e.getMessage().contains("chatml"), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Catena.local(MODEL).chatTemplate(" ").build());
     }
 
     @Test

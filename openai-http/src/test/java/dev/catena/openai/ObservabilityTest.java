@@ -125,6 +125,43 @@ class ObservabilityTest {
     }
 
     @Test
+    void aStreamItsClientLeftIsCountedAsFarAsItWent() throws Exception {
+        try (Generator local = Catena.local(MODEL).build(); var server = OpenAiServer.builder(local).model("stories260K").port(0).start()) {
+            int chunksRead = 0;
+            try (var socket = new java.net.Socket("127.0.0.1", server.port())) {
+                socket.setSoTimeout(10_000);
+                byte[] b = "{\"prompt\":\"Once upon a time\",\"max_tokens\":400,\"ignore_eos\":true,\"stream\":true}"
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                var out = socket.getOutputStream();
+                out.write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + b.length
+                        + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                out.write(b);
+                out.flush();
+                var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                        java.nio.charset.StandardCharsets.UTF_8));
+                String status = in.readLine();
+                assertTrue(status.startsWith("HTTP/1.1 200"), status);
+                for (String line = in.readLine(); line != null && chunksRead < 3; line = in.readLine()) {
+                    if (line.startsWith("data: ")) chunksRead++;
+                }
+            } // closed mid-stream
+            assertEquals(3, chunksRead);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            String m = get(server, "/metrics").body();
+            while (!m.contains("\ncatena_generations_cancelled_total 1.0") && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+                m = get(server, "/metrics").body();
+            }
+            assertEquals(1, sample(m, "catena_generations_cancelled_total"), m);
+            assertEquals(5, sample(m, "catena_tokens_in_total"), "the prompt's 5 tokens");
+            double out = sample(m, "catena_tokens_out_total");
+            assertTrue(out >= chunksRead && out < 400, "the tokens computed before the client left, not the 400 asked for: " + out);
+            assertEquals(0, sample(m, "catena_time_to_first_token_seconds_count"), "a cancelled generation has no stats to record");
+            Promtool.check(m);
+        }
+    }
+
+    @Test
     void aSwarmsStatusFollowsSessionsFailoversAndStoppedServers() throws Exception {
         try (LocalSwarm swarm = Catena.localSwarm(MODEL).servers(3).replicas(2).start();
              CatenaClient client = swarm.client();

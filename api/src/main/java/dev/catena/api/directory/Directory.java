@@ -33,6 +33,16 @@ public interface Directory extends AutoCloseable {
     List<ServerRecord> servers(String modelId);
 
     /**
+     * The model's online servers read anew from the directory's store, for a client about to fail for want
+     * of a server: a watched view can lag behind the store (events in flight, a watch being re-opened on
+     * another etcd member). Later {@link #servers} calls answer from what this read. This default, for
+     * directories that read their store on every lookup, is {@link #servers}.
+     */
+    default List<ServerRecord> reread(String modelId) {
+        return servers(modelId);
+    }
+
+    /**
      * Calls {@code onChange} with the model's online servers now and after each change, on a
      * thread of the directory's; never twice in a row with the same list. Close the handle to stop.
      * This default polls {@link #servers} every 500 ms; a distributed directory pushes instead.

@@ -9,8 +9,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Many raw connections to the servers of a swarm, driven by one thread and one selector, each
- * behaving as an attack's {@link Behaviour} says: what it writes once connected, what it does on
+ * behaving as an attack's {@link FloodBehaviour} says: what it writes once connected, what it does on
  * each tick, and what it makes of the frames the server sends back. A connection the server closes
  * is opened again (at most {@code reconnectsPerTick} per tick), so the pressure lasts as long as
  * the attack. Connections come from many loopback source addresses ({@code 127.1.x.y}, {@code perSource}
@@ -29,76 +27,15 @@ final class Flood implements AutoCloseable {
     static final int PER_SOURCE = 32;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10).asReadOnlyBuffer();
 
-    /** What one attack's connections do. Called on the flood's thread only. */
-    interface Behaviour {
-        /** The connection is up; write what it opens with. */
-        void opened(Conn c);
-
-        /** Whether the server's replies are parsed and handed to {@link #frame} (else discarded). */
-        default boolean parsesReplies() {
-            return false;
-        }
-
-        default void frame(Conn c, Envelope e) {
-        }
-
-        default void tick(Conn c) {
-        }
-
-        /** Whether a connection the server closed is opened again. */
-        default boolean reconnect() {
-            return true;
-        }
-    }
-
-    /** One attacker connection. */
-    static final class Conn {
-        final int slot;
-        final int target;
-        private final SocketChannel channel;
-        private final ArrayDeque<ByteBuffer> out = new ArrayDeque<>();
-        private long zeros;
-        private ByteBuffer in;
-        boolean connected;
-        /** Free for the behaviour's use. */
-        int step;
-        int replies;
-        private boolean closeWhenFlushed;
-
-        private Conn(int slot, int target, SocketChannel channel) {
-            this.slot = slot;
-            this.target = target;
-            this.channel = channel;
-        }
-
-        void write(byte[] bytes) {
-            out.add(ByteBuffer.wrap(bytes));
-        }
-
-        /** Queues {@code n} zero bytes, written from one shared buffer (the attacker holds nothing per connection). */
-        void writeZeros(long n) {
-            zeros += n;
-        }
-
-        /** Closes the connection from this side; the flood opens it again as for a server close. */
-        void close() {
-            closeWhenFlushed = true;
-        }
-
-        boolean idle() {
-            return out.isEmpty() && zeros == 0;
-        }
-    }
-
     final String name;
     private final List<InetSocketAddress> targets;
     private final int perTarget;
     private final int sourceBase;
     private final int perSource;
-    private final Behaviour behaviour;
+    private final FloodBehaviour behaviour;
     private final long tickMillis;
     private final int reconnectsPerTick;
-    private final Conn[] slots;
+    private final FloodConnection[] slots;
     private final boolean[] wanted;
     private final Thread thread;
     private final CountDownLatch rampedUp = new CountDownLatch(1);
@@ -112,12 +49,12 @@ final class Flood implements AutoCloseable {
      * @param sourceBase first source address index of this flood ({@code 127.1.0.1} is index 0), so
      *                   floods running at once do not share addresses
      */
-    Flood(String name, List<InetSocketAddress> targets, int perTarget, int sourceBase, Behaviour behaviour, long tickMillis,
+    Flood(String name, List<InetSocketAddress> targets, int perTarget, int sourceBase, FloodBehaviour behaviour, long tickMillis,
           int reconnectsPerTick) {
         this(name, targets, perTarget, sourceBase, PER_SOURCE, behaviour, tickMillis, reconnectsPerTick);
     }
 
-    Flood(String name, List<InetSocketAddress> targets, int perTarget, int sourceBase, int perSource, Behaviour behaviour,
+    Flood(String name, List<InetSocketAddress> targets, int perTarget, int sourceBase, int perSource, FloodBehaviour behaviour,
           long tickMillis, int reconnectsPerTick) {
         this.perSource = perSource;
         this.name = name;
@@ -127,7 +64,7 @@ final class Flood implements AutoCloseable {
         this.behaviour = behaviour;
         this.tickMillis = tickMillis;
         this.reconnectsPerTick = reconnectsPerTick;
-        this.slots = new Conn[targets.size() * perTarget];
+        this.slots = new FloodConnection[targets.size() * perTarget];
         this.wanted = new boolean[slots.length];
         this.thread = Thread.ofPlatform().daemon().name("attack-" + name).unstarted(this::run);
     }
@@ -149,7 +86,7 @@ final class Flood implements AutoCloseable {
 
     int openNow() {
         int n = 0;
-        for (Conn c : slots) if (c != null) n++;
+        for (FloodConnection c : slots) if (c != null) n++;
         return n;
     }
 
@@ -170,7 +107,7 @@ final class Flood implements AutoCloseable {
                 if (next == slots.length) rampedUp.countDown();
                 selector.select(Math.max(1, Math.min(tickMillis, 20)));
                 for (SelectionKey key : selector.selectedKeys()) {
-                    Conn c = (Conn) key.attachment();
+                    FloodConnection c = (FloodConnection) key.attachment();
                     try {
                         if (key.isValid() && key.isConnectable()) {
                             c.channel.finishConnect();
@@ -191,7 +128,7 @@ final class Flood implements AutoCloseable {
                     nextTick = now + tickMillis * 1_000_000;
                     int reconnects = 0;
                     for (int i = 0; i < next; i++) {
-                        Conn c = slots[i];
+                        FloodConnection c = slots[i];
                         if (c == null) {
                             if (wanted[i] && behaviour.reconnect() && reconnects < reconnectsPerTick) {
                                 reconnects++;
@@ -210,7 +147,7 @@ final class Flood implements AutoCloseable {
                     }
                 }
             }
-            for (Conn c : slots) {
+            for (FloodConnection c : slots) {
                 if (c != null) closeQuietly(c);
             }
         } catch (IOException e) {
@@ -227,7 +164,7 @@ final class Flood implements AutoCloseable {
             ch = SocketChannel.open();
             ch.configureBlocking(false);
             ch.bind(new InetSocketAddress(source(slot), 0));
-            Conn c = new Conn(slot, slot / perTarget, ch);
+            FloodConnection c = new FloodConnection(slot, slot / perTarget, ch);
             slots[slot] = c;
             if (ch.connect(targets.get(c.target))) {
                 c.connected = true;
@@ -251,7 +188,7 @@ final class Flood implements AutoCloseable {
         }
     }
 
-    private void read(Conn c, ByteBuffer sink) throws IOException {
+    private void read(FloodConnection c, ByteBuffer sink) throws IOException {
         while (true) {
             ByteBuffer buf;
             if (behaviour.parsesReplies()) {
@@ -268,7 +205,7 @@ final class Flood implements AutoCloseable {
         }
     }
 
-    private void parse(Conn c) {
+    private void parse(FloodConnection c) {
         ByteBuffer in = c.in;
         in.flip();
         while (in.remaining() >= 4) {
@@ -293,7 +230,7 @@ final class Flood implements AutoCloseable {
         in.compact();
     }
 
-    private void flush(Conn c, SelectionKey key) throws IOException {
+    private void flush(FloodConnection c, SelectionKey key) throws IOException {
         while (!c.out.isEmpty()) {
             ByteBuffer b = c.out.peek();
             bytesSent.addAndGet(c.channel.write(b));
@@ -317,14 +254,14 @@ final class Flood implements AutoCloseable {
         }
     }
 
-    private void lost(Conn c, SelectionKey key) {
+    private void lost(FloodConnection c, SelectionKey key) {
         if (c.connected) closedByServer.incrementAndGet();
         else connectFailures.incrementAndGet();
         if (key != null) key.cancel();
         closeQuietly(c);
     }
 
-    private void closeQuietly(Conn c) {
+    private void closeQuietly(FloodConnection c) {
         slots[c.slot] = null;
         try {
             c.channel.close();

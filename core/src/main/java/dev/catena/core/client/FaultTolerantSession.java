@@ -167,16 +167,26 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
 
     /**
      * The cheapest hops over {@code blocks} by measured round trips, among servers online with room
-     * for the session; servers that do not answer a ping are banned. Bans give way when no route
-     * avoids them ({@link BanList#giveWay}).
+     * for the session; servers that do not answer a ping are banned. When no route avoids the bans it
+     * reads the directory anew (a watched view can lag: events in flight, a watch being re-opened on
+     * another etcd member), again about every second while it waits for coverage, and only then lets
+     * bans give way ({@link BanList#giveWay}).
      */
     private List<Hop> plan(BlockRange blocks) {
-        long deadline = System.nanoTime() + policy.coverageWait().toNanos();
+        long start = System.nanoTime();
+        long deadline = start + policy.coverageWait().toNanos();
+        long nextReread = start;
         boolean logged = false;
-        while (System.nanoTime() < deadline) {
+        while (true) {
             try {
                 return planOnce(blocks, false);
             } catch (SwarmException.NoRoute e) {
+                long now = System.nanoTime();
+                if (now >= nextReread) {
+                    nextReread = now + 1_000_000_000L;
+                    if (reread()) continue;
+                }
+                if (now >= deadline) break;
                 if (!logged) {
                     LOG.log(System.Logger.Level.INFO, "{0}; waiting up to {1} s for the directory to list servers for them",
                             e.getMessage(), policy.coverageWait().toSeconds());
@@ -191,6 +201,17 @@ public final class FaultTolerantSession implements GenerationLoop.Chain, AutoClo
             }
         }
         return planOnce(blocks, true);
+    }
+
+    /** Reads the directory anew; false (logged) when it cannot be read now, and planning goes on from the view held. */
+    private boolean reread() {
+        try {
+            directory.reread(spec.modelId());
+            return true;
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.INFO, "re-reading the directory failed: {0}", e.getMessage());
+            return false;
+        }
     }
 
     /** One plan over the directory's servers now; bans give way only when {@code giveWay}. */

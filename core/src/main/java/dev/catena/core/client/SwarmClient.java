@@ -41,6 +41,12 @@ public final class SwarmClient implements AutoCloseable {
             return link;
         }
         ServerLink fresh = ServerLink.connect(transport, address, connectTimeout);
+        java.security.PublicKey expected = expectedKeys.get(address);
+        if (expected != null && !expected.equals(fresh.publicKey())) {
+            fresh.close();
+            throw new dev.catena.transport.spi.TransportException(address + " proved key " + dev.catena.transport.sign.Statements.fingerprint(
+                    fresh.publicKey()) + " but its directory record names key " + dev.catena.transport.sign.Statements.fingerprint(expected));
+        }
         // Two threads may have connected at once: the first open link wins, the other is closed unused.
         ServerLink winner = links.compute(address, (a, current) -> current != null && current.isOpen() ? current : fresh);
         if (winner != fresh) fresh.close();
@@ -89,6 +95,14 @@ public final class SwarmClient implements AutoCloseable {
         return rtts.known();
     }
 
+    /** The keys signed directory records name, by address: a server there must prove that key. */
+    private final Map<String, java.security.PublicKey> expectedKeys = new ConcurrentHashMap<>();
+
+    /** The server at {@code address} must prove {@code key} in its handshake (its signed directory record names it). */
+    void expectKey(String address, java.security.PublicKey key) {
+        if (key != null) expectedKeys.put(address, key);
+    }
+
     /** Round trips to servers, measured once and shared by this client's sessions. */
     RttProbe rtts() {
         return rtts;
@@ -131,11 +145,12 @@ public final class SwarmClient implements AutoCloseable {
         return Set.copyOf(convicted);
     }
 
-    /** Whether the server at {@code address}, or its identity key (when connected), was convicted. */
+    /** Whether the server at {@code address}, or its identity key (proven, or named by its signed record), was convicted. */
     public boolean isConvicted(String address) {
         if (convicted.contains(address)) return true;
         ServerLink link = links.get(address);
-        return link != null && link.publicKey() != null && convictedKeys.contains(java.nio.ByteBuffer.wrap(link.publicKey().getEncoded()));
+        java.security.PublicKey key = link != null && link.publicKey() != null ? link.publicKey() : expectedKeys.get(address);
+        return key != null && convictedKeys.contains(java.nio.ByteBuffer.wrap(key.getEncoded()));
     }
 
     /** Convicts {@code address} and its identity key on {@code proof} (kept, and written where told to). */

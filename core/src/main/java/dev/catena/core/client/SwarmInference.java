@@ -83,12 +83,12 @@ public final class SwarmInference implements AutoCloseable {
                                        SpanOptions headOptions) {
         var info = backend.inspect(model);
         String id = modelId(model);
-        Directory checked = sameWeights(model, directory);
+        Directory checked = sameWeights(model, new SignedRecordsDirectory(directory, client));
         try {
             RoutePlanner.plan(checked.servers(id), info.nLayer(), java.util.Set.of(), RoutePlanner.hops()); // fail early
         } catch (dev.catena.core.SwarmException.NoRoute e) {
             throw new dev.catena.core.SwarmException.NoRoute(e.getMessage()
-                    + (checked instanceof SameWeightsDirectory s ? s.refusals() : "") + otherModels(directory, id, modelName(model)));
+                    + (checked instanceof FilteringDirectory f ? f.refusals() : "") + otherModels(directory, id, modelName(model)));
         }
         return new SwarmInference(client, backend.openHead(model, headOptions), checked, id, info.nLayer(), info.nEmbd());
     }

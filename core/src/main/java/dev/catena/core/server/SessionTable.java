@@ -72,7 +72,7 @@ final class SessionTable {
     static final Duration RECLAIMABLE_AFTER = Duration.ofSeconds(1);
 
     private long kvReserved; // guarded by this
-    /** KV bytes reserved per client (its remote host until peers have identities); guarded by this. */
+    /** KV bytes reserved per client ({@link #clientOf}); guarded by this. */
     private final Map<String, Long> kvPerClient = new java.util.HashMap<>();
     /** Clients refused for want of KV, with when; guarded by this. */
     private final Map<String, Long> waiting = new java.util.HashMap<>();
@@ -234,8 +234,15 @@ final class SessionTable {
         perConnection.merge(from, sessions, (a, b) -> a + b == 0 ? null : a + b);
     }
 
-    /** Who a connection's sessions count against: its remote host (the port dropped), until identities exist. */
+    /**
+     * Who a connection's sessions count against (fair shares, open rates): the key a client proved with
+     * its TLS certificate (mutual TLS), so one identity is one client from any host; else its remote
+     * host, port dropped. Anonymous clients are not keyed by a key they announce: keys cost nothing to
+     * make, so each would buy another share; hosts cost something.
+     */
     static String clientOf(Connection c) {
+        java.security.PublicKey key = c.peerKey();
+        if (key != null) return "key " + dev.catena.transport.sign.Statements.fingerprint(key);
         String a = c.remoteAddress();
         int colon = a.lastIndexOf(':');
         return colon > 0 && a.substring(colon + 1).chars().allMatch(Character::isDigit) && colon + 1 < a.length()

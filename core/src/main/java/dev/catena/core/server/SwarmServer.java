@@ -188,7 +188,7 @@ public final class SwarmServer implements AutoCloseable {
     /**
      * What this server announces in a directory now: its span, the steps per second its compute has
      * sustained so far (0 before the first step), the KV tokens it could still admit for a session
-     * on the whole span, and whether it is still serving.
+     * on the whole span, and whether it is still serving; it names this server's key and is signed by it.
      */
     public ServerRecord record() {
         long steps = counters.steps.get();
@@ -196,8 +196,9 @@ public final class SwarmServer implements AutoCloseable {
         double throughput = steps == 0 || nanos == 0 ? 0 : steps * 1e9 / nanos;
         long bytesPerToken = Math.max(1, span.kvBytesFor(SessionOptions.of(1)));
         long freeTokens = Math.max(0, config.kvBudgetBytes() - kvBytesReserved()) / bytesPerToken;
-        return new ServerRecord(address(), config.modelId(), modelName(), config.blocks(), throughput,
+        var record = new ServerRecord(address(), config.modelId(), modelName(), config.blocks(), throughput,
                 freeTokens, closed.get() ? ServerRecord.State.OFFLINE : ServerRecord.State.ONLINE, weightsDigest, "", "");
+        return dev.catena.core.security.RecordSignatures.sign(record, identity.publicKey(), identity.privateKey());
     }
 
     /** The identity this server signs with. */

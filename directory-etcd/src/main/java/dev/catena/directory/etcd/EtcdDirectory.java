@@ -202,6 +202,14 @@ final class EtcdDirectory implements Directory {
         return view(modelId).online();
     }
 
+    /** Reads the prefix again and watches anew from there: the view then holds what etcd holds now. */
+    @Override
+    public List<ServerRecord> reread(String modelId) {
+        ModelView v = view(modelId);
+        v.sync();
+        return v.online();
+    }
+
     @Override
     public Watch watch(String modelId, Consumer<List<ServerRecord>> onChange) {
         ModelView v = view(modelId);

@@ -53,6 +53,21 @@ class EtcdDirectoryTest {
     }
 
     @Test
+    void aRereadHoldsEveryAcknowledgedPutAndTheWatchGoesOnAfterIt() throws Exception {
+        try (var server = open(Duration.ofSeconds(10)); var client = open(Duration.ofSeconds(10))) {
+            assertEquals(List.of(), client.servers("reread-model")); // watched from here
+            for (int i = 0; i < 50; i++) server.announce(record("10.0.1." + i + ":7001", "reread-model", 0, 3));
+            // Every put was acknowledged: a read now has all of them, whether or not their events reached the watch.
+            assertEquals(50, client.reread("reread-model").size());
+            assertEquals(50, client.servers("reread-model").size(), "the view holds what the read found");
+            server.announce(record("10.0.2.1:7001", "reread-model", 3, 5));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (client.servers("reread-model").size() < 51 && System.nanoTime() < deadline) Thread.sleep(10);
+            assertEquals(51, client.servers("reread-model").size(), "changes after the read still come through the watch");
+        }
+    }
+
+    @Test
     void watchersSeeAnnouncementsRefreshesAndWithdrawalsPushed() throws Exception {
         var seen = new LinkedBlockingQueue<List<ServerRecord>>();
         try (var server = open(Duration.ofSeconds(10)); var client = open(Duration.ofSeconds(10));

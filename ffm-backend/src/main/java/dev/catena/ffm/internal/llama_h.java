@@ -1297,6 +1297,127 @@ public class llama_h extends catena_lib {
         }
     }
 
+    private static class llama_model_quantize {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            llama_h.C_INT,
+            llama_h.C_POINTER,
+            llama_h.C_POINTER,
+            llama_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = llama_h.findOrThrow("llama_model_quantize");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint32_t llama_model_quantize(const char *fname_inp, const char *fname_out, const llama_model_quantize_params *params)
+     * }
+     */
+    public static FunctionDescriptor llama_model_quantize$descriptor() {
+        return llama_model_quantize.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint32_t llama_model_quantize(const char *fname_inp, const char *fname_out, const llama_model_quantize_params *params)
+     * }
+     */
+    public static MethodHandle llama_model_quantize$handle() {
+        return llama_model_quantize.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint32_t llama_model_quantize(const char *fname_inp, const char *fname_out, const llama_model_quantize_params *params)
+     * }
+     */
+    public static MemorySegment llama_model_quantize$address() {
+        return llama_model_quantize.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint32_t llama_model_quantize(const char *fname_inp, const char *fname_out, const llama_model_quantize_params *params)
+     * }
+     */
+    public static int llama_model_quantize(MemorySegment fname_inp, MemorySegment fname_out, MemorySegment params) {
+        var mh$ = llama_model_quantize.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("llama_model_quantize", fname_inp, fname_out, params);
+            }
+            return (int)mh$.invokeExact(fname_inp, fname_out, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class llama_model_quantize_default_params {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            llama_model_quantize_params.layout()
+        );
+
+        public static final MemorySegment ADDR = llama_h.findOrThrow("llama_model_quantize_default_params");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * struct llama_model_quantize_params llama_model_quantize_default_params(void)
+     * }
+     */
+    public static FunctionDescriptor llama_model_quantize_default_params$descriptor() {
+        return llama_model_quantize_default_params.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * struct llama_model_quantize_params llama_model_quantize_default_params(void)
+     * }
+     */
+    public static MethodHandle llama_model_quantize_default_params$handle() {
+        return llama_model_quantize_default_params.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * struct llama_model_quantize_params llama_model_quantize_default_params(void)
+     * }
+     */
+    public static MemorySegment llama_model_quantize_default_params$address() {
+        return llama_model_quantize_default_params.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * struct llama_model_quantize_params llama_model_quantize_default_params(void)
+     * }
+     */
+    public static MemorySegment llama_model_quantize_default_params(SegmentAllocator allocator) {
+        var mh$ = llama_model_quantize_default_params.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("llama_model_quantize_default_params", allocator);
+            }
+            return (MemorySegment)mh$.invokeExact(allocator);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class llama_context_default_params {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             llama_context_params.layout()

@@ -82,6 +82,15 @@ final class GeneratorOptions {
      * @throws CommandLine.ParameterException for a value out of range
      */
     Generator build(CommandLine commandLine) {
+        return build(commandLine, null);
+    }
+
+    /**
+     * Loads the generator, rendering chats with {@code chatTemplate} (a name or a template's text; null: the model's).
+     *
+     * @throws CommandLine.ParameterException for a value out of range, or a chat template the backend does not know
+     */
+    Generator build(CommandLine commandLine, String chatTemplate) {
         Path file = model();
         try {
             if (where.local) {
@@ -89,11 +98,11 @@ final class GeneratorOptions {
                     throw new CommandLine.ParameterException(commandLine, "--tls and --proofs are for --peers or --directory");
                 }
                 var b = Catena.local(file).split(ranges(commandLine)).threads(threads).device(device()).kvType(kvType(commandLine));
-                return Progress.during("loading " + file.getFileName(), context(b)::build);
+                return Progress.during("loading " + file.getFileName(), context(b).chatTemplate(chatTemplate)::build);
             }
             var b = Catena.client(file).mode(mode(commandLine)).wire(wire(commandLine)).threads(threads).device(device())
                     .requestTimeout(Duration.ofSeconds(30));
-            failover.apply(context(b), commandLine);
+            failover.apply(context(b).chatTemplate(chatTemplate), commandLine);
             security.apply(b, commandLine);
             var located = where.directory != null ? b.directory(directoryUri(where.directory)) : b.peers(where.peers);
             return Progress.during("loading " + file.getFileName(), located::build);

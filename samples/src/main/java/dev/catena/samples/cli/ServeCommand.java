@@ -9,6 +9,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -40,6 +42,13 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--api-key", paramLabel = "KEY", description = "Require Authorization: Bearer KEY on every request.")
     String apiKey;
 
+    @Option(names = "--chat-template", paramLabel = "NAME|FILE",
+            description = {"Render chat messages with this template instead of the GGUF's tokenizer.chat_template (for a model with",
+                    "none or a wrong one): a name llama.cpp knows (chatml, llama2, llama3, mistral-v7, phi3, gemma, ...) or a file",
+                    "holding a template's text, which llama.cpp recognises by its markers. Without it: the GGUF's, else the",
+                    "fallback (\"Role: content\" lines, then \"Assistant:\")."})
+    String chatTemplate;
+
     @Spec
     CommandSpec spec;
 
@@ -50,7 +59,7 @@ final class ServeCommand implements Callable<Integer> {
         Path model = generator.model();
         String name = modelName != null ? modelName : model.getFileName().toString().replaceFirst("\\.gguf$", "");
         PrintWriter out = spec.commandLine().getOut();
-        Generator loaded = generator.build(spec.commandLine());
+        Generator loaded = generator.build(spec.commandLine(), chatTemplate(spec.commandLine()));
         OpenAiServer server;
         try {
             server = OpenAiServer.builder(loaded).model(name).host(host).port(port).maxConcurrent(maxConcurrent).apiKey(apiKey)
@@ -59,6 +68,7 @@ final class ServeCommand implements Callable<Integer> {
             loaded.close();
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        if (chatTemplate != null) out.println("chat template: " + chatTemplate);
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
@@ -70,5 +80,17 @@ final class ServeCommand implements Callable<Integer> {
         out.flush();
         stopped.await();
         return 0;
+    }
+
+    /** {@code --chat-template}: a file's text when it names a file, else the name itself; null when not given. */
+    private String chatTemplate(CommandLine commandLine) {
+        if (chatTemplate == null) return null;
+        Path file = Path.of(chatTemplate);
+        if (!Files.isRegularFile(file)) return chatTemplate;
+        try {
+            return Files.readString(file);
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new CommandLine.ParameterException(commandLine, "--chat-template: cannot read " + file + ": " + e.getMessage());
+        }
     }
 }

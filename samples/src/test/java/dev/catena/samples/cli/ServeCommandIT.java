@@ -72,6 +72,49 @@ class ServeCommandIT {
     }
 
     @Test
+    void aChatTemplateFromAFileRendersTheChat(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        // The demo model has no template; this file holds ChatML's (Qwen2's, without its default system message).
+        var file = tmp.resolve("chatml.jinja");
+        java.nio.file.Files.writeString(file, "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content']"
+                + " + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
+        Process p = new ProcessBuilder(REPO.resolve("catena").toString(), "serve", "--local", "--port", "0", "--chat-template",
+                file.toString()).directory(REPO.toFile()).redirectErrorStream(true).start();
+        try {
+            String base = listening(p);
+            String chat = http("POST", base + "/v1/chat/completions",
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],\"max_tokens\":16,\"temperature\":0}", 200);
+            // This vocabulary has no ChatML tokens: the rendered chat is plain text, the same prompt as a completion's.
+            String completion = http("POST", base + "/v1/completions", "{\"prompt\":\"<|im_start|>user\\nOnce upon a time<|im_end|>\\n"
+                    + "<|im_start|>assistant\\n\",\"max_tokens\":16,\"temperature\":0}", 200);
+            var tokens = Pattern.compile("\"prompt_tokens\":(\\d+)");
+            assertEquals(OracleCommandIT.find(completion, tokens.pattern()), OracleCommandIT.find(chat, tokens.pattern()), chat + "\n" + completion);
+            assertEquals(OracleCommandIT.find(completion, "\"text\":\"((?:[^\"\\\\]|\\\\.)*)\""),
+                    OracleCommandIT.find(chat, "\"content\":\"((?:[^\"\\\\]|\\\\.)*)\""), chat + "\n" + completion);
+        } finally {
+            p.destroy();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "catena serve did not stop on SIGTERM");
+        }
+    }
+
+    @Test
+    void aChatTemplateLlamaCppDoesNotKnowIsOneLineAndExitTwo() throws Exception {
+        var r = catena("serve", "--local", "--port", "0", "--chat-template", "no-such-template");
+        assertEquals(2, r.exit(), r.out() + r.err());
+        assertTrue(r.err().contains("no-such-template") && r.err().contains("chatml"), r.err());
+    }
+
+    /** The base URL {@code catena serve} prints once it listens. */
+    private static String listening(Process p) throws Exception {
+        var reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        var listening = Pattern.compile("catena serve listening on (http://\\S+)");
+        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+            var m = listening.matcher(line);
+            if (m.find()) return m.group(1);
+        }
+        throw new AssertionError("no listening line");
+    }
+
+    @Test
     void aBusyPortIsOneLineAndExitTwo() throws Exception {
         try (var busy = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             var r = catena("serve", "--local", "--port", String.valueOf(busy.getLocalPort()));

@@ -24,12 +24,16 @@ import java.util.HexFormat;
  * session is the client's session at the signer. A push's session is the session at the receiver, and
  * its tail is {@code u8 len(origin) || origin}: the signer's own session of that step, so that a push and
  * the same server's result for the step can be matched (a proof). The hello statement is
- * {@code catena/hello/v1 || 0x00 || nonce}: a server signs the nonce a connecting client sent.
+ * {@code catena/hello/v1 || 0x00 || nonce}: a server signs the nonce a connecting client sent. A directory
+ * record's statement is {@code catena/record/v1 || 0x00} then each field as {@code u16 len || UTF-8}:
+ * address, model id, model name, span ({@code start:end}), throughput ({@code %.3f}, the precision
+ * directories keep), free KV tokens, state, weights digest and public key (base64).
  */
 public final class Statements {
     public static final String RESULT = "catena/result/v1";
     public static final String PUSH = "catena/push/v1";
     public static final String HELLO = "catena/hello/v1";
+    public static final String RECORD = "catena/record/v1";
     /** Ed25519 signatures are 64 bytes. */
     public static final int SIGNATURE_BYTES = 64;
 
@@ -61,6 +65,24 @@ public final class Statements {
     public static byte[] hello(byte[] nonce) {
         byte[] domain = HELLO.getBytes(StandardCharsets.US_ASCII);
         return ByteBuffer.allocate(domain.length + 1 + nonce.length).put(domain).put((byte) 0).put(nonce).array();
+    }
+
+    /** What a server signs of its directory record: every field but the signature. */
+    public static byte[] record(dev.catena.api.directory.ServerRecord r) {
+        String[] fields = {r.address(), r.modelId(), r.modelName(), r.span().start() + ":" + r.span().end(),
+                String.format(java.util.Locale.ROOT, "%.3f", r.throughput()), Long.toString(r.freeKvTokens()), r.state().name(),
+                r.weightsDigest(), r.publicKey()};
+        var out = new java.io.ByteArrayOutputStream(256);
+        out.writeBytes(RECORD.getBytes(StandardCharsets.US_ASCII));
+        out.write(0);
+        for (String f : fields) {
+            byte[] b = f.getBytes(StandardCharsets.UTF_8);
+            if (b.length > 0xffff) throw new IllegalArgumentException("a record field is at most 65535 bytes, got " + b.length);
+            out.write(b.length >>> 8);
+            out.write(b.length & 0xff);
+            out.writeBytes(b);
+        }
+        return out.toByteArray();
     }
 
     private static byte[] encode(String domainName, byte[] session, long step, int position, byte[] in, byte[] out, byte[] origin) {
