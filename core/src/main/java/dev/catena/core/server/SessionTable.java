@@ -84,8 +84,8 @@ final class SessionTable {
     private volatile long largestFrameBytes;
 
     /**
-     * @param threadPerSession sessions' tasks on a cached pool, a thread per active session (their steps wait
-     *                       for a batcher's compute thread), rather than on {@code computeThreads} platform threads
+     * @param threadPerSession sessions' tasks on a cached pool, a thread per active session (their steps
+     *                         mostly wait for a batch), rather than on {@code computeThreads} threads
      * @param closed whether the server is closing: no session is admitted then
      */
     SessionTable(long kvBudgetBytes, Duration idleTimeout, int computeThreads, boolean threadPerSession, BooleanSupplier closed) {
