@@ -85,6 +85,48 @@ class BatchedStepTest {
         }
     }
 
+    /**
+     * Prefill steps (several tokens, all rows or only the last one out) share a batch with other
+     * sessions' decode steps, and every session still gets its solo result; then all decode together.
+     */
+    @Test
+    void prefillsAndDecodeStepsShareABatch() {
+        Path model = TestModelCache.get(ModelSpec.headDim128Q8());
+        SessionOptions options = SessionOptions.of(512);
+        int[] rows = {1, 7, 1, 5};
+        boolean[] lastOnly = {true, false, false, true};
+        try (var span = (FfmSpan) FfmSpanBackend.instance().openSpan(model, 0, blocks(model), SpanOptions.cpu(1))) {
+            int nEmbd = span.hparams().nEmbd();
+            Inputs in = new Inputs(SEED + 7, 4, nEmbd);
+            Random r = new Random(SEED + 7);
+            float[][] chunk = new float[4][];
+            float[][][] solo = new float[4][2][];
+            for (int s = 0; s < 4; s++) {
+                chunk[s] = rows[s] == 1 ? in.decode[s][0] : Inputs.gaussian(r, rows[s] * nEmbd);
+                try (SpanSession session = span.openSession(options)) {
+                    session.forward(in.prompts[s], in.prompts[s].length / nEmbd, 0);
+                    solo[s][0] = session.forward(chunk[s], rows[s], in.length(s), lastOnly[s]);
+                    solo[s][1] = session.forward(in.decode[s][1], 1, in.length(s) + rows[s], true);
+                }
+            }
+            List<SpanSession> sessions = open(span, options, in, nEmbd);
+            List<BatchStep> mixed = new ArrayList<>();
+            List<BatchStep> decode = new ArrayList<>();
+            for (int s = 0; s < 4; s++) {
+                mixed.add(new BatchStep(sessions.get(s), chunk[s], rows[s], in.length(s), lastOnly[s]));
+                decode.add(BatchStep.decode(sessions.get(s), in.decode[s][1], in.length(s) + rows[s], true));
+            }
+            var first = span.forwardBatch(mixed);
+            var second = span.forwardBatch(decode);
+            for (int s = 0; s < 4; s++) {
+                assertArrayEquals(solo[s][0], first.get(s).get(), "session " + s + ": its " + rows[s] + " rows");
+                assertArrayEquals(solo[s][1], second.get(s).get(), "session " + s + ": the decode step after");
+            }
+            sessions.forEach(SpanSession::close);
+            assertEquals(0, span.kvBytesInUse());
+        }
+    }
+
     /** A bad step, a closed session or a position gap fails alone; the others get their solo results. */
     @Test
     void aFailingStepDoesNotDisturbTheOthers() {
@@ -159,7 +201,7 @@ class BatchedStepTest {
             return prompts[s].length / decode[s][0].length;
         }
 
-        private static float[] gaussian(Random r, int n) {
+        static float[] gaussian(Random r, int n) {
             float[] x = new float[n];
             for (int i = 0; i < n; i++) {
                 x[i] = (float) r.nextGaussian();
