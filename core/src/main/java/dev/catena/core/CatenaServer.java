@@ -304,6 +304,12 @@ public final class CatenaServer implements AutoCloseable {
             return this;
         }
 
+        /** As {@link #batching(int, Duration)}; a batch takes waiting prefills along up to {@code prefillRows} rows (0: alone; default 256). */
+        public Builder batching(int maxBatch, Duration wait, int prefillRows) {
+            this.batching = new SwarmServer.Batching(maxBatch, wait, prefillRows);
+            return this;
+        }
+
         /** Sessions with no step for this long are closed and their KV freed (default 5 minutes). */
         public Builder idleTimeout(Duration timeout) {
             if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("idleTimeout must be positive");

@@ -18,8 +18,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * call (one pass over the weights for all). With {@code wait} above zero, a batch not yet full waits
  * that long for more; at zero, a step that finds the span idle and no step waiting runs at once on
  * its own thread (no hand-off: a lone session's latency is unchanged), and the steps that arrive
- * meanwhile form the next batch. Prefill steps (several tokens) run alone, taking turns with the
- * decode batches so that neither starves the other.
+ * meanwhile form the next batch. Prefill steps (several tokens) take turns with the decode batches
+ * so that neither starves the other; a prefill's turn takes the waiting decode steps along, and a
+ * decode batch takes waiting prefills along while their rows stay within {@code maxPrefillRows}
+ * (0: prefills run alone), so a long prompt delays the others' decode by one batch at most.
  */
 final class StepBatcher implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(StepBatcher.class.getName());
@@ -30,6 +32,7 @@ final class StepBatcher implements AutoCloseable {
     private final Span span;
     private final int maxBatch;
     private final long waitNanos;
+    private final int maxPrefillRows;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition arrived = lock.newCondition();
     private final ArrayDeque<Pending> decodes = new ArrayDeque<>();
@@ -42,7 +45,13 @@ final class StepBatcher implements AutoCloseable {
     private boolean closed;
 
     StepBatcher(Span span, int maxBatch, Duration wait, ServerCounters counters) {
+        this(span, maxBatch, wait, 0, counters);
+    }
+
+    StepBatcher(Span span, int maxBatch, Duration wait, int maxPrefillRows, ServerCounters counters) {
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+        if (maxPrefillRows < 0) throw new IllegalArgumentException("maxPrefillRows must be >= 0, got " + maxPrefillRows);
+        this.maxPrefillRows = maxPrefillRows;
         if (wait.isNegative()) throw new IllegalArgumentException("the batch wait must not be negative, got " + wait);
         this.span = span;
         this.maxBatch = maxBatch;
@@ -111,9 +120,10 @@ final class StepBatcher implements AutoCloseable {
             if (!prefills.isEmpty() && (decodes.isEmpty() || prefillTurn)) {
                 prefillTurn = false;
                 batch.add(prefills.poll());
-                return batch;
+                if (maxPrefillRows == 0) return batch;
+            } else {
+                prefillTurn = true;
             }
-            prefillTurn = true;
             take(batch);
             long deadline = System.nanoTime() + waitNanos;
             while (batch.size() < maxBatch && waitNanos > 0 && !closed) {
@@ -133,9 +143,15 @@ final class StepBatcher implements AutoCloseable {
         }
     }
 
+    /** Adds waiting decode steps, then waiting prefills whose rows fit within maxPrefillRows, up to maxBatch steps. */
     private void take(List<Pending> batch) {
         while (batch.size() < maxBatch && !decodes.isEmpty()) {
             batch.add(decodes.poll());
+        }
+        int rows = batch.stream().mapToInt(p -> p.step().n() > 1 ? p.step().n() : 0).sum();
+        while (batch.size() < maxBatch && !prefills.isEmpty() && rows + prefills.peek().step().n() <= maxPrefillRows) {
+            rows += prefills.peek().step().n();
+            batch.add(prefills.poll());
         }
     }
 

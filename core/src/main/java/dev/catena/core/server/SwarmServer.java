@@ -65,15 +65,23 @@ public final class SwarmServer implements AutoCloseable {
     /**
      * Continuous batching: the decode steps of up to {@code maxBatch} sessions that are ready run as
      * one step of the span ({@code Span.forwardBatch}); a batch not yet full waits up to {@code maxWait}
-     * for more (zero: no added latency for a lone session). {@code maxBatch} 1 turns batching off:
+     * for more (zero: no added latency for a lone session); a batch takes waiting prefills along while
+     * their rows stay within {@code maxPrefillRows} (0: prefills run alone). {@code maxBatch} 1 turns batching off:
      * each session's step runs on its own, on {@code computeThreads} threads.
      */
-    public record Batching(int maxBatch, Duration maxWait) {
+    public record Batching(int maxBatch, Duration maxWait, int maxPrefillRows) {
         public static final Batching OFF = new Batching(1, Duration.ZERO);
+        /** Prefill rows a batch of decode steps may take along by default. */
+        public static final int DEFAULT_PREFILL_ROWS = 256;
 
         public Batching {
             if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
             if (maxWait == null || maxWait.isNegative()) throw new IllegalArgumentException("the batch wait must be zero or more, got " + maxWait);
+            if (maxPrefillRows < 0) throw new IllegalArgumentException("maxPrefillRows must be >= 0, got " + maxPrefillRows);
+        }
+
+        public Batching(int maxBatch, Duration maxWait) {
+            this(maxBatch, maxWait, DEFAULT_PREFILL_ROWS);
         }
 
         public boolean enabled() {
@@ -102,7 +110,8 @@ public final class SwarmServer implements AutoCloseable {
         this.weightsDigest = weightsDigest(config);
         this.identity = identity;
         this.batcher = config.batching().enabled()
-                ? new StepBatcher(span, config.batching().maxBatch(), config.batching().maxWait(), counters) : null;
+                ? new StepBatcher(span, config.batching().maxBatch(), config.batching().maxWait(), config.batching().maxPrefillRows(),
+                        counters) : null;
         // Batching: a session's thread mostly waits for its batch, so there is one per active session, not computeThreads.
         this.sessions = new SessionTable(config.kvBudgetBytes(), config.idleTimeout(), config.computeThreads(), batcher != null,
                 closed::get);

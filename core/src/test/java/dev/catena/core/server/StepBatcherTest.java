@@ -131,6 +131,29 @@ class StepBatcherTest {
         }
     }
 
+    /** With room for prefill rows, a prefill's turn takes the waiting decodes along, and prefills that fit ride with them. */
+    @Test
+    void prefillsShareBatchesWithinTheirRowCap() throws Exception {
+        var gate = new CountDownLatch(1);
+        var span = new RecordingSpan(gate);
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 8, new ServerCounters());
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<CompletableFuture<float[]>> results = new ArrayList<>();
+            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(0), new float[]{1}, 1, 0, true), clients));
+            waitForEntered(span);
+            int[] sizes = {3, 1, 3, 1, 5};
+            for (int s = 0; s < sizes.length; s++) {
+                int id = s + 1, n = sizes[s];
+                results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(id), new float[n], n, 0, true), clients));
+                waitForQueued(batcher, s + 1); // in this order
+            }
+            gate.countDown();
+            for (var r : results) r.get(10, TimeUnit.SECONDS);
+            // The first prefill's turn: it, both decodes, and the second prefill (3 + 3 rows <= 8); the 5-row one next.
+            assertEquals(List.of(List.of(1), List.of(3, 1, 1, 3), List.of(5)), span.batches);
+        }
+    }
+
     @Test
     void aFailingStepFailsAloneAndAFailingBatchFailsItsStepsOnly() throws Exception {
         var span = new RecordingSpan(new CountDownLatch(0));

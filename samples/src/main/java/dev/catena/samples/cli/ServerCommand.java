@@ -39,6 +39,9 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--batch-wait-ms", defaultValue = "0", paramLabel = "MS",
             description = "With --max-batch: a batch not yet full waits this long for more sessions' steps (default ${DEFAULT-VALUE}: none).")
     long batchWaitMs;
+    @Option(names = "--batch-prefill-rows", defaultValue = "256", paramLabel = "ROWS",
+            description = "With --max-batch: prompt tokens of other sessions a batch of decode steps may take along (default ${DEFAULT-VALUE}; 0: prompts run alone).")
+    int batchPrefillRows;
     @Option(names = "--inbound-budget-mb", defaultValue = "256",
             description = "Bytes of partly received frames all connections may hold; past it the largest holder is closed (default ${DEFAULT-VALUE} MiB, at least 65).")
     long inboundBudgetMb;
@@ -97,7 +100,7 @@ final class ServerCommand implements Callable<Integer> {
                 .announceEvery(Duration.ofSeconds(announceSeconds));
         try {
             builder.inboundBudget(inboundBudgetMb << 20).readTimeout(Duration.ofSeconds(readTimeoutSeconds))
-                    .connectionCaps(maxConnections, maxConnectionsPerAddress).batching(maxBatch, Duration.ofMillis(batchWaitMs));
+                    .connectionCaps(maxConnections, maxConnectionsPerAddress).batching(maxBatch, Duration.ofMillis(batchWaitMs), batchPrefillRows);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
