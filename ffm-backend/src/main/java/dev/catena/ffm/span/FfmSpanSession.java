@@ -109,7 +109,7 @@ final class FfmSpanSession implements SpanSession {
         return Math.min(maxLength, Math.max(KV_PAD, (end + KV_PAD - 1) / KV_PAD * KV_PAD));
     }
 
-    // For BatchStepper, which holds the lock while it runs a batch of single-token steps.
+    // For BatchStepper, which holds the lock while it runs a batch of steps.
     ReentrantLock lock() {
         return lock;
     }
