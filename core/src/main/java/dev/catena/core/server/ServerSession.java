@@ -239,10 +239,8 @@ final class ServerSession {
             return;
         }
         float[] out;
-        long started = System.nanoTime();
         try {
             out = host.forward(span, hidden, n, in.position(), lastOnly);
-            counters.computeNanos.addAndGet(System.nanoTime() - started);
         } catch (SpanInputException bad) {
             refuse(in, bad.getMessage());
             return;

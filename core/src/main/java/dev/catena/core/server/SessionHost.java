@@ -31,9 +31,15 @@ interface SessionHost {
     default void recordEvidence(dev.catena.transport.proto.SignedStatement push) {
     }
 
-    /** Runs a session's step on the span: at once, or in a batch with other sessions' steps ({@link StepBatcher}). */
+    /**
+     * Runs a session's step on the span: at once, or in a batch with other sessions' steps ({@link StepBatcher}),
+     * and adds the compute time to {@link ServerCounters#computeNanos} (a batch's once, for all its steps).
+     */
     default float[] forward(dev.catena.api.spi.SpanSession span, float[] hidden, int n, int position, boolean lastOnly) {
-        return span.forward(hidden, n, position, lastOnly);
+        long started = System.nanoTime();
+        float[] out = span.forward(hidden, n, position, lastOnly);
+        counters().computeNanos.addAndGet(System.nanoTime() - started);
+        return out;
     }
 
     /** A sender whose push differed from the client's copy of the same input. */

@@ -172,8 +172,10 @@ final class StepBatcher implements AutoCloseable {
 
     private void compute(List<Pending> batch) {
         List<BatchStep.Result> results;
+        long started = System.nanoTime();
         try {
             results = span.forwardBatch(batch.stream().map(Pending::step).toList());
+            counters.computeNanos.addAndGet(System.nanoTime() - started); // once per batch: steps / time is the throughput
         } catch (RuntimeException | Error failed) {
             LOG.log(System.Logger.Level.WARNING, "a batch of " + batch.size() + " steps failed", failed);
             RuntimeException e = failed instanceof RuntimeException r ? r : new IllegalStateException(failed);

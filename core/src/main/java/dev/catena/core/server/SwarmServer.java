@@ -231,7 +231,8 @@ public final class SwarmServer implements AutoCloseable {
     private final class Host implements SessionHost {
         @Override
         public float[] forward(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
-            return batcher == null ? session.forward(hidden, n, position, lastOnly) : batcher.forward(session, hidden, n, position, lastOnly);
+            return batcher == null ? SessionHost.super.forward(session, hidden, n, position, lastOnly)
+                    : batcher.forward(session, hidden, n, position, lastOnly);
         }
 
         @Override

@@ -105,6 +105,7 @@ class StepBatcherTest {
             assertEquals(List.of(1, 3, 3, 1), span.batches.stream().map(List::size).toList(), "batches: " + span.batches);
             assertEquals(4, counters.batches.get());
             assertEquals(8, counters.batchedSteps.get());
+            assertTrue(counters.computeNanos.get() > 0, "compute time counted per batch");
         }
     }
 
