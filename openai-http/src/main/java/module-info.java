@@ -3,6 +3,7 @@ module dev.catena.openai {
     requires transitive dev.catena.core;
     requires io.netty.codec.http;
     requires io.netty.transport;
+    requires io.netty.transport.classes.epoll;
     requires io.netty.buffer;
     requires io.netty.common;
     requires io.netty.codec;

@@ -14,8 +14,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -51,7 +49,6 @@ import java.util.stream.Stream;
                 + "through a socket or the JDK HTTP client) against client.stream on the same local swarm, interleaved rounds; then N concurrent streaming "
                 + "connections with heap and RSS before, during and after. Prints one JSON line; progress on stderr."})
 public final class HttpBench implements Callable<Integer> {
-    private static final JsonMapper JSON = JsonMapper.builder().build();
     static final String PROMPT = "Once upon a time";
 
     /**
@@ -273,36 +270,11 @@ public final class HttpBench implements Callable<Integer> {
     static Timing overSocket(SseSocketClient socket, int maxTokens) throws IOException {
         Map<String, Long> c0 = cpuByThread();
         long t0 = System.nanoTime();
-        var reader = new ChunkReader();
+        var reader = new CompletionChunks();
         socket.post("/v1/completions", body(maxTokens), reader);
         long t1 = System.nanoTime();
         if (reader.tokens < 0) throw new IllegalStateException("the stream ended without its usage chunk");
         return timing(reader.tokens, t0, reader.first, t1, c0, reader.text);
-    }
-
-    /** Reads completion chunks' data: the text, when its first piece came, and the usage chunk's token count. */
-    private static final class ChunkReader implements java.util.function.Consumer<String> {
-        final StringBuilder text = new StringBuilder();
-        long first;
-        int tokens = -1;
-        boolean done;
-
-        @Override
-        public void accept(String data) {
-            if (done) return;
-            if (data.equals("[DONE]")) {
-                done = true;
-                return;
-            }
-            JsonNode chunk = JSON.readTree(data);
-            JsonNode choices = chunk.path("choices");
-            if (!choices.isEmpty()) {
-                String piece = choices.get(0).path("text").asString("");
-                if (first == 0 && !piece.isEmpty()) first = System.nanoTime();
-                text.append(piece);
-            }
-            if (chunk.hasNonNull("usage")) tokens = chunk.get("usage").get("completion_tokens").asInt();
-        }
     }
 
     /** One generation streamed over HTTP: time to the first text chunk, tokens as the final usage chunk counts them. */
@@ -312,7 +284,7 @@ public final class HttpBench implements Callable<Integer> {
         Map<String, Long> c0 = cpuByThread();
         long t0 = System.nanoTime();
         HttpResponse<Stream<String>> resp = http.send(req, HttpResponse.BodyHandlers.ofLines());
-        var reader = new ChunkReader();
+        var reader = new CompletionChunks();
         try (Stream<String> lines = resp.body()) {
             if (resp.statusCode() != 200) {
                 throw new IllegalStateException("POST /v1/completions answered " + resp.statusCode() + ": " + String.join("\n", lines.toList()));

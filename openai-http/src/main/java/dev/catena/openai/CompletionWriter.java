@@ -14,7 +14,6 @@ import tools.jackson.databind.node.ObjectNode;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -101,7 +100,10 @@ final class CompletionWriter {
     private void run(Call call, Exchange ex) {
         var cancelled = new AtomicBoolean();
         ex.ch.closeFuture().addListener(f -> cancelled.set(true));
-        String id = (call.chat() ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        // An opaque unique id; ThreadLocalRandom rather than UUID's SecureRandom, which the first token would wait for.
+        var random = java.util.concurrent.ThreadLocalRandom.current();
+        String id = (call.chat() ? "chatcmpl-" : "cmpl-") + java.util.HexFormat.of().toHexDigits(random.nextLong())
+                + java.util.HexFormat.of().toHexDigits(random.nextLong());
         long now = System.currentTimeMillis() / 1000;
         TokenChunks tokens = call.stream() ? new TokenChunks(id, now, model, call.chat(), call.includeUsage()) : null;
         TokenStream stream;

@@ -10,6 +10,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -62,6 +65,7 @@ public final class OpenAiServer implements AutoCloseable {
     private EventLoopGroup group;
     private Channel channel;
     private volatile boolean closed;
+    private boolean epoll;
 
     private OpenAiServer(Builder b) {
         this.model = b.model;
@@ -89,9 +93,10 @@ public final class OpenAiServer implements AutoCloseable {
      */
     public synchronized OpenAiServer start() {
         if (channel != null) throw new IllegalStateException("already started");
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        epoll = epollAvailable();
+        group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         try {
-            channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+            channel = new ServerBootstrap().group(group).channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
@@ -107,6 +112,25 @@ public final class OpenAiServer implements AutoCloseable {
             throw new IllegalStateException("cannot listen on " + host + ":" + requestedPort + ": " + e.getMessage(), e);
         }
         return this;
+    }
+
+    /**
+     * Whether Netty's native epoll transport loads here (Linux), unless {@code -Dcatena.netty.noNative=true} (the
+     * property transport-netty honours too); else the server runs on NIO.
+     */
+    private static boolean epollAvailable() {
+        if (Boolean.getBoolean("catena.netty.noNative")) return false;
+        try {
+            return Epoll.isAvailable();
+        } catch (LinkageError absent) { // netty-transport-classes-epoll not on the path
+            return false;
+        }
+    }
+
+    /** {@code epoll} or {@code nio}: the transport the server runs on. */
+    public synchronized String implementation() {
+        if (channel == null) throw new IllegalStateException("not started");
+        return epoll ? "epoll" : "nio";
     }
 
     /** The bound port. */

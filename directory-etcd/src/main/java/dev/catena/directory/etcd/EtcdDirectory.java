@@ -10,9 +10,7 @@ import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
-import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.support.CloseableClient;
-import io.etcd.jetcd.watch.WatchEvent;
 import io.grpc.stub.StreamObserver;
 
 import java.nio.charset.StandardCharsets;
@@ -24,7 +22,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -53,7 +50,7 @@ final class EtcdDirectory implements Directory {
     private final Client client;
     /** Watch callbacks and lease renewal, one thread so that each watcher sees changes in order. */
     private final ScheduledExecutorService worker;
-    private final Map<String, ModelView> views = new ConcurrentHashMap<>();
+    private final Map<String, EtcdModelView> views = new ConcurrentHashMap<>();
     /** What this directory announced, by address: put again on a new lease. */
     private final Map<String, ServerRecord> announced = new ConcurrentHashMap<>();
     /** What is in etcd on the current lease, by address (a refresh equal to it is not written). */
@@ -76,7 +73,7 @@ final class EtcdDirectory implements Directory {
         this.worker = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("catena-etcd").factory());
     }
 
-    private static ByteSequence bytes(String s) {
+    static ByteSequence bytes(String s) {
         return ByteSequence.from(s, StandardCharsets.UTF_8);
     }
 
@@ -84,7 +81,7 @@ final class EtcdDirectory implements Directory {
         return ROOT + modelId + "/" + address;
     }
 
-    private <T> T await(CompletableFuture<T> f, String what) {
+    <T> T await(CompletableFuture<T> f, String what) {
         try {
             return f.get(opTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -205,15 +202,15 @@ final class EtcdDirectory implements Directory {
     /** Reads the prefix again and watches anew from there: the view then holds what etcd holds now. */
     @Override
     public List<ServerRecord> reread(String modelId) {
-        ModelView v = view(modelId);
+        EtcdModelView v = view(modelId);
         v.sync();
         return v.online();
     }
 
     @Override
     public Watch watch(String modelId, Consumer<List<ServerRecord>> onChange) {
-        ModelView v = view(modelId);
-        var listener = new Listener(onChange);
+        EtcdModelView v = view(modelId);
+        var listener = new EtcdModelView.Listener(onChange);
         v.listeners.add(listener);
         worker.execute(() -> listener.offer(v.online()));
         return () -> v.listeners.remove(listener);
@@ -230,161 +227,31 @@ final class EtcdDirectory implements Directory {
         var response = await(client.getKVClient().get(bytes(ROOT), GetOption.builder().isPrefix(true).build()), "listing " + ROOT);
         Map<String, List<ServerRecord>> out = new TreeMap<>();
         for (KeyValue kv : response.getKvs()) {
-            ServerRecord r = decode(kv);
+            ServerRecord r = EtcdModelView.decode(kv);
             if (r != null && r.state() == ServerRecord.State.ONLINE) out.computeIfAbsent(r.modelId(), k -> new ArrayList<>()).add(r);
         }
         out.values().forEach(l -> l.sort(Comparator.comparing(ServerRecord::address)));
         return out;
     }
 
-    private ModelView view(String modelId) {
+    private EtcdModelView view(String modelId) {
         ensureOpen();
-        ModelView v = views.computeIfAbsent(modelId, ModelView::new);
+        EtcdModelView v = views.computeIfAbsent(modelId, id -> new EtcdModelView(this, ROOT + id + "/"));
         v.awaitSynced();
         return v;
     }
 
-    private static ServerRecord decode(KeyValue kv) {
-        try {
-            return RecordCodec.decode(kv.getValue().getBytes());
-        } catch (IllegalArgumentException e) {
-            LOG.log(System.Logger.Level.WARNING, "skipping a malformed record at {0}: {1}", kv.getKey().toString(StandardCharsets.UTF_8),
-                    e.getMessage());
-            return null;
-        }
+    Client client() {
+        return client;
     }
 
-    /** One model's records as this directory last heard them, kept current by a watch on the prefix. */
-    private final class ModelView {
-        final String prefix;
-        final Map<String, ServerRecord> byKey = new ConcurrentHashMap<>();
-        final List<Listener> listeners = new CopyOnWriteArrayList<>();
-        private final Object syncLock = new Object();
-        private volatile boolean synced;
-        /** Bumped after every change of {@link #byKey}. */
-        private final java.util.concurrent.atomic.AtomicLong version = new java.util.concurrent.atomic.AtomicLong();
-        /** {@link #online()}'s answer for a version. */
-        private volatile Cached online;
-        private final AtomicBoolean resyncing = new AtomicBoolean();
-        private io.etcd.jetcd.Watch.Watcher watcher; // guarded by syncLock
-
-        ModelView(String modelId) {
-            this.prefix = ROOT + modelId + "/";
-        }
-
-        /** Reads the prefix and starts watching after it, unless that happened already. */
-        void awaitSynced() {
-            if (synced) return;
-            synchronized (syncLock) {
-                if (synced) return;
-                sync();
-            }
-        }
-
-        /** Reads the prefix and watches from the revision read. The old view serves until this succeeds. */
-        private void sync() {
-            synchronized (syncLock) {
-                var response = await(client.getKVClient().get(bytes(prefix), GetOption.builder().isPrefix(true).build()),
-                        "reading " + prefix);
-                Map<String, ServerRecord> fresh = new java.util.HashMap<>();
-                for (KeyValue kv : response.getKvs()) {
-                    ServerRecord r = decode(kv);
-                    if (r != null) fresh.put(kv.getKey().toString(StandardCharsets.UTF_8), r);
-                }
-                byKey.keySet().retainAll(fresh.keySet());
-                byKey.putAll(fresh);
-                version.incrementAndGet();
-                long revision = response.getHeader().getRevision();
-                if (watcher != null) watcher.close();
-                watcher = client.getWatchClient().watch(bytes(prefix),
-                        WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
-                        io.etcd.jetcd.Watch.listener(this::apply, this::failed));
-                synced = true;
-            }
-            notifyListeners();
-        }
-
-        private void apply(io.etcd.jetcd.watch.WatchResponse response) {
-            for (WatchEvent e : response.getEvents()) {
-                String k = e.getKeyValue().getKey().toString(StandardCharsets.UTF_8);
-                if (e.getEventType() == WatchEvent.EventType.PUT) {
-                    ServerRecord r = decode(e.getKeyValue());
-                    if (r != null) byKey.put(k, r);
-                } else if (e.getEventType() == WatchEvent.EventType.DELETE) {
-                    byKey.remove(k);
-                }
-            }
-            version.incrementAndGet();
-            notifyListeners();
-        }
-
-        /**
-         * The watch broke (etcd unreachable, its revision compacted): clients keep planning from the
-         * view they hold while it is read again and watched anew, retried every second.
-         */
-        private void failed(Throwable t) {
-            if (closed.get()) return;
-            if (!resyncing.compareAndSet(false, true)) return; // one retry chain at a time
-            LOG.log(System.Logger.Level.WARNING, "etcd watch on {0} failed ({1}); reading it again", prefix, t.getMessage());
-            worker.schedule(this::resync, 500, TimeUnit.MILLISECONDS);
-        }
-
-        private void resync() {
-            if (closed.get()) return;
-            try {
-                sync();
-                resyncing.set(false);
-            } catch (RuntimeException e) {
-                if (!closed.get()) worker.schedule(this::resync, 1, TimeUnit.SECONDS);
-            }
-        }
-
-        /** The online records sorted by address, computed once per change (a lookup is then a read). */
-        List<ServerRecord> online() {
-            long v = version.get();
-            Cached c = online;
-            if (c != null && c.version() == v) return c.records();
-            List<ServerRecord> list = byKey.values().stream().filter(r -> r.state() == ServerRecord.State.ONLINE)
-                    .sorted(Comparator.comparing(ServerRecord::address)).toList();
-            if (version.get() == v) online = new Cached(v, list); // not when a change came meanwhile
-            return list;
-        }
-
-        private void notifyListeners() {
-            if (listeners.isEmpty() || closed.get()) return;
-            List<ServerRecord> now = online();
-            worker.execute(() -> listeners.forEach(l -> l.offer(now)));
-        }
-
-        void close() {
-            synchronized (syncLock) {
-                if (watcher != null) watcher.close();
-                watcher = null;
-            }
-        }
+    /** The thread of watch callbacks and lease renewal. */
+    ScheduledExecutorService worker() {
+        return worker;
     }
 
-    private record Cached(long version, List<ServerRecord> records) {
-    }
-
-    /** A watch's callback, never called twice in a row with the same list. Runs on the worker. */
-    private static final class Listener {
-        private final Consumer<List<ServerRecord>> onChange;
-        private List<ServerRecord> last;
-
-        Listener(Consumer<List<ServerRecord>> onChange) {
-            this.onChange = onChange;
-        }
-
-        void offer(List<ServerRecord> now) {
-            if (now.equals(last)) return;
-            last = now;
-            try {
-                onChange.accept(now);
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "a directory watcher failed: " + e);
-            }
-        }
+    boolean isClosed() {
+        return closed.get();
     }
 
     private void ensureOpen() {
@@ -396,7 +263,7 @@ final class EtcdDirectory implements Directory {
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
         try {
-            views.values().forEach(ModelView::close);
+            views.values().forEach(EtcdModelView::close);
             synchronized (leaseLock) {
                 if (keepAlive != null) keepAlive.close();
                 if (leaseId != 0) {
@@ -421,7 +288,7 @@ final class EtcdDirectory implements Directory {
         synchronized (leaseLock) {
             if (keepAlive != null) keepAlive.close();
         }
-        views.values().forEach(ModelView::close);
+        views.values().forEach(EtcdModelView::close);
         worker.shutdownNow();
         client.close();
     }

@@ -47,32 +47,34 @@ class ModelTwinIT {
         int[] expected = OracleCommandIT.Expected.firstCase().tokens();
         List<CatenaProcess> servers = new ArrayList<>();
         try (var etcd = EtcdCluster.start(tmp.resolve("etcd"), 1)) {
-            String uri = etcd.uri().toString();
-            var twin = CatenaProcess.server("--model", q8.toString(), "--blocks", "0:5", "--directory", uri);
-            servers.add(twin);
+            try {
+                String uri = etcd.uri().toString();
+                var twin = CatenaProcess.server("--model", q8.toString(), "--blocks", "0:5", "--directory", uri);
+                servers.add(twin);
 
-            var refused = catena("generate", "--directory", uri, "--model", MODEL.toString(), "--prompt", "Once upon a time", "--greedy");
-            assertEquals(5, refused.exit(), refused.err());
-            assertTrue(refused.err().contains("no usable server covers blocks [0, 5)"), refused.err());
-            assertTrue(refused.err().contains("servers of another model named stories260K.gguf")
-                    && refused.err().contains("model id " + f32Id.substring(0, 12))
-                    && refused.err().contains(twin.address() + " (model id " + q8Id.substring(0, 12)), "names both models: " + refused.err());
+                var refused = catena("generate", "--directory", uri, "--model", MODEL.toString(), "--prompt", "Once upon a time", "--greedy");
+                assertEquals(5, refused.exit(), refused.err());
+                assertTrue(refused.err().contains("no usable server covers blocks [0, 5)"), refused.err());
+                assertTrue(refused.err().contains("servers of another model named stories260K.gguf")
+                        && refused.err().contains("model id " + f32Id.substring(0, 12))
+                        && refused.err().contains(twin.address() + " (model id " + q8Id.substring(0, 12)), "names both models: " + refused.err());
 
-            var peers = catena("generate", "--peers", twin.address(), "--model", MODEL.toString(), "--prompt", "Once upon a time", "--greedy");
-            assertNotEquals(0, peers.exit());
-            assertTrue(peers.err().contains(twin.address() + " serves stories260K.gguf (model id " + q8Id.substring(0, 12))
-                    && peers.err().contains("not this client's stories260K.gguf (model id " + f32Id.substring(0, 12)), peers.err());
+                var peers = catena("generate", "--peers", twin.address(), "--model", MODEL.toString(), "--prompt", "Once upon a time", "--greedy");
+                assertNotEquals(0, peers.exit());
+                assertTrue(peers.err().contains(twin.address() + " serves stories260K.gguf (model id " + q8Id.substring(0, 12))
+                        && peers.err().contains("not this client's stories260K.gguf (model id " + f32Id.substring(0, 12)), peers.err());
 
-            var own = CatenaProcess.server("--model", MODEL.toString(), "--blocks", "0:5", "--directory", uri);
-            servers.add(own);
-            var status = catena("status", "--directory", uri, "--json");
-            assertTrue(status.out().contains(f32Id) && status.out().contains(q8Id), "both models listed: " + status.out());
-            var r = catena("generate", "--directory", uri, "--model", MODEL.toString(), "--prompt", "Once upon a time", "-n", "64",
-                    "--greedy", "--json");
-            assertEquals(0, r.exit(), r.err());
-            assertArrayEquals(expected, tokens(r.out()), "the route is the F32 server's");
-        } finally {
-            for (CatenaProcess s : servers.reversed()) s.close();
+                var own = CatenaProcess.server("--model", MODEL.toString(), "--blocks", "0:5", "--directory", uri);
+                servers.add(own);
+                var status = catena("status", "--directory", uri, "--json");
+                assertTrue(status.out().contains(f32Id) && status.out().contains(q8Id), "both models listed: " + status.out());
+                var r = catena("generate", "--directory", uri, "--model", MODEL.toString(), "--prompt", "Once upon a time", "-n", "64",
+                        "--greedy", "--json");
+                assertEquals(0, r.exit(), r.err());
+                assertArrayEquals(expected, tokens(r.out()), "the route is the F32 server's");
+            } finally {
+                for (CatenaProcess s : servers.reversed()) s.close(); // while etcd runs: they withdraw at once
+            }
         }
     }
 }
