@@ -7,12 +7,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * {@code ./catena bench compute|swarm|http|micro|etcd|attack}: the benchmark harnesses behind one picocli command line,
+ * {@code ./catena bench compute|batch|batch-server|swarm|http|micro|etcd|attack}: the benchmark harnesses behind one picocli command line,
  * with {@code --help}, one-line usage errors and the same exit codes as {@code ./catena}.
  */
 @Command(name = "catena bench", mixinStandardHelpOptions = true, version = "see ./catena --version",
         description = "Benchmarks, measured as ratios against a baseline at its best in the same run (BENCHMARKS.md).",
-        subcommands = {ComputeBench.class, SwarmLatencyBench.class, HttpBench.class, MicroBench.class, EtcdBench.class,
+        subcommands = {ComputeBench.class, BatchBench.class, ServerBatchBench.class, SwarmLatencyBench.class, HttpBench.class,
+                MicroBench.class, EtcdBench.class,
                 dev.catena.bench.attack.AttackSuite.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:internal error", "2:bad command line", "3:bad or unsupported model file",

@@ -237,7 +237,7 @@ public final class ComputeBench implements Callable<Integer> {
     }
 
     /** The one-minute load average when the rounds ended (Linux), so a reader knows how loaded the machine was. */
-    private static double loadAverage() {
+    static double loadAverage() {
         try {
             return Double.parseDouble(java.nio.file.Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
         } catch (java.io.IOException | RuntimeException e) {

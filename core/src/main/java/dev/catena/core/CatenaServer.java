@@ -147,6 +147,7 @@ public final class CatenaServer implements AutoCloseable {
         private URI directory;
         private long kvBudgetBytes = 1L << 30;
         private Duration idleTimeout = Duration.ofMinutes(5);
+        private SwarmServer.Batching batching = SwarmServer.Batching.OFF;
         private Duration announceEvery = Duration.ofSeconds(5);
         private Duration leaseTtl = dev.catena.api.directory.DirectoryOptions.DEFAULT_LEASE_TTL;
         private String transport;
@@ -293,6 +294,22 @@ public final class CatenaServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Continuous batching: the decode steps of up to {@code maxBatch} sessions that are ready run as
+         * one step (one pass over the weights for all of them); a batch not yet full waits up to
+         * {@code wait} for more (zero: a lone session's step starts at once). Default 1: off.
+         */
+        public Builder batching(int maxBatch, Duration wait) {
+            this.batching = new SwarmServer.Batching(maxBatch, wait);
+            return this;
+        }
+
+        /** As {@link #batching(int, Duration)}; a batch takes waiting prefills along up to {@code prefillRows} rows (0: alone; default 256). */
+        public Builder batching(int maxBatch, Duration wait, int prefillRows) {
+            this.batching = new SwarmServer.Batching(maxBatch, wait, prefillRows);
+            return this;
+        }
+
         /** Sessions with no step for this long are closed and their KV freed (default 5 minutes). */
         public Builder idleTimeout(Duration timeout) {
             if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("idleTimeout must be positive");
@@ -349,7 +366,7 @@ public final class CatenaServer implements AutoCloseable {
                 throw e;
             }
             var config = new SwarmServer.Config(model, modelId, range, device.options(threads), host + ":" + port,
-                    kvBudgetBytes, idleTimeout, threads);
+                    kvBudgetBytes, idleTimeout, threads).withBatching(batching);
             if (requireClientCertificates && !tls) {
                 throw new IllegalArgumentException("requiring client certificates needs TLS");
             }

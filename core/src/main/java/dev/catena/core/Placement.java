@@ -71,7 +71,7 @@ final class Placement {
         var c = rebalancing.config();
         String host = c.bindAddress().substring(0, c.bindAddress().lastIndexOf(':'));
         var config = new SwarmServer.Config(c.model(), c.modelId(), target, c.spanOptions(), host + ":0", c.kvBudgetBytes(),
-                c.idleTimeout(), c.computeThreads(), c.peerAddresses());
+                c.idleTimeout(), c.computeThreads(), c.peerAddresses(), c.batching());
         SwarmServer moved = SwarmServer.start(config, rebalancing.spans(), rebalancing.transport(), current.identity()); // the same identity
         // Loading took a while, and another server that saw the same gap may have moved to it meanwhile: both
         // moving would open a gap where they left. Commit only if the move still pays against the swarm now.

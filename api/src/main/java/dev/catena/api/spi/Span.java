@@ -34,6 +34,24 @@ public interface Span extends AutoCloseable {
     /** Bytes a session with these options would reserve (before the device's alignment padding), to admit or refuse it first. */
     long kvBytesFor(SessionOptions options);
 
+    /**
+     * Runs several sessions' steps, each as its {@link SpanSession#forward(float[], int, int, boolean)}
+     * would, and returns their results in order. A backend may compute them together (one pass over
+     * the weights for all rows); each result is then what the session's own step gives. A step that
+     * fails (bad input, a closed session) fails alone. This default runs them one by one.
+     */
+    default java.util.List<BatchStep.Result> forwardBatch(java.util.List<BatchStep> steps) {
+        var results = new java.util.ArrayList<BatchStep.Result>(steps.size());
+        for (BatchStep s : steps) {
+            try {
+                results.add(BatchStep.Result.of(s.session().forward(s.hidden(), s.n(), s.position(), s.lastOnly())));
+            } catch (RuntimeException e) {
+                results.add(BatchStep.Result.failed(e));
+            }
+        }
+        return results;
+    }
+
     @Override
     void close();
 }

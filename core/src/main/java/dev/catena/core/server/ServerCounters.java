@@ -26,12 +26,14 @@ public final class ServerCounters {
     public final AtomicLong computeNanos = new AtomicLong();      // time spent in the span's forward, all steps
     public final AtomicLong ringTokensSent = new AtomicLong();     // ring mode: tokens the last server sent the first
     public final AtomicLong ringTokensReceived = new AtomicLong(); // ring mode: tokens that reached a server
+    public final AtomicLong batches = new AtomicLong();           // forwardBatch calls of a batching server
+    public final AtomicLong batchedSteps = new AtomicLong();      // steps in them (batchedSteps / batches: the mean batch)
 
     /** Sets every counter to 0, e.g. after a benchmark's warm-up; counters a step in flight adds to may not read 0 after. */
     public void reset() {
         for (AtomicLong c : List.of(sessionsOpened, steps, clientSteps, pushesSent, pushesSuppressed, pushesReceived, pushesUsed,
                 pushesLate, pushesDropped, pushesBadSignature, mismatched, corrected, lateClientCopies, bytesFromClients, bytesToPeers, errors,
-                computeNanos, ringTokensSent, ringTokensReceived)) {
+                computeNanos, ringTokensSent, ringTokensReceived, batches, batchedSteps)) {
             c.set(0);
         }
     }
@@ -57,6 +59,8 @@ public final class ServerCounters {
         m.put("compute_us", computeNanos.get() / 1000);
         m.put("ring_tokens_sent", ringTokensSent.get());
         m.put("ring_tokens_received", ringTokensReceived.get());
+        m.put("batches", batches.get());
+        m.put("batched_steps", batchedSteps.get());
         return m;
     }
 }

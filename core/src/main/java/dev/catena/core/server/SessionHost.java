@@ -41,6 +41,17 @@ interface SessionHost {
         throw new UnsupportedOperationException("this server does not run the model's head");
     }
 
+    /**
+     * Runs a session's step on the span: at once, or in a batch with other sessions' steps ({@link StepBatcher}),
+     * and adds the compute time to {@link ServerCounters#computeNanos} (a batch's once, for all its steps).
+     */
+    default float[] forward(dev.catena.api.spi.SpanSession span, float[] hidden, int n, int position, boolean lastOnly) {
+        long started = System.nanoTime();
+        float[] out = span.forward(hidden, n, position, lastOnly);
+        counters().computeNanos.addAndGet(System.nanoTime() - started);
+        return out;
+    }
+
     /** A sender whose push differed from the client's copy of the same input. */
     void recordInconsistent(String sender);
 }

@@ -83,12 +83,18 @@ final class SessionTable {
     /** The largest {@link Entry#maxFrameBytes} of the open sessions; recomputed under this lock. */
     private volatile long largestFrameBytes;
 
-    /** @param closed whether the server is closing: no session is admitted then */
-    SessionTable(long kvBudgetBytes, Duration idleTimeout, int computeThreads, BooleanSupplier closed) {
+    /**
+     * @param threadPerSession sessions' tasks on a cached pool, a thread per active session (their steps
+     *                         mostly wait for a batch), rather than on {@code computeThreads} threads
+     * @param closed whether the server is closing: no session is admitted then
+     */
+    SessionTable(long kvBudgetBytes, Duration idleTimeout, int computeThreads, boolean threadPerSession, BooleanSupplier closed) {
         this.kvBudgetBytes = kvBudgetBytes;
         this.idleTimeout = idleTimeout;
         this.closed = closed;
-        this.compute = Executors.newFixedThreadPool(computeThreads, Thread.ofPlatform().daemon().name("catena-compute-", 0).factory());
+        this.compute = threadPerSession
+                ? Executors.newCachedThreadPool(Thread.ofPlatform().daemon().name("catena-session-", 0).factory())
+                : Executors.newFixedThreadPool(computeThreads, Thread.ofPlatform().daemon().name("catena-compute-", 0).factory());
         this.sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("catena-sweeper").factory());
         long period = Math.max(50, idleTimeout.toMillis() / 4);
         sweeper.scheduleAtFixedRate(this::closeIdleSessions, period, period, TimeUnit.MILLISECONDS);

@@ -36,11 +36,24 @@ public final class SwarmServer implements AutoCloseable {
      */
     public record Config(Path model, String modelId, BlockRange blocks, SpanOptions spanOptions, String bindAddress,
                          long kvBudgetBytes, Duration idleTimeout, int computeThreads,
-                         java.util.function.UnaryOperator<String> peerAddresses) {
+                         java.util.function.UnaryOperator<String> peerAddresses, Batching batching) {
         public Config {
             if (kvBudgetBytes <= 0) throw new IllegalArgumentException("kvBudgetBytes must be positive");
             if (computeThreads < 1) throw new IllegalArgumentException("computeThreads must be >= 1");
             if (peerAddresses == null) peerAddresses = java.util.function.UnaryOperator.identity();
+            if (batching == null) batching = Batching.OFF;
+        }
+
+        public Config(Path model, String modelId, BlockRange blocks, SpanOptions spanOptions, String bindAddress,
+                      long kvBudgetBytes, Duration idleTimeout, int computeThreads,
+                      java.util.function.UnaryOperator<String> peerAddresses) {
+            this(model, modelId, blocks, spanOptions, bindAddress, kvBudgetBytes, idleTimeout, computeThreads, peerAddresses, null);
+        }
+
+        /** The same configuration with these batching settings. */
+        public Config withBatching(Batching batching) {
+            return new Config(model, modelId, blocks, spanOptions, bindAddress, kvBudgetBytes, idleTimeout, computeThreads,
+                    peerAddresses, batching);
         }
 
         public Config(Path model, String modelId, BlockRange blocks, SpanOptions spanOptions, String bindAddress,
@@ -49,8 +62,36 @@ public final class SwarmServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Continuous batching: the decode steps of up to {@code maxBatch} sessions that are ready run as
+     * one step of the span ({@code Span.forwardBatch}); a batch not yet full waits up to {@code maxWait}
+     * for more (zero: no added latency for a lone session); a batch takes waiting prefills along while
+     * their rows stay within {@code maxPrefillRows} (0: prefills run alone). {@code maxBatch} 1 turns batching off:
+     * each session's step runs on its own, on {@code computeThreads} threads.
+     */
+    public record Batching(int maxBatch, Duration maxWait, int maxPrefillRows) {
+        public static final Batching OFF = new Batching(1, Duration.ZERO);
+        /** Prefill rows a batch of decode steps may take along by default. */
+        public static final int DEFAULT_PREFILL_ROWS = 256;
+
+        public Batching {
+            if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+            if (maxWait == null || maxWait.isNegative()) throw new IllegalArgumentException("the batch wait must be zero or more, got " + maxWait);
+            if (maxPrefillRows < 0) throw new IllegalArgumentException("maxPrefillRows must be >= 0, got " + maxPrefillRows);
+        }
+
+        public Batching(int maxBatch, Duration maxWait) {
+            this(maxBatch, maxWait, DEFAULT_PREFILL_ROWS);
+        }
+
+        public boolean enabled() {
+            return maxBatch > 1;
+        }
+    }
+
     private final Config config;
     private final Span span;
+    private final StepBatcher batcher; // null unless batching
     private final Listener listener;
     private final ServerCounters counters = new ServerCounters();
     private final Map<String, AtomicLong> inconsistent = new ConcurrentHashMap<>();
@@ -73,13 +114,19 @@ public final class SwarmServer implements AutoCloseable {
         this.span = span;
         this.weightsDigest = weightsDigest(config);
         this.identity = identity;
-        this.sessions = new SessionTable(config.kvBudgetBytes(), config.idleTimeout(), config.computeThreads(), closed::get);
+        this.batcher = config.batching().enabled()
+                ? new StepBatcher(span, config.batching().maxBatch(), config.batching().maxWait(), config.batching().maxPrefillRows(),
+                        counters) : null;
+        // Batching: a session's thread mostly waits for its batch, so there is one per active session, not computeThreads.
+        this.sessions = new SessionTable(config.kvBudgetBytes(), config.idleTimeout(), config.computeThreads(), batcher != null,
+                closed::get);
         this.peers = new PeerLinks(transport, config.peerAddresses(), this::address, identity.publicKey(), closed::get, counters);
         try {
             this.listener = transport.listen(config.bindAddress(),
                     new FrameDispatcher(config.modelId(), modelName(), weightsDigest, config.blocks(), span, sessions, peers, new Host()));
         } catch (RuntimeException e) {
             sessions.close(); // its compute and sweeper threads
+            if (batcher != null) batcher.close();
             throw e;
         }
     }
@@ -188,6 +235,12 @@ public final class SwarmServer implements AutoCloseable {
     /** What this server's sessions use of it. */
     private final class Host implements SessionHost {
         @Override
+        public float[] forward(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
+            return batcher == null ? SessionHost.super.forward(session, hidden, n, position, lastOnly)
+                    : batcher.forward(session, hidden, n, position, lastOnly);
+        }
+
+        @Override
         public String address() {
             return SwarmServer.this.address();
         }
@@ -252,6 +305,7 @@ public final class SwarmServer implements AutoCloseable {
         }
         listener.close();
         sessions.close();
+        if (batcher != null) batcher.close();
         peers.close();
         span.close();
         synchronized (this) {

@@ -39,6 +39,18 @@ final class TestSwarm implements AutoCloseable {
     /** @param identities server i's identity */
     TestSwarm(SpanBackend backend, Path model, int k, Function<Integer, Transport> serverTransport, Transport clientTransport,
               String bind, long kvBudget, Function<Integer, dev.catena.core.Identity> identities) {
+        this(backend, model, k, serverTransport, clientTransport, bind, kvBudget, identities, defaultBatching());
+    }
+
+    /** Off, or {@code -Dcatena.test.maxBatch=N}: every swarm test's servers batching up to N sessions' steps. */
+    static SwarmServer.Batching defaultBatching() {
+        int n = Integer.getInteger("catena.test.maxBatch", 1);
+        return new SwarmServer.Batching(n, Duration.ZERO);
+    }
+
+    /** @param batching every server's continuous batching */
+    TestSwarm(SpanBackend backend, Path model, int k, Function<Integer, Transport> serverTransport, Transport clientTransport,
+              String bind, long kvBudget, Function<Integer, dev.catena.core.Identity> identities, SwarmServer.Batching batching) {
         this.model = model;
         this.modelId = model.getFileName().toString();
         this.backend = backend;
@@ -46,7 +58,8 @@ final class TestSwarm implements AutoCloseable {
         int nLayer = backend.inspect(model).nLayer();
         try {
             for (BlockRange r : BlockRange.even(nLayer, k)) {
-                var config = new SwarmServer.Config(model, modelId, r, SpanOptions.cpu(1), bind, kvBudget, Duration.ofMinutes(5), 1);
+                var config = new SwarmServer.Config(model, modelId, r, SpanOptions.cpu(1), bind, kvBudget, Duration.ofMinutes(5), 1)
+                        .withBatching(batching);
                 servers.add(SwarmServer.start(config, backend, serverTransport.apply(servers.size()), identities.apply(servers.size())));
             }
         } catch (RuntimeException e) {

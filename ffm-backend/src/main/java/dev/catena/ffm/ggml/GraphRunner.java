@@ -30,6 +30,8 @@ public final class GraphRunner implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment params;     // ggml_init_params pointing at our metadata memory
+    private Arena metadataArena;             // holds the metadata memory; replaced when a bigger graph needs more
+    private int maxNodes;
     private final MemorySegment allocator;  // ggml_gallocr_t
     private final GgmlBackend backend;
     private MemorySegment context = MemorySegment.NULL; // ggml context of the kept graph, or NULL
@@ -41,18 +43,48 @@ public final class GraphRunner implements AutoCloseable {
     /** Room for graphs of up to {@code maxNodes} nodes and as many tensors. */
     public GraphRunner(GgmlBackend backend, int maxNodes) {
         this.backend = backend;
-        long size = (long) maxNodes * ggml_tensor_overhead() + ggml_graph_overhead_custom(maxNodes, false);
-        MemorySegment metadata = arena.allocate(size, 64);
         this.params = ggml_init_params.allocate(arena);
-        ggml_init_params.mem_size(params, size);
-        ggml_init_params.mem_buffer(params, metadata);
         ggml_init_params.no_alloc(params, true);
+        reserve(maxNodes);
         MemorySegment galloc = ggml_gallocr_new(ggml_backend_get_default_buffer_type(backend.handle()));
         if (galloc.equals(MemorySegment.NULL)) {
+            metadataArena.close();
             arena.close();
             throw new GgmlException("ggml_gallocr_new returned NULL");
         }
         this.allocator = galloc;
+    }
+
+    /** Metadata memory for graphs of {@code nodes} nodes and as many tensors; called under the lock or at construction. */
+    private void reserve(int nodes) {
+        long size = (long) nodes * ggml_tensor_overhead() + ggml_graph_overhead_custom(nodes, false);
+        Arena fresh = Arena.ofShared();
+        ggml_init_params.mem_size(params, size);
+        ggml_init_params.mem_buffer(params, fresh.allocate(size, 64));
+        if (metadataArena != null) {
+            metadataArena.close();
+        }
+        metadataArena = fresh;
+        maxNodes = nodes;
+    }
+
+    /**
+     * As {@link #run(Object, Function, BiFunction)} for a graph of up to {@code nodes} nodes and
+     * tensors, more than the runner was made for (e.g. a batch of many sessions): the metadata
+     * memory grows to fit, and stays.
+     */
+    public <S extends Step, T> T run(Object shape, int nodes, Function<MemorySegment, S> build,
+                                     BiFunction<S, GgmlBackend, T> run) {
+        lock.lock();
+        try {
+            if (!closed && nodes > maxNodes) {
+                drop(); // the kept graph's metadata lives in the memory replaced
+                reserve(nodes);
+            }
+            return run(shape, build, run);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** As {@link #run(Object, Function, BiFunction)} with a graph that is never reused. */
@@ -144,6 +176,7 @@ public final class GraphRunner implements AutoCloseable {
                 closed = true;
                 drop();
                 ggml_gallocr_free(allocator);
+                metadataArena.close();
                 arena.close();
             }
         } finally {

@@ -97,12 +97,12 @@ final class BlockGraph {
         return new Built(graph, input, positions, kvIndices, mask, outputRows, inpL);
     }
 
-    private static MemorySegment linear(MemorySegment ctx, MemorySegment w, MemorySegment b, MemorySegment x) {
+    static MemorySegment linear(MemorySegment ctx, MemorySegment w, MemorySegment b, MemorySegment x) {
         MemorySegment y = ggml_mul_mat(ctx, w, x);
         return b == null ? y : ggml_add(ctx, y, b);
     }
 
-    private static MemorySegment rope(MemorySegment ctx, MemorySegment x, MemorySegment positions, MemorySegment factors,
+    static MemorySegment rope(MemorySegment ctx, MemorySegment x, MemorySegment positions, MemorySegment factors,
                                       ModelHparams hp) {
         return ggml_rope_ext(ctx, x, positions, factors == null ? MemorySegment.NULL : factors, hp.nRot(), hp.ropeType(),
                 hp.nCtxTrain(), hp.freqBase(), hp.freqScale(), EXT_FACTOR, ATTN_FACTOR, BETA_FAST, BETA_SLOW);
@@ -113,7 +113,7 @@ final class BlockGraph {
         return ggml_view_2d(ctx, x, hp.nEmbdKvGqa(), n, ggml_tensor.nb(x, 2), 0);
     }
 
-    private static MemorySegment attention(MemorySegment ctx, MemorySegment graph, MemorySegment q, MemorySegment k,
+    static MemorySegment attention(MemorySegment ctx, MemorySegment graph, MemorySegment q, MemorySegment k,
                                            MemorySegment v, MemorySegment mask, float kqScale, boolean flash,
                                            ModelHparams hp, int n) {
         q = ggml_permute(ctx, q, 0, 2, 1, 3);

@@ -158,6 +158,15 @@ public final class FfmSpan implements Span {
         return session;
     }
 
+    /** Single-token steps of sessions on the same blocks run as one graph ({@link BatchStepper}); the rest one by one. */
+    @Override
+    public List<dev.catena.api.spi.BatchStep.Result> forwardBatch(List<dev.catena.api.spi.BatchStep> steps) {
+        if (closed.get()) {
+            throw new IllegalStateException("span [" + start + ", " + end + ") is closed");
+        }
+        return BatchStepper.run(this, steps);
+    }
+
     @Override
     public long kvBytesFor(SessionOptions options) {
         int type = options.kvType() == SessionOptions.KvType.F16 ? GGML_TYPE_F16() : GGML_TYPE_F32();

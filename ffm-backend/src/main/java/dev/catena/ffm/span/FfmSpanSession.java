@@ -25,8 +25,13 @@ final class FfmSpanSession implements SpanSession {
     /** Masks up to this many elements (decode steps, short chunks) keep their array between steps; a prefill's is dropped. */
     private static final int KEEP_MASK = 64 * 1024;
 
+    private static final java.util.concurrent.atomic.AtomicLong OPENED = new java.util.concurrent.atomic.AtomicLong();
+
     private final FfmSpan span;
     private final ModelHparams hp;
+    /** Order in which batches lock their sessions, so that two batches never wait on each other. */
+    final long lockOrder = OPENED.incrementAndGet();
+    final dev.catena.api.BlockRange blocks;
     private final List<LayerWeights> layers;
     private final KvCache kv;
     private final boolean flash;
@@ -47,7 +52,8 @@ final class FfmSpanSession implements SpanSession {
         this.hp = span.hparams();
         this.maxLength = options.maxLength();
         this.flash = options.kvType() == SessionOptions.KvType.F16;
-        this.layers = span.layers(options.blocksWithin(span.start(), span.end()));
+        this.blocks = options.blocksWithin(span.start(), span.end());
+        this.layers = span.layers(blocks);
         this.kv = new KvCache(hp, layers.size(), maxLength, flash ? GGML_TYPE_F16() : GGML_TYPE_F32(),
                 span.backend());
         this.kvBytes = kv.bytes();
@@ -80,7 +86,7 @@ final class FfmSpanSession implements SpanSession {
             checkOpen();
             validate(hidden, n, position);
             int end = position + n;
-            int nKv = Math.min(maxLength, Math.max(KV_PAD, (end + KV_PAD - 1) / KV_PAD * KV_PAD));
+            int nKv = attended(end);
             if ((long) n * nKv > Integer.MAX_VALUE - 8) {
                 throw new SpanInputException("a step of " + n + " tokens over " + nKv + " cells needs a mask of over 2^31"
                         + " elements: send the tokens in smaller steps");
@@ -96,6 +102,43 @@ final class FfmSpanSession implements SpanSession {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Cells a step ending at {@code end} attends to: llama.cpp's padding, so graphs keep their shape across steps. */
+    int attended(int end) {
+        return Math.min(maxLength, Math.max(KV_PAD, (end + KV_PAD - 1) / KV_PAD * KV_PAD));
+    }
+
+    // For BatchStepper, which holds the lock while it runs a batch of steps.
+    ReentrantLock lock() {
+        return lock;
+    }
+
+    FfmSpan span() {
+        return span;
+    }
+
+    List<LayerWeights> layers() {
+        return layers;
+    }
+
+    KvCache kv() {
+        return kv;
+    }
+
+    boolean flash() {
+        return flash;
+    }
+
+    /** Checks a step as {@link #forward} does, under the lock. */
+    void checkStep(float[] hidden, int n, int position) {
+        checkOpen();
+        validate(hidden, n, position);
+    }
+
+    /** Sets the length under the lock: to the position before a batched step (a re-send truncates), past it after. */
+    void setLength(int length) {
+        this.length = length;
     }
 
     /** What a block graph's structure depends on: the cache it writes and reads, and its sizes. */
@@ -124,7 +167,7 @@ final class FfmSpanSession implements SpanSession {
     }
 
     /** Row i (token at position + i) may attend to cells [0, position + i]; the rest is -inf. */
-    private void writeCausalMask(MemorySegment tensor, int n, int position, int nKv) {
+    void writeCausalMask(MemorySegment tensor, int n, int position, int nKv) {
         int size = n * nKv;
         if (flash) {
             short[] mask = maskF16.length >= size ? maskF16 : new short[size];

@@ -33,6 +33,15 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--kv-budget-mb", defaultValue = "1024", description = "KV cache memory for all sessions (default ${DEFAULT-VALUE} MiB).")
     long kvBudgetMb;
     @Option(names = "--idle-timeout-s", defaultValue = "300") long idleSeconds;
+    @Option(names = "--max-batch", defaultValue = "1", paramLabel = "N",
+            description = "Continuous batching: run the decode steps of up to N sessions that are ready as one step (default ${DEFAULT-VALUE}: off).")
+    int maxBatch;
+    @Option(names = "--batch-wait-ms", defaultValue = "0", paramLabel = "MS",
+            description = "With --max-batch: a batch not yet full waits this long for more sessions' steps (default ${DEFAULT-VALUE}: none).")
+    long batchWaitMs;
+    @Option(names = "--batch-prefill-rows", defaultValue = "256", paramLabel = "ROWS",
+            description = "With --max-batch: prompt tokens of other sessions a batch of decode steps may take along (default ${DEFAULT-VALUE}; 0: prompts run alone).")
+    int batchPrefillRows;
     @Option(names = "--inbound-budget-mb", defaultValue = "256",
             description = "Bytes of partly received frames all connections may hold; past it the largest holder is closed (default ${DEFAULT-VALUE} MiB, at least 65).")
     long inboundBudgetMb;
@@ -91,7 +100,7 @@ final class ServerCommand implements Callable<Integer> {
                 .announceEvery(Duration.ofSeconds(announceSeconds));
         try {
             builder.inboundBudget(inboundBudgetMb << 20).readTimeout(Duration.ofSeconds(readTimeoutSeconds))
-                    .connectionCaps(maxConnections, maxConnectionsPerAddress);
+                    .connectionCaps(maxConnections, maxConnectionsPerAddress).batching(maxBatch, Duration.ofMillis(batchWaitMs), batchPrefillRows);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

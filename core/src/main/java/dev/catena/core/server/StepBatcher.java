@@ -1,0 +1,210 @@
+package dev.catena.core.server;
+
+import dev.catena.api.spi.BatchStep;
+import dev.catena.api.spi.Span;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Continuous batching: the sessions' threads hand their steps here and wait; one compute thread runs
+ * the decode steps that are ready, up to {@code maxBatch} of them, as one {@link Span#forwardBatch}
+ * call (one pass over the weights for all). With {@code wait} above zero, a batch not yet full waits
+ * that long for more; at zero, a step that finds the span idle and no step waiting runs at once on
+ * its own thread (no hand-off: a lone session's latency is unchanged), and the steps that arrive
+ * meanwhile form the next batch. Prefill steps (several tokens) take turns with the decode batches
+ * so that neither starves the other; a prefill's turn takes the waiting decode steps along, and a
+ * decode batch takes waiting prefills along while their rows stay within {@code maxPrefillRows}
+ * (0: prefills run alone), so a long prompt delays the others' decode by one batch at most.
+ */
+final class StepBatcher implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(StepBatcher.class.getName());
+
+    private record Pending(BatchStep step, CompletableFuture<float[]> result) {
+    }
+
+    private final Span span;
+    private final int maxBatch;
+    private final long waitNanos;
+    private final int maxPrefillRows;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition arrived = lock.newCondition();
+    private final ArrayDeque<Pending> decodes = new ArrayDeque<>();
+    private final ArrayDeque<Pending> prefills = new ArrayDeque<>();
+    private final Thread worker;
+    private final ServerCounters counters;
+    private boolean prefillTurn;
+    /** A batch is computing (or being gathered): at most one at a time, on the worker or a caller's thread. */
+    private boolean computing;
+    private boolean closed;
+
+    StepBatcher(Span span, int maxBatch, Duration wait, ServerCounters counters) {
+        this(span, maxBatch, wait, 0, counters);
+    }
+
+    StepBatcher(Span span, int maxBatch, Duration wait, int maxPrefillRows, ServerCounters counters) {
+        if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+        if (maxPrefillRows < 0) throw new IllegalArgumentException("maxPrefillRows must be >= 0, got " + maxPrefillRows);
+        this.maxPrefillRows = maxPrefillRows;
+        if (wait.isNegative()) throw new IllegalArgumentException("the batch wait must not be negative, got " + wait);
+        this.span = span;
+        this.maxBatch = maxBatch;
+        this.waitNanos = wait.toNanos();
+        this.counters = counters;
+        this.worker = Thread.ofPlatform().daemon().name("catena-batch").start(this::work);
+    }
+
+    /** Runs the step in a batch; waits for its result (or throws its error, as {@code forward} would). */
+    float[] forward(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
+        var p = new Pending(new BatchStep(session, hidden, n, position, lastOnly), new CompletableFuture<>());
+        boolean direct;
+        lock.lock();
+        try {
+            if (closed) throw new IllegalStateException("server is closing");
+            direct = waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty();
+            if (direct) {
+                computing = true;
+                prefillTurn = n == 1;
+            } else {
+                (n == 1 ? decodes : prefills).add(p);
+                arrived.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (direct) {
+            run(List.of(p)); // completes p, and lets the worker take what queued meanwhile
+        }
+        try {
+            return p.result().join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw e;
+        }
+    }
+
+    /** Steps waiting for a batch (not those computing now). */
+    int queued() {
+        lock.lock();
+        try {
+            return decodes.size() + prefills.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void work() {
+        while (true) {
+            List<Pending> batch = next();
+            if (batch == null) return;
+            run(batch);
+        }
+    }
+
+    /** The next batch: decodes ready now (and, with a wait, those that come within it), or one prefill; null once closed. */
+    private List<Pending> next() {
+        lock.lock();
+        try {
+            while (computing || (decodes.isEmpty() && prefills.isEmpty())) {
+                if (closed && !computing && decodes.isEmpty() && prefills.isEmpty()) return null;
+                arrived.awaitUninterruptibly();
+            }
+            computing = true;
+            List<Pending> batch = new ArrayList<>();
+            if (!prefills.isEmpty() && (decodes.isEmpty() || prefillTurn)) {
+                prefillTurn = false;
+                batch.add(prefills.poll());
+                if (maxPrefillRows == 0) return batch;
+            } else {
+                prefillTurn = true;
+            }
+            take(batch);
+            long deadline = System.nanoTime() + waitNanos;
+            while (batch.size() < maxBatch && waitNanos > 0 && !closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) break;
+                try {
+                    arrived.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                take(batch);
+            }
+            return batch;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Adds waiting decode steps, then waiting prefills whose rows fit within maxPrefillRows, up to maxBatch steps. */
+    private void take(List<Pending> batch) {
+        while (batch.size() < maxBatch && !decodes.isEmpty()) {
+            batch.add(decodes.poll());
+        }
+        int rows = batch.stream().mapToInt(p -> p.step().n() > 1 ? p.step().n() : 0).sum();
+        while (batch.size() < maxBatch && !prefills.isEmpty() && rows + prefills.peek().step().n() <= maxPrefillRows) {
+            rows += prefills.peek().step().n();
+            batch.add(prefills.poll());
+        }
+    }
+
+    /** Computes a batch, completes its steps, and frees the span for the next batch. */
+    private void run(List<Pending> batch) {
+        try {
+            compute(batch);
+        } finally {
+            lock.lock();
+            try {
+                computing = false;
+                arrived.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private void compute(List<Pending> batch) {
+        List<BatchStep.Result> results;
+        long started = System.nanoTime();
+        try {
+            results = span.forwardBatch(batch.stream().map(Pending::step).toList());
+            counters.computeNanos.addAndGet(System.nanoTime() - started); // once per batch: steps / time is the throughput
+        } catch (RuntimeException | Error failed) {
+            LOG.log(System.Logger.Level.WARNING, "a batch of " + batch.size() + " steps failed", failed);
+            RuntimeException e = failed instanceof RuntimeException r ? r : new IllegalStateException(failed);
+            batch.forEach(p -> p.result().completeExceptionally(e));
+            return;
+        }
+        counters.batches.incrementAndGet();
+        counters.batchedSteps.addAndGet(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            BatchStep.Result r = results.get(i);
+            if (r.error() != null) batch.get(i).result().completeExceptionally(r.error());
+            else batch.get(i).result().complete(r.hidden());
+        }
+    }
+
+    /** Lets the steps already handed in finish, then stops the compute thread. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            arrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            worker.join(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,216 @@
+package dev.catena.core.server;
+
+import dev.catena.api.ModelInfo;
+import dev.catena.api.SpanInputException;
+import dev.catena.api.spi.BatchStep;
+import dev.catena.api.spi.SessionOptions;
+import dev.catena.api.spi.Span;
+import dev.catena.api.spi.SpanSession;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The batcher's gathering rules, on a span that records the batches it is given. */
+class StepBatcherTest {
+
+    /** A session whose step doubles its input; a NaN input is refused, as a real span refuses it. */
+    private record Doubling(int id) implements SpanSession {
+        @Override public int length() { return 0; }
+        @Override public int maxLength() { return 1024; }
+        @Override public long kvBytes() { return 0; }
+        @Override public void truncate(int position) { }
+        @Override public void close() { }
+
+        @Override
+        public float[] forward(float[] hidden, int n, int position, boolean lastOnly) {
+            float[] out = new float[hidden.length];
+            for (int i = 0; i < out.length; i++) {
+                if (Float.isNaN(hidden[i])) throw new SpanInputException("non-finite input");
+                out[i] = 2 * hidden[i];
+            }
+            return out;
+        }
+    }
+
+    /** Records each batch's step counts (1 per decode, n per prefill); the first batch waits for {@code gate}. */
+    private static final class RecordingSpan implements Span {
+        final List<List<Integer>> batches = Collections.synchronizedList(new ArrayList<>());
+        final CountDownLatch gate;
+        final java.util.concurrent.atomic.AtomicInteger entered = new java.util.concurrent.atomic.AtomicInteger();
+        final List<Thread> threads = Collections.synchronizedList(new ArrayList<>());
+        volatile boolean fail;
+
+        RecordingSpan(CountDownLatch gate) {
+            this.gate = gate;
+        }
+
+        @Override
+        public List<BatchStep.Result> forwardBatch(List<BatchStep> steps) {
+            entered.incrementAndGet();
+            threads.add(Thread.currentThread());
+            try {
+                gate.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            batches.add(steps.stream().map(BatchStep::n).toList());
+            if (fail) throw new IllegalStateException("the device failed");
+            return Span.super.forwardBatch(steps);
+        }
+
+        @Override public ModelInfo model() { return null; }
+        @Override public int start() { return 0; }
+        @Override public int end() { return 1; }
+        @Override public long weightBytes() { return 0; }
+        @Override public String device() { return "test"; }
+        @Override public SpanSession openSession(SessionOptions options) { throw new UnsupportedOperationException(); }
+        @Override public long kvBytesFor(SessionOptions options) { return 0; }
+        @Override public void close() { }
+    }
+
+    @Test
+    void stepsReadyTogetherRunAsBatchesOfAtMostMaxBatch() throws Exception {
+        var gate = new CountDownLatch(1);
+        var span = new RecordingSpan(gate);
+        var counters = new ServerCounters();
+        try (var batcher = new StepBatcher(span, 3, Duration.ZERO, counters);
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            // One step holds the batching thread at the gate while seven more queue behind it.
+            List<CompletableFuture<float[]>> results = new ArrayList<>();
+            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(0), new float[]{0}, 1, 0, true), clients));
+            waitForEntered(span);
+            for (int s = 1; s < 8; s++) {
+                float[] in = {s};
+                int id = s;
+                results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(id), in, 1, 0, true), clients));
+            }
+            waitForQueued(batcher, 7);
+            gate.countDown();
+            for (int s = 0; s < 8; s++) {
+                assertArrayEquals(new float[]{2 * s}, results.get(s).get(10, TimeUnit.SECONDS), "session " + s + "'s own result");
+            }
+            assertEquals(List.of(1, 3, 3, 1), span.batches.stream().map(List::size).toList(), "batches: " + span.batches);
+            assertEquals(4, counters.batches.get());
+            assertEquals(8, counters.batchedSteps.get());
+            assertTrue(counters.computeNanos.get() > 0, "compute time counted per batch");
+        }
+    }
+
+    @Test
+    void prefillsRunAloneTakingTurnsWithDecodeBatches() throws Exception {
+        var gate = new CountDownLatch(1);
+        var span = new RecordingSpan(gate);
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, new ServerCounters());
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<CompletableFuture<float[]>> results = new ArrayList<>();
+            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(0), new float[]{1}, 1, 0, true), clients));
+            waitForEntered(span);
+            for (int s = 1; s <= 4; s++) {
+                int id = s;
+                boolean prefill = s % 2 == 1;
+                results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(id),
+                        prefill ? new float[]{1, 1, 1} : new float[]{1}, prefill ? 3 : 1, 0, true), clients));
+            }
+            waitForQueued(batcher, 4);
+            gate.countDown();
+            for (var r : results) r.get(10, TimeUnit.SECONDS);
+            // After the first decode batch: a prefill, then the two waiting decodes together, then the other prefill.
+            assertEquals(List.of(List.of(1), List.of(3), List.of(1, 1), List.of(3)), span.batches);
+        }
+    }
+
+    /** With room for prefill rows, a prefill's turn takes the waiting decodes along, and prefills that fit ride with them. */
+    @Test
+    void prefillsShareBatchesWithinTheirRowCap() throws Exception {
+        var gate = new CountDownLatch(1);
+        var span = new RecordingSpan(gate);
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 8, new ServerCounters());
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<CompletableFuture<float[]>> results = new ArrayList<>();
+            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(0), new float[]{1}, 1, 0, true), clients));
+            waitForEntered(span);
+            int[] sizes = {3, 1, 3, 1, 5};
+            for (int s = 0; s < sizes.length; s++) {
+                int id = s + 1, n = sizes[s];
+                results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(id), new float[n], n, 0, true), clients));
+                waitForQueued(batcher, s + 1); // in this order
+            }
+            gate.countDown();
+            for (var r : results) r.get(10, TimeUnit.SECONDS);
+            // The first prefill's turn: it, both decodes, and the second prefill (3 + 3 rows <= 8); the 5-row one next.
+            assertEquals(List.of(List.of(1), List.of(3, 1, 1, 3), List.of(5)), span.batches);
+        }
+    }
+
+    @Test
+    void aFailingStepFailsAloneAndAFailingBatchFailsItsStepsOnly() throws Exception {
+        var span = new RecordingSpan(new CountDownLatch(0));
+        try (var batcher = new StepBatcher(span, 4, Duration.ofMillis(200), new ServerCounters());
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            var good = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(1), new float[]{3}, 1, 0, true), clients);
+            var bad = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{Float.NaN}, 1, 0, true), clients);
+            assertArrayEquals(new float[]{6}, good.get(10, TimeUnit.SECONDS));
+            var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> bad.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof SpanInputException, "the step's own error: " + e.getCause());
+            span.fail = true;
+            assertThrows(IllegalStateException.class, () -> batcher.forward(new Doubling(3), new float[]{1}, 1, 0, true));
+            span.fail = false;
+            assertArrayEquals(new float[]{2}, batcher.forward(new Doubling(4), new float[]{1}, 1, 0, true), "still serving");
+        }
+    }
+
+    /** No hand-off for a lone session: with no wait, a step that finds the span idle runs on its caller's thread. */
+    @Test
+    void aLoneStepRunsOnItsCallersThread() {
+        var span = new RecordingSpan(new CountDownLatch(0));
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, new ServerCounters())) {
+            for (int i = 0; i < 3; i++) {
+                assertArrayEquals(new float[]{2 * i}, batcher.forward(new Doubling(i), new float[]{i}, 1, i, true));
+            }
+            assertEquals(List.of(Thread.currentThread(), Thread.currentThread(), Thread.currentThread()), span.threads);
+        }
+    }
+
+    @Test
+    void aWaitGathersStepsThatArriveWithinIt() throws Exception {
+        var span = new RecordingSpan(new CountDownLatch(0));
+        try (var batcher = new StepBatcher(span, 2, Duration.ofSeconds(5), new ServerCounters());
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            long started = System.nanoTime();
+            var first = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(1), new float[]{1}, 1, 0, true), clients);
+            Thread.sleep(50);
+            var second = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 0, true), clients);
+            first.get(10, TimeUnit.SECONDS);
+            second.get(10, TimeUnit.SECONDS);
+            assertEquals(List.of(List.of(1, 1)), span.batches, "one batch of both");
+            assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(4), "a full batch starts without waiting out the 5 s");
+        }
+    }
+
+    /** Until the first batch is inside the span, held at the gate. */
+    private static void waitForEntered(RecordingSpan span) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (span.entered.get() < 1 && System.nanoTime() < end) Thread.sleep(1);
+        assertEquals(1, span.entered.get());
+    }
+
+    private static void waitForQueued(StepBatcher b, int n) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (b.queued() < n && System.nanoTime() < end) Thread.sleep(1);
+        assertEquals(n, b.queued(), "steps queued");
+    }
+
+}
