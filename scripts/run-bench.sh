@@ -4,7 +4,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JAVA_HOME=$("$root/scripts/find-jdk.sh")
-stamp="$root/bench/target/classes/META-INF/BenchmarkList"
+# Touched after each build by this script: a `mvn compile` elsewhere refreshes classes but not target/lib's jars.
+stamp="$root/bench/target/lib/.built-by-run-bench"
 if [ ! -d "$root/bench/target/lib" ] || [ ! -f "$stamp" ] \
    || [ -n "$(find "$root"/*/src/main "$root"/*/pom.xml -newer "$stamp" -type f -print -quit)" ]; then
   echo "bench: building (first use or sources changed)..." >&2
@@ -12,6 +13,7 @@ if [ ! -d "$root/bench/target/lib" ] || [ ! -f "$stamp" ] \
   rm -rf "$root/bench/target/lib" # copy-dependencies never removes a jar the build no longer uses
   "$root/build" -q -DskipTests package >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
   rm -f "$log"
+  touch "$stamp"
 fi
 main=$1; shift
 cp="$root/bench/target/classes:$(ls "$root"/bench/target/lib/*.jar | tr '\n' ':')"
