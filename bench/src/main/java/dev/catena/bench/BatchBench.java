@@ -46,16 +46,7 @@ public final class BatchBench implements Callable<Integer> {
     }
 
     @ArgGroup(exclusive = true)
-    Which which;
-
-    static final class Which {
-        @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).")
-        Path model;
-
-        @Option(names = "--preset", paramLabel = "NAME", completionCandidates = ComputeBench.PresetNames.class,
-                description = "A generated model (random weights, real shapes), cached once: ${COMPLETION-CANDIDATES}.")
-        String preset;
-    }
+    ModelChoice which;
 
     @Option(names = "--threads", defaultValue = "1", description = "CPU threads for both sides (default ${DEFAULT-VALUE}).")
     int threads;
@@ -81,8 +72,7 @@ public final class BatchBench implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--prompt, --decode, --rounds, --threads and every --sessions must be >= 1");
         }
-        Path model = which != null && which.preset != null ? Presets.model(which.preset)
-                : which != null ? which.model : Path.of("models/stories260K.gguf");
+        Path model = ModelChoice.resolve(which);
         var backend = FfmSpanBackend.instance();
         int nLayer = backend.inspect(model).nLayer();
         int ctx = prompt + decode + 1;

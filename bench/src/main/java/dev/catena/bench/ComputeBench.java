@@ -64,16 +64,7 @@ public final class ComputeBench implements Callable<Integer> {
     enum Device { cpu, cuda, auto }
 
     @ArgGroup(exclusive = true)
-    Which which;
-
-    static final class Which {
-        @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).")
-        Path model;
-
-        @Option(names = "--preset", paramLabel = "NAME", completionCandidates = PresetNames.class,
-                description = "A generated model (random weights, real shapes), cached once: ${COMPLETION-CANDIDATES}.")
-        String preset;
-    }
+    ModelChoice which;
 
     @Option(names = "--threads", description = "CPU threads for both sides (default: all processors).")
     Integer threads;
@@ -100,13 +91,6 @@ public final class ComputeBench implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    static final class PresetNames implements Iterable<String> {
-        @Override
-        public java.util.Iterator<String> iterator() {
-            return Presets.names().iterator();
-        }
-    }
-
     @Override
     public Integer call() {
         if (prefill < 1 || decode < 1 || rounds < 1) {
@@ -114,13 +98,7 @@ public final class ComputeBench implements Callable<Integer> {
         }
         int threads = this.threads != null ? this.threads : Runtime.getRuntime().availableProcessors();
         if (threads < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be >= 1");
-        Path model;
-        if (which != null && which.preset != null) {
-            model = Presets.model(which.preset); // an unknown name is a usage error (exit 2) naming the presets
-        } else {
-            // Neither given: the demo model the repository ships (the launcher runs from the checkout).
-            model = which != null ? which.model : Path.of("models/stories260K.gguf");
-        }
+        Path model = ModelChoice.resolve(which);
         String device = this.device.name();
         int ctx = prefill + decode + 1;
         int[] tokens = tokens(prefill + decode, FfmSpanBackend.instance().inspect(model).nVocab(), new Random(1));

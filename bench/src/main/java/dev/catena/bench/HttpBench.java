@@ -89,16 +89,7 @@ public final class HttpBench implements Callable<Integer> {
     }
 
     @ArgGroup(exclusive = true)
-    Which which;
-
-    static final class Which {
-        @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).")
-        Path model;
-
-        @Option(names = "--preset", paramLabel = "NAME", completionCandidates = ComputeBench.PresetNames.class,
-                description = "A generated model (random weights, real shapes), cached once: ${COMPLETION-CANDIDATES}.")
-        String preset;
-    }
+    ModelChoice which;
 
     @Option(names = "--servers", defaultValue = "2", description = "Servers of the local swarm (default ${DEFAULT-VALUE}).")
     int servers;
@@ -142,8 +133,7 @@ public final class HttpBench implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--servers, --threads, --tokens, --rounds and --concurrent-tokens must be >= 1, --warmup and --connections >= 0");
         }
-        Path model = which != null && which.preset != null ? Presets.model(which.preset)
-                : which != null ? which.model : Path.of("models/stories260K.gguf");
+        Path model = ModelChoice.resolve(which);
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
         try (LocalSwarm swarm = Catena.localSwarm(model).servers(servers).threads(threads).start();
              CatenaClient client = swarm.clientBuilder().threads(threads).autoContext().build();

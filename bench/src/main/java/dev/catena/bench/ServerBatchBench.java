@@ -57,16 +57,7 @@ public final class ServerBatchBench implements Callable<Integer> {
     }
 
     @ArgGroup(exclusive = true)
-    Which which;
-
-    static final class Which {
-        @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).")
-        Path model;
-
-        @Option(names = "--preset", paramLabel = "NAME", completionCandidates = ComputeBench.PresetNames.class,
-                description = "A generated model: ${COMPLETION-CANDIDATES}.")
-        String preset;
-    }
+    ModelChoice which;
 
     @Option(names = "--threads", defaultValue = "1", description = "The servers' compute threads (default ${DEFAULT-VALUE}).")
     int threads;
@@ -95,8 +86,7 @@ public final class ServerBatchBench implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--tokens must be >= 2, --max-batch >= 2, --batch-wait-ms >= 0, --rounds, --threads and --sessions >= 1");
         }
-        Path model = which != null && which.preset != null ? Presets.model(which.preset)
-                : which != null ? which.model : Path.of("models/stories260K.gguf");
+        Path model = ModelChoice.resolve(which);
         SpanBackend backend = Catena.spanBackend("ffm");
         var info = backend.inspect(model);
         String id = model.getFileName().toString();

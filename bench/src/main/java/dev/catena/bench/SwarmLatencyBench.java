@@ -65,7 +65,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
         @Option(names = "--model", paramLabel = "GGUF", description = "Model file (default: the demo model, models/stories260K.gguf).")
         Path model;
 
-        @Option(names = "--preset", paramLabel = "NAME", completionCandidates = ComputeBench.PresetNames.class,
+        @Option(names = "--preset", paramLabel = "NAME", completionCandidates = ModelChoice.PresetNames.class,
                 description = "A generated model: ${COMPLETION-CANDIDATES}.")
         String preset;
 
