@@ -46,6 +46,9 @@ final class ClientSecurityOptions {
             }
             if (proofs != null) b.proofDirectory(proofs);
             b.spotCheck(spotCheck);
+            if (!(signatureChecks >= 0 && signatureChecks <= 1)) {
+                throw new CommandLine.ParameterException(commandLine, "--signature-checks must be in [0, 1], got " + signatureChecks);
+            }
             b.signatureChecks(signatureChecks);
             return b;
         } catch (IllegalArgumentException e) {

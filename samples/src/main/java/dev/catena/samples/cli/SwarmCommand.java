@@ -114,7 +114,7 @@ final class SwarmCommand implements Callable<Integer> {
         }
         try (LocalSwarm swarm = Progress.during("starting " + servers * replicas + " servers", swarmBuilder::start);
              CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10))
-                     .proofDirectory(proofs).spotCheck(spotCheckFraction()).signatureChecks(signatureChecks).ringWindow(ringWindow),
+                     .proofDirectory(proofs).spotCheck(spotCheckFraction()).signatureChecks(fraction("--signature-checks", signatureChecks)).ringWindow(ringWindow),
                      spec.commandLine()).build();
              TokenStream stream = client.stream(request)) {
             int produced = 0;
@@ -129,10 +129,15 @@ final class SwarmCommand implements Callable<Integer> {
     }
 
     private double spotCheckFraction() {
-        if (!(spotCheck >= 0 && spotCheck <= 1)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--spot-check must be in [0, 1], got " + spotCheck);
+        return fraction("--spot-check", spotCheck);
+    }
+
+    /** {@code value} of the option {@code name}, which must be a fraction: else a usage error. */
+    private double fraction(String name, double value) {
+        if (!(value >= 0 && value <= 1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), name + " must be in [0, 1], got " + value);
         }
-        return spotCheck;
+        return value;
     }
 
     private static List<Integer> concat(List<Integer> a, List<Integer> b) {

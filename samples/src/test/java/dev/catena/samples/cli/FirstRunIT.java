@@ -73,6 +73,10 @@ class FirstRunIT {
         assertEquals(2, tooLong.exit(), tooLong.err());
         assertEquals(1, tooLong.err().strip().lines().count(), "one line, no usage page: " + tooLong.err());
         assertTrue(tooLong.err().contains("exceed max length 512"), tooLong.err());
+
+        var fraction = catena("swarm", "--servers", "2", "--prompt", "x", "-n", "1", "--signature-checks", "2");
+        assertEquals(2, fraction.exit(), fraction.err());
+        assertTrue(fraction.err().contains("--signature-checks must be in [0, 1], got 2.0"), fraction.err());
     }
 
     @Test
