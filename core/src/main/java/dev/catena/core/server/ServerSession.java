@@ -21,7 +21,6 @@ import dev.catena.transport.proto.SignedStatement;
 import dev.catena.transport.sign.Statements;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.CompletableFuture;
 import java.security.PublicKey;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -32,16 +31,9 @@ import java.util.Map;
  * Every method runs on the session's serial executor, so the state needs no locks.
  */
 final class ServerSession {
-    /** Verifies pushes' signatures beside the session threads' forward passes. */
-    private static final java.util.concurrent.ExecutorService VERIFIERS =
-            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
-
     /** Signs pushes beside the session threads, so that the push itself leaves at once. */
     private static final java.util.concurrent.ExecutorService SIGNERS =
             java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-sign").factory());
-    /** How long a push's result waits for the push's trailing signature before it is dropped as unsigned. */
-    static final long SIGNATURE_WAIT_MS = 1000;
-    private static final int MAX_PENDING_SIGNATURES = 32;
 
     /** How many computed steps are remembered to check late copies against. */
     private static final int REMEMBERED_STEPS = 8;
@@ -66,9 +58,7 @@ final class ServerSession {
         }
     };
     private PeerRef next;
-    /** Trailing push signatures by step: completed on the transport's thread, awaited on the session's. */
-    private final java.util.concurrent.ConcurrentHashMap<Long, CompletableFuture<PushSignature>> pushSignatures =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final PushSignatures pushSignatures = new PushSignatures();
     private long lastStep = -1;
     private long clientSteps;
     private long pushesSent;
@@ -213,13 +203,13 @@ final class ServerSession {
         // Used at once, its signature unchecked: the client's digest chain decides validity, and the signature
         // matters only if the push proves inconsistent (evidence), so it is verified then. An Ed25519 verify
         // costs about as much as a small span's step.
-        pushSignatures.keySet().removeIf(step -> step < in.step() - REMEMBERED_STEPS); // bounded: old ones never used
+        pushSignatures.forgetBefore(in.step() - REMEMBERED_STEPS);
         compute(in, false, null, true);
     }
 
     /** Whether a push is signed by its sender (waiting for its trailing signature if need be); counted when not. */
     private boolean signedBySender(StepInput in) {
-        if (signature(in).join()) return true;
+        if (pushSignatures.signedBySender(in)) return true;
         counters.pushesBadSignature.incrementAndGet();
         return false;
     }
@@ -280,29 +270,9 @@ final class ServerSession {
                 .setSessionId(next.getSessionId()).setSender(host.address())).build()));
     }
 
-    /**
-     * Whether a push is signed by its sender: its inline signature, or the one that trails it (a
-     * {@link PushSignature} frame right after it, so that the sender signs beside this server's forward
-     * pass); verified on another thread. False when none verifies within {@link #SIGNATURE_WAIT_MS}.
-     */
-    private CompletableFuture<Boolean> signature(StepInput in) {
-        if (!in.push.getSignature().isEmpty()) {
-            byte[] inline = in.push.getSignature().toByteArray();
-            return CompletableFuture.supplyAsync(() -> in.signedBySender(inline), VERIFIERS);
-        }
-        return pushSignatures.computeIfAbsent(in.step(), k -> new CompletableFuture<>())
-                .thenApplyAsync(ps -> Arrays.equals(ps.getOutputDigest().toByteArray(), in.declaredDigest)
-                        && in.signedBySender(ps.getSignature().toByteArray()), VERIFIERS)
-                .completeOnTimeout(false, SIGNATURE_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
-                .exceptionally(failed -> false);
-    }
-
-    /** A push's trailing signature, from the transport's thread: completes what the session's thread may await. */
+    /** A push's trailing signature, from the transport's thread. */
     void onPushSignature(PushSignature ps) {
-        if (pushSignatures.size() >= MAX_PENDING_SIGNATURES && !pushSignatures.containsKey(ps.getStep())) {
-            return; // a peer sending signatures for pushes that never come: bounded, and ignored
-        }
-        pushSignatures.computeIfAbsent(ps.getStep(), k -> new CompletableFuture<>()).complete(ps);
+        pushSignatures.arrived(ps);
     }
 
     private void compute(StepInput in, boolean corrected) {
