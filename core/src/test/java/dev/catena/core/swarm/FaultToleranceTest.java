@@ -33,6 +33,7 @@ import java.util.function.BiConsumer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -131,6 +132,18 @@ class FaultToleranceTest {
         return out;
     }
 
+    /**
+     * Ring mode: the servers run up to the window ahead of the client, so a kill at a token may surface a
+     * step later, together with the next kill (a step's failovers name their replacements on the last one
+     * only), or not at all (the ring had finished the generation). The tokens, checked by the caller, are
+     * what must not change; here: no more failovers than kills, each one replaced.
+     */
+    static void ringRunsAhead(List<FaultTolerantSession.Failover> failovers, int kills) {
+        assertTrue(!failovers.isEmpty() && failovers.size() <= kills, failovers.toString());
+        failovers.forEach(f -> assertTrue(f.millis() >= 0 && f.replacements().size() <= 2, f.toString()));
+        assertFalse(failovers.getLast().replacements().isEmpty(), failovers.toString());
+    }
+
     static void report(Mode mode, List<FaultTolerantSession.Failover> failovers) {
         System.out.printf("%s: %d failovers %s%n", mode, failovers.size(), failovers.stream()
                 .map(f -> String.format("%.1f ms -> %s", f.millis(), f.replacements())).toList());
@@ -147,8 +160,12 @@ class FaultToleranceTest {
             var failovers = new ArrayList<FaultTolerantSession.Failover>();
             var g = run(c, head, MODEL, ID, mode, 20, "3", POLICY, kills(c, Map.of(5, 1, 9, 0, 10, 1)), failovers);
             assertArrayEquals(counting(3, 4, 20), g.tokens(), mode + ": tokens with three failures");
-            assertEquals(3, failovers.size(), failovers.toString());
-            failovers.forEach(f -> assertTrue(f.millis() >= 0 && f.replacements().size() == 1, f.toString()));
+            if (mode == Mode.RING) {
+                ringRunsAhead(failovers, 3);
+            } else {
+                assertEquals(3, failovers.size(), failovers.toString());
+                failovers.forEach(f -> assertTrue(f.millis() >= 0 && f.replacements().size() == 1, f.toString()));
+            }
             report(mode, failovers);
             c.assertNothingLeft();
         }
@@ -185,8 +202,11 @@ class FaultToleranceTest {
             } else {
                 assertEquals(12, last.counters().steps.get(), "the last server was not replayed");
             }
-            // The replica replayed the prefill and 5 decode steps, then computed the rest.
-            assertEquals(12, replica.counters().steps.get());
+            // The replica replayed the prefill and 5 decode steps, then computed the rest (in ring mode, possibly
+            // ahead of the client and again from its copy, within the window).
+            long replicaSteps = replica.counters().steps.get();
+            assertTrue(mode == Mode.RING ? replicaSteps >= 12 && replicaSteps <= 12 + dev.catena.core.client.RingSpec.DEFAULT_WINDOW
+                    : replicaSteps == 12, "replica steps: " + replicaSteps);
             report(mode, failovers);
             c.assertNothingLeft();
         }
@@ -223,11 +243,15 @@ class FaultToleranceTest {
                 }
             }, failovers);
             assertArrayEquals(counting(3, 4, 16), g.tokens());
-            assertEquals(3, failovers.size(), failovers.toString());
-            assertEquals(List.of(new Hop(low.address(), new BlockRange(2, 3)), new Hop(high.address(), new BlockRange(3, 4))),
-                    failovers.get(0).replacements());
-            assertEquals(List.of(new Hop(wide.address(), new BlockRange(0, 2))), failovers.get(1).replacements());
-            assertEquals(List.of(new Hop(wide.address(), new BlockRange(2, 3))), failovers.get(2).replacements());
+            if (mode == Mode.RING) {
+                ringRunsAhead(failovers, 3);
+            } else {
+                assertEquals(3, failovers.size(), failovers.toString());
+                assertEquals(List.of(new Hop(low.address(), new BlockRange(2, 3)), new Hop(high.address(), new BlockRange(3, 4))),
+                        failovers.get(0).replacements());
+                assertEquals(List.of(new Hop(wide.address(), new BlockRange(0, 2))), failovers.get(1).replacements());
+                assertEquals(List.of(new Hop(wide.address(), new BlockRange(2, 3))), failovers.get(2).replacements());
+            }
             report(mode, failovers);
             c.assertNothingLeft();
         }
@@ -281,10 +305,14 @@ class FaultToleranceTest {
                     c.byAddress(session.route().get(1).address()).close();
                 }
             }, failovers);
-            assertTrue(killed.get());
             assertArrayEquals(counting(3, 4, 10), g.tokens());
-            assertEquals(1, failovers.size(), "one failed hop, replaced on the second try: " + failovers);
-            assertEquals(2, c.servers.stream().filter(SwarmServer::isClosed).count());
+            // In ring mode the servers may have run the generation to its end (within the window) before the kill
+            // at token 5 mattered: then nothing was replayed, and there was nothing to die during.
+            if (mode != Mode.RING || killed.get()) {
+                assertTrue(killed.get());
+                assertEquals(1, failovers.size(), "one failed hop, replaced on the second try: " + failovers);
+                assertEquals(2, c.servers.stream().filter(SwarmServer::isClosed).count());
+            }
             report(mode, failovers);
             c.assertNothingLeft();
         }
