@@ -36,64 +36,10 @@ public final class CatenaClient implements Generator {
                          WireFormat wire) {
         this.transport = transport;
         this.inference = inference;
-        this.engine = new Engine(inference.head(), context, trainedContext, chatTemplate, maxLength -> opened(inference.openSession(mode.internal(), maxLength,
+        this.engine = new Engine(inference.head(), context, trainedContext, chatTemplate, maxLength -> new SwarmOpened(inference.openSession(mode.internal(), maxLength,
                 wire.internal())));
         this.monitor = new SwarmMonitor(() -> inference.directory().servers(inference.modelId()),
                 (address, timeout) -> inference.client().info(address, timeout), Duration.ofSeconds(1), Duration.ofSeconds(1));
-    }
-
-    private static Engine.Opened opened(FaultTolerantSession s) {
-        return new Engine.Opened() {
-            @Override
-            public float[] forwardLast(float[] hidden, int n, int position) {
-                return s.forwardLast(hidden, n, position);
-            }
-
-            @Override
-            public List<RouteHop> route() {
-                return s.route().stream().map(CatenaClient::hop).toList();
-            }
-
-            @Override
-            public List<Failover> failovers() {
-                return s.failovers().stream().map(f -> new Failover(f.server(), f.reason(),
-                        f.replacements().stream().map(CatenaClient::hop).toList(), f.millis())).toList();
-            }
-
-            @Override
-            public long hopSteps() {
-                return s.hopSteps();
-            }
-
-            @Override
-            public long pushedSteps() {
-                return s.pushedSteps();
-            }
-
-            @Override
-            public void generation(dev.catena.api.spi.SamplingParams sampling, int[] history, int stopPosition, boolean stopAtEos) {
-                s.generation(sampling, history, stopPosition, stopAtEos);
-            }
-
-            @Override
-            public int chosenToken() {
-                return s.chosenToken();
-            }
-
-            @Override
-            public void rewind() {
-                s.rewind();
-            }
-
-            @Override
-            public void close() {
-                s.close();
-            }
-        };
-    }
-
-    private static RouteHop hop(Hop h) {
-        return new RouteHop(h.address(), h.blocks());
     }
 
     /**
@@ -139,8 +85,7 @@ public final class CatenaClient implements Generator {
 
     /** Every failover of this client's generations so far. */
     public List<Failover> failovers() {
-        return inference.failovers().stream().map(f -> new Failover(f.server(), f.reason(),
-                f.replacements().stream().map(CatenaClient::hop).toList(), f.millis())).toList();
+        return inference.failovers().stream().map(SwarmOpened::failover).toList();
     }
 
     /**

@@ -57,13 +57,6 @@ final class SessionTable {
     /** A client refused for want of KV counts as waiting this long, so that holders leave it a share. */
     static final Duration WAITING = Duration.ofSeconds(10);
     /**
-     * Sessions one client may open at once, and per second after that burst: a flood of opens over
-     * many connections is refused before any KV is touched (issue 14's attack suite found the churn of
-     * admitted opens and closes slowing honest steps 30-fold).
-     */
-    static final int OPEN_BURST = 128;
-    static final double OPENS_PER_SECOND = 32;
-    /**
      * A session never stepped, or with no step for this long, held by a client over its fair share, is
      * closed to make room when another client within its share is refused for want of KV: sessions
      * opened and never used cannot keep honest clients out (not even for a second: the attack suite's
@@ -78,8 +71,8 @@ final class SessionTable {
     private final Map<String, Long> waiting = new java.util.HashMap<>();
     /** Open sessions per connection; guarded by this. */
     private final Map<Connection, Integer> perConnection = new java.util.HashMap<>();
-    /** Per client, the opens it may still make now and when that was computed; guarded by this. */
-    private final Map<String, double[]> openAllowance = new java.util.HashMap<>();
+    /** Sessions each client may still open; guarded by this. */
+    private final OpenAllowances opens = new OpenAllowances();
     /** The largest {@link Entry#maxFrameBytes} of the open sessions; recomputed under this lock. */
     private volatile long largestFrameBytes;
 
@@ -118,10 +111,9 @@ final class SessionTable {
                         + " sessions, the most one may");
             }
             long now = System.nanoTime();
-            double[] allowance = allowance(client, now);
-            if (allowance[0] < 1) {
-                throw new Refused(ErrorCode.OUT_OF_MEMORY, client + " opened more than " + OPEN_BURST + " sessions at "
-                        + (int) OPENS_PER_SECOND + " per second; closing this connection", true);
+            if (!opens.allows(client, now)) {
+                throw new Refused(ErrorCode.OUT_OF_MEMORY, client + " opened more than " + OpenAllowances.BURST + " sessions at "
+                        + (int) OpenAllowances.PER_SECOND + " per second; closing this connection", true);
             }
             waiting.values().removeIf(since -> now - since > WAITING.toNanos());
             var clients = new java.util.HashSet<>(kvPerClient.keySet());
@@ -144,7 +136,7 @@ final class SessionTable {
                         + " bytes of KV cache; " + (kvBudgetBytes - kvReserved) + " of " + kvBudgetBytes + " are free");
             }
             waiting.remove(client);
-            allowance[0] -= 1;
+            opens.take(client, now);
             account(client, from, needed, 1);
         }
         if (!reclaimed.isEmpty()) {
@@ -177,17 +169,6 @@ final class SessionTable {
             throw new Refused(ErrorCode.INTERNAL, "the connection closed while the session was opening", true);
         }
         return s;
-    }
-
-    /** {@code client}'s open allowance {@code {opens, nanos}}, refilled to now; guarded by this. */
-    private double[] allowance(String client, long now) {
-        if (openAllowance.size() > 4096) { // forget clients whose allowance is whole again
-            openAllowance.values().removeIf(a -> a[0] + (now - a[1]) / 1e9 * OPENS_PER_SECOND >= OPEN_BURST);
-        }
-        double[] a = openAllowance.computeIfAbsent(client, k -> new double[]{OPEN_BURST, now});
-        a[0] = Math.min(OPEN_BURST, a[0] + (now - a[1]) / 1e9 * OPENS_PER_SECOND);
-        a[1] = now;
-        return a;
     }
 
     /**
