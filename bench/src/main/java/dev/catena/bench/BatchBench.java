@@ -87,8 +87,15 @@ public final class BatchBench implements Callable<Integer> {
                 try (LlamaSequences seqs = LlamaSequences.open(llamaModel, options, b)) {
                     for (int r = 0; r <= rounds; r++) { // round 0 warms up both
                         int[][] tokens = tokens(b, head.nVocab(), new Random(r));
-                        double c = runCatena(head, span, tokens, ctx);
-                        double l = runLlama(seqs, tokens);
+                        // The order alternates by round, so that neither side always runs on the other's leftovers.
+                        double c, l;
+                        if (r % 2 == 0) {
+                            c = runCatena(head, span, tokens, ctx);
+                            l = runLlama(seqs, tokens);
+                        } else {
+                            l = runLlama(seqs, tokens);
+                            c = runCatena(head, span, tokens, ctx);
+                        }
                         if (r > 0) {
                             catena.add(c);
                             llama.add(l);
@@ -96,7 +103,8 @@ public final class BatchBench implements Callable<Integer> {
                         progress.step(String.format(Locale.ROOT, "B=%d round %d: catena %.1f t/s | llama.cpp %.1f t/s", b, r, c, l));
                     }
                 }
-                double cm = median(catena), lm = median(llama);
+                double cm = ComputeBench.median(catena.stream().mapToDouble(Double::doubleValue).toArray()),
+                        lm = ComputeBench.median(llama.stream().mapToDouble(Double::doubleValue).toArray());
                 rows.add(new Row(b, cm, lm, cm / lm, range(catena), range(llama)));
             }
         }
@@ -157,10 +165,6 @@ public final class BatchBench implements Callable<Integer> {
         return (double) tokens.length * decode / ((System.nanoTime() - t0) / 1e9);
     }
 
-    private static double median(List<Double> v) {
-        double[] s = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
 
     private static double[] range(List<Double> v) {
         return new double[]{v.stream().mapToDouble(Double::doubleValue).min().orElse(0), v.stream().mapToDouble(Double::doubleValue).max().orElse(0)};

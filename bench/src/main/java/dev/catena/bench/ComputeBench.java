@@ -119,8 +119,15 @@ public final class ComputeBench implements Callable<Integer> {
             }
             try (var progress = BenchProgress.start("rounds", rounds + 1)) {
                 for (int r = 0; r <= rounds; r++) { // round 0 warms up both
-                    Timing c = runCatena(head, span, tokens, prefill, ctx);
-                    Timing l = runLlama(oracle, tokens, prefill);
+                    // The order alternates by round, so that neither side always runs on the other's leftovers.
+                    Timing c, l;
+                    if (r % 2 == 0) {
+                        c = runCatena(head, span, tokens, prefill, ctx);
+                        l = runLlama(oracle, tokens, prefill);
+                    } else {
+                        l = runLlama(oracle, tokens, prefill);
+                        c = runCatena(head, span, tokens, prefill, ctx);
+                    }
                     if (r > 0) {
                         catena.add(c);
                         llama.add(l);
@@ -208,7 +215,8 @@ public final class ComputeBench implements Callable<Integer> {
         }
     }
 
-    private static double median(double[] v) {
+    /** The median of {@code v} (not changed), the mean of the middle two for an even count. */
+    static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

@@ -161,10 +161,7 @@ public final class ServerBatchBench implements Callable<Integer> {
     private static Side side(List<double[]> rounds) {
         double[] tps = rounds.stream().mapToDouble(m -> m[0]).sorted().toArray();
         double[] p50 = rounds.stream().mapToDouble(m -> m[1]).sorted().toArray();
-        return new Side(median(tps), median(p50));
+        return new Side(ComputeBench.median(tps), ComputeBench.median(p50));
     }
 
-    private static double median(double[] s) {
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
 }

@@ -92,7 +92,6 @@ public final class LyingRingTransport implements Transport {
 
     /** A connection to a client on which ring results at the chosen positions carry another hidden state, signed. */
     private Connection hiddenLiar(Connection c) {
-        Map<Long, ByteString> altered = new ConcurrentHashMap<>(); // step -> the output digest we reported instead
         return new Delegating(c) {
             @Override
             public void send(Frame frame) {
@@ -105,15 +104,13 @@ public final class LyingRingTransport implements Transport {
                     for (int i = 3; i < bad.limit(); i += 4) bad.put(i, (byte) (bad.get(i) ^ 0x80));
                     ByteString digest = ByteString.copyFrom(sha256(bad));
                     StepResult r = h.getResult().toBuilder().setOutputDigest(digest).build();
-                    altered.put(r.getStep(), digest);
                     lies.incrementAndGet();
                     frame = new Frame(h.toBuilder().setResult(r).build(), bad);
                     // What it signs is what it says: the signature trails in a ResultSignature, re-signed below.
                     signed.put(r.getStep(), r);
-                } else if (h.hasResultSignature() && altered.containsKey(h.getResultSignature().getStep())) {
+                } else if (h.hasResultSignature() && signed.containsKey(h.getResultSignature().getStep())) {
                     var rs = h.getResultSignature();
                     StepResult r = signed.remove(rs.getStep());
-                    altered.remove(rs.getStep());
                     byte[] sig = Statements.sign(signer, Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
                             r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray()));
                     frame = Frame.of(h.toBuilder().setResultSignature(rs.toBuilder().setOutputDigest(r.getOutputDigest())

@@ -209,14 +209,7 @@ public final class AttackSuite implements Callable<Integer> {
 
     /** Blocks [0, nLayer) split evenly over {@code k} servers, the remainder spread over the first ones. */
     static List<String> split(int nLayer, int k) {
-        List<String> out = new ArrayList<>();
-        int start = 0;
-        for (int i = 0; i < k; i++) {
-            int n = nLayer / k + (i < nLayer % k ? 1 : 0);
-            out.add(start + ":" + (start + n));
-            start += n;
-        }
-        return out;
+        return dev.catena.api.BlockRange.even(nLayer, k).stream().map(r -> r.start() + ":" + r.end()).toList();
     }
 
     /** The honest client: a new one per generation, as a user who arrives during the attack. */

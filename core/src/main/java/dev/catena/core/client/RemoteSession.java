@@ -122,11 +122,6 @@ public final class RemoteSession implements AutoCloseable {
         hops.getLast().nextChanged = true;
     }
 
-    /** Whether hop {@code index} runs the model's last block. */
-    boolean endsTheModel(int index) {
-        return index == hops.size() - 1;
-    }
-
     /** Hop {@code index}'s server, blocks, key and a copy of its history (for a spot check off this thread). */
     HopSession.Snapshot snapshot(int index) {
         HopSession h = hops.get(index);

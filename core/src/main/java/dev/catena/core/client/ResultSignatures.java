@@ -38,7 +38,7 @@ final class ResultSignatures {
     private final Duration timeout;
     private final List<Pending> unverified = new ArrayList<>();
     /** Signatures by (session, step, output digest), completed as they arrive. */
-    private final ConcurrentHashMap<String, CompletableFuture<byte[]>> signatures = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, CompletableFuture<byte[]>> signatures = new ConcurrentHashMap<>();
 
     private final double fraction;
     private final java.util.SplittableRandom sample;
@@ -57,14 +57,13 @@ final class ResultSignatures {
         checkAll = true;
     }
 
-    private static String key(com.google.protobuf.ByteString session, long step, com.google.protobuf.ByteString outputDigest) {
-        return java.util.HexFormat.of().formatHex(session.toByteArray()) + ":" + step + ":"
-                + java.util.HexFormat.of().formatHex(outputDigest.toByteArray());
+    /** A result's signature's place: its session, step and output digest (ByteStrings compare by content). */
+    private record Key(com.google.protobuf.ByteString session, long step, com.google.protobuf.ByteString outputDigest) {
     }
 
     /** A result's trailing signature arrived (transport thread). Bounded: a server cannot make us hold more. */
     void arrived(ResultSignature rs) {
-        String key = key(rs.getSessionId(), rs.getStep(), rs.getOutputDigest());
+        Key key = new Key(rs.getSessionId(), rs.getStep(), rs.getOutputDigest());
         if (signatures.size() >= MAX_SIGNATURES_WAITING && !signatures.containsKey(key)) return;
         signatures.computeIfAbsent(key, k -> new CompletableFuture<>()).complete(rs.getSignature().toByteArray());
     }
@@ -72,7 +71,7 @@ final class ResultSignatures {
     /** A result's signature: inline, or the one trailing it (completed when it arrives). */
     CompletableFuture<byte[]> of(StepResult r) {
         if (!r.getSignature().isEmpty()) return CompletableFuture.completedFuture(r.getSignature().toByteArray());
-        return signatures.computeIfAbsent(key(r.getSessionId(), r.getStep(), r.getOutputDigest()), k -> new CompletableFuture<>());
+        return signatures.computeIfAbsent(new Key(r.getSessionId(), r.getStep(), r.getOutputDigest()), k -> new CompletableFuture<>());
     }
 
     /** Starts verifying, if sampled, the signature of a result {@code address} gave for step {@code step}, as soon as it arrives. */
@@ -105,10 +104,9 @@ final class ResultSignatures {
     void check(long upTo) {
         List<Pending> due = unverified.stream().filter(p -> p.step() <= upTo).toList();
         unverified.removeAll(due);
-        if (!due.isEmpty()) { // signatures of results never accepted (computed on a bad push), long past
-            long forget = due.stream().mapToLong(Pending::step).max().getAsLong() - 8;
-            signatures.keySet().removeIf(k -> Long.parseLong(k.split(":")[1]) <= forget);
-        }
+        // Signatures of steps long past: used by now (kept by their results' histories), or never (results not
+        // sampled, or computed on a bad push). Bounded whatever share is sampled.
+        if (upTo != Long.MAX_VALUE) signatures.keySet().removeIf(k -> k.step() <= upTo - 8);
         for (Pending p : due) {
             if (!p.valid().isDone() && !p.link().isOpen()) { // gone before its signature came: fail it now, not after a wait
                 throw new SwarmException.Unreachable("step " + p.step() + ": connection to " + p.address() + " lost before it signed its result",

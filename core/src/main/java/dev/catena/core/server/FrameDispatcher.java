@@ -26,7 +26,6 @@ import java.security.PublicKey;
 import java.util.Map;
 import java.security.SecureRandom;
 import java.util.HexFormat;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -98,24 +97,24 @@ final class FrameDispatcher implements FrameHandler {
                 case PUSH -> push(from, e, frame.payload());
                 case PUSH_SIGNATURE -> {
                     var ps = e.getPushSignature();
-                    SessionTable.Entry entry = sessions.get(HexFormat.of().formatHex(ps.getSessionId().toByteArray()));
+                    SessionTable.Entry entry = sessions.get(hex(ps.getSessionId()));
                     // Only from peers (connections that announced a key); not through the session's executor: it may be awaiting this.
                     if (entry != null && peerKeys.containsKey(from)) entry.session().onPushSignature(ps);
                 }
                 case RING_TOKEN -> {
-                    SessionTable.Entry entry = sessions.get(HexFormat.of().formatHex(e.getRingToken().getSessionId().toByteArray()));
+                    SessionTable.Entry entry = sessions.get(hex(e.getRingToken().getSessionId()));
                     // Only from peers (connections that announced a key), like pushes; the client verifies every token after the fact.
                     if (entry == null || !peerKeys.containsKey(from)) counters.pushesDropped.incrementAndGet();
                     else entry.executor().execute(() -> entry.session().onRingToken(e.getRingToken()));
                 }
                 case RING_ACK -> {
-                    SessionTable.Entry entry = sessions.get(HexFormat.of().formatHex(e.getRingAck().getSessionId().toByteArray()));
+                    SessionTable.Entry entry = sessions.get(hex(e.getRingAck().getSessionId()));
                     if (entry != null && entry.session().isClient(from)) {
                         int verified = e.getRingAck().getVerified();
                         entry.executor().execute(() -> entry.session().onRingAck(verified));
                     }
                 }
-                case CLOSE -> sessions.close(HexFormat.of().formatHex(e.getClose().getSessionId().toByteArray()))
+                case CLOSE -> sessions.close(hex(e.getClose().getSessionId()))
                         .thenRun(() -> from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId())
                                 .setClosed(SessionClosed.newBuilder().setSessionId(e.getClose().getSessionId())).build())));
                 case INFO -> from.send(Frame.of(Envelope.newBuilder().setRequestId(e.getRequestId()).setServerInfo(info()).build()));
@@ -253,7 +252,7 @@ final class FrameDispatcher implements FrameHandler {
 
     private void step(Connection from, Envelope e, ByteBuffer payload) {
         var st = e.getStep();
-        String idHex = HexFormat.of().formatHex(st.getSessionId().toByteArray());
+        String idHex = hex(st.getSessionId());
         SessionTable.Entry entry = sessions.get(idHex);
         if (entry == null || !entry.session().isClient(from)) {
             reject(from, e.getRequestId(), ErrorCode.UNKNOWN_SESSION, "no session " + idHex + " on this connection");
@@ -277,7 +276,7 @@ final class FrameDispatcher implements FrameHandler {
 
     private void push(Connection from, Envelope e, ByteBuffer payload) {
         var p = e.getPush();
-        String idHex = HexFormat.of().formatHex(p.getSessionId().toByteArray());
+        String idHex = hex(p.getSessionId());
         SessionTable.Entry entry = sessions.get(idHex);
         if (entry == null || frameLength(e, payload) > entry.maxFrameBytes()) {
             counters.pushesReceived.incrementAndGet();
@@ -302,5 +301,10 @@ final class FrameDispatcher implements FrameHandler {
                 .setStart(blocks.start()).setEnd(blocks.end())
                 .setKvBytesTotal(budget).setKvBytesFree(budget - sessions.kvBytesReserved())
                 .putAllCounters(counters.snapshot()).putCounters("sessions_open", sessions.size()).build();
+    }
+
+    /** A session id as the session table names it. */
+    private static String hex(com.google.protobuf.ByteString sessionId) {
+        return HexFormat.of().formatHex(sessionId.toByteArray());
     }
 }

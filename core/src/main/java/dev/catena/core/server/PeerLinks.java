@@ -78,8 +78,7 @@ final class PeerLinks {
         String address = peerAddresses.apply(named);
         Connection c = peers.get(address);
         if (c != null && c.isOpen() && !pendingPushes.containsKey(address)) {
-            counters.bytesToPeers.addAndGet(signature.wireBytes());
-            c.send(signature);
+            sendSignature(c, signature);
             return;
         }
         pendingSignatures.put(address, signature);
@@ -138,8 +137,7 @@ final class PeerLinks {
         if (waiting != null) send(peer, waiting);
         Frame signature = pendingSignatures.remove(address);
         if (signature != null) {
-            counters.bytesToPeers.addAndGet(signature.wireBytes());
-            peer.send(signature);
+            sendSignature(peer, signature);
         }
     }
 
@@ -150,5 +148,10 @@ final class PeerLinks {
 
     void close() {
         peers.values().forEach(Connection::close);
+    }
+
+    private void sendSignature(Connection c, Frame signature) {
+        counters.bytesToPeers.addAndGet(signature.wireBytes());
+        c.send(signature);
     }
 }

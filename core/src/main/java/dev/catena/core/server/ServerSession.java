@@ -11,7 +11,6 @@ import dev.catena.transport.proto.PeerRef;
 import dev.catena.transport.proto.Push;
 import dev.catena.transport.proto.PushSignature;
 import dev.catena.transport.proto.RingToken;
-import dev.catena.transport.proto.ResultSignature;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.proto.TensorMeta;
 import dev.catena.transport.spi.Connection;
@@ -31,10 +30,6 @@ import java.util.Map;
  * Every method runs on the session's serial executor, so the state needs no locks.
  */
 final class ServerSession {
-    /** Signs pushes beside the session threads, so that the push itself leaves at once. */
-    private static final java.util.concurrent.ExecutorService SIGNERS =
-            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-sign").factory());
-
     /** How many computed steps are remembered to check late copies against. */
     private static final int REMEMBERED_STEPS = 8;
 
@@ -76,11 +71,6 @@ final class ServerSession {
      * sampled (at the ring's start, or a replacement) gets it too.
      */
     private RingToken lastToken;
-
-    ServerSession(byte[] id, SpanSession span, int nEmbd, DType wireDtype, boolean lastOnly, Connection client,
-                  PeerRef next, SessionHost host) {
-        this(id, span, nEmbd, wireDtype, lastOnly, client, next, host, null);
-    }
 
     ServerSession(byte[] id, SpanSession span, int nEmbd, DType wireDtype, boolean lastOnly, Connection client,
                   PeerRef next, SessionHost host, RingState ring) {
@@ -180,11 +170,8 @@ final class ServerSession {
                 counters.pushesLate.incrementAndGet(); // the client's copy won the race: normal, nothing to do
                 return;
             }
-            if (!signedBySender(in)) {
-                counters.pushesDropped.incrementAndGet();
-                return;
-            }
             counters.pushesDropped.incrementAndGet(); // a stale step
+            if (!signedBySender(in)) return;
             if (d != null && d.source() == InputSource.CLIENT && d.position() == in.position()) {
                 counters.mismatched.incrementAndGet(); // and not what the client says that step's input was
                 host.recordInconsistent(in.sender());
@@ -204,7 +191,7 @@ final class ServerSession {
         // matters only if the push proves inconsistent (evidence), so it is verified then. An Ed25519 verify
         // costs about as much as a small span's step.
         pushSignatures.forgetBefore(in.step() - REMEMBERED_STEPS);
-        compute(in, false, null, true);
+        compute(in, false);
     }
 
     /** Whether a push is signed by its sender (waiting for its trailing signature if need be); counted when not. */
@@ -280,11 +267,6 @@ final class ServerSession {
     }
 
     private void compute(StepInput in, boolean corrected, SignedStatement evidence) {
-        compute(in, corrected, evidence, false);
-    }
-
-    /** @param pushed whether the input is a push (computed on before the client's copy came) */
-    private void compute(StepInput in, boolean corrected, SignedStatement evidence, boolean pushed) {
         float[] hidden;
         try {
             hidden = Tensors.decode(in.bytes(), in.meta(), nEmbd);
@@ -305,7 +287,7 @@ final class ServerSession {
             refuse(in, bad.getMessage());
             return;
         }
-        if (pushed) counters.pushesUsed.incrementAndGet();
+        if (in.source() == InputSource.PUSH) counters.pushesUsed.incrementAndGet(); // computed on before the client's copy came
         counters.steps.incrementAndGet();
         if (corrected) {
             counters.corrected.incrementAndGet();
@@ -341,13 +323,7 @@ final class ServerSession {
         }
         client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)
                 .setResult(result).build(), payload.duplicate()));
-        // The signature trails the result on the same connection, signed off this thread.
-        byte[] statement = Statements.result(id, in.step(), in.position(), digest, outputDigest);
-        long step = in.step();
-        SIGNERS.execute(() -> client.send(Frame.of(Envelope.newBuilder().setResultSignature(ResultSignature.newBuilder()
-                .setSessionId(com.google.protobuf.ByteString.copyFrom(id)).setStep(step)
-                .setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
-                .setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(host.signingKey(), statement)))).build())));
+        StepSigner.result(host, client, id, in.step(), in.position(), digest, outputDigest);
     }
 
     /** The push an evidence statement was made of, as it travelled. */
@@ -373,11 +349,7 @@ final class ServerSession {
                 .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id)).build();
         String to = next.getAddress();
         host.push(to, new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
-        // The signature trails the push on the same connection: signed while the next server computes.
-        byte[] statement = Statements.push(next.getSessionId().toByteArray(), in.step(), in.position(), inputDigest, outputDigest, id);
-        SIGNERS.execute(() -> host.pushSignature(to, Frame.of(Envelope.newBuilder().setPushSignature(PushSignature.newBuilder()
-                .setSessionId(push.getSessionId()).setStep(push.getStep()).setOutputDigest(push.getDigest())
-                .setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(host.signingKey(), statement)))).build())));
+        StepSigner.push(host, to, next.getSessionId(), in.step(), in.position(), inputDigest, outputDigest, id);
     }
 
     /** Bad input: a push is dropped (the client's copy will come), a client's step is answered with the reason. */

@@ -203,8 +203,8 @@ public final class LlamaModel implements AutoCloseable {
         return "LlamaModel[" + path + (vocabOnly ? ", vocab only" : "") + (handle.isClosed() ? ", closed" : "") + "]";
     }
 
-    /** {@code llama_backend_init} once per JVM (it initialises ggml's timer and F16 tables). */
-    private static final class Init {
+    /** {@code llama_backend_init} once per JVM (it initialises ggml's timer and F16 tables); also before quantizing. */
+    static final class Init {
         static {
             llama_backend_init();
         }

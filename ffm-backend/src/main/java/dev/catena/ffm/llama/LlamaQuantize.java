@@ -38,7 +38,7 @@ public final class LlamaQuantize {
         if (!Files.isRegularFile(in)) throw new IllegalArgumentException("no model file at " + in);
         if (Files.exists(out)) throw new IllegalArgumentException(out + " exists; not overwriting it");
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-        Init.done();
+        LlamaModel.Init.done();
         try (Arena arena = Arena.ofConfined()) {
             var params = llama_model_quantize_default_params(arena);
             llama_model_quantize_params.nthread(params, threads);
@@ -58,17 +58,6 @@ public final class LlamaQuantize {
         } catch (IllegalArgumentException | IllegalStateException e) {
             System.err.println(e.getMessage());
             System.exit(1);
-        }
-    }
-
-    /** {@code llama_backend_init} once per JVM (ggml's timer and F16 tables), before quantizing. */
-    private static final class Init {
-        static {
-            llama_backend_init();
-        }
-
-        static void done() {
-            // class initialisation does the work, exactly once
         }
     }
 }

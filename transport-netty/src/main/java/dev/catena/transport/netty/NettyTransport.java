@@ -165,7 +165,12 @@ public final class NettyTransport implements Transport {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        if (tls != null) ch.pipeline().addLast("tls", new SslHandler(tls.client(target, expectedPeerKey)));
+                        if (tls != null) {
+                            var engine = tls.client(target, expectedPeerKey);
+                            // Forgotten after the handshake, or here when the connect fails before it.
+                            ch.closeFuture().addListener(f -> tls.done(engine));
+                            ch.pipeline().addLast("tls", new SslHandler(engine));
+                        }
                         initConnection(ch, handler, false, address);
                     }
                 });
