@@ -110,6 +110,10 @@ public final class NettyTransport implements Transport {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (closed) { // accepted while close() ran, past the groups it closed: no one else would close it
+                            ch.close();
+                            return;
+                        }
                         if (!admit(ch)) {
                             counters.refusedConnection();
                             ch.close(); // excess connections cost an accept and a close, nothing more
@@ -216,6 +220,7 @@ public final class NettyTransport implements Transport {
         ch.attr(CONNECTION).set(connection);
         if (accepted) {
             channels.add(ch);
+            if (closed) ch.close(); // close() may have closed the group just before it was added
         }
         Runnable firstFrame = null;
         if (accepted) {
