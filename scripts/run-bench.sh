@@ -24,7 +24,7 @@ if stale; then
   rm -f "$log"
   touch "$stamp"
 fi
-exec 9>&- 2>/dev/null || true
+exec 9>&-
 main=$1; shift
 cp="$root/bench/target/classes:$(ls "$root"/bench/target/lib/*.jar | tr '\n' ':')"
 cd "$root"
