@@ -59,7 +59,7 @@ public final class HttpBench implements Callable<Integer> {
     }
 
     /** The JSON line, snake_case. */
-    record Result(String model, int servers, int threads, int tokens, int warmup, int rounds, String client, boolean sameText, Side inProcess, Side http,
+    record Result(String model, int servers, int threads, int tokens, int warmup, int warmupRequests, int rounds, String client, boolean sameText, Side inProcess, Side http,
                   Ratio ratio, StreamsHeld.Concurrency concurrency, int processors, double loadAverage) {
     }
 
@@ -107,6 +107,11 @@ public final class HttpBench implements Callable<Integer> {
             + "(default ${DEFAULT-VALUE}).")
     int warmup;
 
+    @Option(names = "--warmup-requests", defaultValue = "40", description = "Short requests (2 tokens) on each path before the "
+            + "warm-up rounds, not counted: a serving process has compiled its per-request path (HTTP decoding, JSON, routing), "
+            + "which a few rounds leave interpreted (default ${DEFAULT-VALUE}).")
+    int warmupRequests;
+
     @Option(names = "--connections", defaultValue = "64", description = "Concurrent streaming connections (default ${DEFAULT-VALUE}; 0 skips).")
     int connections;
 
@@ -129,9 +134,9 @@ public final class HttpBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (servers < 1 || threads < 1 || tokens < 1 || rounds < 1 || warmup < 0 || connections < 0 || concurrentTokens < 1) {
+        if (servers < 1 || threads < 1 || tokens < 1 || rounds < 1 || warmup < 0 || warmupRequests < 0 || connections < 0 || concurrentTokens < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--servers, --threads, --tokens, --rounds and --concurrent-tokens must be >= 1, --warmup and --connections >= 0");
+                    "--servers, --threads, --tokens, --rounds and --concurrent-tokens must be >= 1, --warmup, --warmup-requests and --connections >= 0");
         }
         Path model = ModelChoice.resolve(which);
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
@@ -144,6 +149,12 @@ public final class HttpBench implements Callable<Integer> {
             List<Timing> local = new ArrayList<>();
             List<Timing> remote = new ArrayList<>();
             boolean sameText = true;
+            GenerationRequest shortRequest = GenerationRequest.builder(PROMPT).maxTokens(2).greedy().ignoreEos().build();
+            for (int r = 0; r < warmupRequests; r++) { // both paths alike, so neither side runs its per-request code cold
+                inProcess(client, shortRequest);
+                if (clientKind == Client.jdk) overHttp(http, completions, 2);
+                else overSocket(socket, 2);
+            }
             try (var progress = BenchProgress.start("rounds", warmup + rounds)) {
                 for (int r = 0; r < warmup + rounds; r++) { // the warm-up rounds first; the order alternates
                     Timing a;
@@ -176,7 +187,7 @@ public final class HttpBench implements Callable<Integer> {
             Spread over = Spread.of(ttftOver);
             StreamsHeld.Concurrency concurrency = connections == 0 ? null : StreamsHeld.concurrent(http, completions, swarm, connections, concurrentTokens);
             double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-            String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, warmup, rounds, clientKind.name(), sameText,
+            String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, warmup, warmupRequests, rounds, clientKind.name(), sameText,
                     side(local), side(remote), new Ratio(throughput, over, Spread.of(cpu),
                     Spread.of(tps(remote)).max() / Spread.of(tps(local)).max(), Spread.of(ttft(remote)).min() - Spread.of(ttft(local)).min(),
                     throughput.median() >= 0.97, over.median() <= 2.0),

@@ -18,9 +18,10 @@ class HttpBenchTest {
     @Test
     void aTinyRunMeasuresBothSidesAndHoldsTheConnections(@TempDir Path out) throws Exception {
         assertEquals(0, BenchCli.run("http", "--model", MODEL.toString(), "--servers", "2", "--tokens", "8", "--rounds", "2",
-                "--connections", "6", "--concurrent-tokens", "6", "--out", out.toString()));
+                "--warmup-requests", "2", "--connections", "6", "--concurrent-tokens", "6", "--out", out.toString()));
         JsonNode j = JsonMapper.builder().build().readTree(Files.readString(out.resolve("http.json")));
         assertTrue(j.get("same_text").asBoolean(), "HTTP streams the same greedy text as the client: " + j);
+        assertEquals(2, j.get("warmup_requests").asInt(), j.toString());
         for (String side : new String[] {"in_process", "http"}) {
             JsonNode tps = j.get(side).get("tokens_per_second");
             assertTrue(tps.get("min").asDouble() > 0 && tps.get("min").asDouble() <= tps.get("median").asDouble()
@@ -39,7 +40,7 @@ class HttpBenchTest {
     @Test
     void theJdkClientReadsTheSameStream(@TempDir Path out) throws Exception {
         assertEquals(0, BenchCli.run("http", "--model", MODEL.toString(), "--tokens", "6", "--warmup", "0", "--rounds", "1",
-                "--connections", "0", "--client", "jdk", "--out", out.toString()));
+                "--warmup-requests", "1", "--connections", "0", "--client", "jdk", "--out", out.toString()));
         JsonNode j = JsonMapper.builder().build().readTree(Files.readString(out.resolve("http.json")));
         assertEquals("jdk", j.get("client").asString(), j.toString());
         assertTrue(j.get("same_text").asBoolean(), j.toString());
@@ -49,6 +50,7 @@ class HttpBenchTest {
     @Test
     void badArgumentsAreUsageErrors() {
         assertEquals(2, BenchCli.run("http", "--warmup", "-1"));
+        assertEquals(2, BenchCli.run("http", "--warmup-requests", "-1"));
         assertEquals(2, BenchCli.run("http", "--client", "curl"));
         assertEquals(2, BenchCli.run("http", "--tokens", "0"));
         assertEquals(2, BenchCli.run("http", "--connections", "-1"));
