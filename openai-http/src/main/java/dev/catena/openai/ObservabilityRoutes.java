@@ -32,6 +32,9 @@ final class ObservabilityRoutes {
     private static final String PAGE = "/dev/catena/openai/page/";
     private static final Map<String, String> FILES = Map.of("index.html", "text/html; charset=utf-8",
             "page.css", "text/css; charset=utf-8", "page.js", "text/javascript; charset=utf-8");
+    /** The page's files, read from the jar once (a missing one fails the server's start, not a request). */
+    private static final Map<String, byte[]> CONTENTS = FILES.keySet().stream()
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(f -> f, ObservabilityRoutes::resource));
 
     private final Generator generator;
     private final String name;
@@ -60,7 +63,7 @@ final class ObservabilityRoutes {
             if (type == null) {
                 throw new ApiError(HttpResponseStatus.NOT_FOUND, "invalid_request_error", "no page file " + path, null, "unknown_url");
             }
-            ex.send(response(HttpResponseStatus.OK, type, resource(file)));
+            ex.send(response(HttpResponseStatus.OK, type, CONTENTS.get(file)));
         } else {
             if (path.equals("/v1/catena/status")) authorize.accept(req);
             // Off the event loop: a status may wait (once, at most ~1.5 s) for the first probe of the servers.

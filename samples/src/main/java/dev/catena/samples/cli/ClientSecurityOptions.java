@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 import java.util.List;
 
-/** A swarm client's TLS, identity and evidence options (picocli mixin of {@code generate} and {@code serve}). */
+/** A swarm client's TLS, identity and evidence ({@link EvidenceOptions}) options (picocli mixin of {@code generate} and {@code serve}). */
 final class ClientSecurityOptions {
     @Option(names = "--tls", description = "TLS 1.3 to every server; only servers whose certificate is given with --trust are accepted.")
     boolean tls;
@@ -21,17 +21,8 @@ final class ClientSecurityOptions {
             description = "With --tls: this client's identity (./catena keygen --out DIR), for servers that require client certificates.")
     Path identity;
 
-    @Option(names = "--proofs", paramLabel = "DIR", description = "Write each proof of a server's misbehaviour found here (check with ./catena verify-proof).")
-    Path proofs;
-
-    @Option(names = "--spot-check", defaultValue = "0.01", paramLabel = "FRACTION",
-            description = "Re-run this fraction of steps on another server of the same blocks and compare (default ${DEFAULT-VALUE}; 0: none).")
-    double spotCheck;
-
-    @Option(names = "--signature-checks", defaultValue = "0.125", paramLabel = "FRACTION",
-            description = "Verify the signatures of this fraction of results, at random (default ${DEFAULT-VALUE}; 1: all). "
-                    + "Every result is checked by the digest chain; a server sending a bad signature is caught at the first sampled step.")
-    double signatureChecks;
+    @CommandLine.Mixin
+    EvidenceOptions evidence;
 
     /** Applies the options to {@code b}; a bad combination or file is a command-line error. */
     CatenaClient.Builder apply(CatenaClient.Builder b, CommandLine commandLine) {
@@ -44,13 +35,7 @@ final class ClientSecurityOptions {
                 b.tls(Identity.readCertificates(trust));
                 if (identity != null) b.identity(Identity.load(identity));
             }
-            if (proofs != null) b.proofDirectory(proofs);
-            b.spotCheck(spotCheck);
-            if (!(signatureChecks >= 0 && signatureChecks <= 1)) {
-                throw new CommandLine.ParameterException(commandLine, "--signature-checks must be in [0, 1], got " + signatureChecks);
-            }
-            b.signatureChecks(signatureChecks);
-            return b;
+            return evidence.apply(b, commandLine);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(commandLine, e.getMessage());
         }

@@ -98,7 +98,7 @@ final class GeneratorOptions {
         Path file = model();
         try {
             if (where.local) {
-                if (security.tls || security.proofs != null) {
+                if (security.tls || security.evidence.proofs != null) {
                     throw new CommandLine.ParameterException(commandLine, "--tls and --proofs are for --peers or --directory");
                 }
                 var b = Catena.local(file).split(ranges(commandLine)).threads(threads).device(device()).kvType(kvType(commandLine));
@@ -128,6 +128,11 @@ final class GeneratorOptions {
     }
 
     private Mode mode(CommandLine commandLine) {
+        return mode(mode, commandLine);
+    }
+
+    /** The {@code --mode} option's value: push, relay or ring; else a usage error. */
+    static Mode mode(String mode, CommandLine commandLine) {
         return switch (mode) {
             case "push" -> Mode.PUSH;
             case "relay" -> Mode.RELAY;

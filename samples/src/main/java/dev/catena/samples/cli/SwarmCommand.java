@@ -55,19 +55,12 @@ final class SwarmCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print {\"tokens\",\"text\",\"latency_ms\":{\"p50\",\"p90\"},\"counters\"}.") boolean json;
     @Option(names = "--tls", description = "TLS 1.3 on every connection (each server with a fresh identity; the client trusts exactly those).")
     boolean tls;
-    @Option(names = "--proofs", paramLabel = "DIR", description = "Write each proof of a server's misbehaviour found here.")
-    Path proofs;
-    @Option(names = "--spot-check", defaultValue = "0.01", paramLabel = "FRACTION",
-            description = "Re-run this fraction of steps on another server of the same blocks (with --replicas > 1) and compare (default ${DEFAULT-VALUE}).")
-    double spotCheck;
-    @Option(names = "--signature-checks", defaultValue = "0.125", paramLabel = "FRACTION",
-            description = "Verify the signatures of this fraction of results, at random (default ${DEFAULT-VALUE}; 1: all).")
-    double signatureChecks;
     @Option(names = "--ring-window", defaultValue = "8", paramLabel = "STEPS",
             description = "With --mode ring: steps the servers may run beyond what the client verified, 1..64 (default ${DEFAULT-VALUE}).")
     int ringWindow;
     @CommandLine.Mixin SamplingOptions sampling;
     @CommandLine.Mixin FailoverOptions failover;
+    @CommandLine.Mixin EvidenceOptions evidence;
 
     @Spec CommandSpec spec;
     private Mode m;
@@ -75,12 +68,7 @@ final class SwarmCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         model = DemoModel.orDefault(model);
-        m = switch (mode) {
-            case "push" -> Mode.PUSH;
-            case "relay" -> Mode.RELAY;
-            case "ring" -> Mode.RING;
-            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--mode must be push, relay or ring, got " + mode);
-        };
+        m = GeneratorOptions.mode(mode, spec.commandLine());
         int nLayer = Catena.spanBackend(null).inspect(model).nLayer();
         if (servers < 1 || servers > nLayer) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--servers must be in [1, " + nLayer + "] for this model");
@@ -113,9 +101,8 @@ final class SwarmCommand implements Callable<Integer> {
             }
         }
         try (LocalSwarm swarm = Progress.during("starting " + servers * replicas + " servers", swarmBuilder::start);
-             CatenaClient client = failover.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10))
-                     .proofDirectory(proofs).spotCheck(spotCheckFraction()).signatureChecks(fraction("--signature-checks", signatureChecks)).ringWindow(ringWindow),
-                     spec.commandLine()).build();
+             CatenaClient client = failover.apply(evidence.apply(context(swarm.clientBuilder()).requestTimeout(Duration.ofSeconds(10))
+                     .ringWindow(ringWindow), spec.commandLine()), spec.commandLine()).build();
              TokenStream stream = client.stream(request)) {
             int produced = 0;
             for (Token ignored : stream) {
@@ -126,18 +113,6 @@ final class SwarmCommand implements Callable<Integer> {
             print(client.detokenize(concat(g.promptTokens(), g.tokens())), g, swarm.servers(), client.status().counters());
         }
         return 0;
-    }
-
-    private double spotCheckFraction() {
-        return fraction("--spot-check", spotCheck);
-    }
-
-    /** {@code value} of the option {@code name}, which must be a fraction: else a usage error. */
-    private double fraction(String name, double value) {
-        if (!(value >= 0 && value <= 1)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), name + " must be in [0, 1], got " + value);
-        }
-        return value;
     }
 
     private static List<Integer> concat(List<Integer> a, List<Integer> b) {

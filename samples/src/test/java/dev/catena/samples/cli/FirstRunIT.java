@@ -77,6 +77,10 @@ class FirstRunIT {
         var fraction = catena("swarm", "--servers", "2", "--prompt", "x", "-n", "1", "--signature-checks", "2");
         assertEquals(2, fraction.exit(), fraction.err());
         assertTrue(fraction.err().contains("--signature-checks must be in [0, 1], got 2.0"), fraction.err());
+        // The same options, the same check, on a client of remote servers (refused before any connection is tried).
+        var spot = catena("generate", "--peers", "127.0.0.1:9", "--prompt", "x", "-n", "1", "--spot-check", "1.5");
+        assertEquals(2, spot.exit(), spot.err());
+        assertTrue(spot.err().contains("--spot-check must be in [0, 1], got 1.5"), spot.err());
     }
 
     @Test
