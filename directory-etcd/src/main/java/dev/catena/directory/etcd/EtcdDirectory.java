@@ -202,9 +202,12 @@ final class EtcdDirectory implements Directory {
     /** Reads the prefix again and watches anew from there: the view then holds what etcd holds now. */
     @Override
     public List<ServerRecord> reread(String modelId) {
-        EtcdModelView v = view(modelId);
-        v.sync();
-        return v.online();
+        ensureOpen();
+        EtcdModelView existing = views.get(modelId);
+        if (existing == null) return view(modelId).online(); // a new view has just read the prefix: no second read
+        existing.awaitSynced();
+        existing.sync();
+        return existing.online();
     }
 
     @Override
