@@ -111,8 +111,7 @@ public final class LyingRingTransport implements Transport {
                 } else if (h.hasResultSignature() && signed.containsKey(h.getResultSignature().getStep())) {
                     var rs = h.getResultSignature();
                     StepResult r = signed.remove(rs.getStep());
-                    byte[] sig = Statements.sign(signer, Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
-                            r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray()));
+                    byte[] sig = Statements.sign(signer, Statements.step(r));
                     frame = Frame.of(h.toBuilder().setResultSignature(rs.toBuilder().setOutputDigest(r.getOutputDigest())
                             .setSignature(ByteString.copyFrom(sig))).build());
                 }

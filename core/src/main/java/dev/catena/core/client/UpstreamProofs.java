@@ -5,7 +5,6 @@ import dev.catena.transport.proto.Proof;
 import dev.catena.transport.proto.Push;
 import dev.catena.transport.proto.SignedStatement;
 import dev.catena.transport.proto.StepResult;
-import dev.catena.transport.sign.Statements;
 
 import java.security.PublicKey;
 import java.time.Duration;
@@ -41,11 +40,7 @@ final class UpstreamProofs {
         }
         if (mine == null || upstream.link.publicKey() == null) return;
         proofTasks.removeIf(CompletableFuture::isDone);
-        var pushed = SignedStatement.newBuilder().setDomain(Statements.PUSH).setSessionId(push.getSessionId())
-                .setStep(push.getStep()).setPosition(push.getPosition()).setInputDigest(push.getInputDigest())
-                .setOutputDigest(push.getDigest()).setOriginSessionId(push.getOriginSessionId())
-                .setPublicKey(corrected.getInconsistentPushKey()).setSignature(push.getSignature())
-                .setSignerAddress(push.getSender()).build();
+        SignedStatement pushed = ProofCheck.of(push, corrected.getInconsistentPushKey());
         StepResult result = mine.result();
         PublicKey key = upstream.link.publicKey();
         String address = upstream.hop.address();
