@@ -3,6 +3,7 @@ package dev.catena.core.security;
 import com.google.protobuf.ByteString;
 import dev.catena.transport.proto.Proof;
 import dev.catena.transport.proto.Push;
+import dev.catena.transport.proto.RingToken;
 import dev.catena.transport.proto.SignedStatement;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.sign.Statements;
@@ -36,6 +37,14 @@ public final class ProofCheck {
                 .setPublicKey(ByteString.copyFrom(key.getEncoded())).setSignature(r.getSignature()).setSignerAddress(address);
         if (r.hasRingToken()) s.setToken(r.getRingToken());
         return s.build();
+    }
+
+    /** A statement as evidence, from a ring token the signer sent ({@code key}: the signer's, X.509). */
+    public static SignedStatement of(RingToken t, ByteString key) {
+        return SignedStatement.newBuilder().setDomain(Statements.STEP).setSessionId(t.getOriginSessionId())
+                .setStep(t.getStep()).setPosition(t.getStepPosition()).setInputDigest(t.getInputDigest())
+                .setOutputDigest(t.getOutputDigest()).setToken(t.getToken())
+                .setPublicKey(key).setSignature(t.getSignature()).setSignerAddress(t.getSender()).build();
     }
 
     /** A statement as evidence, from a push the signer sent ({@code key}: the signer's, X.509). */

@@ -228,8 +228,10 @@ final class ServerSession {
             return;
         }
         ByteBuffer bytes = Tensors.encode(hidden, wireDtype);
-        compute(new StepInput(lastStep + 1, t.getPosition(), Tensors.meta(wireDtype, 1, nEmbd), bytes, InputSource.RING,
-                t.getSender(), 0, new byte[0]), false);
+        var in = new StepInput(lastStep + 1, t.getPosition(), Tensors.meta(wireDtype, 1, nEmbd), bytes, InputSource.RING,
+                t.getSender(), 0, new byte[0]);
+        in.ringInput = t.toBuilder().clearSessionId().build(); // handed to the client, signed: evidence if the last server lied
+        compute(in, false);
     }
 
     /** Ring mode: the client verified every position below {@code verified}; a parked step may run now. */
@@ -300,6 +302,7 @@ final class ServerSession {
         TensorMeta outMeta = Tensors.meta(wireDtype, out.length / nEmbd, nEmbd);
         // Push first: the next server's input is on the critical path, the client's copy is not.
         int ringToken = -1;
+        com.google.protobuf.ByteString ringSignature = null;
         com.google.protobuf.ByteString pushedTo = com.google.protobuf.ByteString.EMPTY;
         String pushedToAddress = null;
         if (ring != null && ring.samples()) {
@@ -308,9 +311,18 @@ final class ServerSession {
             int[] sampled = ring.sample(Arrays.copyOfRange(out, (rows - 1) * nEmbd, rows * nEmbd), in.position(), n);
             counters.computeNanos.addAndGet(System.nanoTime() - headStarted); // the head is this server's compute too
             ringToken = sampled[0];
-            lastToken = sampled[1] == 1 ? RingToken.newBuilder().setStep(in.step()).setPosition(in.position() + n)
-                    .setToken(ringToken).build() : null;
-            if (lastToken != null) sendRingToken(lastToken);
+            lastToken = null;
+            if (sampled[1] == 1) {
+                // Signed before it leaves, once for the token and this result (inline in both): the first server hands
+                // it on to the client with its next result, where it is evidence against this server if it lied.
+                var t = RingToken.newBuilder().setStep(in.step()).setPosition(in.position() + n).setToken(ringToken)
+                        .setStepPosition(in.position()).setInputDigest(com.google.protobuf.ByteString.copyFrom(digest))
+                        .setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
+                        .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id));
+                ringSignature = com.google.protobuf.ByteString.copyFrom(Statements.sign(host.signingKey(), Statements.step(t.build())));
+                lastToken = t.setSignature(ringSignature).build();
+                sendRingToken(lastToken);
+            }
         } else if (pushToNext(in, outMeta, payload, digest, outputDigest)) {
             pushedTo = next.getSessionId();
             pushedToAddress = next.getAddress();
@@ -321,12 +333,15 @@ final class ServerSession {
                 .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
                 .setPushedSessionId(pushedTo);
         if (ringToken >= 0) result.setRingToken(ringToken);
+        if (ringSignature != null) result.setSignature(ringSignature);
+        if (in.ringInput != null) result.setRingInput(in.ringInput);
         if (evidence != null) {
             result.setInconsistentPush(in.push == null ? previousPush(evidence) : in.push)
                     .setInconsistentPushKey(evidence.getPublicKey());
         }
         client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)
                 .setResult(result).build(), payload.duplicate()));
+        if (ringSignature != null) return; // signed already
         // One signature for the result and the push: both state the same step statement.
         StepSigner.step(host, client, id, pushedToAddress, pushedTo, in.step(), in.position(), digest, outputDigest,
                 ringToken >= 0 ? ringToken : dev.catena.transport.sign.Statements.NO_TOKEN);

@@ -4,6 +4,7 @@ import dev.catena.core.protocol.Tensors;
 import dev.catena.core.security.ProofCheck;
 import dev.catena.transport.proto.InputSource;
 import dev.catena.transport.proto.Push;
+import dev.catena.transport.proto.RingToken;
 import dev.catena.transport.proto.SignedStatement;
 import dev.catena.transport.proto.TensorMeta;
 import dev.catena.transport.sign.Statements;
@@ -25,6 +26,8 @@ final class StepInput {
     /** A push's header and the key of the connection it came on (null for a client's step). */
     final Push push;
     private final PublicKey pushKey;
+    /** Ring mode, the first session: the signed token this step embeds (null otherwise). */
+    RingToken ringInput;
     private byte[] digest; // computed once, on the session's thread rather than the event loop
 
     StepInput(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender, long requestId,

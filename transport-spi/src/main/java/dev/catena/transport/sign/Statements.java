@@ -108,6 +108,12 @@ public final class Statements {
                 p.getInputDigest().toByteArray(), p.getDigest().toByteArray(), NO_TOKEN);
     }
 
+    /** The step statement a ring token states: its sender's step, with no receiver session, and the token. */
+    public static byte[] step(dev.catena.transport.proto.RingToken t) {
+        return step(t.getOriginSessionId().toByteArray(), new byte[0], t.getStep(), t.getStepPosition(),
+                t.getInputDigest().toByteArray(), t.getOutputDigest().toByteArray(), t.getToken());
+    }
+
     public static byte[] hello(byte[] nonce) {
         byte[] domain = HELLO.getBytes(StandardCharsets.US_ASCII);
         return ByteBuffer.allocate(domain.length + 1 + nonce.length).put(domain).put((byte) 0).put(nonce).array();
