@@ -32,7 +32,8 @@ final class KvCache implements AutoCloseable {
         this.heads = hp.nHeadKv();
         this.k = new MemorySegment[layers];
         this.v = new MemorySegment[layers];
-        this.ctx = GgmlContext.create(2L * layers, 0);
+        // Serialized by the session (every step and the close hold its lock): no handshake per close.
+        this.ctx = GgmlContext.create(2L * layers, 0, true);
         try {
             for (int il = 0; il < layers; il++) {
                 k[il] = ctx.newTensor(type, rowElements, size);
