@@ -60,14 +60,6 @@ final class FrameDispatcher implements FrameHandler {
      */
     static final int MAX_REFUSED_OPENS = 8;
     private final Map<Connection, Integer> refusedOpens = new ConcurrentHashMap<>();
-    /** Opens waiting to be admitted, in all: past this, an open is refused at once. */
-    static final int MAX_PENDING_OPENS = 4096;
-    private static final java.util.concurrent.Executor ADMITTERS =
-            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-admit").factory());
-    /** Admits opens one at a time, in arrival order, off the transport's threads. */
-    private final SerialExecutor admitter = new SerialExecutor(ADMITTERS);
-    private final java.util.concurrent.atomic.AtomicInteger pendingOpens = new java.util.concurrent.atomic.AtomicInteger();
-    private final Map<Connection, Integer> pendingOpensOf = new ConcurrentHashMap<>();
     /** The key each peer connection announced in its Hello (its TLS certificate's, over TLS): pushes on it must be signed by it. */
     private final Map<Connection, PublicKey> peerKeys = new ConcurrentHashMap<>();
 
@@ -100,7 +92,7 @@ final class FrameDispatcher implements FrameHandler {
         try {
             switch (e.getBodyCase()) {
                 case HELLO -> hello(from, e);
-                case OPEN -> openLater(from, e.getRequestId(), e.getOpen());
+                case OPEN -> open(from, e.getRequestId(), e.getOpen());
                 case STEP -> step(from, e, frame.payload());
                 case PUSH -> push(from, e, frame.payload());
                 case PUSH_SIGNATURE -> {
@@ -207,36 +199,6 @@ final class FrameDispatcher implements FrameHandler {
     private void reject(Connection to, long requestId, ErrorCode code, String message) {
         counters.errors.incrementAndGet();
         to.send(Protocol.error(requestId, code, message));
-    }
-
-    /**
-     * Opens are admitted one at a time off the transport's thread: a session's KV is allocated and zeroed
-     * there, and a flood's 80 opens arriving in one read held up every honest frame behind them on that event
-     * loop (issue 14's attack suite). Opens from a connection beyond what it may hold, or beyond
-     * {@link #MAX_PENDING_OPENS} waiting in all, are refused at once, before anything is queued.
-     */
-    private void openLater(Connection from, long requestId, OpenSession o) {
-        int mine = pendingOpensOf.merge(from, 1, Integer::sum);
-        if (mine > SessionTable.MAX_SESSIONS_PER_CONNECTION || pendingOpens.incrementAndGet() > MAX_PENDING_OPENS) {
-            if (mine <= SessionTable.MAX_SESSIONS_PER_CONNECTION) pendingOpens.decrementAndGet();
-            pendingOpensOf.computeIfPresent(from, (c, n) -> n == 1 ? null : n - 1);
-            reject(from, requestId, ErrorCode.OUT_OF_MEMORY, mine > SessionTable.MAX_SESSIONS_PER_CONNECTION
-                    ? "this connection asks for more than the " + SessionTable.MAX_SESSIONS_PER_CONNECTION + " sessions one may hold"
-                    : "too many opens waiting (" + MAX_PENDING_OPENS + "); try again");
-            if (refusedOpens.merge(from, 1, Integer::sum) >= MAX_REFUSED_OPENS) from.close();
-            return;
-        }
-        admitter.execute(() -> {
-            try {
-                if (from.isOpen()) open(from, requestId, o); // a client gone meanwhile gets nothing allocated
-            } catch (RuntimeException bad) {
-                reject(from, requestId, ErrorCode.INTERNAL, bad.toString());
-            } finally {
-                pendingOpens.decrementAndGet();
-                pendingOpensOf.computeIfPresent(from, (c, n) -> n == 1 ? null : n - 1);
-                if (!from.isOpen()) refusedOpens.remove(from); // onClose may have run before this refusal was counted
-            }
-        });
     }
 
     private void open(Connection from, long requestId, OpenSession o) {
