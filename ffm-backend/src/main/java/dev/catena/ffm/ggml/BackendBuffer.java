@@ -22,13 +22,10 @@ public final class BackendBuffer implements AutoCloseable {
         return buffer;
     }
 
-    /**
-     * Allocates every tensor of {@code ctx} in one buffer of type {@code buft}, zeroed, for an owner that never
-     * uses it concurrently with its close (it closes without a handshake: {@link NativeHandle#serializedByOwner}).
-     */
+    /** Allocates every tensor of {@code ctx} in one buffer of type {@code buft}, zeroed. */
     public static BackendBuffer zeroed(GgmlContext ctx, MemorySegment buft, String what) {
-        MemorySegment raw = ggml_backend_alloc_ctx_tensors_from_buft(ctx.handle(), buft);
-        var buffer = new BackendBuffer(NativeHandle.serializedByOwner(what, raw, b -> ggml_backend_buffer_free(b)));
+        var buffer = new BackendBuffer(new NativeHandle(what,
+                ggml_backend_alloc_ctx_tensors_from_buft(ctx.handle(), buft), b -> ggml_backend_buffer_free(b)));
         ggml_backend_buffer_clear(buffer.handle.get(), (byte) 0);
         return buffer;
     }

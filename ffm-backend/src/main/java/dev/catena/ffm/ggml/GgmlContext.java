@@ -21,22 +21,13 @@ public final class GgmlContext implements AutoCloseable {
 
     /** Room for {@code maxTensors} tensors and one graph of {@code graphSize} nodes. */
     public static GgmlContext create(long maxTensors, long graphSize) {
-        return create(maxTensors, graphSize, false);
-    }
-
-    /**
-     * As {@link #create(long, long)}; {@code serializedByOwner}: its owner never uses it concurrently with its
-     * close, so it closes without a handshake ({@link NativeHandle#serializedByOwner}).
-     */
-    public static GgmlContext create(long maxTensors, long graphSize, boolean serializedByOwner) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = ggml_init_params.allocate(arena);
             ggml_init_params.mem_size(params, maxTensors * ggml_tensor_overhead() + ggml_graph_overhead_custom(graphSize, false));
             ggml_init_params.mem_buffer(params, MemorySegment.NULL);
             ggml_init_params.no_alloc(params, true);
-            MemorySegment raw = GgmlException.nonNull(ggml_init(params), "ggml_init");
-            return new GgmlContext(serializedByOwner ? NativeHandle.serializedByOwner("ggml context", raw, c -> ggml_free(c))
-                    : new NativeHandle("ggml context", raw, c -> ggml_free(c)));
+            return new GgmlContext(new NativeHandle("ggml context", GgmlException.nonNull(ggml_init(params), "ggml_init"),
+                    c -> ggml_free(c)));
         }
     }
 

@@ -32,8 +32,7 @@ final class KvCache implements AutoCloseable {
         this.heads = hp.nHeadKv();
         this.k = new MemorySegment[layers];
         this.v = new MemorySegment[layers];
-        // Serialized by the session (every step and the close hold its lock): no handshake per close.
-        this.ctx = GgmlContext.create(2L * layers, 0, true);
+        this.ctx = GgmlContext.create(2L * layers, 0);
         try {
             for (int il = 0; il < layers; il++) {
                 k[il] = ctx.newTensor(type, rowElements, size);
