@@ -1,7 +1,10 @@
 package dev.catena.core;
 
 import com.google.protobuf.ByteString;
+import dev.catena.core.security.ProofCheck;
 import dev.catena.transport.proto.Proof;
+import dev.catena.transport.proto.Push;
+import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.proto.SignedStatement;
 import dev.catena.transport.sign.Statements;
 import org.junit.jupiter.api.Test;
@@ -43,6 +46,14 @@ class ProofsTest {
                 .setPublicKey(ByteString.copyFrom(signer.publicKey().getEncoded())).setSignature(ByteString.copyFrom(sig)).build();
     }
 
+    /** A step statement signed by {@code signer}, as a result carries it (token < 0: none). */
+    StepResult stepResult(Identity signer, byte[] session, byte[] pushedTo, long step, int position, byte[] in, byte[] out, int token) {
+        var r = StepResult.newBuilder().setSessionId(ByteString.copyFrom(session)).setPushedSessionId(ByteString.copyFrom(pushedTo))
+                .setStep(step).setPosition(position).setInputDigest(ByteString.copyFrom(in)).setOutputDigest(ByteString.copyFrom(out));
+        if (token >= 0) r.setRingToken(token);
+        return r.setSignature(ByteString.copyFrom(Statements.sign(signer.privateKey(), Statements.step(r.build())))).build();
+    }
+
     static Proofs.Verdict check(Proof p) {
         return Proofs.verify(p.toByteArray(), "test proof");
     }
@@ -58,6 +69,51 @@ class ProofsTest {
         assertEquals(0, v.exitCode());
         assertArrayEquals(liar.publicKey().getEncoded(), v.key().getEncoded());
         assertTrue(v.message().contains(liar.fingerprint()), v.message());
+    }
+
+    @Test
+    void oneStepSignatureServesItsResultAndItsPush() {
+        byte[] session = bytes(16), receiver = bytes(16), in = bytes(32), out = bytes(32);
+        StepResult r = stepResult(liar, session, receiver, 7, 12, in, out, -1);
+        Push p = Push.newBuilder().setSessionId(ByteString.copyFrom(receiver)).setOriginSessionId(ByteString.copyFrom(session))
+                .setStep(7).setPosition(12).setInputDigest(ByteString.copyFrom(in)).setDigest(ByteString.copyFrom(out))
+                .setSignature(r.getSignature()).build();
+        assertArrayEquals(Statements.step(r), Statements.step(p), "a result and its push state the same bytes");
+        assertTrue(Statements.verify(liar.publicKey(), Statements.step(p), p.getSignature().toByteArray()));
+        var both = Proof.newBuilder().setVersion(1).addStatements(ProofCheck.of(p, ByteString.copyFrom(liar.publicKey().getEncoded())))
+                .addStatements(ProofCheck.of(r, liar.publicKey(), "s1")).build();
+        assertEquals(Proofs.Status.NOT_PROVED, check(both).status(), "agreeing: " + check(both).message());
+        assertTrue(check(both).message().contains("2 valid statements"), check(both).message());
+    }
+
+    @Test
+    void aStepPushedOneWayAndAnsweredAnotherProvesTheSigner() {
+        byte[] session = bytes(16), receiver = bytes(16), in = bytes(32);
+        StepResult told = stepResult(liar, session, receiver, 7, 12, in, bytes(32), -1);
+        StepResult pushedAsResult = stepResult(liar, session, receiver, 7, 12, in, bytes(32), -1);
+        Push pushed = Push.newBuilder().setSessionId(ByteString.copyFrom(receiver)).setOriginSessionId(ByteString.copyFrom(session))
+                .setStep(7).setPosition(12).setInputDigest(ByteString.copyFrom(in)).setDigest(pushedAsResult.getOutputDigest())
+                .setSignature(pushedAsResult.getSignature()).setSender("s1").build();
+        var v = check(Proof.newBuilder().setVersion(1).addStatements(ProofCheck.of(pushed, ByteString.copyFrom(liar.publicKey().getEncoded())))
+                .addStatements(ProofCheck.of(told, liar.publicKey(), "s1")).build());
+        assertEquals(Proofs.Status.PROVED, v.status(), "seed " + SEED + ": " + v.message());
+        assertArrayEquals(liar.publicKey().getEncoded(), v.key().getEncoded());
+        // An older kind of statement (a result signed before step statements) against a step statement: still one input, two outputs.
+        var mixed = check(Proof.newBuilder().setVersion(1).addStatements(result(liar, session, 7, 12, in, bytes(32)))
+                .addStatements(ProofCheck.of(told, liar.publicKey(), "s1")).build());
+        assertEquals(Proofs.Status.PROVED, mixed.status(), mixed.message());
+    }
+
+    @Test
+    void aRingStepWithTwoTokensForOneOutputProvesTheSigner() {
+        byte[] session = bytes(16), in = bytes(32), out = bytes(32);
+        var v = check(Proof.newBuilder().setVersion(1).addStatements(ProofCheck.of(stepResult(liar, session, new byte[0], 9, 30, in, out, 17), liar.publicKey(), "s3"))
+                .addStatements(ProofCheck.of(stepResult(liar, session, new byte[0], 9, 30, in, out, 16), liar.publicKey(), "s3")).build());
+        assertEquals(Proofs.Status.PROVED, v.status(), v.message());
+        assertTrue(v.message().contains("two different tokens"), v.message());
+        var same = check(Proof.newBuilder().setVersion(1).addStatements(ProofCheck.of(stepResult(liar, session, new byte[0], 9, 30, in, out, 17), liar.publicKey(), "s3"))
+                .addStatements(ProofCheck.of(stepResult(liar, session, new byte[0], 9, 30, in, out, 17), liar.publicKey(), "s3")).build());
+        assertEquals(Proofs.Status.NOT_PROVED, same.status(), same.message());
     }
 
     @Test

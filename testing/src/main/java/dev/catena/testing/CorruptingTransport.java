@@ -71,9 +71,7 @@ public final class CorruptingTransport implements Transport {
                     if (p != null) { // the signature of a push we altered: the liar signs what it sent; a man in the middle cannot
                         var b = ps.toBuilder().setOutputDigest(p.getDigest());
                         if (signer != null) {
-                            b.setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(signer, Statements.push(
-                                    p.getSessionId().toByteArray(), p.getStep(), p.getPosition(), p.getInputDigest().toByteArray(),
-                                    p.getDigest().toByteArray(), p.getOriginSessionId().toByteArray()))));
+                            b.setSignature(com.google.protobuf.ByteString.copyFrom(Statements.sign(signer, Statements.step(p))));
                         }
                         frame = Frame.of(frame.header().toBuilder().setPushSignature(b).build());
                     }

@@ -83,7 +83,10 @@ public final class LyingRingTransport implements Transport {
                     var t = frame.header().getRingToken();
                     lies.incrementAndGet();
                     if (lie == Lie.DROP) return;
-                    frame = Frame.of(frame.header().toBuilder().setRingToken(t.toBuilder().setToken(t.getToken() ^ 1)).build());
+                    var lied = t.toBuilder().setToken(t.getToken() ^ 1);
+                    // It signs what it says, as a lying server would (the statement names the token): a proof against it.
+                    if (signer != null) lied.setSignature(ByteString.copyFrom(Statements.sign(signer, Statements.step(lied.build()))));
+                    frame = Frame.of(frame.header().toBuilder().setRingToken(lied).build());
                 }
                 c.send(frame);
             }
@@ -105,14 +108,15 @@ public final class LyingRingTransport implements Transport {
                     ByteString digest = ByteString.copyFrom(sha256(bad));
                     StepResult r = h.getResult().toBuilder().setOutputDigest(digest).build();
                     lies.incrementAndGet();
+                    // What it signs is what it says: inline (a ring result whose token was sent), or in the trailing
+                    // ResultSignature, re-signed below.
+                    if (!r.getSignature().isEmpty()) r = r.toBuilder().setSignature(ByteString.copyFrom(Statements.sign(signer, Statements.step(r)))).build();
+                    else signed.put(r.getStep(), r);
                     frame = new Frame(h.toBuilder().setResult(r).build(), bad);
-                    // What it signs is what it says: the signature trails in a ResultSignature, re-signed below.
-                    signed.put(r.getStep(), r);
                 } else if (h.hasResultSignature() && signed.containsKey(h.getResultSignature().getStep())) {
                     var rs = h.getResultSignature();
                     StepResult r = signed.remove(rs.getStep());
-                    byte[] sig = Statements.sign(signer, Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
-                            r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray()));
+                    byte[] sig = Statements.sign(signer, Statements.step(r));
                     frame = Frame.of(h.toBuilder().setResultSignature(rs.toBuilder().setOutputDigest(r.getOutputDigest())
                             .setSignature(ByteString.copyFrom(sig))).build());
                 }

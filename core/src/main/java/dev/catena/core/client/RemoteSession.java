@@ -405,6 +405,8 @@ public final class RemoteSession implements AutoCloseable {
             }
             if (!Arrays.equals(r.getInputDigest().toByteArray(), expected)) {
                 client.counters().mismatched.incrementAndGet();
+                // The first server ran on a token the last server signed: evidence if it is not the one it reported.
+                if (k == 0 && r.hasRingInput()) proofs.proveRingToken(hops.getLast(), r.getRingInput());
                 return null;
             }
             client.counters().results.incrementAndGet();
@@ -474,12 +476,28 @@ public final class RemoteSession implements AutoCloseable {
      */
     public void rewind() {
         if (ringEnd < 0) return;
+        proveRingLie();
         ringEnd = -1;
         chosenToken = -1;
         ringVerified--;
         client.counters().ringVerified.decrementAndGet();
         ringRewinds++;
         client.counters().ringRewound.incrementAndGet();
+    }
+
+    /**
+     * The last server's final hidden state and its token disagree: the first server's next ring step, if
+     * it comes soon, names the token and state the last server signed for it, a proof if they are not what it
+     * reported to the client.
+     */
+    private void proveRingLie() {
+        if (ring == null || ringEnd >= ring.stopPosition()) return; // no token was sent on: no next ring step to wait for
+        try {
+            ServerLink.Received next = awaitRing(hops.getFirst(), ringEnd, System.nanoTime() + Math.min(stepTimeout.toNanos(), RING_PROOF_WAIT_NANOS));
+            if (next != null && next.header().getResult().hasRingInput()) proofs.proveRingToken(hops.getLast(), next.header().getResult().getRingInput());
+        } catch (SwarmException failed) {
+            // no proof; the client's own copy of the step comes next, and finds the failure again
+        }
     }
 
     /** Ring steps accepted after the fact (see README, "Ring mode"). */
@@ -497,6 +515,8 @@ public final class RemoteSession implements AutoCloseable {
     private final ResultSignatures signatures;
     /** Proofs against upstream servers whose pushes differed from their results, being assembled. */
     private final UpstreamProofs proofs;
+    /** How long a rewind waits for the first server's next ring step, to prove a lying last server. */
+    private static final long RING_PROOF_WAIT_NANOS = 500_000_000L;
 
 
     private Event poll(long deadline, long s, HopSession awaited) {

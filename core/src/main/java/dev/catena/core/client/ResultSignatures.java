@@ -81,8 +81,7 @@ final class ResultSignatures {
             return;
         }
         PublicKey key = link.publicKey();
-        byte[] statement = Statements.result(r.getSessionId().toByteArray(), r.getStep(), r.getPosition(),
-                r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray());
+        byte[] statement = Statements.step(r); // the statement its push (if any) carries too: one signature per step
         CompletableFuture<byte[]> signature = of(r);
         unverified.add(new Pending(address, link, key, step, signature
                 .thenApplyAsync(sig -> Statements.verify(key, statement, sig), VERIFIERS)

@@ -16,7 +16,7 @@ public final class Protocol {
     /**
      * Bytes a signed push costs beyond a client's step of the same payload: its input digest (34) and
      * origin session id (18) in the push, and the frame of its trailing signature (PushSignature: session
-     * id, step, output digest and the 64-byte signature, about 140 with tags and the frame's prefixes).
+     * id, step, output digest and the 64-byte signature of the step, about 140 with tags and the frame's prefixes).
      * With tiny hidden states (test models) they can tip server-to-server bytes over client-to-server
      * bytes; the amplification bound then holds up to this per push. At n_embd >= 256 the plain bound holds.
      */

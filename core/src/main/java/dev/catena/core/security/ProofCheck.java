@@ -2,6 +2,8 @@ package dev.catena.core.security;
 
 import com.google.protobuf.ByteString;
 import dev.catena.transport.proto.Proof;
+import dev.catena.transport.proto.Push;
+import dev.catena.transport.proto.RingToken;
 import dev.catena.transport.proto.SignedStatement;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.sign.Statements;
@@ -12,7 +14,10 @@ import java.util.List;
 
 /**
  * Checks a {@link Proof} offline: it proves misbehaviour when two of its statements are validly signed by
- * one key for the same signer session, step, position and input digest, with different output digests.
+ * one key for the same signer session, step, position and input digest, with different output digests (or,
+ * for a ring's last server, different tokens). Statements are of the step kind ({@code catena/step/v1}, one
+ * per step, for the result and the push alike) or of the two older kinds, result and push, which proofs
+ * made before the step kind hold.
  */
 public final class ProofCheck {
     public enum Status { PROVED, NOT_PROVED }
@@ -26,14 +31,36 @@ public final class ProofCheck {
 
     /** A statement as evidence, from a result the signer sent ({@code key}: the signer's). */
     public static SignedStatement of(StepResult r, PublicKey key, String address) {
-        return SignedStatement.newBuilder().setDomain(Statements.RESULT).setSessionId(r.getSessionId()).setStep(r.getStep())
+        var s = SignedStatement.newBuilder().setDomain(Statements.STEP).setSessionId(r.getSessionId())
+                .setReceiverSessionId(r.getPushedSessionId()).setStep(r.getStep())
                 .setPosition(r.getPosition()).setInputDigest(r.getInputDigest()).setOutputDigest(r.getOutputDigest())
-                .setPublicKey(ByteString.copyFrom(key.getEncoded())).setSignature(r.getSignature()).setSignerAddress(address).build();
+                .setPublicKey(ByteString.copyFrom(key.getEncoded())).setSignature(r.getSignature()).setSignerAddress(address);
+        if (r.hasRingToken()) s.setToken(r.getRingToken());
+        return s.build();
+    }
+
+    /** A statement as evidence, from a ring token the signer sent ({@code key}: the signer's, X.509). */
+    public static SignedStatement of(RingToken t, ByteString key) {
+        return SignedStatement.newBuilder().setDomain(Statements.STEP).setSessionId(t.getOriginSessionId())
+                .setStep(t.getStep()).setPosition(t.getStepPosition()).setInputDigest(t.getInputDigest())
+                .setOutputDigest(t.getOutputDigest()).setToken(t.getToken())
+                .setPublicKey(key).setSignature(t.getSignature()).setSignerAddress(t.getSender()).build();
+    }
+
+    /** A statement as evidence, from a push the signer sent ({@code key}: the signer's, X.509). */
+    public static SignedStatement of(Push p, ByteString key) {
+        return SignedStatement.newBuilder().setDomain(Statements.STEP).setSessionId(p.getOriginSessionId())
+                .setReceiverSessionId(p.getSessionId()).setStep(p.getStep()).setPosition(p.getPosition())
+                .setInputDigest(p.getInputDigest()).setOutputDigest(p.getDigest())
+                .setPublicKey(key).setSignature(p.getSignature()).setSignerAddress(p.getSender()).build();
     }
 
     /** The bytes {@code s}'s signer signed; throws IllegalArgumentException for an unknown domain. */
     public static byte[] statement(SignedStatement s) {
         return switch (s.getDomain()) {
+            case Statements.STEP -> Statements.step(s.getSessionId().toByteArray(), s.getReceiverSessionId().toByteArray(), s.getStep(),
+                    s.getPosition(), s.getInputDigest().toByteArray(), s.getOutputDigest().toByteArray(),
+                    s.hasToken() ? s.getToken() : Statements.NO_TOKEN);
             case Statements.RESULT -> Statements.result(s.getSessionId().toByteArray(), s.getStep(), s.getPosition(),
                     s.getInputDigest().toByteArray(), s.getOutputDigest().toByteArray());
             case Statements.PUSH -> Statements.push(s.getSessionId().toByteArray(), s.getStep(), s.getPosition(),
@@ -42,7 +69,7 @@ public final class ProofCheck {
         };
     }
 
-    /** The session at the signer a statement is about: a result's own, a push's origin. */
+    /** The session at the signer a statement is about: a step's or a result's own, a push's origin. */
     private static ByteString signerSession(SignedStatement s) {
         return Statements.PUSH.equals(s.getDomain()) ? s.getOriginSessionId() : s.getSessionId();
     }
@@ -70,9 +97,10 @@ public final class ProofCheck {
                 SignedStatement a = valid.get(i), b = valid.get(j);
                 if (a.getPublicKey().equals(b.getPublicKey()) && signerSession(a).equals(signerSession(b))
                         && a.getStep() == b.getStep() && a.getPosition() == b.getPosition()
-                        && a.getInputDigest().equals(b.getInputDigest()) && !a.getOutputDigest().equals(b.getOutputDigest())) {
+                        && a.getInputDigest().equals(b.getInputDigest()) && differ(a, b)) {
                     return new Verdict(Status.PROVED, keys.get(i), "key " + Statements.fingerprint(keys.get(i))
-                            + " signed two different outputs for one input (session " + hex(signerSession(a)) + ", step "
+                            + " signed two different " + (a.getOutputDigest().equals(b.getOutputDigest()) ? "tokens" : "outputs")
+                            + " for one input (session " + hex(signerSession(a)) + ", step "
                             + a.getStep() + ", position " + a.getPosition() + "): a " + kind(a) + " and a " + kind(b));
                 }
             }
@@ -83,6 +111,12 @@ public final class ProofCheck {
         }
         return new Verdict(Status.NOT_PROVED, null, "no key signed two different outputs for one input ("
                 + valid.size() + " valid statements, " + bad + " with a bad signature)");
+    }
+
+    /** Two outputs for one input: other output digests, or (a ring's last server) other tokens sampled from it. */
+    private static boolean differ(SignedStatement a, SignedStatement b) {
+        if (!a.getOutputDigest().equals(b.getOutputDigest())) return true;
+        return a.hasToken() && b.hasToken() && a.getToken() != b.getToken();
     }
 
     /**
@@ -97,7 +131,7 @@ public final class ProofCheck {
         java.util.Map<ByteString, PublicKey> keyOf = new java.util.HashMap<>();
         for (int i = 0; i < valid.size(); i++) {
             SignedStatement s = valid.get(i);
-            if (!Statements.RESULT.equals(s.getDomain())) return null;
+            if (!Statements.RESULT.equals(s.getDomain()) && !Statements.STEP.equals(s.getDomain())) return null;
             byKey.computeIfAbsent(s.getPublicKey(), k -> new ArrayList<>()).add(s);
             keyOf.put(s.getPublicKey(), keys.get(i));
         }
@@ -125,7 +159,12 @@ public final class ProofCheck {
     }
 
     private static String kind(SignedStatement s) {
-        return Statements.PUSH.equals(s.getDomain()) ? "push" : "result";
+        return switch (s.getDomain()) {
+            case Statements.PUSH -> "push";
+            case Statements.RESULT -> "result";
+            default -> s.hasToken() ? "ring step statement (token " + s.getToken() + ")"
+                    : s.getReceiverSessionId().isEmpty() ? "step statement" : "step statement (pushed to " + hex(s.getReceiverSessionId()) + ")";
+        };
     }
 
     private static String hex(ByteString b) {

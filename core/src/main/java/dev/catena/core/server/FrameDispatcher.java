@@ -60,6 +60,16 @@ final class FrameDispatcher implements FrameHandler {
      */
     static final int MAX_REFUSED_OPENS = 8;
     private final Map<Connection, Integer> refusedOpens = new ConcurrentHashMap<>();
+    /**
+     * How long a client over its open allowance waits for its refusal, and the close after it. Answered at
+     * once, a flood comes back at once: the attack suite's open flood reconnected hundreds of times a second,
+     * each time costing a handshake and a Hello signature, CPU that the honest sessions lost.
+     */
+    static final long TARPIT_MS = 250;
+    private static final java.util.concurrent.ScheduledExecutorService TARPIT = java.util.concurrent.Executors
+            .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("catena-tarpit").factory());
+    /** Connections waiting for their refusal: nothing more they send is read into work. */
+    private final Set<Connection> tarpitted = ConcurrentHashMap.newKeySet();
     /** The key each peer connection announced in its Hello (its TLS certificate's, over TLS): pushes on it must be signed by it. */
     private final Map<Connection, PublicKey> peerKeys = new ConcurrentHashMap<>();
 
@@ -89,6 +99,7 @@ final class FrameDispatcher implements FrameHandler {
             from.close();
             return;
         }
+        if (tarpitted.contains(from)) return; // a flooding client, waiting for its refusal: nothing more is served
         try {
             switch (e.getBodyCase()) {
                 case HELLO -> hello(from, e);
@@ -191,9 +202,21 @@ final class FrameDispatcher implements FrameHandler {
         greeted.remove(connection);
         refusedOpens.remove(connection);
         peerKeys.remove(connection);
+        tarpitted.remove(connection);
         // Results could no longer reach that client: free its sessions now, not at the idle timeout.
         sessions.closeSessionsOf(connection);
         peers.onClose(connection);
+    }
+
+    /** Refuses a flooding client's open after {@link #TARPIT_MS}, then closes its connection; until then it is ignored. */
+    private void tarpit(Connection from, long requestId, SessionTable.Refused refused) {
+        if (!tarpitted.add(from)) return;
+        counters.errors.incrementAndGet();
+        TARPIT.schedule(() -> {
+            reject(from, requestId, refused.code, refused.getMessage());
+            from.close();
+            tarpitted.remove(from);
+        }, TARPIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     private void reject(Connection to, long requestId, ErrorCode code, String message) {
@@ -239,6 +262,10 @@ final class FrameDispatcher implements FrameHandler {
             });
         } catch (SessionTable.Refused refused) {
             if (ring != null) ring.close();
+            if (refused.closeConnection) {
+                tarpit(from, requestId, refused);
+                return;
+            }
             reject(from, requestId, refused.code, refused.getMessage());
             if (refused.closeConnection || refusedOpens.merge(from, 1, Integer::sum) >= MAX_REFUSED_OPENS) {
                 from.close();

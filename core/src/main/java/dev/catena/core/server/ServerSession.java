@@ -228,8 +228,10 @@ final class ServerSession {
             return;
         }
         ByteBuffer bytes = Tensors.encode(hidden, wireDtype);
-        compute(new StepInput(lastStep + 1, t.getPosition(), Tensors.meta(wireDtype, 1, nEmbd), bytes, InputSource.RING,
-                t.getSender(), 0, new byte[0]), false);
+        var in = new StepInput(lastStep + 1, t.getPosition(), Tensors.meta(wireDtype, 1, nEmbd), bytes, InputSource.RING,
+                t.getSender(), 0, new byte[0]);
+        in.ringInput = t.toBuilder().clearSessionId().build(); // handed to the client, signed: evidence if the last server lied
+        compute(in, false);
     }
 
     /** Ring mode: the client verified every position below {@code verified}; a parked step may run now. */
@@ -300,47 +302,69 @@ final class ServerSession {
         TensorMeta outMeta = Tensors.meta(wireDtype, out.length / nEmbd, nEmbd);
         // Push first: the next server's input is on the critical path, the client's copy is not.
         int ringToken = -1;
+        com.google.protobuf.ByteString ringSignature = null;
+        com.google.protobuf.ByteString pushedTo = com.google.protobuf.ByteString.EMPTY;
+        String pushedToAddress = null;
         if (ring != null && ring.samples()) {
             int rows = out.length / nEmbd;
             long headStarted = System.nanoTime();
             int[] sampled = ring.sample(Arrays.copyOfRange(out, (rows - 1) * nEmbd, rows * nEmbd), in.position(), n);
             counters.computeNanos.addAndGet(System.nanoTime() - headStarted); // the head is this server's compute too
             ringToken = sampled[0];
-            lastToken = sampled[1] == 1 ? RingToken.newBuilder().setStep(in.step()).setPosition(in.position() + n)
-                    .setToken(ringToken).build() : null;
-            if (lastToken != null) sendRingToken(lastToken);
-        } else {
-            pushToNext(in, outMeta, payload, digest, outputDigest);
+            lastToken = null;
+            if (sampled[1] == 1) {
+                // Signed before it leaves, once for the token and this result (inline in both): the first server hands
+                // it on to the client with its next result, where it is evidence against this server if it lied.
+                var t = RingToken.newBuilder().setStep(in.step()).setPosition(in.position() + n).setToken(ringToken)
+                        .setStepPosition(in.position()).setInputDigest(com.google.protobuf.ByteString.copyFrom(digest))
+                        .setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
+                        .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id));
+                ringSignature = com.google.protobuf.ByteString.copyFrom(Statements.sign(host.signingKey(), Statements.step(t.build())));
+                lastToken = t.setSignature(ringSignature).build();
+                sendRingToken(lastToken);
+            }
+        } else if (pushToNext(in, outMeta, payload, digest, outputDigest)) {
+            pushedTo = next.getSessionId();
+            pushedToAddress = next.getAddress();
         }
         var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
                 .setStep(in.step()).setPosition(in.position()).setLength(span.length()).setHidden(outMeta)
                 .setInputDigest(com.google.protobuf.ByteString.copyFrom(digest)).setSource(in.source())
-                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest));
+                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
+                .setPushedSessionId(pushedTo);
         if (ringToken >= 0) result.setRingToken(ringToken);
+        if (ringSignature != null) result.setSignature(ringSignature);
+        if (in.ringInput != null) result.setRingInput(in.ringInput);
         if (evidence != null) {
             result.setInconsistentPush(in.push == null ? previousPush(evidence) : in.push)
                     .setInconsistentPushKey(evidence.getPublicKey());
         }
         client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)
                 .setResult(result).build(), payload.duplicate()));
-        StepSigner.result(host, client, id, in.step(), in.position(), digest, outputDigest);
+        if (ringSignature != null) return; // signed already
+        // One signature for the result and the push: both state the same step statement.
+        StepSigner.step(host, client, id, pushedToAddress, pushedTo, in.step(), in.position(), digest, outputDigest,
+                ringToken >= 0 ? ringToken : dev.catena.transport.sign.Statements.NO_TOKEN);
     }
 
     /** The push an evidence statement was made of, as it travelled. */
     private static Push previousPush(SignedStatement e) {
-        return Push.newBuilder().setSessionId(e.getSessionId()).setStep(e.getStep()).setPosition(e.getPosition())
-                .setInputDigest(e.getInputDigest()).setDigest(e.getOutputDigest()).setOriginSessionId(e.getOriginSessionId())
+        return Push.newBuilder().setSessionId(e.getReceiverSessionId()).setStep(e.getStep()).setPosition(e.getPosition())
+                .setInputDigest(e.getInputDigest()).setDigest(e.getOutputDigest()).setOriginSessionId(e.getSessionId())
                 .setSignature(e.getSignature()).setSender(e.getSignerAddress()).build();
     }
 
-    /** At most one push per client step received, plus one in flight: pushes never amplify the client's bytes. */
-    private void pushToNext(StepInput in, TensorMeta meta, ByteBuffer payload, byte[] inputDigest, byte[] outputDigest) {
+    /**
+     * At most one push per client step received, plus one in flight: pushes never amplify the client's bytes.
+     * Whether it pushed (its signature follows with the result's: {@link StepSigner}).
+     */
+    private boolean pushToNext(StepInput in, TensorMeta meta, ByteBuffer payload, byte[] inputDigest, byte[] outputDigest) {
         if (next == null) {
-            return;
+            return false;
         }
         if (ring == null && pushesSent >= clientSteps + 1) { // a ring's pushes are bounded by its window instead
             counters.pushesSuppressed.incrementAndGet();
-            return;
+            return false;
         }
         pushesSent++;
         var push = Push.newBuilder().setSessionId(next.getSessionId()).setStep(in.step()).setPosition(in.position())
@@ -349,7 +373,7 @@ final class ServerSession {
                 .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id)).build();
         String to = next.getAddress();
         host.push(to, new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
-        StepSigner.push(host, to, next.getSessionId(), in.step(), in.position(), inputDigest, outputDigest, id);
+        return true;
     }
 
     /** Bad input: a push is dropped (the client's copy will come), a client's step is answered with the reason. */

@@ -1,8 +1,10 @@
 package dev.catena.core.server;
 
 import dev.catena.core.protocol.Tensors;
+import dev.catena.core.security.ProofCheck;
 import dev.catena.transport.proto.InputSource;
 import dev.catena.transport.proto.Push;
+import dev.catena.transport.proto.RingToken;
 import dev.catena.transport.proto.SignedStatement;
 import dev.catena.transport.proto.TensorMeta;
 import dev.catena.transport.sign.Statements;
@@ -24,6 +26,8 @@ final class StepInput {
     /** A push's header and the key of the connection it came on (null for a client's step). */
     final Push push;
     private final PublicKey pushKey;
+    /** Ring mode, the first session: the signed token this step embeds (null otherwise). */
+    RingToken ringInput;
     private byte[] digest; // computed once, on the session's thread rather than the event loop
 
     StepInput(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender, long requestId,
@@ -65,8 +69,8 @@ final class StepInput {
     /** Whether {@code sig} is the sender's (the key of the connection the push came on) over what the push carries; keeps it. */
     boolean signedBySender(byte[] sig) {
         if (push == null || pushKey == null || sig == null) return false;
-        byte[] statement = Statements.push(push.getSessionId().toByteArray(), push.getStep(), push.getPosition(),
-                push.getInputDigest().toByteArray(), declaredDigest, push.getOriginSessionId().toByteArray());
+        byte[] statement = Statements.step(push.getOriginSessionId().toByteArray(), push.getSessionId().toByteArray(), push.getStep(),
+                push.getPosition(), push.getInputDigest().toByteArray(), declaredDigest, Statements.NO_TOKEN);
         boolean ok = Statements.verify(pushKey, statement, sig);
         if (ok) signature = sig;
         return ok;
@@ -74,11 +78,9 @@ final class StepInput {
 
     /** A push as evidence: the statement its sender signed, with the sender's key. */
     SignedStatement evidence() {
-        return SignedStatement.newBuilder().setDomain(Statements.PUSH).setSessionId(push.getSessionId())
-                .setStep(push.getStep()).setPosition(push.getPosition()).setInputDigest(push.getInputDigest())
-                .setOutputDigest(push.getDigest()).setOriginSessionId(push.getOriginSessionId())
-                .setPublicKey(com.google.protobuf.ByteString.copyFrom(pushKey.getEncoded()))
-                .setSignature(com.google.protobuf.ByteString.copyFrom(signature)).setSignerAddress(sender).build();
+        return ProofCheck.of(push.toBuilder().setDigest(com.google.protobuf.ByteString.copyFrom(declaredDigest))
+                        .setSignature(com.google.protobuf.ByteString.copyFrom(signature)).build(),
+                com.google.protobuf.ByteString.copyFrom(pushKey.getEncoded())).toBuilder().setSignerAddress(sender).build();
     }
 
     /** Whether the payload is what the sender hashed (an absent digest is not checked). */

@@ -60,6 +60,15 @@ class RingVerificationTest {
             // Every lie that reached the client was caught; lies in steps the ring ran ahead of a rewind never reached it.
             assertTrue(ring[1] >= 3 && ring[1] <= liar.lies.get(), ring[1] + " rewinds for " + liar.lies.get() + " lies");
             assertEquals(N - 1 - ring[1], ring[0], "every other step was verified in the ring");
+            // It signed what it told the first server and what it told the client: one input, two statements, a proof.
+            var proofs = cluster.client.proofs();
+            assertTrue(!proofs.isEmpty(), "no proof for " + ring[1] + " caught lies");
+            for (var proof : proofs) {
+                var verdict = dev.catena.core.Proofs.verify(proof.toByteArray(), "ring proof");
+                assertEquals(dev.catena.core.Proofs.Status.PROVED, verdict.status(), verdict.message());
+                assertArrayEquals(liarIdentity.publicKey().getEncoded(), verdict.key().getEncoded(), verdict.message());
+            }
+            System.out.println(lie + ": " + proofs.size() + " proofs for " + ring[1] + " caught lies");
             cluster.assertNothingLeft();
         }
     }

@@ -23,7 +23,15 @@ import java.util.HexFormat;
  * big-endian, where {@code domain} is {@code catena/result/v1} or {@code catena/push/v1}. A result's
  * session is the client's session at the signer. A push's session is the session at the receiver, and
  * its tail is {@code u8 len(origin) || origin}: the signer's own session of that step, so that a push and
- * the same server's result for the step can be matched (a proof). The hello statement is
+ * the same server's result for the step can be matched (a proof). Servers now sign one statement per step
+ * that serves as both (the two older kinds are still verified, for proofs made before it):
+ * <pre>
+ *   catena/step/v1 || 0x00 || u8 len(signer session) || signer session || u8 len(receiver) || receiver
+ *     || u64 step || u32 position || u8 len(input_digest) || input_digest || u8 len(output_digest) || output_digest
+ *     || u8 0  |  u8 1 || u32 token
+ * </pre>
+ * where the signer session is the client's session at the signer, the receiver is the session its output
+ * was pushed to (empty when none) and the token is what a ring's last server sampled. The hello statement is
  * {@code catena/hello/v1 || 0x00 || nonce}: a server signs the nonce a connecting client sent. A directory
  * record's statement is {@code catena/record/v1 || 0x00} then each field as {@code u16 len || UTF-8}:
  * address, model id, model name, span ({@code start:end}), throughput ({@code %.3f}, the precision
@@ -32,6 +40,10 @@ import java.util.HexFormat;
 public final class Statements {
     public static final String RESULT = "catena/result/v1";
     public static final String PUSH = "catena/push/v1";
+    /** One statement per step, for its result and its push (or ring token) alike. */
+    public static final String STEP = "catena/step/v1";
+    /** {@link #step}'s token when the step sampled none. */
+    public static final int NO_TOKEN = -1;
     public static final String HELLO = "catena/hello/v1";
     public static final String RECORD = "catena/record/v1";
     /** Ed25519 signatures are 64 bytes. */
@@ -60,6 +72,46 @@ public final class Statements {
     public static byte[] push(byte[] receiverSession, long step, int position, byte[] inputDigest, byte[] outputDigest,
                               byte[] originSession) {
         return encode(PUSH, receiverSession, step, position, inputDigest, outputDigest, originSession);
+    }
+
+    /**
+     * What a server signs once per step, sent with both its result and its push: {@code signerSession}
+     * the client's session at the signer, {@code receiverSession} the session its output was pushed to
+     * (empty when none), {@code token} the ring token it sampled ({@link #NO_TOKEN} when none).
+     */
+    public static byte[] step(byte[] signerSession, byte[] receiverSession, long step, int position, byte[] inputDigest,
+                              byte[] outputDigest, int token) {
+        byte[] domain = STEP.getBytes(StandardCharsets.US_ASCII);
+        for (byte[] field : new byte[][]{signerSession, receiverSession, inputDigest, outputDigest}) {
+            if (field.length > 255) throw new IllegalArgumentException("a statement field is at most 255 bytes, got " + field.length);
+        }
+        int size = domain.length + 1 + 1 + signerSession.length + 1 + receiverSession.length + 8 + 4 + 1 + inputDigest.length
+                + 1 + outputDigest.length + 1 + (token == NO_TOKEN ? 0 : 4);
+        ByteBuffer b = ByteBuffer.allocate(size).put(domain).put((byte) 0)
+                .put((byte) signerSession.length).put(signerSession).put((byte) receiverSession.length).put(receiverSession)
+                .putLong(step).putInt(position).put((byte) inputDigest.length).put(inputDigest)
+                .put((byte) outputDigest.length).put(outputDigest);
+        if (token == NO_TOKEN) b.put((byte) 0);
+        else b.put((byte) 1).putInt(token);
+        return b.array();
+    }
+
+    /** The step statement a result states (its session, the session it says it pushed to, its ring token if any). */
+    public static byte[] step(dev.catena.transport.proto.StepResult r) {
+        return step(r.getSessionId().toByteArray(), r.getPushedSessionId().toByteArray(), r.getStep(), r.getPosition(),
+                r.getInputDigest().toByteArray(), r.getOutputDigest().toByteArray(), r.hasRingToken() ? r.getRingToken() : NO_TOKEN);
+    }
+
+    /** The step statement a push states; {@code outputDigest} is its payload's digest as declared. */
+    public static byte[] step(dev.catena.transport.proto.Push p) {
+        return step(p.getOriginSessionId().toByteArray(), p.getSessionId().toByteArray(), p.getStep(), p.getPosition(),
+                p.getInputDigest().toByteArray(), p.getDigest().toByteArray(), NO_TOKEN);
+    }
+
+    /** The step statement a ring token states: its sender's step, with no receiver session, and the token. */
+    public static byte[] step(dev.catena.transport.proto.RingToken t) {
+        return step(t.getOriginSessionId().toByteArray(), new byte[0], t.getStep(), t.getStepPosition(),
+                t.getInputDigest().toByteArray(), t.getOutputDigest().toByteArray(), t.getToken());
     }
 
     public static byte[] hello(byte[] nonce) {
