@@ -79,6 +79,7 @@ final class FrameDispatcher implements FrameHandler {
 
     @Override
     public void onFrame(Connection from, Frame frame) {
+        long arrived = System.nanoTime(); // a step's turnaround starts here
         Envelope e = frame.header();
         if (e.getBodyCase() != Envelope.BodyCase.PUSH && e.getBodyCase() != Envelope.BodyCase.PUSH_SIGNATURE) {
             counters.bytesFromClients.addAndGet(frame.wireBytes());
@@ -93,8 +94,8 @@ final class FrameDispatcher implements FrameHandler {
             switch (e.getBodyCase()) {
                 case HELLO -> hello(from, e);
                 case OPEN -> open(from, e.getRequestId(), e.getOpen());
-                case STEP -> step(from, e, frame.payload());
-                case PUSH -> push(from, e, frame.payload());
+                case STEP -> step(from, e, frame.payload(), arrived);
+                case PUSH -> push(from, e, frame.payload(), arrived);
                 case PUSH_SIGNATURE -> {
                     var ps = e.getPushSignature();
                     SessionTable.Entry entry = sessions.get(hex(ps.getSessionId()));
@@ -105,7 +106,7 @@ final class FrameDispatcher implements FrameHandler {
                     SessionTable.Entry entry = sessions.get(hex(e.getRingToken().getSessionId()));
                     // Only from peers (connections that announced a key), like pushes; the client verifies every token after the fact.
                     if (entry == null || !peerKeys.containsKey(from)) counters.pushesDropped.incrementAndGet();
-                    else entry.executor().execute(() -> entry.session().onRingToken(e.getRingToken()));
+                    else entry.executor().execute(() -> entry.session().onRingToken(e.getRingToken(), arrived));
                 }
                 case RING_ACK -> {
                     SessionTable.Entry entry = sessions.get(hex(e.getRingAck().getSessionId()));
@@ -250,7 +251,7 @@ final class FrameDispatcher implements FrameHandler {
                 .setSessionId(ByteString.copyFrom(id)).setLength(0).setKvBytes(s.kvBytes())).build()));
     }
 
-    private void step(Connection from, Envelope e, ByteBuffer payload) {
+    private void step(Connection from, Envelope e, ByteBuffer payload, long arrived) {
         var st = e.getStep();
         String idHex = hex(st.getSessionId());
         SessionTable.Entry entry = sessions.get(idHex);
@@ -266,6 +267,7 @@ final class FrameDispatcher implements FrameHandler {
         counters.clientSteps.incrementAndGet();
         var in = new StepInput(st.getStep(), st.getPosition(), st.getHidden(), Tensors.copy(payload), InputSource.CLIENT,
                 "", e.getRequestId(), st.getDigest().toByteArray());
+        in.receivedNanos = arrived;
         ServerSession s = entry.session();
         s.used = true;
         entry.executor().execute(() -> {
@@ -274,7 +276,7 @@ final class FrameDispatcher implements FrameHandler {
         });
     }
 
-    private void push(Connection from, Envelope e, ByteBuffer payload) {
+    private void push(Connection from, Envelope e, ByteBuffer payload, long arrived) {
         var p = e.getPush();
         String idHex = hex(p.getSessionId());
         SessionTable.Entry entry = sessions.get(idHex);
@@ -286,6 +288,7 @@ final class FrameDispatcher implements FrameHandler {
         // The signature is checked on the session's thread (ServerSession.onPush), not on the event loop.
         var in = new StepInput(p.getStep(), p.getPosition(), p.getHidden(), Tensors.copy(payload), InputSource.PUSH,
                 p.getSender(), 0, p.getDigest().toByteArray(), p, peerKeys.get(from));
+        in.receivedNanos = arrived;
         ServerSession s = entry.session();
         s.used = true;
         entry.executor().execute(() -> s.onPush(in));

@@ -206,12 +206,12 @@ final class ServerSession {
      * embedded and run as the next step, pushed on down the route. Stale, misplaced or unasked-for
      * tokens are dropped (the client verifies every step and rewinds what is wrong).
      */
-    void onRingToken(RingToken t) {
+    void onRingToken(RingToken t, long arrived) {
         counters.ringTokensReceived.incrementAndGet();
-        ringToken(t);
+        ringToken(t, arrived);
     }
 
-    private void ringToken(RingToken t) {
+    private void ringToken(RingToken t, long arrived) {
         if (ring == null || !ring.embeds() || t.getStep() != lastStep || t.getPosition() != span.length()) {
             counters.pushesDropped.incrementAndGet();
             return;
@@ -228,8 +228,10 @@ final class ServerSession {
             return;
         }
         ByteBuffer bytes = Tensors.encode(hidden, wireDtype);
-        compute(new StepInput(lastStep + 1, t.getPosition(), Tensors.meta(wireDtype, 1, nEmbd), bytes, InputSource.RING,
-                t.getSender(), 0, new byte[0]), false);
+        var in = new StepInput(lastStep + 1, t.getPosition(), Tensors.meta(wireDtype, 1, nEmbd), bytes, InputSource.RING,
+                t.getSender(), 0, new byte[0]);
+        in.receivedNanos = arrived;
+        compute(in, false);
     }
 
     /** Ring mode: the client verified every position below {@code verified}; a parked step may run now. */
@@ -240,21 +242,23 @@ final class ServerSession {
         if (parkedToken != null && ring.allows(parkedToken.getPosition())) {
             RingToken t = parkedToken;
             parkedToken = null;
-            ringToken(t);
+            ringToken(t, System.nanoTime()); // its wait for the client's ack is no turnaround
         }
         if (parkedPush != null && ring.allows(parkedPush.position())) {
             StepInput p = parkedPush;
             parkedPush = null;
+            p.receivedNanos = System.nanoTime();
             push(p);
         }
     }
 
     /** Ring mode, the last session: the token to the first session (the route's next of the last). */
-    private void sendRingToken(RingToken t) {
-        if (next == null) return; // sent when the client names the first session
+    private boolean sendRingToken(RingToken t) {
+        if (next == null) return false; // sent when the client names the first session
         counters.ringTokensSent.incrementAndGet();
         host.push(next.getAddress(), Frame.of(Envelope.newBuilder().setRingToken(t.toBuilder()
                 .setSessionId(next.getSessionId()).setSender(host.address())).build()));
+        return true;
     }
 
     /** A push's trailing signature, from the transport's thread. */
@@ -281,12 +285,14 @@ final class ServerSession {
             return;
         }
         float[] out;
+        long computeStarted = System.nanoTime();
         try {
             out = host.forward(span, hidden, n, in.position(), lastOnly);
         } catch (SpanInputException bad) {
             refuse(in, bad.getMessage());
             return;
         }
+        long computeNanos = System.nanoTime() - computeStarted;
         if (in.source() == InputSource.PUSH) counters.pushesUsed.incrementAndGet(); // computed on before the client's copy came
         counters.steps.incrementAndGet();
         if (corrected) {
@@ -300,17 +306,21 @@ final class ServerSession {
         TensorMeta outMeta = Tensors.meta(wireDtype, out.length / nEmbd, nEmbd);
         // Push first: the next server's input is on the critical path, the client's copy is not.
         int ringToken = -1;
+        boolean sentOn;
         if (ring != null && ring.samples()) {
             int rows = out.length / nEmbd;
             long headStarted = System.nanoTime();
             int[] sampled = ring.sample(Arrays.copyOfRange(out, (rows - 1) * nEmbd, rows * nEmbd), in.position(), n);
-            counters.computeNanos.addAndGet(System.nanoTime() - headStarted); // the head is this server's compute too
+            long headNanos = System.nanoTime() - headStarted;
+            counters.computeNanos.addAndGet(headNanos); // the head is this server's compute too
+            computeNanos += headNanos;
             ringToken = sampled[0];
             lastToken = sampled[1] == 1 ? RingToken.newBuilder().setStep(in.step()).setPosition(in.position() + n)
                     .setToken(ringToken).build() : null;
-            if (lastToken != null) sendRingToken(lastToken);
+            sentOn = lastToken != null && sendRingToken(lastToken);
+            if (sentOn) recordTurnaround(in, computeNanos);
         } else {
-            pushToNext(in, outMeta, payload, digest, outputDigest);
+            sentOn = pushToNext(in, outMeta, payload, digest, outputDigest, computeNanos);
         }
         var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
                 .setStep(in.step()).setPosition(in.position()).setLength(span.length()).setHidden(outMeta)
@@ -323,6 +333,7 @@ final class ServerSession {
         }
         client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)
                 .setResult(result).build(), payload.duplicate()));
+        if (!sentOn) recordTurnaround(in, computeNanos); // the route's end: its result is its output
         StepSigner.result(host, client, id, in.step(), in.position(), digest, outputDigest);
     }
 
@@ -333,14 +344,21 @@ final class ServerSession {
                 .setSignature(e.getSignature()).setSender(e.getSignerAddress()).build();
     }
 
+    /** From the input's arrival to now, less the step's compute: what this server added to the chain. */
+    private void recordTurnaround(StepInput in, long computeNanos) {
+        counters.turnaround.record(System.nanoTime() - in.receivedNanos - computeNanos);
+    }
+
     /** At most one push per client step received, plus one in flight: pushes never amplify the client's bytes. */
-    private void pushToNext(StepInput in, TensorMeta meta, ByteBuffer payload, byte[] inputDigest, byte[] outputDigest) {
+    /** Whether the push was handed to the transport. */
+    private boolean pushToNext(StepInput in, TensorMeta meta, ByteBuffer payload, byte[] inputDigest, byte[] outputDigest,
+                               long computeNanos) {
         if (next == null) {
-            return;
+            return false;
         }
         if (ring == null && pushesSent >= clientSteps + 1) { // a ring's pushes are bounded by its window instead
             counters.pushesSuppressed.incrementAndGet();
-            return;
+            return false;
         }
         pushesSent++;
         var push = Push.newBuilder().setSessionId(next.getSessionId()).setStep(in.step()).setPosition(in.position())
@@ -349,7 +367,9 @@ final class ServerSession {
                 .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id)).build();
         String to = next.getAddress();
         host.push(to, new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
+        recordTurnaround(in, computeNanos); // the push is out: the trailing signature is off the next server's path
         StepSigner.push(host, to, next.getSessionId(), in.step(), in.position(), inputDigest, outputDigest, id);
+        return true;
     }
 
     /** Bad input: a push is dropped (the client's copy will come), a client's step is answered with the reason. */
