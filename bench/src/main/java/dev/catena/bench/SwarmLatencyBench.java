@@ -110,6 +110,10 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                     + "(rows marked 'tls'), to compare on a loaded machine (default ${DEFAULT-VALUE}).")
     String tls;
 
+    @Option(names = "--processes", description = "Servers as separate JVMs (same classpath), each behind its proxies as in one JVM: "
+            + "what separate processes cost per hop.")
+    boolean processes;
+
     @Option(names = "--repeat", defaultValue = "1", description = "Runs of each configuration, interleaved with --tls both (default ${DEFAULT-VALUE}).")
     int repeat;
 
@@ -120,8 +124,13 @@ public final class SwarmLatencyBench implements Callable<Integer> {
     }
 
     /** One measured run. */
+    /**
+     * @param hopTurnP50 the servers' turnaround beyond compute (their counters' p50, averaged over the servers), ms
+     * @param clientTurnP50 the client's turnaround from the last result to the next step (push, relay), ms
+     */
     record Row(String model, String scenario, int servers, long clientMs, long peerMs, String mode, int nEmbd, int steps,
-               double p50, double p90, double computeMs, double formulaMs) {
+               double p50, double p90, double computeMs, double formulaMs, double hopTurnP50, double hopTurnP90,
+               double clientTurnP50, double clientTurnP90) {
         double ratio() {
             return p50 / formulaMs;
         }
@@ -174,6 +183,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--tls must be off, on or both, got " + tls);
         };
         if (repeat < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be >= 1");
+        if (processes && !tls.equals("off")) throw new CommandLine.ParameterException(spec.commandLine(), "--processes runs without --tls");
         var stdout = spec.commandLine().getOut();
         SpanBackend backend = passThrough > 0 ? new PassThroughSpans(16, passThrough) : Catena.spanBackend("ffm");
         List<Row> rows = new ArrayList<>();
@@ -183,7 +193,8 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                 for (var mode : modes(passThrough > 0)) {
                     for (int r = 0; r < repeat; r++) {
                         for (boolean withTls : tlsModes) {
-                            Row row = run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads, withTls);
+                            Row row = processes ? run(model, passThrough, sc, k, mode)
+                                    : run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads, withTls);
                             rows.add(row);
                             stdout.println(Report.markdownRow(row));
                             stdout.flush();
@@ -215,20 +226,45 @@ public final class SwarmLatencyBench implements Callable<Integer> {
         if (k > info.nLayer()) throw new IllegalArgumentException(k + " servers for " + info.nLayer() + " blocks");
         String id = model.getFileName().toString();
         var netty = Catena.transport("netty");
-        List<SwarmServer> servers = new ArrayList<>();
-        List<LinkProxy> proxies = new ArrayList<>();
+        List<BenchServer> servers = new ArrayList<>();
         Identity identity = Identity.generate();
         TlsConfig serverTls = tls ? new TlsConfig(identity.privateKey(), identity.certificate(), List.of(identity.certificate()), false) : null;
         TlsConfig clientTls = tls ? new TlsConfig(null, null, List.of(identity.certificate()), false) : null;
-        try (Transport st = netty.create(TransportConfig.defaults().withTls(serverTls));
-             Transport ct = netty.create(TransportConfig.defaults().withTls(clientTls))) {
-            List<Map<String, String>> pushRoutes = new ArrayList<>();
+        try (Transport st = netty.create(TransportConfig.defaults().withTls(serverTls))) {
             for (BlockRange r : BlockRange.even(info.nLayer(), k)) {
-                var map = new HashMap<String, String>();
-                pushRoutes.add(map);
-                servers.add(SwarmServer.start(new SwarmServer.Config(model, id, r, SpanOptions.cpu(threads), "127.0.0.1:0", 1L << 30,
-                        Duration.ofMinutes(5), 1, name -> map.getOrDefault(name, name)), backend, st, identity));
+                servers.add(BenchServer.inProcess(model, id, r, threads, backend, st, identity));
             }
+            return measure(backend, model, passThrough, sc, servers, mode, tokens, warmup, threads, clientTls, tls ? " tls" : "");
+        } finally {
+            servers.forEach(BenchServer::close);
+        }
+    }
+
+    /** Servers as child JVMs ({@link ServerProcess}), the client and the proxies in this one. */
+    private Row run(Path model, int passThrough, Scenario sc, int k, RemoteSession.Mode mode) throws Exception {
+        SpanBackend backend = passThrough > 0 ? new PassThroughSpans(16, passThrough) : Catena.spanBackend("ffm");
+        var info = backend.inspect(model);
+        if (k > info.nLayer()) throw new IllegalArgumentException(k + " servers for " + info.nLayer() + " blocks");
+        List<BenchServer> servers = new ArrayList<>();
+        try {
+            for (BlockRange r : BlockRange.even(info.nLayer(), k)) {
+                servers.add(ServerProcess.start(model, model.getFileName().toString(), r, threads,
+                        passThrough > 0 ? new int[]{info.nLayer(), passThrough} : null));
+            }
+            return measure(backend, model, passThrough > 0, sc, servers, mode, tokens, warmup, threads, null, " procs");
+        } finally {
+            servers.forEach(BenchServer::close);
+        }
+    }
+
+    /** One run against started servers: the proxies, the client, the generation, the figures. */
+    static Row measure(SpanBackend backend, Path model, boolean passThrough, Scenario sc, List<BenchServer> servers, RemoteSession.Mode mode,
+                       int tokens, int warmup, int threads, TlsConfig clientTls, String label) throws Exception {
+        var info = backend.inspect(model);
+        String id = model.getFileName().toString();
+        int k = servers.size();
+        List<LinkProxy> proxies = new ArrayList<>();
+        try (Transport ct = Catena.transport("netty").create(TransportConfig.defaults().withTls(clientTls))) {
             // Client -> server i through a proxy with the client delay, server i -> i+1 through one with the peer delay.
             boolean direct = sc.clientMs() == 0 && sc.peerMs() == 0;
             List<Hop> route = new ArrayList<>();
@@ -244,20 +280,25 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             for (int i = 0; !direct && i + 1 < k; i++) {
                 var peer = LinkProxy.to(servers.get(i + 1).address(), 200 + i).delay(sc.peerMs(), 0);
                 proxies.add(peer);
-                pushRoutes.get(i).put(route.get(i + 1).address(), peer.address());
+                servers.get(i).route(route.get(i + 1).address(), peer.address());
             }
             if (!direct && mode == RemoteSession.Mode.RING) { // the ring closes: the last server to the first, at the peer delay
                 var back = LinkProxy.to(servers.getFirst().address(), 300).delay(sc.peerMs(), 0);
                 proxies.add(back);
-                pushRoutes.get(k - 1).put(route.getFirst().address(), back.address());
+                servers.get(k - 1).route(route.getFirst().address(), back.address());
             }
             List<Double> stepMillis = new ArrayList<>();
+            var client = new SwarmClient(ct, Duration.ofSeconds(120));
+            Runnable resetCounters = () -> {
+                servers.forEach(BenchServer::reset);
+                client.counters().turnaround.reset();
+            };
             if (mode == RemoteSession.Mode.RING) {
-                try (var client = new SwarmClient(ct, Duration.ofSeconds(120));
+                try (client;
                      var ring = new RingChain(spec -> RemoteSession.open(client, id, info.nEmbd(), route, mode, tokens + warmup + 64, DType.F32,
                              Duration.ofSeconds(120), true, spec), millis -> {
                          stepMillis.add(millis);
-                         if (stepMillis.size() == warmup) resetCompute(servers);
+                         if (stepMillis.size() == warmup) resetCounters.run();
                      });
                      var head = backend.openHead(model, SpanOptions.cpu(threads))) {
                     GenerationLoop.generate(head, ring, "Once upon a time", tokens + warmup + 2, SamplingParams.greedyDecoding(),
@@ -265,12 +306,12 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                     long[] counts = ring.counts();
                     System.err.printf("ring: %d steps verified after the fact, %d rewound%n", counts[0], counts[1]);
                 }
-            } else try (var client = new SwarmClient(ct, Duration.ofSeconds(120));
+            } else try (client;
                  var session = RemoteSession.open(client, id, info.nEmbd(), route, mode, tokens + warmup + 64, DType.F32,
                          Duration.ofSeconds(120))) {
                 // Only decode steps (one token) after warm-up count, for latency and for the servers' compute alike.
                 GenerationLoop.Chain timed = (hidden, n, position) -> {
-                    if (n == 1 && stepMillis.size() == warmup) resetCompute(servers);
+                    if (n == 1 && stepMillis.size() == warmup) resetCounters.run();
                     long t0 = System.nanoTime();
                     float[] out = session.step(hidden, n, position);
                     if (n == 1) stepMillis.add((System.nanoTime() - t0) / 1e6);
@@ -291,15 +332,19 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                 }
             }
             double[] steps = stepMillis.subList(warmup, stepMillis.size()).stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            double computeMs = servers.stream().mapToDouble(s -> s.counters().computeNanos.get() / 1e6
-                    / Math.max(1, s.counters().steps.get())).sum();
+            List<Map<String, Long>> counters = servers.stream().map(BenchServer::counters).toList();
+            double computeMs = counters.stream().mapToDouble(c -> c.get("compute_us") / 1e3 / Math.max(1, c.get("steps"))).sum();
             double formula = formula(sc, k, mode, computeMs);
-            return new Row((passThrough ? "pass-through" : id) + (tls ? " tls" : ""), sc.name(), k, sc.clientMs(), sc.peerMs(),
+            double hopP50 = counters.stream().mapToDouble(c -> c.get("turnaround_p50_us") / 1e3).average().orElse(0);
+            double hopP90 = counters.stream().mapToDouble(c -> c.get("turnaround_p90_us") / 1e3).average().orElse(0);
+            System.err.println("turnaround beyond compute per server, p50/p90 ms: " + counters.stream().map(c -> String.format(Locale.ROOT,
+                    "%.3f/%.3f", c.get("turnaround_p50_us") / 1e3, c.get("turnaround_p90_us") / 1e3)).toList());
+            var turn = client.counters().turnaround;
+            return new Row((passThrough ? "pass-through" : id) + label, sc.name(), k, sc.clientMs(), sc.peerMs(),
                     mode.name().toLowerCase(Locale.ROOT), info.nEmbd(), steps.length, percentile(steps, 0.5), percentile(steps, 0.9),
-                    computeMs, formula);
+                    computeMs, formula, hopP50, hopP90, turn.percentileMillis(0.5), turn.percentileMillis(0.9));
         } finally {
             proxies.forEach(LinkProxy::close);
-            servers.forEach(SwarmServer::close);
         }
     }
 
@@ -324,10 +369,6 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             case RING -> computeMs + k * sc.peerMs(); // Σc + Σd(Sk,Sk+1) + d(SN,S1): no client leg
             case RELAY -> k * 2.0 * sc.clientMs() + computeMs;
         };
-    }
-
-    private static void resetCompute(List<SwarmServer> servers) {
-        servers.forEach(s -> s.counters().reset());
     }
 
     static double percentile(double[] sorted, double p) {
