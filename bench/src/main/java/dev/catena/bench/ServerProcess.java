@@ -47,13 +47,18 @@ final class ServerProcess implements BenchServer {
         this.address = ready.substring("ready ".length()).trim();
     }
 
-    /** Starts a server of {@code blocks}; {@code passThrough} (nLayer, hidden) for spans that compute nothing, else null. */
-    static ServerProcess start(Path model, String id, BlockRange blocks, int threads, int[] passThrough) throws IOException {
+    /**
+     * Starts a server of {@code blocks}; {@code passThrough} (nLayer, hidden) for spans that compute nothing, else null;
+     * {@code jvmOptions} after this JVM's own.
+     */
+    static ServerProcess start(Path model, String id, BlockRange blocks, int threads, int[] passThrough, List<String> jvmOptions)
+            throws IOException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (!option.startsWith("-agentlib") && !option.startsWith("-javaagent")) command.add(option); // no debugger port twice
         }
+        command.addAll(jvmOptions);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchServerMain.class.getName(), model.toString(), id,
                 Integer.toString(blocks.start()), Integer.toString(blocks.end()), Integer.toString(threads)));
         if (passThrough != null) command.addAll(List.of(Integer.toString(passThrough[0]), Integer.toString(passThrough[1])));

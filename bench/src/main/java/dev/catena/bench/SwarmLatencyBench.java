@@ -114,6 +114,15 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             + "what separate processes cost per hop.")
     boolean processes;
 
+    @Option(names = "--server-jvm-options", paramLabel = "OPTS", split = " ",
+            description = "With --processes: more JVM options for the servers, e.g. \"-Dcatena.server.inlineSteps=false\".")
+    List<String> serverJvmOptions = List.of();
+
+    @Option(names = "--ab", paramLabel = "OPTS", split = " ",
+            description = "With --processes: each run twice back to back, the servers plain then with these JVM options (rows "
+                    + "marked 'B'): an A/B comparison on a loaded machine.")
+    List<String> abOptions;
+
     @Option(names = "--repeat", defaultValue = "1", description = "Runs of each configuration, interleaved with --tls both (default ${DEFAULT-VALUE}).")
     int repeat;
 
@@ -184,6 +193,9 @@ public final class SwarmLatencyBench implements Callable<Integer> {
         };
         if (repeat < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be >= 1");
         if (processes && !tls.equals("off")) throw new CommandLine.ParameterException(spec.commandLine(), "--processes runs without --tls");
+        if (!processes && (abOptions != null || !serverJvmOptions.isEmpty())) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--ab and --server-jvm-options go with --processes");
+        }
         var stdout = spec.commandLine().getOut();
         SpanBackend backend = passThrough > 0 ? new PassThroughSpans(16, passThrough) : Catena.spanBackend("ffm");
         List<Row> rows = new ArrayList<>();
@@ -193,11 +205,22 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                 for (var mode : modes(passThrough > 0)) {
                     for (int r = 0; r < repeat; r++) {
                         for (boolean withTls : tlsModes) {
-                            Row row = processes ? run(model, passThrough, sc, k, mode)
-                                    : run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads, withTls);
-                            rows.add(row);
-                            stdout.println(Report.markdownRow(row));
-                            stdout.flush();
+                            List<Row> runs = new ArrayList<>();
+                            if (processes) {
+                                runs.add(run(model, passThrough, sc, k, mode, serverJvmOptions, ""));
+                                if (abOptions != null) {
+                                    List<String> b = new ArrayList<>(serverJvmOptions);
+                                    b.addAll(abOptions);
+                                    runs.add(run(model, passThrough, sc, k, mode, b, " B"));
+                                }
+                            } else {
+                                runs.add(run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads, withTls));
+                            }
+                            for (Row row : runs) {
+                                rows.add(row);
+                                stdout.println(Report.markdownRow(row));
+                                stdout.flush();
+                            }
                         }
                     }
                 }
@@ -241,7 +264,8 @@ public final class SwarmLatencyBench implements Callable<Integer> {
     }
 
     /** Servers as child JVMs ({@link ServerProcess}), the client and the proxies in this one. */
-    private Row run(Path model, int passThrough, Scenario sc, int k, RemoteSession.Mode mode) throws Exception {
+    private Row run(Path model, int passThrough, Scenario sc, int k, RemoteSession.Mode mode, List<String> jvmOptions, String mark)
+            throws Exception {
         SpanBackend backend = passThrough > 0 ? new PassThroughSpans(16, passThrough) : Catena.spanBackend("ffm");
         var info = backend.inspect(model);
         if (k > info.nLayer()) throw new IllegalArgumentException(k + " servers for " + info.nLayer() + " blocks");
@@ -249,9 +273,9 @@ public final class SwarmLatencyBench implements Callable<Integer> {
         try {
             for (BlockRange r : BlockRange.even(info.nLayer(), k)) {
                 servers.add(ServerProcess.start(model, model.getFileName().toString(), r, threads,
-                        passThrough > 0 ? new int[]{info.nLayer(), passThrough} : null));
+                        passThrough > 0 ? new int[]{info.nLayer(), passThrough} : null, jvmOptions));
             }
-            return measure(backend, model, passThrough > 0, sc, servers, mode, tokens, warmup, threads, null, " procs");
+            return measure(backend, model, passThrough > 0, sc, servers, mode, tokens, warmup, threads, null, " procs" + mark);
         } finally {
             servers.forEach(BenchServer::close);
         }
@@ -292,6 +316,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             Runnable resetCounters = () -> {
                 servers.forEach(BenchServer::reset);
                 client.counters().turnaround.reset();
+                client.counters().resultWait.reset();
             };
             if (mode == RemoteSession.Mode.RING) {
                 try (client;
@@ -338,7 +363,13 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             double hopP50 = counters.stream().mapToDouble(c -> c.get("turnaround_p50_us") / 1e3).average().orElse(0);
             double hopP90 = counters.stream().mapToDouble(c -> c.get("turnaround_p90_us") / 1e3).average().orElse(0);
             System.err.println("turnaround beyond compute per server, p50/p90 ms: " + counters.stream().map(c -> String.format(Locale.ROOT,
-                    "%.3f/%.3f", c.get("turnaround_p50_us") / 1e3, c.get("turnaround_p90_us") / 1e3)).toList());
+                    "%.3f/%.3f", c.get("turnaround_p50_us") / 1e3, c.get("turnaround_p90_us") / 1e3)).toList()
+                    + "; of which waiting for the session's thread: " + counters.stream().map(c -> String.format(Locale.ROOT,
+                    "%.3f/%.3f", c.get("input_wait_p50_us") / 1e3, c.get("input_wait_p90_us") / 1e3)).toList()
+                    + "; compute per step: " + counters.stream().map(c -> String.format(Locale.ROOT, "%.3f",
+                    c.get("compute_us") / 1e3 / Math.max(1, c.get("steps")))).toList()
+                    + "; client: of its turnaround, waiting for its thread p50/p90 " + String.format(Locale.ROOT, "%.3f/%.3f",
+                    client.counters().resultWait.percentileMillis(0.5), client.counters().resultWait.percentileMillis(0.9)));
             var turn = client.counters().turnaround;
             return new Row((passThrough ? "pass-through" : id) + label, sc.name(), k, sc.clientMs(), sc.peerMs(),
                     mode.name().toLowerCase(Locale.ROOT), info.nEmbd(), steps.length, percentile(steps, 0.5), percentile(steps, 0.9),

@@ -23,4 +23,6 @@ public final class ClientCounters {
      * transport; its head, sampler and embedding included.
      */
     public final LatencyHistogram turnaround = new LatencyHistogram();
+    /** The part of {@link #turnaround} before the client's thread took the step's last result: the hand-off from the transport's thread. */
+    public final LatencyHistogram resultWait = new LatencyHistogram();
 }

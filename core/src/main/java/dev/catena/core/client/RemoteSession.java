@@ -297,7 +297,7 @@ public final class RemoteSession implements AutoCloseable {
      * and records its input once its result is accepted.
      */
     private ByteBuffer run(List<HopSession> chain, ByteBuffer input, int n, int position) {
-        signatures.check(step - 1); // those of the step before the last, verified meanwhile
+        long checkUpTo = step - 1; // the signatures of the step before the last, verified meanwhile: joined once this step is sent
         // Ring mode: the client's steps open an epoch, numbered above every step the ring ran before it.
         long s = mode == Mode.RING ? step = ((step >>> 32) + 1) << 32 : ++step;
         if (mode == Mode.RING) ringResults.clear();
@@ -314,6 +314,7 @@ public final class RemoteSession implements AutoCloseable {
         sendStep(chain.get(0), s, position, n, inputs[0], expected[0]);
         if (turnaroundFrom != 0 && chain == hops) client.counters().turnaround.record(System.nanoTime() - turnaroundFrom);
         turnaroundFrom = 0;
+        signatures.check(checkUpTo); // off the critical path; a bad one still fails this step (its hop is replaced, the step re-sent)
         long lastAt = 0;
         long deadline = System.nanoTime() + stepTimeout.toNanos();
         int accepted = 0;
@@ -363,6 +364,7 @@ public final class RemoteSession implements AutoCloseable {
                 if (match == null) break;
                 accepted++;
                 lastAt = ev.at();
+                if (accepted == size && chain == hops) client.counters().resultWait.record(System.nanoTime() - lastAt);
                 if (k > 0) {
                     hopSteps++;
                     if (match.header().getResult().getSource() == InputSource.PUSH) {

@@ -106,7 +106,7 @@ final class FrameDispatcher implements FrameHandler {
                     SessionTable.Entry entry = sessions.get(hex(e.getRingToken().getSessionId()));
                     // Only from peers (connections that announced a key), like pushes; the client verifies every token after the fact.
                     if (entry == null || !peerKeys.containsKey(from)) counters.pushesDropped.incrementAndGet();
-                    else entry.executor().execute(() -> entry.session().onRingToken(e.getRingToken(), arrived));
+                    else run(entry, () -> entry.session().onRingToken(e.getRingToken(), arrived), () -> true);
                 }
                 case RING_ACK -> {
                     SessionTable.Entry entry = sessions.get(hex(e.getRingAck().getSessionId()));
@@ -270,10 +270,10 @@ final class FrameDispatcher implements FrameHandler {
         in.receivedNanos = arrived;
         ServerSession s = entry.session();
         s.used = true;
-        entry.executor().execute(() -> {
+        run(entry, () -> {
             s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
             s.onClientStep(in);
-        });
+        }, () -> s.isNewStep(st.getStep()));
     }
 
     private void push(Connection from, Envelope e, ByteBuffer payload, long arrived) {
@@ -291,7 +291,28 @@ final class FrameDispatcher implements FrameHandler {
         in.receivedNanos = arrived;
         ServerSession s = entry.session();
         s.used = true;
-        entry.executor().execute(() -> s.onPush(in));
+        run(entry, () -> s.onPush(in), () -> s.isNewStep(p.getStep()));
+    }
+
+    /** Whether this thread is running a session's input already: never one inside another. */
+    private static final ThreadLocal<Boolean> RUNNING_INLINE = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
+    /**
+     * A session's input, on its executor; or here, on the transport's thread, when the session runs inline
+     * ({@link ServerSession#runsInline}), is idle, and {@code newStep} (a stale input may wait for a push's
+     * signature, which this thread would have to read).
+     */
+    private static void run(SessionTable.Entry entry, Runnable task, java.util.function.BooleanSupplier newStep) {
+        if (!entry.session().runsInline() || RUNNING_INLINE.get()) {
+            entry.executor().execute(task);
+            return;
+        }
+        RUNNING_INLINE.set(Boolean.TRUE);
+        try {
+            entry.executor().runHereIfIdle(task, newStep);
+        } finally {
+            RUNNING_INLINE.set(Boolean.FALSE);
+        }
     }
 
     private static long frameLength(Envelope header, ByteBuffer payload) {

@@ -37,6 +37,8 @@ public final class ServerCounters {
      * forward and, in ring mode, the head and sampler.
      */
     public final LatencyHistogram turnaround = new LatencyHistogram();
+    /** The part of {@link #turnaround} before compute: from the input's arrival to its forward starting (the hand-off to the session's thread). */
+    public final LatencyHistogram inputWait = new LatencyHistogram();
 
     /** Sets every counter to 0, e.g. after a benchmark's warm-up; counters a step in flight adds to may not read 0 after. */
     public void reset() {
@@ -46,6 +48,7 @@ public final class ServerCounters {
             c.set(0);
         }
         turnaround.reset();
+        inputWait.reset();
     }
 
     /** The counters by the names {@code ServerInfo} reports them under. */
@@ -75,6 +78,8 @@ public final class ServerCounters {
         m.put("turnaround_p50_us", turnaround.percentile(0.5) / 1000);
         m.put("turnaround_p90_us", turnaround.percentile(0.9) / 1000);
         m.put("turnaround_p99_us", turnaround.percentile(0.99) / 1000);
+        m.put("input_wait_p50_us", inputWait.percentile(0.5) / 1000);
+        m.put("input_wait_p90_us", inputWait.percentile(0.9) / 1000);
         return m;
     }
 }

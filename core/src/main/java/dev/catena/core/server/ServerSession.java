@@ -60,6 +60,10 @@ final class ServerSession {
     volatile long lastActivityNanos = System.nanoTime();
     /** A step or a push named this session (set when it arrives, before it is queued). */
     volatile boolean used;
+    /** Decode steps up to this compute (forward and head) may run on the transport's thread ({@link #runsInline}). */
+    static final long INLINE_COMPUTE_NANOS = 3_000_000;
+    /** The last decode step's compute; none yet: as if long. */
+    private volatile long lastDecodeComputeNanos = Long.MAX_VALUE;
 
     /** Ring mode: this session's part in the ring (null outside one). */
     private final RingState ring;
@@ -85,6 +89,23 @@ final class ServerSession {
         this.host = host;
         setNext(next, false);
         this.counters = host.counters();
+    }
+
+    /**
+     * Whether this session's next input may run on the thread that received it, when the session is
+     * idle: its decode steps are cheap (so the transport's thread is not held long), and the server
+     * allows it. Saves the hand-off to a compute thread, a wake-up on the hop's critical path.
+     */
+    boolean runsInline() {
+        return lastDecodeComputeNanos <= INLINE_COMPUTE_NANOS && host.stepsInline();
+    }
+
+    /**
+     * Whether {@code step} is after the last one computed: the path that never waits for a push's trailing
+     * signature (which the transport's thread would have to read). Only while no task of this session runs.
+     */
+    boolean isNewStep(long step) {
+        return step > lastStep;
     }
 
     boolean isClient(Connection c) {
@@ -286,6 +307,7 @@ final class ServerSession {
         }
         float[] out;
         long computeStarted = System.nanoTime();
+        counters.inputWait.record(computeStarted - in.receivedNanos);
         try {
             out = host.forward(span, hidden, n, in.position(), lastOnly);
         } catch (SpanInputException bad) {
@@ -314,12 +336,14 @@ final class ServerSession {
             long headNanos = System.nanoTime() - headStarted;
             counters.computeNanos.addAndGet(headNanos); // the head is this server's compute too
             computeNanos += headNanos;
+            if (n == 1) lastDecodeComputeNanos = computeNanos;
             ringToken = sampled[0];
             lastToken = sampled[1] == 1 ? RingToken.newBuilder().setStep(in.step()).setPosition(in.position() + n)
                     .setToken(ringToken).build() : null;
             sentOn = lastToken != null && sendRingToken(lastToken);
             if (sentOn) recordTurnaround(in, computeNanos);
         } else {
+            if (n == 1) lastDecodeComputeNanos = computeNanos;
             sentOn = pushToNext(in, outMeta, payload, digest, outputDigest, computeNanos);
         }
         var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
