@@ -97,7 +97,8 @@ final class ServerSession {
      * allows it. Saves the hand-off to a compute thread, a wake-up on the hop's critical path.
      */
     boolean runsInline() {
-        return lastDecodeComputeNanos <= INLINE_COMPUTE_NANOS && host.stepsInline();
+        // Not in ring mode: a ring failover then lost a replayed result's signature (SwarmCommandIT, 3 runs in 6), not yet understood.
+        return ring == null && lastDecodeComputeNanos <= INLINE_COMPUTE_NANOS && host.stepsInline();
     }
 
     /**

@@ -188,8 +188,11 @@ final class SwarmCommand implements Callable<Integer> {
             s.counters().forEach((k, v) -> {
                 if (!k.startsWith("turnaround_")) counters.merge(k, v, Long::sum);
             });
-            turnarounds.add(Map.of("server", s.address(), "p50_ms", s.counters().get("turnaround_p50_us") / 1e3,
-                    "p90_ms", s.counters().get("turnaround_p90_us") / 1e3));
+            var t = new LinkedHashMap<String, Object>();
+            t.put("server", s.address());
+            t.put("p50_ms", s.counters().get("turnaround_p50_us") / 1e3);
+            t.put("p90_ms", s.counters().get("turnaround_p90_us") / 1e3);
+            turnarounds.add(t);
         }
         List<Failover> failovers = g.stats().failovers();
         var out = spec.commandLine().getOut();
@@ -200,7 +203,10 @@ final class SwarmCommand implements Callable<Integer> {
             o.put("latency_ms", latency);
             o.put("counters", counters);
             o.put("server_turnaround", turnarounds);
-            o.put("client_turnaround_ms", Map.of("p50", round(client.turnaroundP50Millis()), "p90", round(client.turnaroundP90Millis())));
+            var clientTurnaround = new LinkedHashMap<String, Object>();
+            clientTurnaround.put("p50", round(client.turnaroundP50Millis()));
+            clientTurnaround.put("p90", round(client.turnaroundP90Millis()));
+            o.put("client_turnaround_ms", clientTurnaround);
             if (m == Mode.RING) {
                 var ring = new LinkedHashMap<String, Object>();
                 ring.put("verified", client.ringVerified());
