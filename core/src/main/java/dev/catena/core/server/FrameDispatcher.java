@@ -273,7 +273,7 @@ final class FrameDispatcher implements FrameHandler {
         run(entry, () -> {
             s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
             s.onClientStep(in);
-        }, () -> s.isNewStep(st.getStep()));
+        }, () -> oneRow(st.getHidden()) && s.isNewStep(st.getStep()));
     }
 
     private void push(Connection from, Envelope e, ByteBuffer payload, long arrived) {
@@ -291,7 +291,12 @@ final class FrameDispatcher implements FrameHandler {
         in.receivedNanos = arrived;
         ServerSession s = entry.session();
         s.used = true;
-        run(entry, () -> s.onPush(in), () -> s.isNewStep(p.getStep()));
+        run(entry, () -> s.onPush(in), () -> oneRow(p.getHidden()) && s.isNewStep(p.getStep()));
+    }
+
+    /** A decode step's input (a prompt's may compute for long, which would hold the transport's thread). */
+    private static boolean oneRow(dev.catena.transport.proto.TensorMeta meta) {
+        return meta.getShapeCount() > 0 && meta.getShape(0) == 1;
     }
 
     /** Whether this thread is running a session's input already: never one inside another. */
@@ -299,17 +304,17 @@ final class FrameDispatcher implements FrameHandler {
 
     /**
      * A session's input, on its executor; or here, on the transport's thread, when the session runs inline
-     * ({@link ServerSession#runsInline}), is idle, and {@code newStep} (a stale input may wait for a push's
-     * signature, which this thread would have to read).
+     * ({@link ServerSession#runsInline}), is idle, and {@code here} (a decode step's input, not a stale one:
+     * a stale input may wait for a push's signature, which this thread would have to read).
      */
-    private static void run(SessionTable.Entry entry, Runnable task, java.util.function.BooleanSupplier newStep) {
+    private static void run(SessionTable.Entry entry, Runnable task, java.util.function.BooleanSupplier here) {
         if (!entry.session().runsInline() || RUNNING_INLINE.get()) {
             entry.executor().execute(task);
             return;
         }
         RUNNING_INLINE.set(Boolean.TRUE);
         try {
-            entry.executor().runHereIfIdle(task, newStep);
+            entry.executor().runHereIfIdle(task, here);
         } finally {
             RUNNING_INLINE.set(Boolean.FALSE);
         }
