@@ -123,7 +123,11 @@ final class FrameDispatcher implements FrameHandler {
                     SessionTable.Entry entry = sessions.get(hex(e.getRingAck().getSessionId()));
                     if (entry != null && entry.session().isClient(from)) {
                         int verified = e.getRingAck().getVerified();
-                        entry.executor().execute(() -> entry.session().onRingAck(verified));
+                        Runnable ack = () -> entry.session().onRingAck(verified);
+                        // An ack that only moves the window runs here when the session is idle: no compute thread woken
+                        // for it, none kept busy when the next token comes. One that frees a parked step is queued.
+                        if (RUNNING_INLINE.get()) entry.executor().execute(ack);
+                        else entry.executor().runHereIfIdle(ack, () -> !entry.session().hasParkedStep());
                     }
                 }
                 case CLOSE -> sessions.close(hex(e.getClose().getSessionId()))

@@ -257,6 +257,11 @@ final class ServerSession {
         compute(in, false);
     }
 
+    /** Ring mode: whether a ring token or push waits for an ack (read only while no task of this session runs). */
+    boolean hasParkedStep() {
+        return parkedToken != null || parkedPush != null;
+    }
+
     /** Ring mode: the client verified every position below {@code verified}; a parked step may run now. */
     void onRingAck(int verified) {
         lastActivityNanos = System.nanoTime();

@@ -58,6 +58,34 @@ class LlamaSamplerChainTest {
         }
     }
 
+    /**
+     * A ring's rewind point: a copy kept without sampling (its candidate buffers never allocated), closed or
+     * copied again later. The copy of it goes on exactly as the original did from there; closing copies
+     * that never sampled leaves the others working.
+     */
+    @Test
+    void aCopyOfAnUnusedCopyContinuesExactlyAsTheOriginal() {
+        long seed = 20261202;
+        Random random = new Random(seed);
+        var params = new SamplingParams(false, 0.8f, 20, 0.9f, 0f, 1.2f, 8, 5);
+        try (var original = LlamaSamplerChain.create(params, N_VOCAB)) {
+            for (int row = 0; row < 10; row++) original.sample(randomLogits(random));
+            var kept = original.copy();
+            for (int i = 0; i < 5; i++) original.copy().close(); // per-step copies evicted unused
+            float[][] rows = new float[30][];
+            for (int i = 0; i < rows.length; i++) rows[i] = randomLogits(random);
+            int[] fromOriginal = new int[rows.length];
+            for (int i = 0; i < rows.length; i++) fromOriginal[i] = original.sample(rows[i]);
+            int[] fromRewound = new int[rows.length];
+            try (var rewound = kept.copy()) {
+                kept.close();
+                for (int i = 0; i < rows.length; i++) fromRewound[i] = rewound.sample(rows[i]);
+            }
+            assertArrayEquals(fromOriginal, fromRewound, "seed " + seed);
+            assertThrows(IllegalStateException.class, kept::copy);
+        }
+    }
+
     @Test
     void greedyIsArgmax() {
         Random random = new Random(1);
