@@ -17,8 +17,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * the decode steps that are ready, up to {@code maxBatch} of them, as one {@link Span#forwardBatch}
  * call (one pass over the weights for all). With {@code wait} above zero, a batch not yet full waits
  * that long for more; at zero, a step that finds the span idle and no step waiting runs at once on
- * its own thread (no hand-off: a lone session's latency is unchanged), and the steps that arrive
- * meanwhile form the next batch. Prefill steps (several tokens) take turns with the decode batches
+ * its own thread as the unbatched server runs it ({@code SpanSession.forward}: no hand-off, no batch,
+ * and the compute thread is not woken, so a lone session's latency is unchanged), and the steps that
+ * arrive meanwhile form the next batch. Prefill steps (several tokens) take turns with the decode batches
  * so that neither starves the other; a prefill's turn takes the waiting decode steps along, and a
  * decode batch takes waiting prefills along while their rows stay within {@code maxPrefillRows}
  * (0: prefills run alone), so a long prompt delays the others' decode by one batch at most.
@@ -34,7 +35,10 @@ final class StepBatcher implements AutoCloseable {
     private final long waitNanos;
     private final int maxPrefillRows;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition arrived = lock.newCondition();
+    /** The worker's wait for the span to be free with steps waiting. */
+    private final Condition free = lock.newCondition();
+    /** The worker's wait for more steps while it gathers a batch ({@code wait} above zero). */
+    private final Condition more = lock.newCondition();
     private final ArrayDeque<Pending> decodes = new ArrayDeque<>();
     private final ArrayDeque<Pending> prefills = new ArrayDeque<>();
     private final Thread worker;
@@ -62,30 +66,48 @@ final class StepBatcher implements AutoCloseable {
 
     /** Runs the step in a batch; waits for its result (or throws its error, as {@code forward} would). */
     float[] forward(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
-        var p = new Pending(new BatchStep(session, hidden, n, position, lastOnly), new CompletableFuture<>());
-        boolean direct;
+        Pending p = null;
         lock.lock();
         try {
             if (closed) throw new IllegalStateException("server is closing");
-            direct = waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty();
-            if (direct) {
+            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty()) {
                 computing = true;
                 prefillTurn = n == 1;
             } else {
+                p = new Pending(new BatchStep(session, hidden, n, position, lastOnly), new CompletableFuture<>());
                 (n == 1 ? decodes : prefills).add(p);
-                arrived.signal();
+                // Wake the worker only where it waits for this: a free span, or more steps for the batch it gathers.
+                if (!computing) free.signal();
+                more.signal();
             }
         } finally {
             lock.unlock();
         }
-        if (direct) {
-            run(List.of(p)); // completes p, and lets the worker take what queued meanwhile
+        if (p == null) {
+            return alone(session, hidden, n, position, lastOnly);
         }
         try {
             return p.result().join();
         } catch (java.util.concurrent.CompletionException e) {
             if (e.getCause() instanceof RuntimeException r) throw r;
             throw e;
+        }
+    }
+
+    /**
+     * A step that found the span idle and nothing waiting: the unbatched path itself, on the caller's thread
+     * (no hand-off, no batch, no copy), then the span is free for whatever queued meanwhile.
+     */
+    private float[] alone(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
+        try {
+            long started = System.nanoTime();
+            float[] out = session.forward(hidden, n, position, lastOnly);
+            counters.computeNanos.addAndGet(System.nanoTime() - started);
+            counters.batches.incrementAndGet();
+            counters.batchedSteps.incrementAndGet();
+            return out;
+        } finally {
+            release();
         }
     }
 
@@ -113,7 +135,7 @@ final class StepBatcher implements AutoCloseable {
         try {
             while (computing || (decodes.isEmpty() && prefills.isEmpty())) {
                 if (closed && !computing && decodes.isEmpty() && prefills.isEmpty()) return null;
-                arrived.awaitUninterruptibly();
+                free.awaitUninterruptibly();
             }
             computing = true;
             List<Pending> batch = new ArrayList<>();
@@ -130,7 +152,7 @@ final class StepBatcher implements AutoCloseable {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) break;
                 try {
-                    arrived.awaitNanos(left);
+                    more.awaitNanos(left);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     break;
@@ -160,13 +182,18 @@ final class StepBatcher implements AutoCloseable {
         try {
             compute(batch);
         } finally {
-            lock.lock();
-            try {
-                computing = false;
-                arrived.signalAll();
-            } finally {
-                lock.unlock();
-            }
+            release();
+        }
+    }
+
+    /** Frees the span; wakes the worker only when steps wait (a lone session's steps never wake it). */
+    private void release() {
+        lock.lock();
+        try {
+            computing = false;
+            if (closed || !decodes.isEmpty() || !prefills.isEmpty()) free.signal();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -197,7 +224,8 @@ final class StepBatcher implements AutoCloseable {
         lock.lock();
         try {
             closed = true;
-            arrived.signalAll();
+            free.signalAll();
+            more.signalAll();
         } finally {
             lock.unlock();
         }

@@ -45,6 +45,31 @@ class StepBatcherTest {
         }
     }
 
+    /**
+     * A session whose lone steps run outside any batch (the unbatched path): it records them in the span's
+     * batches as batches of one, and its thread, then waits for the span's gate as a batch would.
+     */
+    private record Held(RecordingSpan span) implements SpanSession {
+        @Override public int length() { return 0; }
+        @Override public int maxLength() { return 1024; }
+        @Override public long kvBytes() { return 0; }
+        @Override public void truncate(int position) { }
+        @Override public void close() { }
+
+        @Override
+        public float[] forward(float[] hidden, int n, int position, boolean lastOnly) {
+            span.entered.incrementAndGet();
+            span.threads.add(Thread.currentThread());
+            span.batches.add(List.of(n));
+            try {
+                span.gate.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return new Doubling(-1).forward(hidden, n, position, lastOnly);
+        }
+    }
+
     /** Records each batch's step counts (1 per decode, n per prefill); the first batch waits for {@code gate}. */
     private static final class RecordingSpan implements Span {
         final List<List<Integer>> batches = Collections.synchronizedList(new ArrayList<>());
@@ -90,7 +115,7 @@ class StepBatcherTest {
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             // One step holds the batching thread at the gate while seven more queue behind it.
             List<CompletableFuture<float[]>> results = new ArrayList<>();
-            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(0), new float[]{0}, 1, 0, true), clients));
+            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{0}, 1, 0, true), clients));
             waitForEntered(span);
             for (int s = 1; s < 8; s++) {
                 float[] in = {s};
@@ -116,7 +141,7 @@ class StepBatcherTest {
         try (var batcher = new StepBatcher(span, 8, Duration.ZERO, new ServerCounters());
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             List<CompletableFuture<float[]>> results = new ArrayList<>();
-            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(0), new float[]{1}, 1, 0, true), clients));
+            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{1}, 1, 0, true), clients));
             waitForEntered(span);
             for (int s = 1; s <= 4; s++) {
                 int id = s;
@@ -140,7 +165,7 @@ class StepBatcherTest {
         try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 8, new ServerCounters());
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             List<CompletableFuture<float[]>> results = new ArrayList<>();
-            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(0), new float[]{1}, 1, 0, true), clients));
+            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{1}, 1, 0, true), clients));
             waitForEntered(span);
             int[] sizes = {3, 1, 3, 1, 5};
             for (int s = 0; s < sizes.length; s++) {
@@ -172,15 +197,22 @@ class StepBatcherTest {
         }
     }
 
-    /** No hand-off for a lone session: with no wait, a step that finds the span idle runs on its caller's thread. */
+    /**
+     * No hand-off for a lone session: with no wait, a step that finds the span idle runs on its caller's
+     * thread as the unbatched path (its session's forward, no batch), and is still counted as a batch of one.
+     */
     @Test
-    void aLoneStepRunsOnItsCallersThread() {
+    void aLoneStepRunsOnItsCallersThreadOutsideAnyBatch() {
         var span = new RecordingSpan(new CountDownLatch(0));
-        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, new ServerCounters())) {
+        var counters = new ServerCounters();
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, counters)) {
             for (int i = 0; i < 3; i++) {
-                assertArrayEquals(new float[]{2 * i}, batcher.forward(new Doubling(i), new float[]{i}, 1, i, true));
+                assertArrayEquals(new float[]{2 * i}, batcher.forward(new Held(span), new float[]{i}, 1, i, true));
             }
             assertEquals(List.of(Thread.currentThread(), Thread.currentThread(), Thread.currentThread()), span.threads);
+            assertEquals(3, span.entered.get(), "three lone steps, and no forwardBatch call (it would count too)");
+            assertEquals(3, counters.batches.get());
+            assertEquals(3, counters.batchedSteps.get());
         }
     }
 
