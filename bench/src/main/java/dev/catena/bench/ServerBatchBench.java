@@ -46,7 +46,8 @@ public final class ServerBatchBench implements Callable<Integer> {
     private static final String[] PROMPTS = {"Once upon a time", "The little dog", "Lily wanted to", "One day, a big",
             "Tom and Sue went", "There was a", "The sun was", "A girl named Mia"};
 
-    record Side(double tps, double p50StepMs) {
+    /** Medians of the rounds: aggregate tokens/s, the clients' p50 decode step, the server's compute per step (prefills included). */
+    record Side(double tps, double p50StepMs, double computeMsPerStep) {
     }
 
     record Row(int sessions, Side batching, Side solo, double tpsRatio, double p50Ratio) {
@@ -115,8 +116,8 @@ public final class ServerBatchBench implements Callable<Integer> {
                         SwarmServer server = batched ? batching : solo;
                         double[] m = round(client, head, server, id, info.nEmbd(), b, maxLength, pool);
                         if (r > 0) (batched ? on : off).add(m);
-                        progress.step(String.format(Locale.ROOT, "B=%d round %d %s: %.1f t/s, p50 step %.2f ms", b, r,
-                                batched ? "batching" : "solo", m[0], m[1]));
+                        progress.step(String.format(Locale.ROOT, "B=%d round %d %s: %.1f t/s, p50 step %.2f ms, compute %.2f ms/step", b, r,
+                                batched ? "batching" : "solo", m[0], m[1], m[2]));
                     }
                 }
                 Side sOn = side(on), sOff = side(off);
@@ -138,12 +139,13 @@ public final class ServerBatchBench implements Callable<Integer> {
                 4L << 30, Duration.ofMinutes(5), computes).withBatching(batching), backend, st);
     }
 
-    /** B clients at once, each generating {@code tokens} greedy tokens: {aggregate tokens/s, p50 decode step ms}. */
+    /** B clients at once, each generating {@code tokens} greedy tokens: {aggregate tokens/s, p50 decode step ms, server compute ms per step}. */
     private double[] round(SwarmClient client, ModelHead head, SwarmServer server, String id, int nEmbd, int b, int maxLength,
                            ExecutorService pool) throws Exception {
         List<Hop> route = List.of(new Hop(server.address(), server.blocks()));
         List<Double> steps = Collections.synchronizedList(new ArrayList<>());
         List<CompletableFuture<Void>> clients = new ArrayList<>();
+        long compute0 = server.counters().computeNanos.get(), steps0 = server.counters().steps.get();
         long t0 = System.nanoTime();
         for (int s = 0; s < b; s++) {
             String prompt = PROMPTS[s % PROMPTS.length];
@@ -163,13 +165,15 @@ public final class ServerBatchBench implements Callable<Integer> {
         for (var c : clients) c.get();
         double seconds = (System.nanoTime() - t0) / 1e9;
         double[] sorted = steps.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return new double[]{(double) b * tokens / seconds, sorted[sorted.length / 2]};
+        double computeMs = (server.counters().computeNanos.get() - compute0) / 1e6 / Math.max(1, server.counters().steps.get() - steps0);
+        return new double[]{(double) b * tokens / seconds, sorted[sorted.length / 2], computeMs};
     }
 
     private static Side side(List<double[]> rounds) {
         double[] tps = rounds.stream().mapToDouble(m -> m[0]).sorted().toArray();
         double[] p50 = rounds.stream().mapToDouble(m -> m[1]).sorted().toArray();
-        return new Side(ComputeBench.median(tps), ComputeBench.median(p50));
+        double[] compute = rounds.stream().mapToDouble(m -> m[2]).toArray();
+        return new Side(ComputeBench.median(tps), ComputeBench.median(p50), ComputeBench.median(compute));
     }
 
 }

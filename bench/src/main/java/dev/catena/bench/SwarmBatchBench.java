@@ -54,7 +54,7 @@ public final class SwarmBatchBench implements Callable<Integer> {
     record Scaling(double oneTps, double manyTps, double ratio) {
     }
 
-    record Result(String model, int servers, int threads, int clients, int maxBatch, String cpuVariant, int promptTokens,
+    record Result(String model, int servers, int threads, int clients, int maxBatch, long batchWaitMs, String cpuVariant, int promptTokens,
                   int decodeTokens, int rounds, Scaling catena, Scaling llamaCpp, double ratioOfRatios, double meanBatch,
                   double loadAverage) {
     }
@@ -74,6 +74,9 @@ public final class SwarmBatchBench implements Callable<Integer> {
     @Option(names = "--max-batch", defaultValue = "16", description = "The servers' --max-batch (default ${DEFAULT-VALUE}).")
     int maxBatch;
 
+    @Option(names = "--batch-wait-ms", defaultValue = "0", description = "The servers' --batch-wait-ms (default ${DEFAULT-VALUE}).")
+    long batchWaitMs;
+
     @Option(names = "--prompt", defaultValue = "16", description = "Prompt tokens per client, prefilled first, not timed (default ${DEFAULT-VALUE}).")
     int prompt;
 
@@ -88,9 +91,9 @@ public final class SwarmBatchBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (servers < 1 || threads < 1 || clients < 2 || maxBatch < 2 || prompt < 1 || decode < 1 || rounds < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--clients and --max-batch must be >= 2; --servers, "
-                    + "--threads, --prompt, --decode and --rounds >= 1");
+        if (servers < 1 || threads < 1 || clients < 2 || maxBatch < 2 || batchWaitMs < 0 || prompt < 1 || decode < 1 || rounds < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--clients and --max-batch must be >= 2, --batch-wait-ms >= 0; "
+                    + "--servers, --threads, --prompt, --decode and --rounds >= 1");
         }
         Path model = ModelChoice.resolve(which);
         var backend = FfmSpanBackend.instance();
@@ -110,7 +113,7 @@ public final class SwarmBatchBench implements Callable<Integer> {
              var progress = BenchProgress.start("rounds", (rounds + 1) * 4)) {
             for (BlockRange r : BlockRange.even(info.nLayer(), servers)) {
                 swarm.add(SwarmServer.start(new SwarmServer.Config(model, id, r, SpanOptions.cpu(threads), "127.0.0.1:0", 4L << 30,
-                        Duration.ofMinutes(5), 1).withBatching(new SwarmServer.Batching(maxBatch, Duration.ZERO)), backend, st));
+                        Duration.ofMinutes(5), 1).withBatching(new SwarmServer.Batching(maxBatch, Duration.ofMillis(batchWaitMs))), backend, st));
             }
             List<Hop> route = swarm.stream().map(s -> new Hop(s.address(), s.blocks())).toList();
             OracleOptions options = new OracleOptions(ctx, threads, null, null, 0, 0, "cpu", WeightLoading.IN_MEMORY);
@@ -145,7 +148,7 @@ public final class SwarmBatchBench implements Callable<Integer> {
             swarm.forEach(SwarmServer::close);
         }
         Scaling sc = scaling(catena), sl = scaling(llama);
-        spec.commandLine().getOut().println(Report.json(new Result(id, servers, threads, clients, maxBatch, ComputeBench.cpuVariant(),
+        spec.commandLine().getOut().println(Report.json(new Result(id, servers, threads, clients, maxBatch, batchWaitMs, ComputeBench.cpuVariant(),
                 prompt, decode, rounds, sc, sl, sc.ratio() / sl.ratio(), meanBatch, ComputeBench.loadAverage())));
         spec.commandLine().getOut().flush();
         return 0;
