@@ -16,10 +16,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * Continuous batching: the sessions' threads hand their steps here and wait; one compute thread runs
  * the decode steps that are ready, up to {@code maxBatch} of them, as one {@link Span#forwardBatch}
  * call (one pass over the weights for all). With {@code wait} above zero, a batch not yet full waits
- * that long for more; at zero, a step that finds the span idle and no step waiting runs at once on
- * its own thread as the unbatched server runs it ({@code SpanSession.forward}: no hand-off, no batch,
- * and the compute thread is not woken, so a lone session's latency is unchanged), and the steps that
- * arrive meanwhile form the next batch. Prefill steps (several tokens) take turns with the decode batches
+ * that long for more. At zero, a step of a lone session (no other stepped within {@link #ACTIVE_WINDOW})
+ * that finds the span idle runs at once on its own thread as the unbatched server runs it
+ * ({@code SpanSession.forward}: no hand-off, no batch, and the compute thread is not woken, so a lone
+ * session's latency is unchanged); with other sessions active, a batch waits up to {@link #CONVOY_WAIT}
+ * for their steps; and the steps that arrive while one computes form the next batch. Prefill steps (several tokens) take turns with the decode batches
  * so that neither starves the other; a prefill's turn takes the waiting decode steps along, and a
  * decode batch takes waiting prefills along while their rows stay within {@code maxPrefillRows}
  * (0: prefills run alone), so a long prompt delays the others' decode by one batch at most.
@@ -30,14 +31,25 @@ final class StepBatcher implements AutoCloseable {
     private record Pending(BatchStep step, CompletableFuture<float[]> result) {
     }
 
+    /**
+     * With no wait set, how long a batch waits for the steps of the other sessions active on the span,
+     * which a batch's sessions moving on together through a swarm bring within a millisecond or so
+     * (without it, the first of them runs alone at every hop and the rest form the next batch).
+     */
+    static final Duration CONVOY_WAIT = Duration.ofMillis(2);
+    /** Sessions that stepped within this are active (their next steps are expected). */
+    static final Duration ACTIVE_WINDOW = Duration.ofSeconds(1);
+
     private final Span span;
+    private final long convoyWaitNanos;
+    private final ActiveSessions active; // guarded by lock
     private final int maxBatch;
     private final long waitNanos;
     private final int maxPrefillRows;
     private final ReentrantLock lock = new ReentrantLock();
     /** The worker's wait for the span to be free with steps waiting. */
     private final Condition free = lock.newCondition();
-    /** The worker's wait for more steps while it gathers a batch ({@code wait} above zero). */
+    /** The worker's wait for more steps while it gathers a batch (a set wait, or the convoy wait). */
     private final Condition more = lock.newCondition();
     private final ArrayDeque<Pending> decodes = new ArrayDeque<>();
     private final ArrayDeque<Pending> prefills = new ArrayDeque<>();
@@ -53,6 +65,14 @@ final class StepBatcher implements AutoCloseable {
     }
 
     StepBatcher(Span span, int maxBatch, Duration wait, int maxPrefillRows, ServerCounters counters) {
+        this(span, maxBatch, wait, maxPrefillRows, counters, CONVOY_WAIT, ACTIVE_WINDOW);
+    }
+
+    /** {@code convoyWait} and {@code activeWindow}: see {@link #CONVOY_WAIT}, {@link #ACTIVE_WINDOW} (tests set their own). */
+    StepBatcher(Span span, int maxBatch, Duration wait, int maxPrefillRows, ServerCounters counters, Duration convoyWait,
+                Duration activeWindow) {
+        this.convoyWaitNanos = convoyWait.toNanos();
+        this.active = new ActiveSessions(activeWindow.toNanos());
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
         if (maxPrefillRows < 0) throw new IllegalArgumentException("maxPrefillRows must be >= 0, got " + maxPrefillRows);
         this.maxPrefillRows = maxPrefillRows;
@@ -70,7 +90,10 @@ final class StepBatcher implements AutoCloseable {
         lock.lock();
         try {
             if (closed) throw new IllegalStateException("server is closing");
-            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty()) {
+            long now = System.nanoTime();
+            active.stepped(session, now);
+            // Only a lone session runs at once: with others active, their steps are worth a short wait (a convoy).
+            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && active.count(now) <= 1) {
                 computing = true;
                 prefillTurn = n == 1;
             } else {
@@ -147,8 +170,12 @@ final class StepBatcher implements AutoCloseable {
                 prefillTurn = true;
             }
             take(batch);
-            long deadline = System.nanoTime() + waitNanos;
-            while (batch.size() < maxBatch && waitNanos > 0 && !closed) {
+            // A set wait gathers up to maxBatch; without one, the convoy wait gathers the active sessions' steps.
+            long now = System.nanoTime();
+            long wait = waitNanos > 0 ? waitNanos : convoyWaitNanos;
+            int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, active.count(now));
+            long deadline = now + wait;
+            while (batch.size() < target && wait > 0 && !closed) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) break;
                 try {

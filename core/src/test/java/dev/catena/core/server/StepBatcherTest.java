@@ -216,6 +216,34 @@ class StepBatcherTest {
         }
     }
 
+    /**
+     * With no wait set, a step of one of several active sessions waits for the others' (a batch's sessions
+     * moving on together through a swarm), up to the convoy wait, and a session alone again runs at once.
+     */
+    @Test
+    void activeSessionsStepsWaitForEachOtherALoneOneDoesNot() throws Exception {
+        var span = new RecordingSpan(new CountDownLatch(0));
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 0, new ServerCounters(), Duration.ofSeconds(20),
+                Duration.ofMillis(300));
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            assertArrayEquals(new float[]{2}, batcher.forward(new Doubling(1), new float[]{1}, 1, 0, true));
+            assertEquals(List.of(), span.batches, "alone: at once, outside any batch");
+            long started = System.nanoTime();
+            // Session 2 joins: with session 1 active, its step waits for session 1's next one instead of running alone.
+            var b = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 0, true), clients);
+            Thread.sleep(100);
+            assertEquals(List.of(), span.batches, "session 2's step waits");
+            var a = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(1), new float[]{1}, 1, 1, true), clients);
+            assertArrayEquals(new float[]{2}, a.get(10, TimeUnit.SECONDS));
+            assertArrayEquals(new float[]{4}, b.get(10, TimeUnit.SECONDS));
+            assertEquals(List.of(List.of(1, 1)), span.batches, "one batch of both");
+            assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10), "the batch ran once both were in, not after the 20 s wait");
+            Thread.sleep(400); // past the window: session 2 is no longer active
+            assertArrayEquals(new float[]{6}, batcher.forward(new Doubling(1), new float[]{3}, 1, 2, true));
+            assertEquals(1, span.batches.size(), "alone again: at once, outside any batch");
+        }
+    }
+
     @Test
     void aWaitGathersStepsThatArriveWithinIt() throws Exception {
         var span = new RecordingSpan(new CountDownLatch(0));
