@@ -16,11 +16,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * Continuous batching: the sessions' threads hand their steps here and wait; one compute thread runs
  * the decode steps that are ready, up to {@code maxBatch} of them, as one {@link Span#forwardBatch}
  * call (one pass over the weights for all). With {@code wait} above zero, a batch not yet full waits
- * that long for more. At zero, a step of a lone session (no other stepped within {@link #ACTIVE_WINDOW})
+ * that long for more. At zero, a step of a lone session (the span's recent batches held one step)
  * that finds the span idle runs at once on its own thread as the unbatched server runs it
  * ({@code SpanSession.forward}: no hand-off, no batch, and the compute thread is not woken, so a lone
- * session's latency is unchanged); with other sessions active, a batch waits up to {@link #CONVOY_WAIT}
- * for their steps; and the steps that arrive while one computes form the next batch. Prefill steps (several tokens) take turns with the decode batches
+ * session's latency is unchanged); after batches of several, a batch waits up to {@link #CONVOY_WAIT}
+ * for as many steps; and the steps that arrive while one computes form the next batch. Prefill steps (several tokens) take turns with the decode batches
  * so that neither starves the other; a prefill's turn takes the waiting decode steps along, and a
  * decode batch takes waiting prefills along while their rows stay within {@code maxPrefillRows}
  * (0: prefills run alone), so a long prompt delays the others' decode by one batch at most.
@@ -32,17 +32,19 @@ final class StepBatcher implements AutoCloseable {
     }
 
     /**
-     * With no wait set, how long a batch waits for the steps of the other sessions active on the span,
-     * which a batch's sessions moving on together through a swarm bring within a millisecond or so
-     * (without it, the first of them runs alone at every hop and the rest form the next batch).
+     * With no wait set, how long a batch waits for as many steps as the span's recent batches held: a
+     * batch's sessions move on through a swarm together and reach the next server within a millisecond
+     * or so (without it, the first of them ran alone at every hop and the rest formed the next batch).
      */
     static final Duration CONVOY_WAIT = Duration.ofMillis(2);
-    /** Sessions that stepped within this are active (their next steps are expected). */
-    static final Duration ACTIVE_WINDOW = Duration.ofSeconds(1);
 
     private final Span span;
     private final long convoyWaitNanos;
-    private final ActiveSessions active; // guarded by lock
+    /**
+     * Steps the next batch expects: the last batch's size, or half the previous expectation if larger
+     * (so that a lone session after a busy spell waits a few convoy waits at most, then runs at once again).
+     */
+    private int expected = 1; // guarded by lock
     private final int maxBatch;
     private final long waitNanos;
     private final int maxPrefillRows;
@@ -65,14 +67,12 @@ final class StepBatcher implements AutoCloseable {
     }
 
     StepBatcher(Span span, int maxBatch, Duration wait, int maxPrefillRows, ServerCounters counters) {
-        this(span, maxBatch, wait, maxPrefillRows, counters, CONVOY_WAIT, ACTIVE_WINDOW);
+        this(span, maxBatch, wait, maxPrefillRows, counters, CONVOY_WAIT);
     }
 
-    /** {@code convoyWait} and {@code activeWindow}: see {@link #CONVOY_WAIT}, {@link #ACTIVE_WINDOW} (tests set their own). */
-    StepBatcher(Span span, int maxBatch, Duration wait, int maxPrefillRows, ServerCounters counters, Duration convoyWait,
-                Duration activeWindow) {
+    /** {@code convoyWait}: see {@link #CONVOY_WAIT} (tests set their own). */
+    StepBatcher(Span span, int maxBatch, Duration wait, int maxPrefillRows, ServerCounters counters, Duration convoyWait) {
         this.convoyWaitNanos = convoyWait.toNanos();
-        this.active = new ActiveSessions(activeWindow.toNanos());
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
         if (maxPrefillRows < 0) throw new IllegalArgumentException("maxPrefillRows must be >= 0, got " + maxPrefillRows);
         this.maxPrefillRows = maxPrefillRows;
@@ -90,10 +90,8 @@ final class StepBatcher implements AutoCloseable {
         lock.lock();
         try {
             if (closed) throw new IllegalStateException("server is closing");
-            long now = System.nanoTime();
-            active.stepped(session, now);
-            // Only a lone session runs at once: with others active, their steps are worth a short wait (a convoy).
-            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && active.count(now) <= 1) {
+            // A lone session's step runs at once; after batches of several, the others' steps are worth a short wait.
+            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && expected <= 1) {
                 computing = true;
                 prefillTurn = n == 1;
             } else {
@@ -130,7 +128,17 @@ final class StepBatcher implements AutoCloseable {
             counters.batchedSteps.incrementAndGet();
             return out;
         } finally {
-            release();
+            release(1);
+        }
+    }
+
+    /** Whether nothing computes or waits (a batch's steps get their results just before it frees the span). */
+    boolean idle() {
+        lock.lock();
+        try {
+            return !computing && decodes.isEmpty() && prefills.isEmpty();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -170,11 +178,10 @@ final class StepBatcher implements AutoCloseable {
                 prefillTurn = true;
             }
             take(batch);
-            // A set wait gathers up to maxBatch; without one, the convoy wait gathers the active sessions' steps.
-            long now = System.nanoTime();
+            // A set wait gathers up to maxBatch; without one, the convoy wait gathers as many as recent batches held.
             long wait = waitNanos > 0 ? waitNanos : convoyWaitNanos;
-            int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, active.count(now));
-            long deadline = now + wait;
+            int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, expected);
+            long deadline = System.nanoTime() + wait;
             while (batch.size() < target && wait > 0 && !closed) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) break;
@@ -209,15 +216,16 @@ final class StepBatcher implements AutoCloseable {
         try {
             compute(batch);
         } finally {
-            release();
+            release(batch.size());
         }
     }
 
-    /** Frees the span; wakes the worker only when steps wait (a lone session's steps never wake it). */
-    private void release() {
+    /** Frees the span after {@code size} steps; wakes the worker only when steps wait (a lone session's steps never wake it). */
+    private void release(int size) {
         lock.lock();
         try {
             computing = false;
+            expected = Math.max(size, expected / 2);
             if (closed || !decodes.isEmpty() || !prefills.isEmpty()) free.signal();
         } finally {
             lock.unlock();

@@ -217,30 +217,42 @@ class StepBatcherTest {
     }
 
     /**
-     * With no wait set, a step of one of several active sessions waits for the others' (a batch's sessions
-     * moving on together through a swarm), up to the convoy wait, and a session alone again runs at once.
+     * With no wait set, after a batch of several a step waits for as many (a batch's sessions moving on
+     * together through a swarm), up to the convoy wait; once the batches hold one step, a step runs at once.
      */
     @Test
-    void activeSessionsStepsWaitForEachOtherALoneOneDoesNot() throws Exception {
-        var span = new RecordingSpan(new CountDownLatch(0));
-        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 0, new ServerCounters(), Duration.ofSeconds(20),
-                Duration.ofMillis(300));
+    void afterBatchesOfSeveralAStepWaitsForAsManyThenALoneOneRunsAtOnce() throws Exception {
+        var gate = new CountDownLatch(1);
+        var span = new RecordingSpan(gate);
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 0, new ServerCounters(), Duration.ofMillis(500));
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
-            assertArrayEquals(new float[]{2}, batcher.forward(new Doubling(1), new float[]{1}, 1, 0, true));
-            assertEquals(List.of(), span.batches, "alone: at once, outside any batch");
-            long started = System.nanoTime();
-            // Session 2 joins: with session 1 active, its step waits for session 1's next one instead of running alone.
-            var b = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 0, true), clients);
-            Thread.sleep(100);
-            assertEquals(List.of(), span.batches, "session 2's step waits");
+            // A lone step at once, held while two more queue: they form a batch of two.
+            var held = CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{0}, 1, 0, true), clients);
+            waitForEntered(span);
+            var first = List.of(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(1), new float[]{1}, 1, 0, true), clients),
+                    CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 0, true), clients));
+            waitForQueued(batcher, 2);
+            gate.countDown();
+            held.get(10, TimeUnit.SECONDS);
+            for (var f : first) f.get(10, TimeUnit.SECONDS);
+            assertEquals(List.of(List.of(1), List.of(1, 1)), span.batches);
+
+            // The convoy: session 1's next step waits for session 2's, 100 ms later, and they run as one batch.
             var a = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(1), new float[]{1}, 1, 1, true), clients);
+            Thread.sleep(100);
+            var b = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 1, true), clients);
             assertArrayEquals(new float[]{2}, a.get(10, TimeUnit.SECONDS));
             assertArrayEquals(new float[]{4}, b.get(10, TimeUnit.SECONDS));
-            assertEquals(List.of(List.of(1, 1)), span.batches, "one batch of both");
-            assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10), "the batch ran once both were in, not after the 20 s wait");
-            Thread.sleep(400); // past the window: session 2 is no longer active
+            assertEquals(List.of(List.of(1), List.of(1, 1), List.of(1, 1)), span.batches, "one batch of both");
+
+            // Session 2 gone: session 1's next step waits out the convoy wait once, in a batch of one; the one after runs at once.
+            long started = System.nanoTime();
             assertArrayEquals(new float[]{6}, batcher.forward(new Doubling(1), new float[]{3}, 1, 2, true));
-            assertEquals(1, span.batches.size(), "alone again: at once, outside any batch");
+            assertTrue(System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(400), "it waited for a second step");
+            assertEquals(4, span.batches.size(), "a batch of one: " + span.batches);
+            waitForIdle(batcher);
+            assertArrayEquals(new float[]{8}, batcher.forward(new Doubling(1), new float[]{4}, 1, 3, true));
+            assertEquals(4, span.batches.size(), "alone again: at once, outside any batch");
         }
     }
 
@@ -265,6 +277,12 @@ class StepBatcherTest {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (span.entered.get() < 1 && System.nanoTime() < end) Thread.sleep(1);
         assertEquals(1, span.entered.get());
+    }
+
+    private static void waitForIdle(StepBatcher b) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!b.idle() && System.nanoTime() < end) Thread.sleep(1);
+        assertTrue(b.idle(), "the batcher is idle");
     }
 
     private static void waitForQueued(StepBatcher b, int n) throws InterruptedException {
