@@ -19,8 +19,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * that long for more. At zero, a step of a lone session (the span's recent batches held one step)
  * that finds the span idle runs at once on its own thread as the unbatched server runs it
  * ({@code SpanSession.forward}: no hand-off, no batch, and the compute thread is not woken, so a lone
- * session's latency is unchanged); after batches of several, a batch waits up to {@link #CONVOY_WAIT}
- * for as many steps; and the steps that arrive while one computes form the next batch. Prefill steps (several tokens) take turns with the decode batches
+ * session's latency is unchanged); after batches of several, a batch waits up to a quarter of the last
+ * compute (at most {@link #CONVOY_WAIT}) for as many steps; and the steps that arrive while one computes form the next batch. Prefill steps (several tokens) take turns with the decode batches
  * so that neither starves the other; a prefill's turn takes the waiting decode steps along, and a
  * decode batch takes waiting prefills along while their rows stay within {@code maxPrefillRows}
  * (0: prefills run alone), so a long prompt delays the others' decode by one batch at most.
@@ -32,11 +32,13 @@ final class StepBatcher implements AutoCloseable {
     }
 
     /**
-     * With no wait set, how long a batch waits for as many steps as the span's recent batches held: a
-     * batch's sessions move on through a swarm together and reach the next server within a millisecond
-     * or so (without it, the first of them ran alone at every hop and the rest formed the next batch).
+     * With no wait set, the most a batch waits for as many steps as the span's recent batches held (a
+     * quarter of the last compute's time, at most this): a batch's sessions move on through a swarm
+     * together and reach the next server within a few milliseconds (without the wait, the first of them
+     * ran alone at every hop and the rest formed the next batch); a quarter of a step is worth waiting
+     * for a batch that shares the step's weight reads.
      */
-    static final Duration CONVOY_WAIT = Duration.ofMillis(2);
+    static final Duration CONVOY_WAIT = Duration.ofMillis(5);
 
     private final Span span;
     private final long convoyWaitNanos;
@@ -45,6 +47,8 @@ final class StepBatcher implements AutoCloseable {
      * (so that a lone session after a busy spell waits a few convoy waits at most, then runs at once again).
      */
     private int expected = 1; // guarded by lock
+    /** How long the last step or batch computed; guarded by lock. */
+    private long lastComputeNanos;
     private final int maxBatch;
     private final long waitNanos;
     private final int maxPrefillRows;
@@ -70,7 +74,7 @@ final class StepBatcher implements AutoCloseable {
         this(span, maxBatch, wait, maxPrefillRows, counters, CONVOY_WAIT);
     }
 
-    /** {@code convoyWait}: see {@link #CONVOY_WAIT} (tests set their own). */
+    /** {@code convoyWait}: the most a convoy wait lasts, {@link #CONVOY_WAIT} (tests set their own). */
     StepBatcher(Span span, int maxBatch, Duration wait, int maxPrefillRows, ServerCounters counters, Duration convoyWait) {
         this.convoyWaitNanos = convoyWait.toNanos();
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
@@ -120,15 +124,15 @@ final class StepBatcher implements AutoCloseable {
      * (no hand-off, no batch, no copy), then the span is free for whatever queued meanwhile.
      */
     private float[] alone(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
+        long started = System.nanoTime();
         try {
-            long started = System.nanoTime();
             float[] out = session.forward(hidden, n, position, lastOnly);
             counters.computeNanos.addAndGet(System.nanoTime() - started);
             counters.batches.incrementAndGet();
             counters.batchedSteps.incrementAndGet();
             return out;
         } finally {
-            release(1);
+            release(1, System.nanoTime() - started);
         }
     }
 
@@ -179,7 +183,7 @@ final class StepBatcher implements AutoCloseable {
             }
             take(batch);
             // A set wait gathers up to maxBatch; without one, the convoy wait gathers as many as recent batches held.
-            long wait = waitNanos > 0 ? waitNanos : convoyWaitNanos;
+            long wait = waitNanos > 0 ? waitNanos : Math.min(convoyWaitNanos, lastComputeNanos / 4);
             int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, expected);
             long deadline = System.nanoTime() + wait;
             while (batch.size() < target && wait > 0 && !closed) {
@@ -213,18 +217,20 @@ final class StepBatcher implements AutoCloseable {
 
     /** Computes a batch, completes its steps, and frees the span for the next batch. */
     private void run(List<Pending> batch) {
+        long started = System.nanoTime();
         try {
             compute(batch);
         } finally {
-            release(batch.size());
+            release(batch.size(), System.nanoTime() - started);
         }
     }
 
     /** Frees the span after {@code size} steps; wakes the worker only when steps wait (a lone session's steps never wake it). */
-    private void release(int size) {
+    private void release(int size, long computeNanos) {
         lock.lock();
         try {
             computing = false;
+            lastComputeNanos = computeNanos;
             expected = Math.max(size, expected / 2);
             if (closed || !decodes.isEmpty() || !prefills.isEmpty()) free.signal();
         } finally {

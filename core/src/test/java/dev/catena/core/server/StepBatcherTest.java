@@ -77,6 +77,7 @@ class StepBatcherTest {
         final java.util.concurrent.atomic.AtomicInteger entered = new java.util.concurrent.atomic.AtomicInteger();
         final List<Thread> threads = Collections.synchronizedList(new ArrayList<>());
         volatile boolean fail;
+        volatile long computeMillis; // how long each batch takes
 
         RecordingSpan(CountDownLatch gate) {
             this.gate = gate;
@@ -92,6 +93,11 @@ class StepBatcherTest {
                 Thread.currentThread().interrupt();
             }
             batches.add(steps.stream().map(BatchStep::n).toList());
+            try {
+                Thread.sleep(computeMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             if (fail) throw new IllegalStateException("the device failed");
             return Span.super.forwardBatch(steps);
         }
@@ -218,12 +224,14 @@ class StepBatcherTest {
 
     /**
      * With no wait set, after a batch of several a step waits for as many (a batch's sessions moving on
-     * together through a swarm), up to the convoy wait; once the batches hold one step, a step runs at once.
+     * together through a swarm), up to a quarter of the last batch's compute (within the convoy wait's
+     * cap); once the batches hold one step, a step runs at once.
      */
     @Test
     void afterBatchesOfSeveralAStepWaitsForAsManyThenALoneOneRunsAtOnce() throws Exception {
         var gate = new CountDownLatch(1);
         var span = new RecordingSpan(gate);
+        span.computeMillis = 1200; // the first batch of two: a convoy wait of min(500, 1200 / 4) ms after it
         try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 0, new ServerCounters(), Duration.ofMillis(500));
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             // A lone step at once, held while two more queue: they form a batch of two.
@@ -236,6 +244,7 @@ class StepBatcherTest {
             held.get(10, TimeUnit.SECONDS);
             for (var f : first) f.get(10, TimeUnit.SECONDS);
             assertEquals(List.of(List.of(1), List.of(1, 1)), span.batches);
+            span.computeMillis = 0;
 
             // The convoy: session 1's next step waits for session 2's, 100 ms later, and they run as one batch.
             var a = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(1), new float[]{1}, 1, 1, true), clients);
@@ -245,10 +254,9 @@ class StepBatcherTest {
             assertArrayEquals(new float[]{4}, b.get(10, TimeUnit.SECONDS));
             assertEquals(List.of(List.of(1), List.of(1, 1), List.of(1, 1)), span.batches, "one batch of both");
 
-            // Session 2 gone: session 1's next step waits out the convoy wait once, in a batch of one; the one after runs at once.
-            long started = System.nanoTime();
+            // Session 2 gone: session 1's next step still expects a second (in a batch of one, after a
+            // wait of a quarter of that quick batch's compute); the one after runs at once.
             assertArrayEquals(new float[]{6}, batcher.forward(new Doubling(1), new float[]{3}, 1, 2, true));
-            assertTrue(System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(400), "it waited for a second step");
             assertEquals(4, span.batches.size(), "a batch of one: " + span.batches);
             waitForIdle(batcher);
             assertArrayEquals(new float[]{8}, batcher.forward(new Doubling(1), new float[]{4}, 1, 3, true));
