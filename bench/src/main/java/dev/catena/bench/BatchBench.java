@@ -86,14 +86,14 @@ public final class BatchBench implements Callable<Integer> {
                 List<Double> catena = new ArrayList<>(), llama = new ArrayList<>();
                 try (LlamaSequences seqs = LlamaSequences.open(llamaModel, options, b)) {
                     for (int r = 0; r <= rounds; r++) { // round 0 warms up both
-                        int[][] tokens = tokens(b, head.nVocab(), new Random(r));
+                        int[][] tokens = tokens(b, prompt + decode, head.nVocab(), new Random(r));
                         // The order alternates by round, so that neither side always runs on the other's leftovers.
                         double c, l;
                         if (r % 2 == 0) {
                             c = runCatena(head, span, tokens, ctx);
-                            l = runLlama(seqs, tokens);
+                            l = runLlama(seqs, tokens, prompt, decode);
                         } else {
-                            l = runLlama(seqs, tokens);
+                            l = runLlama(seqs, tokens, prompt, decode);
                             c = runCatena(head, span, tokens, ctx);
                         }
                         if (r > 0) {
@@ -114,9 +114,9 @@ public final class BatchBench implements Callable<Integer> {
         return 0;
     }
 
-    /** Seeded tokens: per session its prompt, then one token per decode step. */
-    private int[][] tokens(int b, int nVocab, Random random) {
-        int[][] t = new int[b][prompt + decode];
+    /** Seeded tokens: per session its prompt, then one token per decode step ({@code length} in all). */
+    static int[][] tokens(int b, int length, int nVocab, Random random) {
+        int[][] t = new int[b][length];
         for (int[] row : t) {
             for (int i = 0; i < row.length; i++) row[i] = random.nextInt(Math.min(3, nVocab - 1), nVocab);
         }
@@ -154,7 +154,8 @@ public final class BatchBench implements Callable<Integer> {
         }
     }
 
-    private double runLlama(LlamaSequences seqs, int[][] tokens) {
+    /** Aggregate decode tokens/s of llama.cpp decoding the sequences' tokens after their prompts, one llama_decode per step. */
+    static double runLlama(LlamaSequences seqs, int[][] tokens, int prompt, int decode) {
         seqs.clear();
         for (int s = 0; s < tokens.length; s++) seqs.prefill(s, Arrays.copyOf(tokens[s], prompt));
         long t0 = System.nanoTime();

@@ -46,14 +46,15 @@ public final class ServerBatchBench implements Callable<Integer> {
     private static final String[] PROMPTS = {"Once upon a time", "The little dog", "Lily wanted to", "One day, a big",
             "Tom and Sue went", "There was a", "The sun was", "A girl named Mia"};
 
-    record Side(double tps, double p50StepMs) {
+    /** Medians of the rounds: aggregate tokens/s, the clients' p50 decode step, the server's compute per step (prefills included). */
+    record Side(double tps, double p50StepMs, double computeMsPerStep) {
     }
 
     record Row(int sessions, Side batching, Side solo, double tpsRatio, double p50Ratio) {
     }
 
-    record Result(String model, int threads, int maxBatch, long batchWaitMs, int tokens, int rounds, List<Row> rows, double meanBatch,
-                  double loadAverage) {
+    record Result(String model, int threads, int baselineComputes, int maxBatch, long batchWaitMs, int tokens, int rounds, List<Row> rows,
+                  double meanBatch, double loadAverage) {
     }
 
     @ArgGroup(exclusive = true)
@@ -77,14 +78,20 @@ public final class ServerBatchBench implements Callable<Integer> {
     @Option(names = "--batch-wait-ms", defaultValue = "0", description = "Its --batch-wait-ms (default ${DEFAULT-VALUE}).")
     long batchWaitMs;
 
+    @Option(names = "--baseline-computes", defaultValue = "1", description = {"Steps the server without batching computes at once, "
+            + "each on --threads ggml threads (default ${DEFAULT-VALUE}: one at a time on all the threads, as the batching server "
+            + "computes its batches; more oversubscribes the cores when --threads > 1)."})
+    int baselineComputes;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        if (tokens < 2 || rounds < 1 || threads < 1 || maxBatch < 2 || batchWaitMs < 0 || Arrays.stream(sessions).anyMatch(b -> b < 1)) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--tokens must be >= 2, --max-batch >= 2, --batch-wait-ms >= 0, --rounds, --threads and --sessions >= 1");
+        if (tokens < 2 || rounds < 1 || threads < 1 || maxBatch < 2 || batchWaitMs < 0 || baselineComputes < 1
+                || Arrays.stream(sessions).anyMatch(b -> b < 1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--tokens must be >= 2, --max-batch >= 2, --batch-wait-ms >= 0, "
+                    + "--rounds, --threads, --baseline-computes and --sessions >= 1");
         }
         Path model = ModelChoice.resolve(which);
         SpanBackend backend = Catena.spanBackend("ffm");
@@ -96,9 +103,9 @@ public final class ServerBatchBench implements Callable<Integer> {
         var netty = Catena.transport("netty");
         try (Transport st = netty.create(TransportConfig.defaults()); Transport ct = netty.create(TransportConfig.defaults());
              ModelHead head = backend.openHead(model, SpanOptions.cpu(1));
-             SwarmServer solo = start(model, id, info.nLayer(), backend, st, SwarmServer.Batching.OFF);
+             SwarmServer solo = start(model, id, info.nLayer(), backend, st, SwarmServer.Batching.OFF, baselineComputes);
              SwarmServer batching = start(model, id, info.nLayer(), backend, st,
-                     new SwarmServer.Batching(maxBatch, Duration.ofMillis(batchWaitMs)));
+                     new SwarmServer.Batching(maxBatch, Duration.ofMillis(batchWaitMs)), 1);
              SwarmClient client = new SwarmClient(ct, Duration.ofSeconds(300));
              ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
              var progress = BenchProgress.start("rounds", sessions.length * (rounds + 1) * 2)) {
@@ -109,8 +116,8 @@ public final class ServerBatchBench implements Callable<Integer> {
                         SwarmServer server = batched ? batching : solo;
                         double[] m = round(client, head, server, id, info.nEmbd(), b, maxLength, pool);
                         if (r > 0) (batched ? on : off).add(m);
-                        progress.step(String.format(Locale.ROOT, "B=%d round %d %s: %.1f t/s, p50 step %.2f ms", b, r,
-                                batched ? "batching" : "solo", m[0], m[1]));
+                        progress.step(String.format(Locale.ROOT, "B=%d round %d %s: %.1f t/s, p50 step %.2f ms, compute %.2f ms/step", b, r,
+                                batched ? "batching" : "solo", m[0], m[1], m[2]));
                     }
                 }
                 Side sOn = side(on), sOff = side(off);
@@ -119,23 +126,26 @@ public final class ServerBatchBench implements Callable<Integer> {
             var c = batching.counters();
             meanBatch = c.batches.get() == 0 ? 0 : (double) c.batchedSteps.get() / c.batches.get();
         }
-        spec.commandLine().getOut().println(Report.json(new Result(id, threads, maxBatch, batchWaitMs, tokens, rounds, rows, meanBatch,
+        spec.commandLine().getOut().println(Report.json(new Result(id, threads, baselineComputes, maxBatch, batchWaitMs, tokens, rounds, rows, meanBatch,
                 ComputeBench.loadAverage())));
         spec.commandLine().getOut().flush();
         return 0;
     }
 
-    private SwarmServer start(Path model, String id, int nLayer, SpanBackend backend, Transport st, SwarmServer.Batching batching) {
+    /** {@code computes}: steps the server runs at once without batching (a batching server runs one batch at a time). */
+    private SwarmServer start(Path model, String id, int nLayer, SpanBackend backend, Transport st, SwarmServer.Batching batching,
+                              int computes) {
         return SwarmServer.start(new SwarmServer.Config(model, id, new BlockRange(0, nLayer), SpanOptions.cpu(threads), "127.0.0.1:0",
-                4L << 30, Duration.ofMinutes(5), threads).withBatching(batching), backend, st);
+                4L << 30, Duration.ofMinutes(5), computes).withBatching(batching), backend, st);
     }
 
-    /** B clients at once, each generating {@code tokens} greedy tokens: {aggregate tokens/s, p50 decode step ms}. */
+    /** B clients at once, each generating {@code tokens} greedy tokens: {aggregate tokens/s, p50 decode step ms, server compute ms per step}. */
     private double[] round(SwarmClient client, ModelHead head, SwarmServer server, String id, int nEmbd, int b, int maxLength,
                            ExecutorService pool) throws Exception {
         List<Hop> route = List.of(new Hop(server.address(), server.blocks()));
         List<Double> steps = Collections.synchronizedList(new ArrayList<>());
         List<CompletableFuture<Void>> clients = new ArrayList<>();
+        long compute0 = server.counters().computeNanos.get(), steps0 = server.counters().steps.get();
         long t0 = System.nanoTime();
         for (int s = 0; s < b; s++) {
             String prompt = PROMPTS[s % PROMPTS.length];
@@ -155,13 +165,15 @@ public final class ServerBatchBench implements Callable<Integer> {
         for (var c : clients) c.get();
         double seconds = (System.nanoTime() - t0) / 1e9;
         double[] sorted = steps.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return new double[]{(double) b * tokens / seconds, sorted[sorted.length / 2]};
+        double computeMs = (server.counters().computeNanos.get() - compute0) / 1e6 / Math.max(1, server.counters().steps.get() - steps0);
+        return new double[]{(double) b * tokens / seconds, sorted[sorted.length / 2], computeMs};
     }
 
     private static Side side(List<double[]> rounds) {
         double[] tps = rounds.stream().mapToDouble(m -> m[0]).sorted().toArray();
         double[] p50 = rounds.stream().mapToDouble(m -> m[1]).sorted().toArray();
-        return new Side(ComputeBench.median(tps), ComputeBench.median(p50));
+        double[] compute = rounds.stream().mapToDouble(m -> m[2]).toArray();
+        return new Side(ComputeBench.median(tps), ComputeBench.median(p50), ComputeBench.median(compute));
     }
 
 }

@@ -4,12 +4,9 @@ import dev.catena.transport.sign.Statements;
 
 import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
-import dev.catena.transport.spi.FrameHandler;
-import dev.catena.transport.spi.Listener;
 import dev.catena.transport.spi.Transport;
 
 import java.nio.ByteBuffer;
-import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongPredicate;
 
@@ -18,8 +15,7 @@ import java.util.function.LongPredicate;
  * says so, and their digest recomputed over the bad bytes, as a buggy or lying server would send
  * them (a link that damages bytes leaves the digest stale, and the receiver drops the push).
  */
-public final class CorruptingTransport implements Transport {
-    private final Transport inner;
+public final class CorruptingTransport extends ForwardingTransport {
     private final LongPredicate corrupt;
     public final AtomicLong corrupted = new AtomicLong();
 
@@ -36,30 +32,14 @@ public final class CorruptingTransport implements Transport {
      * whose signed push and signed result for the same step are a proof against it.
      */
     public CorruptingTransport(Transport inner, LongPredicate corrupt, java.security.PrivateKey signer) {
-        this.inner = inner;
+        super(inner);
         this.corrupt = corrupt;
         this.signer = signer;
     }
 
     @Override
-    public Listener listen(String bindAddress, FrameHandler handler) {
-        return inner.listen(bindAddress, handler);
-    }
-
-    @Override
-    public Connection connect(String address, FrameHandler handler, Duration timeout) {
-        return connect(address, handler, timeout, null);
-    }
-
-    @Override
-    public Connection connect(String address, FrameHandler handler, Duration timeout, java.security.PublicKey expectedPeerKey) {
-        Connection c = inner.connect(address, handler, timeout, expectedPeerKey);
-        return new Connection() {
-            @Override public String remoteAddress() { return c.remoteAddress(); }
-            @Override public boolean isOpen() { return c.isOpen(); }
-            @Override public void close() { c.close(); }
-            @Override public java.security.PublicKey peerKey() { return c.peerKey(); }
-
+    protected Connection outbound(Connection c) {
+        return new DelegatingConnection(c) {
             /** The pushes corrupted, by step, whose trailing signatures follow them. */
             private final java.util.Map<Long, dev.catena.transport.proto.Push> altered = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -93,21 +73,5 @@ public final class CorruptingTransport implements Transport {
                 c.send(frame);
             }
         };
-    }
-
-    @Override
-    public void close() {
-        inner.close();
-    }
-
-    /** The payload digest PROTOCOL.md defines (SHA-256 of the payload bytes), as the lying sender recomputes it. */
-    private static byte[] sha256(ByteBuffer payload) {
-        try {
-            var sha = java.security.MessageDigest.getInstance("SHA-256");
-            sha.update(payload.duplicate());
-            return sha.digest();
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
     }
 }

@@ -11,7 +11,6 @@ import dev.catena.transport.spi.Transport;
 
 import java.nio.ByteBuffer;
 import java.security.PrivateKey;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -29,10 +28,9 @@ import java.util.function.IntPredicate;
  * <li>{@link Lie#DROP}: the token is never sent: the ring stalls.</li>
  * </ul>
  */
-public final class LyingRingTransport implements Transport {
+public final class LyingRingTransport extends ForwardingTransport {
     public enum Lie { TOKEN, HIDDEN, DROP }
 
-    private final Transport inner;
     private final Lie lie;
     private final IntPredicate lieAt;
     private final PrivateKey signer;
@@ -40,7 +38,7 @@ public final class LyingRingTransport implements Transport {
 
     /** @param signer the server's own key, to sign the results it alters */
     public LyingRingTransport(Transport inner, Lie lie, IntPredicate lieAt, PrivateKey signer) {
-        this.inner = inner;
+        super(inner);
         this.lie = lie;
         this.lieAt = lieAt;
         this.signer = signer;
@@ -68,15 +66,9 @@ public final class LyingRingTransport implements Transport {
     }
 
     @Override
-    public Connection connect(String address, FrameHandler handler, Duration timeout) {
-        return connect(address, handler, timeout, null);
-    }
-
-    @Override
-    public Connection connect(String address, FrameHandler handler, Duration timeout, java.security.PublicKey expectedPeerKey) {
-        Connection c = inner.connect(address, handler, timeout, expectedPeerKey);
+    protected Connection outbound(Connection c) {
         if (lie != Lie.TOKEN && lie != Lie.DROP) return c;
-        return new Delegating(c) {
+        return new DelegatingConnection(c) {
             @Override
             public void send(Frame frame) {
                 if (frame.header().hasRingToken() && lieAt.test(frame.header().getRingToken().getPosition())) {
@@ -95,7 +87,7 @@ public final class LyingRingTransport implements Transport {
 
     /** A connection to a client on which ring results at the chosen positions carry another hidden state, signed. */
     private Connection hiddenLiar(Connection c) {
-        return new Delegating(c) {
+        return new DelegatingConnection(c) {
             @Override
             public void send(Frame frame) {
                 var h = frame.header();
@@ -125,34 +117,5 @@ public final class LyingRingTransport implements Transport {
 
             private final Map<Long, StepResult> signed = new ConcurrentHashMap<>();
         };
-    }
-
-    @Override
-    public void close() {
-        inner.close();
-    }
-
-    private static byte[] sha256(ByteBuffer payload) {
-        try {
-            var sha = java.security.MessageDigest.getInstance("SHA-256");
-            sha.update(payload.duplicate());
-            return sha.digest();
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
-    }
-
-    /** A connection passing everything through but what a subclass changes. */
-    private abstract static class Delegating implements Connection {
-        final Connection c;
-
-        Delegating(Connection c) {
-            this.c = c;
-        }
-
-        @Override public String remoteAddress() { return c.remoteAddress(); }
-        @Override public boolean isOpen() { return c.isOpen(); }
-        @Override public void close() { c.close(); }
-        @Override public java.security.PublicKey peerKey() { return c.peerKey(); }
     }
 }

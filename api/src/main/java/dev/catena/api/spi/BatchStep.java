@@ -22,6 +22,15 @@ public record BatchStep(SpanSession session, float[] hidden, int n, int position
         return new BatchStep(session, hidden, 1, position, lastOnly);
     }
 
+    /** Runs this step on its own, as {@link SpanSession#forward} does: its hidden states, or its error (not thrown). */
+    public Result forwardAlone() {
+        try {
+            return Result.of(session.forward(hidden, n, position, lastOnly));
+        } catch (RuntimeException e) {
+            return Result.failed(e);
+        }
+    }
+
     /** What a step of a batch gave: its hidden states, or why it failed (the other steps are not affected). */
     public record Result(float[] hidden, RuntimeException error) {
         public static Result of(float[] hidden) {

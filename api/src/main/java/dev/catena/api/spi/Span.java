@@ -41,15 +41,7 @@ public interface Span extends AutoCloseable {
      * fails (bad input, a closed session) fails alone. This default runs them one by one.
      */
     default java.util.List<BatchStep.Result> forwardBatch(java.util.List<BatchStep> steps) {
-        var results = new java.util.ArrayList<BatchStep.Result>(steps.size());
-        for (BatchStep s : steps) {
-            try {
-                results.add(BatchStep.Result.of(s.session().forward(s.hidden(), s.n(), s.position(), s.lastOnly())));
-            } catch (RuntimeException e) {
-                results.add(BatchStep.Result.failed(e));
-            }
-        }
-        return results;
+        return steps.stream().map(BatchStep::forwardAlone).toList();
     }
 
     @Override

@@ -16,9 +16,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * Continuous batching: the sessions' threads hand their steps here and wait; one compute thread runs
  * the decode steps that are ready, up to {@code maxBatch} of them, as one {@link Span#forwardBatch}
  * call (one pass over the weights for all). With {@code wait} above zero, a batch not yet full waits
- * that long for more; at zero, a step that finds the span idle and no step waiting runs at once on
- * its own thread (no hand-off: a lone session's latency is unchanged), and the steps that arrive
- * meanwhile form the next batch. Prefill steps (several tokens) take turns with the decode batches
+ * that long for more. At zero, a step of a lone session (the span's recent batches held one step)
+ * that finds the span idle runs at once on its own thread as the unbatched server runs it
+ * ({@code SpanSession.forward}: no hand-off, no batch, and the compute thread is not woken, so a lone
+ * session's latency is unchanged); after batches of several, a batch waits up to a quarter of the last
+ * compute (at most {@link #CONVOY_WAIT}) for as many steps; and the steps that arrive while one computes form the next batch. Prefill steps (several tokens) take turns with the decode batches
  * so that neither starves the other; a prefill's turn takes the waiting decode steps along, and a
  * decode batch takes waiting prefills along while their rows stay within {@code maxPrefillRows}
  * (0: prefills run alone), so a long prompt delays the others' decode by one batch at most.
@@ -29,12 +31,32 @@ final class StepBatcher implements AutoCloseable {
     private record Pending(BatchStep step, CompletableFuture<float[]> result) {
     }
 
+    /**
+     * With no wait set, the most a batch waits for as many steps as the span's recent batches held (a
+     * quarter of the last compute's time, at most this): a batch's sessions move on through a swarm
+     * together and reach the next server within a few milliseconds (without the wait, the first of them
+     * ran alone at every hop and the rest formed the next batch); a quarter of a step is worth waiting
+     * for a batch that shares the step's weight reads.
+     */
+    static final Duration CONVOY_WAIT = Duration.ofMillis(5);
+
     private final Span span;
+    private final long convoyWaitNanos;
+    /**
+     * Steps the next batch expects: the last batch's size, or half the previous expectation if larger
+     * (so that a lone session after a busy spell waits a few convoy waits at most, then runs at once again).
+     */
+    private int expected = 1; // guarded by lock
+    /** How long the last step or batch computed; guarded by lock. */
+    private long lastComputeNanos;
     private final int maxBatch;
     private final long waitNanos;
     private final int maxPrefillRows;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition arrived = lock.newCondition();
+    /** The worker's wait for the span to be free with steps waiting. */
+    private final Condition free = lock.newCondition();
+    /** The worker's wait for more steps while it gathers a batch (a set wait, or the convoy wait). */
+    private final Condition more = lock.newCondition();
     private final ArrayDeque<Pending> decodes = new ArrayDeque<>();
     private final ArrayDeque<Pending> prefills = new ArrayDeque<>();
     private final Thread worker;
@@ -49,6 +71,12 @@ final class StepBatcher implements AutoCloseable {
     }
 
     StepBatcher(Span span, int maxBatch, Duration wait, int maxPrefillRows, ServerCounters counters) {
+        this(span, maxBatch, wait, maxPrefillRows, counters, CONVOY_WAIT);
+    }
+
+    /** {@code convoyWait}: the most a convoy wait lasts, {@link #CONVOY_WAIT} (tests set their own). */
+    StepBatcher(Span span, int maxBatch, Duration wait, int maxPrefillRows, ServerCounters counters, Duration convoyWait) {
+        this.convoyWaitNanos = convoyWait.toNanos();
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
         if (maxPrefillRows < 0) throw new IllegalArgumentException("maxPrefillRows must be >= 0, got " + maxPrefillRows);
         this.maxPrefillRows = maxPrefillRows;
@@ -62,30 +90,59 @@ final class StepBatcher implements AutoCloseable {
 
     /** Runs the step in a batch; waits for its result (or throws its error, as {@code forward} would). */
     float[] forward(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
-        var p = new Pending(new BatchStep(session, hidden, n, position, lastOnly), new CompletableFuture<>());
-        boolean direct;
+        Pending p = null;
         lock.lock();
         try {
             if (closed) throw new IllegalStateException("server is closing");
-            direct = waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty();
-            if (direct) {
+            // A lone session's step runs at once; after batches of several, the others' steps are worth a short wait.
+            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && expected <= 1) {
                 computing = true;
                 prefillTurn = n == 1;
             } else {
+                p = new Pending(new BatchStep(session, hidden, n, position, lastOnly), new CompletableFuture<>());
                 (n == 1 ? decodes : prefills).add(p);
-                arrived.signal();
+                // Wake the worker only where it waits for this: a free span, or more steps for the batch it gathers.
+                if (!computing) free.signal();
+                more.signal();
             }
         } finally {
             lock.unlock();
         }
-        if (direct) {
-            run(List.of(p)); // completes p, and lets the worker take what queued meanwhile
+        if (p == null) {
+            return alone(session, hidden, n, position, lastOnly);
         }
         try {
             return p.result().join();
         } catch (java.util.concurrent.CompletionException e) {
             if (e.getCause() instanceof RuntimeException r) throw r;
             throw e;
+        }
+    }
+
+    /**
+     * A step that found the span idle and nothing waiting: the unbatched path itself, on the caller's thread
+     * (no hand-off, no batch, no copy), then the span is free for whatever queued meanwhile.
+     */
+    private float[] alone(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
+        long started = System.nanoTime();
+        try {
+            float[] out = session.forward(hidden, n, position, lastOnly);
+            counters.computeNanos.addAndGet(System.nanoTime() - started);
+            counters.batches.incrementAndGet();
+            counters.batchedSteps.incrementAndGet();
+            return out;
+        } finally {
+            release(1, System.nanoTime() - started);
+        }
+    }
+
+    /** Whether nothing computes or waits (a batch's steps get their results just before it frees the span). */
+    boolean idle() {
+        lock.lock();
+        try {
+            return !computing && decodes.isEmpty() && prefills.isEmpty();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -113,7 +170,7 @@ final class StepBatcher implements AutoCloseable {
         try {
             while (computing || (decodes.isEmpty() && prefills.isEmpty())) {
                 if (closed && !computing && decodes.isEmpty() && prefills.isEmpty()) return null;
-                arrived.awaitUninterruptibly();
+                free.awaitUninterruptibly();
             }
             computing = true;
             List<Pending> batch = new ArrayList<>();
@@ -125,12 +182,15 @@ final class StepBatcher implements AutoCloseable {
                 prefillTurn = true;
             }
             take(batch);
-            long deadline = System.nanoTime() + waitNanos;
-            while (batch.size() < maxBatch && waitNanos > 0 && !closed) {
+            // A set wait gathers up to maxBatch; without one, the convoy wait gathers as many as recent batches held.
+            long wait = waitNanos > 0 ? waitNanos : Math.min(convoyWaitNanos, lastComputeNanos / 4);
+            int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, expected);
+            long deadline = System.nanoTime() + wait;
+            while (batch.size() < target && wait > 0 && !closed) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) break;
                 try {
-                    arrived.awaitNanos(left);
+                    more.awaitNanos(left);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     break;
@@ -157,16 +217,24 @@ final class StepBatcher implements AutoCloseable {
 
     /** Computes a batch, completes its steps, and frees the span for the next batch. */
     private void run(List<Pending> batch) {
+        long started = System.nanoTime();
         try {
             compute(batch);
         } finally {
-            lock.lock();
-            try {
-                computing = false;
-                arrived.signalAll();
-            } finally {
-                lock.unlock();
-            }
+            release(batch.size(), System.nanoTime() - started);
+        }
+    }
+
+    /** Frees the span after {@code size} steps; wakes the worker only when steps wait (a lone session's steps never wake it). */
+    private void release(int size, long computeNanos) {
+        lock.lock();
+        try {
+            computing = false;
+            lastComputeNanos = computeNanos;
+            expected = Math.max(size, expected / 2);
+            if (closed || !decodes.isEmpty() || !prefills.isEmpty()) free.signal();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -197,7 +265,8 @@ final class StepBatcher implements AutoCloseable {
         lock.lock();
         try {
             closed = true;
-            arrived.signalAll();
+            free.signalAll();
+            more.signalAll();
         } finally {
             lock.unlock();
         }

@@ -45,6 +45,31 @@ class StepBatcherTest {
         }
     }
 
+    /**
+     * A session whose lone steps run outside any batch (the unbatched path): it records them in the span's
+     * batches as batches of one, and its thread, then waits for the span's gate as a batch would.
+     */
+    private record Held(RecordingSpan span) implements SpanSession {
+        @Override public int length() { return 0; }
+        @Override public int maxLength() { return 1024; }
+        @Override public long kvBytes() { return 0; }
+        @Override public void truncate(int position) { }
+        @Override public void close() { }
+
+        @Override
+        public float[] forward(float[] hidden, int n, int position, boolean lastOnly) {
+            span.entered.incrementAndGet();
+            span.threads.add(Thread.currentThread());
+            span.batches.add(List.of(n));
+            try {
+                span.gate.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return new Doubling(-1).forward(hidden, n, position, lastOnly);
+        }
+    }
+
     /** Records each batch's step counts (1 per decode, n per prefill); the first batch waits for {@code gate}. */
     private static final class RecordingSpan implements Span {
         final List<List<Integer>> batches = Collections.synchronizedList(new ArrayList<>());
@@ -52,6 +77,7 @@ class StepBatcherTest {
         final java.util.concurrent.atomic.AtomicInteger entered = new java.util.concurrent.atomic.AtomicInteger();
         final List<Thread> threads = Collections.synchronizedList(new ArrayList<>());
         volatile boolean fail;
+        volatile long computeMillis; // how long each batch takes
 
         RecordingSpan(CountDownLatch gate) {
             this.gate = gate;
@@ -67,6 +93,11 @@ class StepBatcherTest {
                 Thread.currentThread().interrupt();
             }
             batches.add(steps.stream().map(BatchStep::n).toList());
+            try {
+                Thread.sleep(computeMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             if (fail) throw new IllegalStateException("the device failed");
             return Span.super.forwardBatch(steps);
         }
@@ -90,7 +121,7 @@ class StepBatcherTest {
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             // One step holds the batching thread at the gate while seven more queue behind it.
             List<CompletableFuture<float[]>> results = new ArrayList<>();
-            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(0), new float[]{0}, 1, 0, true), clients));
+            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{0}, 1, 0, true), clients));
             waitForEntered(span);
             for (int s = 1; s < 8; s++) {
                 float[] in = {s};
@@ -116,7 +147,7 @@ class StepBatcherTest {
         try (var batcher = new StepBatcher(span, 8, Duration.ZERO, new ServerCounters());
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             List<CompletableFuture<float[]>> results = new ArrayList<>();
-            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(0), new float[]{1}, 1, 0, true), clients));
+            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{1}, 1, 0, true), clients));
             waitForEntered(span);
             for (int s = 1; s <= 4; s++) {
                 int id = s;
@@ -140,7 +171,7 @@ class StepBatcherTest {
         try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 8, new ServerCounters());
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             List<CompletableFuture<float[]>> results = new ArrayList<>();
-            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(0), new float[]{1}, 1, 0, true), clients));
+            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{1}, 1, 0, true), clients));
             waitForEntered(span);
             int[] sizes = {3, 1, 3, 1, 5};
             for (int s = 0; s < sizes.length; s++) {
@@ -172,15 +203,64 @@ class StepBatcherTest {
         }
     }
 
-    /** No hand-off for a lone session: with no wait, a step that finds the span idle runs on its caller's thread. */
+    /**
+     * No hand-off for a lone session: with no wait, a step that finds the span idle runs on its caller's
+     * thread as the unbatched path (its session's forward, no batch), and is still counted as a batch of one.
+     */
     @Test
-    void aLoneStepRunsOnItsCallersThread() {
+    void aLoneStepRunsOnItsCallersThreadOutsideAnyBatch() {
         var span = new RecordingSpan(new CountDownLatch(0));
-        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, new ServerCounters())) {
+        var counters = new ServerCounters();
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, counters)) {
             for (int i = 0; i < 3; i++) {
-                assertArrayEquals(new float[]{2 * i}, batcher.forward(new Doubling(i), new float[]{i}, 1, i, true));
+                assertArrayEquals(new float[]{2 * i}, batcher.forward(new Held(span), new float[]{i}, 1, i, true));
             }
             assertEquals(List.of(Thread.currentThread(), Thread.currentThread(), Thread.currentThread()), span.threads);
+            assertEquals(3, span.entered.get(), "three lone steps, and no forwardBatch call (it would count too)");
+            assertEquals(3, counters.batches.get());
+            assertEquals(3, counters.batchedSteps.get());
+        }
+    }
+
+    /**
+     * With no wait set, after a batch of several a step waits for as many (a batch's sessions moving on
+     * together through a swarm), up to a quarter of the last batch's compute (within the convoy wait's
+     * cap); once the batches hold one step, a step runs at once.
+     */
+    @Test
+    void afterBatchesOfSeveralAStepWaitsForAsManyThenALoneOneRunsAtOnce() throws Exception {
+        var gate = new CountDownLatch(1);
+        var span = new RecordingSpan(gate);
+        span.computeMillis = 1200; // the first batch of two: a convoy wait of min(500, 1200 / 4) ms after it
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 0, new ServerCounters(), Duration.ofMillis(500));
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            // A lone step at once, held while two more queue: they form a batch of two.
+            var held = CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{0}, 1, 0, true), clients);
+            waitForEntered(span);
+            var first = List.of(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(1), new float[]{1}, 1, 0, true), clients),
+                    CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 0, true), clients));
+            waitForQueued(batcher, 2);
+            gate.countDown();
+            held.get(10, TimeUnit.SECONDS);
+            for (var f : first) f.get(10, TimeUnit.SECONDS);
+            assertEquals(List.of(List.of(1), List.of(1, 1)), span.batches);
+            span.computeMillis = 0;
+
+            // The convoy: session 1's next step waits for session 2's, 100 ms later, and they run as one batch.
+            var a = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(1), new float[]{1}, 1, 1, true), clients);
+            Thread.sleep(100);
+            var b = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 1, true), clients);
+            assertArrayEquals(new float[]{2}, a.get(10, TimeUnit.SECONDS));
+            assertArrayEquals(new float[]{4}, b.get(10, TimeUnit.SECONDS));
+            assertEquals(List.of(List.of(1), List.of(1, 1), List.of(1, 1)), span.batches, "one batch of both");
+
+            // Session 2 gone: session 1's next step still expects a second (in a batch of one, after a
+            // wait of a quarter of that quick batch's compute); the one after runs at once.
+            assertArrayEquals(new float[]{6}, batcher.forward(new Doubling(1), new float[]{3}, 1, 2, true));
+            assertEquals(4, span.batches.size(), "a batch of one: " + span.batches);
+            waitForIdle(batcher);
+            assertArrayEquals(new float[]{8}, batcher.forward(new Doubling(1), new float[]{4}, 1, 3, true));
+            assertEquals(4, span.batches.size(), "alone again: at once, outside any batch");
         }
     }
 
@@ -205,6 +285,12 @@ class StepBatcherTest {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (span.entered.get() < 1 && System.nanoTime() < end) Thread.sleep(1);
         assertEquals(1, span.entered.get());
+    }
+
+    private static void waitForIdle(StepBatcher b) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!b.idle() && System.nanoTime() < end) Thread.sleep(1);
+        assertTrue(b.idle(), "the batcher is idle");
     }
 
     private static void waitForQueued(StepBatcher b, int n) throws InterruptedException {

@@ -64,26 +64,12 @@ public final class LlamaOracle implements AutoCloseable {
      * @throws dev.catena.api.UnsupportedModelException for an architecture llama.cpp cannot run
      */
     public static LlamaOracle open(Path model, OracleOptions options) {
-        LlamaModel loaded = LlamaModel.load(model, options.threads(), options.device(), options.weights());
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment params = options.contextParams(arena);
-            LlamaNatives.clearErrors();
-            MemorySegment ctx = llama_init_from_model(loaded.handle(), params);
-            if (ctx.equals(MemorySegment.NULL)) {
-                throw new IllegalStateException(model + ": llama.cpp cannot create a context with " + options + ": "
-                        + LlamaNatives.takeErrors().orElse("no reason given"));
+        return LlamaContexts.onLoaded(model, options, loaded -> {
+            try (Arena arena = Arena.ofConfined()) {
+                var context = LlamaContexts.create(loaded, options.contextParams(arena), "with " + options);
+                return LlamaContexts.wrap(context, c -> new LlamaOracle(loaded, options, c));
             }
-            var context = new NativeHandle("llama context", ctx, c -> llama_free(c));
-            try {
-                return new LlamaOracle(loaded, options, context);
-            } catch (RuntimeException | Error e) {
-                context.close(); // before the model it belongs to
-                throw e;
-            }
-        } catch (RuntimeException | Error e) {
-            loaded.close();
-            throw e;
-        }
+        });
     }
 
     /** The oracle behind the SPI's {@link ReferenceDecoder}. */

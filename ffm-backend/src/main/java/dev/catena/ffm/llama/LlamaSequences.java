@@ -1,6 +1,5 @@
 package dev.catena.ffm.llama;
 
-import dev.catena.ffm.internal.llama_batch;
 import dev.catena.ffm.internal.llama_context_params;
 import dev.catena.ffm.natives.LlamaNatives;
 import dev.catena.ffm.natives.NativeHandle;
@@ -23,12 +22,7 @@ public final class LlamaSequences implements AutoCloseable {
     private final MemorySegment memory;
     private final int sequences;
     private final int nVocab;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment batch;
-    private final MemorySegment token;
-    private final MemorySegment pos;
-    private final MemorySegment seqId;
-    private final MemorySegment logits;
+    private final OracleBatch batch;
     private final int capacity;
     private final int[] length;
     private final boolean ownsModel;
@@ -42,15 +36,7 @@ public final class LlamaSequences implements AutoCloseable {
         this.nVocab = model.vocab().nVocab();
         this.capacity = capacity;
         this.length = new int[sequences];
-        this.batch = llama_batch_init(arena, capacity, 0, 1);
-        this.token = llama_batch.token(batch).reinterpret((long) capacity * Integer.BYTES);
-        this.pos = llama_batch.pos(batch).reinterpret((long) capacity * Integer.BYTES);
-        this.logits = llama_batch.logits(batch).reinterpret(capacity);
-        this.seqId = llama_batch.seq_id(batch).reinterpret((long) capacity * ValueLayout.ADDRESS.byteSize());
-        MemorySegment nSeqId = llama_batch.n_seq_id(batch).reinterpret((long) capacity * Integer.BYTES);
-        for (int i = 0; i < capacity; i++) {
-            nSeqId.setAtIndex(ValueLayout.JAVA_INT, i, 1);
-        }
+        this.batch = new OracleBatch(capacity);
     }
 
     /**
@@ -59,13 +45,7 @@ public final class LlamaSequences implements AutoCloseable {
      * @param sequences sequences decoded together (llama.cpp's n_seq_max)
      */
     public static LlamaSequences open(Path path, OracleOptions options, int sequences) {
-        LlamaModel loaded = LlamaModel.load(path, options.threads(), options.device(), options.weights());
-        try {
-            return open(loaded, true, options, sequences);
-        } catch (RuntimeException | Error e) {
-            loaded.close();
-            throw e;
-        }
+        return LlamaContexts.onLoaded(path, options, loaded -> open(loaded, true, options, sequences));
     }
 
     /** A context on a model already loaded, which stays the caller's (e.g. one model for contexts of several sizes). */
@@ -80,19 +60,9 @@ public final class LlamaSequences implements AutoCloseable {
             llama_context_params.kv_unified(params, false);
             int capacity = Math.max(sequences, options.nBatch() > 0 ? options.nBatch() : 2048);
             llama_context_params.n_batch(params, capacity);
-            LlamaNatives.clearErrors();
-            MemorySegment ctx = llama_init_from_model(loaded.handle(), params);
-            if (ctx.equals(MemorySegment.NULL)) {
-                throw new IllegalStateException(loaded.path() + ": llama.cpp cannot create a context of " + sequences + " sequences: "
-                        + LlamaNatives.takeErrors().orElse("no reason given"));
-            }
-            var context = new NativeHandle("llama context", ctx, c -> llama_free(c));
-            try {
-                return new LlamaSequences(loaded, owns, context, sequences, Math.min(capacity, llama_n_batch(ctx)));
-            } catch (RuntimeException | Error e) {
-                context.close();
-                throw e;
-            }
+            var context = LlamaContexts.create(loaded, params, "of " + sequences + " sequences");
+            return LlamaContexts.wrap(context,
+                    c -> new LlamaSequences(loaded, owns, c, sequences, Math.min(capacity, llama_n_batch(c.get()))));
         }
     }
 
@@ -138,16 +108,12 @@ public final class LlamaSequences implements AutoCloseable {
 
     private void set(int i, int t, int seq, int position, boolean wantLogits) {
         if (t < 0 || t >= nVocab) throw new IllegalArgumentException("token " + t + " is outside the vocabulary");
-        token.setAtIndex(ValueLayout.JAVA_INT, i, t);
-        pos.setAtIndex(ValueLayout.JAVA_INT, i, position);
-        seqId.getAtIndex(ValueLayout.ADDRESS, i).reinterpret(Integer.BYTES).set(ValueLayout.JAVA_INT, 0, seq);
-        logits.set(ValueLayout.JAVA_BYTE, i, (byte) (wantLogits ? 1 : 0));
+        batch.set(i, t, seq, position, wantLogits);
     }
 
     private void decode(int n) {
-        llama_batch.n_tokens(batch, n);
         LlamaNatives.clearErrors();
-        int rc = llama_decode(context.get(), batch);
+        int rc = llama_decode(context.get(), batch.ofSize(n));
         if (rc != 0) {
             throw new IllegalStateException("llama_decode returned " + rc + " for " + n + " tokens: "
                     + LlamaNatives.takeErrors().orElse("no reason given"));
@@ -165,8 +131,7 @@ public final class LlamaSequences implements AutoCloseable {
         try {
             context.close();
         } finally {
-            llama_batch_free(batch);
-            arena.close();
+            batch.close();
             if (ownsModel) {
                 model.close();
             }

@@ -9,8 +9,8 @@ import java.lang.foreign.ValueLayout;
 import static dev.catena.ffm.internal.llama_h.*;
 
 /**
- * The oracle's one {@code llama_batch}, made once for n_batch tokens of sequence 0: each call fills the
- * tokens, their positions and which one wants logits.
+ * A {@code llama_batch} made once for n_batch tokens, one sequence id each (sequence 0 unless set): each
+ * call fills the tokens, their positions and which ones want logits. The oracle's, and {@link LlamaSequences}'.
  */
 final class OracleBatch implements AutoCloseable {
     private final int capacity;
@@ -19,6 +19,7 @@ final class OracleBatch implements AutoCloseable {
     private final MemorySegment token;  // (capacity) int32
     private final MemorySegment pos;    // (capacity) int32
     private final MemorySegment logits; // (capacity) int8: 1 where llama.cpp keeps the row
+    private final MemorySegment seqId;  // (capacity) int32*: each token's one sequence id
 
     OracleBatch(int capacity) {
         this.capacity = capacity;
@@ -27,8 +28,8 @@ final class OracleBatch implements AutoCloseable {
         this.pos = llama_batch.pos(batch).reinterpret((long) capacity * Integer.BYTES);
         this.logits = llama_batch.logits(batch).reinterpret(capacity);
         MemorySegment nSeqId = llama_batch.n_seq_id(batch).reinterpret((long) capacity * Integer.BYTES);
-        MemorySegment seqId = llama_batch.seq_id(batch).reinterpret((long) capacity * ValueLayout.ADDRESS.byteSize());
-        for (int i = 0; i < capacity; i++) { // every token belongs to sequence 0, once and for all
+        this.seqId = llama_batch.seq_id(batch).reinterpret((long) capacity * ValueLayout.ADDRESS.byteSize());
+        for (int i = 0; i < capacity; i++) { // every token belongs to one sequence, 0 until set
             nSeqId.setAtIndex(ValueLayout.JAVA_INT, i, 1);
             seqId.getAtIndex(ValueLayout.ADDRESS, i).reinterpret(Integer.BYTES).set(ValueLayout.JAVA_INT, 0, 0);
         }
@@ -51,6 +52,19 @@ final class OracleBatch implements AutoCloseable {
             pos.setAtIndex(ValueLayout.JAVA_INT, i, position + i);
             logits.set(ValueLayout.JAVA_BYTE, i, (byte) (start + i == tokens.length - 1 ? 1 : 0));
         }
+        return ofSize(n);
+    }
+
+    /** Sets token {@code i} of the batch: its id, sequence, position and whether it wants logits. */
+    void set(int i, int t, int seq, int position, boolean wantLogits) {
+        token.setAtIndex(ValueLayout.JAVA_INT, i, t);
+        pos.setAtIndex(ValueLayout.JAVA_INT, i, position);
+        seqId.getAtIndex(ValueLayout.ADDRESS, i).reinterpret(Integer.BYTES).set(ValueLayout.JAVA_INT, 0, seq);
+        logits.set(ValueLayout.JAVA_BYTE, i, (byte) (wantLogits ? 1 : 0));
+    }
+
+    /** The batch ({@code llama_batch} by value) holding its first {@code n} tokens as set. */
+    MemorySegment ofSize(int n) {
         llama_batch.n_tokens(batch, n);
         return batch;
     }

@@ -17,7 +17,7 @@ import java.util.Set;
  * Runs a span's batch of steps: the steps of distinct sessions on the same blocks and KV type go
  * through one {@link BatchGraph} (decode steps and prefills alike); any other step (a second step of
  * a session already in the batch, a lone session, a prefill too large to share) runs on its own, as
- * {@code forward} would.
+ * {@code forward} would ({@link BatchStep#forwardAlone}, the SPI's default for every step).
  */
 final class BatchStepper {
     /** A prefill whose mask would exceed this many elements runs alone (forward checks and refuses the huge ones). */
@@ -51,23 +51,15 @@ final class BatchStepper {
         for (var e : groups.entrySet()) {
             if (e.getValue().size() == 1) {
                 int i = e.getValue().getFirst();
-                results[i] = solo(steps.get(i));
+                results[i] = steps.get(i).forwardAlone();
             } else {
                 runGroup(span, e.getKey(), steps, e.getValue(), results);
             }
         }
         for (int i : alone) {
-            results[i] = solo(steps.get(i));
+            results[i] = steps.get(i).forwardAlone();
         }
         return Arrays.asList(results);
-    }
-
-    private static BatchStep.Result solo(BatchStep s) {
-        try {
-            return BatchStep.Result.of(s.session().forward(s.hidden(), s.n(), s.position(), s.lastOnly()));
-        } catch (RuntimeException e) {
-            return BatchStep.Result.failed(e);
-        }
     }
 
     private static void runGroup(FfmSpan span, GroupKey key, List<BatchStep> steps, List<Integer> indices,
@@ -89,7 +81,7 @@ final class BatchStepper {
                 }
             }
             if (ready.size() == 1) {
-                results[ready.getFirst()] = solo(steps.get(ready.getFirst())); // the lock is reentrant
+                results[ready.getFirst()] = alone(steps, ready.getFirst()); // checked already: as forward, without the checks
             } else if (!ready.isEmpty()) {
                 compute(span, key, steps, ready, results);
             }
@@ -97,6 +89,16 @@ final class BatchStepper {
             for (FfmSpanSession f : locked.reversed()) {
                 f.lock().unlock();
             }
+        }
+    }
+
+    /** A step whose session is locked and whose input is checked, computed on its own. */
+    private static BatchStep.Result alone(List<BatchStep> steps, int i) {
+        BatchStep s = steps.get(i);
+        try {
+            return BatchStep.Result.of(session(steps, i).forwardChecked(s.hidden(), s.n(), s.position(), s.lastOnly()));
+        } catch (RuntimeException e) {
+            return BatchStep.Result.failed(e);
         }
     }
 

@@ -83,25 +83,25 @@ final class FfmSpanSession implements SpanSession {
     public float[] forward(float[] hidden, int n, int position, boolean lastOnly) {
         lock.lock();
         try {
-            checkOpen();
-            validate(hidden, n, position);
-            int end = position + n;
-            int nKv = attended(end);
-            if ((long) n * nKv > Integer.MAX_VALUE - 8) {
-                throw new SpanInputException("a step of " + n + " tokens over " + nKv + " cells needs a mask of over 2^31"
-                        + " elements: send the tokens in smaller steps");
-            }
-            // Truncate first: if the step fails, the session is consistent at this length.
-            length = position;
-            // Positions, cache cells and the mask are inputs, so one graph serves every step of this shape.
-            float[] out = span.compute().run(new Shape(kv, n, nKv, lastOnly),
-                    ctx -> BlockGraph.build(ctx, hp, layers, kv, n, nKv, flash, lastOnly, span.ropeFactors()),
-                    (built, backend) -> run(built, backend, hidden, n, position, nKv));
-            length = end;
-            return out;
+            checkStep(hidden, n, position);
+            return forwardChecked(hidden, n, position, lastOnly);
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The step's compute, its input checked ({@link #checkStep}) under the lock, which the caller holds. */
+    float[] forwardChecked(float[] hidden, int n, int position, boolean lastOnly) {
+        int end = position + n;
+        int nKv = attended(end);
+        // Truncate first: if the step fails, the session is consistent at this length.
+        length = position;
+        // Positions, cache cells and the mask are inputs, so one graph serves every step of this shape.
+        float[] out = span.compute().run(new Shape(kv, n, nKv, lastOnly),
+                ctx -> BlockGraph.build(ctx, hp, layers, kv, n, nKv, flash, lastOnly, span.ropeFactors()),
+                (built, backend) -> run(built, backend, hidden, n, position, nKv));
+        length = end;
+        return out;
     }
 
     /** Cells a step ending at {@code end} attends to: llama.cpp's padding, so graphs keep their shape across steps. */
@@ -130,10 +130,15 @@ final class FfmSpanSession implements SpanSession {
         return flash;
     }
 
-    /** Checks a step as {@link #forward} does, under the lock. */
+    /** Checks a step's input, under the lock: what {@link #forward} refuses before computing. */
     void checkStep(float[] hidden, int n, int position) {
         checkOpen();
         validate(hidden, n, position);
+        long nKv = attended(position + n);
+        if (n * nKv > Integer.MAX_VALUE - 8) {
+            throw new SpanInputException("a step of " + n + " tokens over " + nKv + " cells needs a mask of over 2^31"
+                    + " elements: send the tokens in smaller steps");
+        }
     }
 
     /** Sets the length under the lock: to the position before a batched step (a re-send truncates), past it after. */
