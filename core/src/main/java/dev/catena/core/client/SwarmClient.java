@@ -195,11 +195,11 @@ public final class SwarmClient implements AutoCloseable {
         return key != null && convictedKeys.contains(java.nio.ByteBuffer.wrap(key.getEncoded()));
     }
 
-    /** Convicts {@code address} and its identity key on {@code proof} (kept, and written where told to). */
+    /** Convicts {@code address} and its identity key on {@code proof} (kept, and written where told to; null: none to keep). */
     void convict(String address, Proof proof) {
         ServerLink link = links.get(address);
         if (link != null && link.publicKey() != null) convictedKeys.add(java.nio.ByteBuffer.wrap(link.publicKey().getEncoded()));
-        if (convicted.add(address)) recordProof(proof, address);
+        if (convicted.add(address) && proof != null) recordProof(proof, address);
     }
 
     /** Where to write each proof of misbehaviour found ({@code proof-N.proof}); null: keep them in memory only. */
