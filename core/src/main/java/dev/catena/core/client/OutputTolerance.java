@@ -5,23 +5,23 @@ import dev.catena.core.protocol.Tensors;
 /**
  * How close two servers of different compute kinds (backend build, device, CPU variant) must land on
  * the same input: for every row (token) of the output, the largest absolute difference of an element
- * divided by the row's largest absolute value (of either output) is at most {@link #EPSILON}. Rounding
- * differences between ggml paths (other SIMD kernels, another accumulation order, f16 on the wire) stay
- * orders of magnitude below it (README, spot checks); a lie that moves some element of a row by more
- * than 2% of the row's scale does not. A lie below it is not caught across kinds.
+ * divided by the row's largest absolute value (of either output) is at most epsilon ({@link #EPSILON}
+ * by default). Measured (BENCHMARKS.md): two ggml CPU variants (AVX2 vs AVX-512 kernels) land 2.0e-2
+ * apart over all 16 blocks of Llama 3.2 1B Q8_0, f16 vs f32 KV 3.1e-2; the default is about 3x that.
+ * A lie that moves an element of a row by more than 10% of the row's scale is caught; one below is not.
  */
 final class OutputTolerance {
     /** The largest relative (to the row's scale) difference accepted across compute kinds. */
-    static final double EPSILON = 0.02;
+    static final double EPSILON = 0.1;
 
     private OutputTolerance() {
     }
 
-    /** Whether two hops answered the same input with outputs within the tolerance; decodes both payloads. */
-    static boolean agree(HopSession.Sent a, HopSession.Sent b, int nEmbd) {
+    /** Whether two hops answered the same input with outputs within {@code epsilon}; decodes both payloads. */
+    static boolean agree(HopSession.Sent a, HopSession.Sent b, int nEmbd, double epsilon) {
         float[] x = Tensors.decode(a.output(), a.result().getHidden(), nEmbd);
         float[] y = Tensors.decode(b.output(), b.result().getHidden(), nEmbd);
-        return x.length == y.length && worstRowDifference(x, y, nEmbd) <= EPSILON;
+        return x.length == y.length && worstRowDifference(x, y, nEmbd) <= epsilon;
     }
 
     /**

@@ -118,7 +118,7 @@ final class SpotChecker implements AutoCloseable {
         if (!oneKind) {
             LOG.log(System.Logger.Level.WARNING, "spot check of blocks {0}: {1} ({2}) is more than {3} of its rows'' scale away from two"
                     + " servers that computed on the same inputs; convicted without an offline proof (compute kinds differ)",
-                    hop.hop().blocks(), odd.address(), odd.kind(), OutputTolerance.EPSILON);
+                    hop.hop().blocks(), odd.address(), odd.kind(), client.spotCheckTolerance());
             client.convict(odd.address(), null);
             return;
         }
@@ -139,7 +139,7 @@ final class SpotChecker implements AutoCloseable {
     /** One known kind: bit-equal outputs; else within {@link OutputTolerance}. */
     private boolean agree(String kindA, String kindB, HopSession.Sent a, HopSession.Sent b) {
         if (!kindA.isEmpty() && kindA.equals(kindB)) return Arrays.equals(a.outputDigest(), b.outputDigest());
-        return OutputTolerance.agree(a, b, spec.nEmbd());
+        return OutputTolerance.agree(a, b, spec.nEmbd(), client.spotCheckTolerance());
     }
 
     /** The server's compute kind as its ServerInfo states it, asked once per server; empty when it cannot tell. */

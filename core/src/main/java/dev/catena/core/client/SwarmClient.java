@@ -162,6 +162,21 @@ public final class SwarmClient implements AutoCloseable {
         this.spotCheckSeed = seed;
     }
 
+    private volatile double spotCheckTolerance = OutputTolerance.EPSILON;
+
+    /**
+     * Spot checks between servers of different (or unknown) compute kinds: the largest difference of an
+     * output element, relative to the largest value of its row, that still agrees (default 0.1; see README).
+     */
+    public void spotCheckTolerance(double epsilon) {
+        if (!(epsilon > 0 && epsilon < 1)) throw new IllegalArgumentException("the spot-check tolerance must be in (0, 1), got " + epsilon);
+        this.spotCheckTolerance = epsilon;
+    }
+
+    double spotCheckTolerance() {
+        return spotCheckTolerance;
+    }
+
     private volatile int ringWindow = RingSpec.DEFAULT_WINDOW;
 
     /** Ring mode: how many steps the servers may run beyond what this client verified (1..64, default 8). */

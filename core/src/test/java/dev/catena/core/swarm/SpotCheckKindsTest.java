@@ -43,6 +43,13 @@ class SpotCheckKindsTest {
         };
     }
 
+    /** Moves element 1 of every row by {@code relative} × the row's scale: a lie the tokens cannot show. */
+    static Consumer<float[]> lie(double relative) {
+        return out -> {
+            for (int row = 0; row < out.length; row += CountingBackend.N_EMBD) out[row + 1] += (float) (relative * Math.abs(out[row]));
+        };
+    }
+
     static CountingBackend backend(String kind, Consumer<float[]> tamper) {
         var b = new CountingBackend(4);
         b.computeKind = kind;
@@ -56,11 +63,16 @@ class SpotCheckKindsTest {
 
     /** Runs 20 tokens with {@code routed} alone on [2, 4) at first, then two {@code others} announced to check with. */
     static Outcome generate(CountingBackend routedBackend, List<CountingBackend> others) {
+        return generate(routedBackend, others, 0.1);
+    }
+
+    static Outcome generate(CountingBackend routedBackend, List<CountingBackend> others, double tolerance) {
         var backend = new CountingBackend(4);
         try (var c = new FaultToleranceTest.Cluster(backend, MODEL, ID, A); var head = backend.openHead(MODEL, SpanOptions.cpu(1))) {
             SwarmServer routed = c.announce(c.start(routedBackend, MODEL, ID, B));
             List<SwarmServer> checkers = others.stream().map(o -> c.start(o, MODEL, ID, B)).toList();
             c.client.spotChecks(1.0, SEED);
+            c.client.spotCheckTolerance(tolerance);
             List<List<Hop>> routes = new ArrayList<>();
             var g = FaultToleranceTest.run(c, head, MODEL, ID, Mode.RELAY, 20, "3", POLICY, (token, session) -> {
                 if (token == 1) checkers.forEach(c::announce);
@@ -75,9 +87,10 @@ class SpotCheckKindsTest {
 
     @Test
     void honestServersOfDifferentKindsWithRoundingNoiseAreNotConvicted() {
-        // Noise 1000x below the tolerance: what another SIMD path's rounding does, on every step of the routed server.
-        var o = generate(backend("counting/zen4", noise(2e-5, SEED)),
-                List.of(backend("counting/haswell", out -> { }), backend("counting/cuda", noise(2e-5, SEED + 1))));
+        // Noise up to 3e-2 of the row's scale, on every step of two of them: how far two real ggml paths land apart
+        // (AVX2 vs AVX-512 kernels, f16 vs f32 KV: 2.0e-2 and 3.1e-2 over Llama 3.2 1B, BENCHMARKS.md).
+        var o = generate(backend("counting/zen4", noise(3e-2, SEED)),
+                List.of(backend("counting/haswell", out -> { }), backend("counting/cuda", noise(3e-2, SEED + 1))));
         assertArrayEquals(FaultToleranceTest.counting(3, 4, 20), o.tokens(), "seed " + SEED + ": the tokens stay");
         assertTrue(o.checks() >= 5, "seed " + SEED + ": spot checks ran: " + o.checks());
         assertEquals(0, o.disagreements(), "seed " + SEED + ": within the tolerance, no disagreement");
@@ -86,9 +99,9 @@ class SpotCheckKindsTest {
 
     @Test
     void aGrossLiarOfAnotherKindIsCaughtWithoutAnOfflineProof() {
-        // 10x the tolerance, on every step: the liar's kind differs from both checkers', so only values can tell.
-        var liar = backend("counting/liar-gpu", noise(0.2, SEED));
-        var o = generate(liar, List.of(backend("counting/haswell", out -> { }), backend("counting/zen4", noise(2e-5, SEED + 1))));
+        // 5x the tolerance, on every step: the liar's kind differs from both checkers', so only values can tell.
+        var liar = backend("counting/liar-gpu", lie(0.5));
+        var o = generate(liar, List.of(backend("counting/haswell", out -> { }), backend("counting/zen4", noise(3e-2, SEED + 1))));
         assertArrayEquals(FaultToleranceTest.counting(3, 4, 20), o.tokens(), "seed " + SEED + ": the tokens stay");
         assertEquals(Set.of(o.routed()), o.convicted(), "seed " + SEED + ": the liar, and only it, is convicted");
         assertTrue(o.disagreements() >= 1);
@@ -105,5 +118,17 @@ class SpotCheckKindsTest {
         assertEquals(1, o.proofs().size());
         var verdict = Proofs.verify(o.proofs().getFirst().toByteArray(), "spot-check proof");
         assertEquals(Proofs.Status.PROVED, verdict.status(), verdict.message());
+    }
+
+    @Test
+    void aLieBelowTheToleranceIsNotCaughtAcrossKindsButATighterToleranceCatchesIt() {
+        // The documented limit: 5% of the row's scale passes the default 10% across kinds...
+        var o = generate(backend("counting/liar", lie(0.05)), List.of(backend("counting/a", out -> { }), backend("counting/b", out -> { })));
+        assertEquals(Set.of(), o.convicted(), "seed " + SEED + ": below the tolerance");
+        assertEquals(0, o.disagreements());
+        // ...and a swarm whose kinds land closer together can say so.
+        var tight = generate(backend("counting/liar", lie(0.05)), List.of(backend("counting/a", out -> { }), backend("counting/b", out -> { })), 0.01);
+        assertEquals(Set.of(tight.routed()), tight.convicted(), "seed " + SEED + ": caught within a 1% tolerance");
+        assertArrayEquals(FaultToleranceTest.counting(3, 4, 20), tight.tokens(), "seed " + SEED + ": the tokens stay");
     }
 }
