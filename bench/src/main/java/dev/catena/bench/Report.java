@@ -29,13 +29,15 @@ final class Report {
 
     static String header() {
         return "| model | scenario | servers | client one-way ms | peer one-way ms | mode | p50 ms | p90 ms | compute ms | formula ms "
-                + "| p50 / formula | ms per hop over formula |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
+                + "| p50 / formula | ms per hop over formula | server turnaround p50/p90 ms | client turnaround p50/p90 ms |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
     }
 
     static String markdownRow(SwarmLatencyBench.Row r) {
-        return String.format(Locale.ROOT, "| %s | %s | %d | %d | %d | %s | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f |", r.model(),
-                r.scenario(), r.servers(), r.clientMs(), r.peerMs(), r.mode(), r.p50(), r.p90(), r.computeMs(), r.formulaMs(),
-                r.ratio(), r.overheadPerHop());
+        return String.format(Locale.ROOT, "| %s | %s | %d | %d | %d | %s | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f / %.3f | %s |",
+                r.model(), r.scenario(), r.servers(), r.clientMs(), r.peerMs(), r.mode(), r.p50(), r.p90(), r.computeMs(), r.formulaMs(),
+                r.ratio(), r.overheadPerHop(), r.hopTurnP50(), r.hopTurnP90(),
+                r.mode().equals("ring") ? "(off the path)" : String.format(Locale.ROOT, "%.3f / %.3f", r.clientTurnP50(), r.clientTurnP90()));
     }
 
     /** One line of JSON, snake_case keys: the one JSON writer of the harnesses. */
@@ -51,10 +53,12 @@ final class Report {
     /** A run as {@code swarm.json} holds it; {@code push_target_met} only for push runs. */
     record SwarmRun(String model, String scenario, int servers, long clientMs, long peerMs, String mode, int nEmbd, int steps,
                     double p50Ms, double p90Ms, double computeMs, double formulaMs, double ratio, double overheadPerHopMs,
+                    double serverTurnaroundP50Ms, double serverTurnaroundP90Ms, double clientTurnaroundP50Ms, double clientTurnaroundP90Ms,
                     @JsonInclude(JsonInclude.Include.NON_NULL) Boolean pushTargetMet) {
         static SwarmRun of(SwarmLatencyBench.Row r) {
             return new SwarmRun(r.model(), r.scenario(), r.servers(), r.clientMs(), r.peerMs(), r.mode(), r.nEmbd(), r.steps(),
                     r.p50(), r.p90(), r.computeMs(), r.formulaMs(), r.ratio(), r.overheadPerHop(),
+                    r.hopTurnP50(), r.hopTurnP90(), r.clientTurnP50(), r.clientTurnP90(),
                     r.mode().equals("push") ? r.pushTargetMet() : null);
         }
     }

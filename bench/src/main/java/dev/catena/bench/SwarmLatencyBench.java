@@ -2,25 +2,16 @@ package dev.catena.bench;
 
 import dev.catena.testing.PassThroughSpans;
 import dev.catena.api.BlockRange;
-import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanBackend;
-import dev.catena.api.spi.SpanOptions;
 import dev.catena.core.Catena;
 import dev.catena.core.Identity;
 import dev.catena.transport.spi.TlsConfig;
-import dev.catena.core.generation.GenerationLoop;
-import dev.catena.testing.LinkProxy;
-import dev.catena.core.client.Hop;
 import dev.catena.core.client.RemoteSession;
-import dev.catena.core.client.SwarmClient;
-import dev.catena.core.server.SwarmServer;
-import dev.catena.transport.proto.DType;
 import dev.catena.transport.spi.Transport;
 import dev.catena.transport.spi.TransportConfig;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -29,11 +20,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
 
 /**
@@ -50,7 +38,9 @@ import java.util.concurrent.Callable;
  * Scenarios (issue 6): far = client links 40 ms one-way, server links 2 ms, K = 3 and 4; uniform =
  * every link 20 ms; lan = no added delay. {@code --pass-through HIDDEN} runs spans that compute
  * nothing at that hidden size, to measure what a hop itself costs. {@code --out} writes
- * {@code swarm.json}, {@code swarm.md} and {@code swarm.png}.
+ * {@code swarm.json}, {@code swarm.md} and {@code swarm.png}. Each row also has the servers' and the
+ * client's turnaround counters (issue 17); {@code --processes} runs every server in its own JVM
+ * ({@link ServerProcess}), {@code --ab OPTS} each such run again with more JVM options for the servers.
  */
 @Command(name = "swarm", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Per-token decode latency of a swarm on loopback against PROTOCOL.md's latency model, every link "
@@ -110,6 +100,19 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                     + "(rows marked 'tls'), to compare on a loaded machine (default ${DEFAULT-VALUE}).")
     String tls;
 
+    @Option(names = "--processes", description = "Servers as separate JVMs (same classpath), each behind its proxies as in one JVM: "
+            + "what separate processes cost per hop.")
+    boolean processes;
+
+    @Option(names = "--server-jvm-options", paramLabel = "OPTS", split = " ",
+            description = "With --processes: more JVM options for the servers, e.g. \"-Dcatena.server.inlineSteps=false\".")
+    List<String> serverJvmOptions = List.of();
+
+    @Option(names = "--ab", paramLabel = "OPTS", split = " ",
+            description = "With --processes: each run twice back to back, the servers plain then with these JVM options (rows "
+                    + "marked 'B'): an A/B comparison on a loaded machine.")
+    List<String> abOptions;
+
     @Option(names = "--repeat", defaultValue = "1", description = "Runs of each configuration, interleaved with --tls both (default ${DEFAULT-VALUE}).")
     int repeat;
 
@@ -119,9 +122,15 @@ public final class SwarmLatencyBench implements Callable<Integer> {
     record Scenario(String name, long clientMs, long peerMs, List<Integer> servers) {
     }
 
-    /** One measured run. */
+    /**
+     * One measured run.
+     *
+     * @param hopTurnP50 the servers' turnaround beyond compute (their counters' p50, averaged over the servers), ms
+     * @param clientTurnP50 the client's turnaround from the last result to the next step (push, relay), ms
+     */
     record Row(String model, String scenario, int servers, long clientMs, long peerMs, String mode, int nEmbd, int steps,
-               double p50, double p90, double computeMs, double formulaMs) {
+               double p50, double p90, double computeMs, double formulaMs, double hopTurnP50, double hopTurnP90,
+               double clientTurnP50, double clientTurnP90) {
         double ratio() {
             return p50 / formulaMs;
         }
@@ -174,6 +183,10 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--tls must be off, on or both, got " + tls);
         };
         if (repeat < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be >= 1");
+        if (processes && !tls.equals("off")) throw new CommandLine.ParameterException(spec.commandLine(), "--processes runs without --tls");
+        if (!processes && (abOptions != null || !serverJvmOptions.isEmpty())) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--ab and --server-jvm-options go with --processes");
+        }
         var stdout = spec.commandLine().getOut();
         SpanBackend backend = passThrough > 0 ? new PassThroughSpans(16, passThrough) : Catena.spanBackend("ffm");
         List<Row> rows = new ArrayList<>();
@@ -183,10 +196,22 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                 for (var mode : modes(passThrough > 0)) {
                     for (int r = 0; r < repeat; r++) {
                         for (boolean withTls : tlsModes) {
-                            Row row = run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads, withTls);
-                            rows.add(row);
-                            stdout.println(Report.markdownRow(row));
-                            stdout.flush();
+                            List<Row> runs = new ArrayList<>();
+                            if (processes) {
+                                runs.add(run(model, passThrough, sc, k, mode, serverJvmOptions, ""));
+                                if (abOptions != null) {
+                                    List<String> b = new ArrayList<>(serverJvmOptions);
+                                    b.addAll(abOptions);
+                                    runs.add(run(model, passThrough, sc, k, mode, b, " B"));
+                                }
+                            } else {
+                                runs.add(run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads, withTls));
+                            }
+                            for (Row row : runs) {
+                                rows.add(row);
+                                stdout.println(Report.markdownRow(row));
+                                stdout.flush();
+                            }
                         }
                     }
                 }
@@ -215,91 +240,35 @@ public final class SwarmLatencyBench implements Callable<Integer> {
         if (k > info.nLayer()) throw new IllegalArgumentException(k + " servers for " + info.nLayer() + " blocks");
         String id = model.getFileName().toString();
         var netty = Catena.transport("netty");
-        List<SwarmServer> servers = new ArrayList<>();
-        List<LinkProxy> proxies = new ArrayList<>();
+        List<BenchServer> servers = new ArrayList<>();
         Identity identity = Identity.generate();
         TlsConfig serverTls = tls ? new TlsConfig(identity.privateKey(), identity.certificate(), List.of(identity.certificate()), false) : null;
         TlsConfig clientTls = tls ? new TlsConfig(null, null, List.of(identity.certificate()), false) : null;
-        try (Transport st = netty.create(TransportConfig.defaults().withTls(serverTls));
-             Transport ct = netty.create(TransportConfig.defaults().withTls(clientTls))) {
-            List<Map<String, String>> pushRoutes = new ArrayList<>();
+        try (Transport st = netty.create(TransportConfig.defaults().withTls(serverTls))) {
             for (BlockRange r : BlockRange.even(info.nLayer(), k)) {
-                var map = new HashMap<String, String>();
-                pushRoutes.add(map);
-                servers.add(SwarmServer.start(new SwarmServer.Config(model, id, r, SpanOptions.cpu(threads), "127.0.0.1:0", 1L << 30,
-                        Duration.ofMinutes(5), 1, name -> map.getOrDefault(name, name)), backend, st, identity));
+                servers.add(BenchServer.inProcess(model, id, r, threads, backend, st, identity));
             }
-            // Client -> server i through a proxy with the client delay, server i -> i+1 through one with the peer delay.
-            boolean direct = sc.clientMs() == 0 && sc.peerMs() == 0;
-            List<Hop> route = new ArrayList<>();
-            for (int i = 0; i < k; i++) {
-                String address = servers.get(i).address();
-                if (!direct) {
-                    var proxy = LinkProxy.to(address, 100 + i).delay(sc.clientMs(), 0);
-                    proxies.add(proxy);
-                    address = proxy.address();
-                }
-                route.add(new Hop(address, servers.get(i).blocks()));
-            }
-            for (int i = 0; !direct && i + 1 < k; i++) {
-                var peer = LinkProxy.to(servers.get(i + 1).address(), 200 + i).delay(sc.peerMs(), 0);
-                proxies.add(peer);
-                pushRoutes.get(i).put(route.get(i + 1).address(), peer.address());
-            }
-            if (!direct && mode == RemoteSession.Mode.RING) { // the ring closes: the last server to the first, at the peer delay
-                var back = LinkProxy.to(servers.getFirst().address(), 300).delay(sc.peerMs(), 0);
-                proxies.add(back);
-                pushRoutes.get(k - 1).put(route.getFirst().address(), back.address());
-            }
-            List<Double> stepMillis = new ArrayList<>();
-            if (mode == RemoteSession.Mode.RING) {
-                try (var client = new SwarmClient(ct, Duration.ofSeconds(120));
-                     var ring = new RingChain(spec -> RemoteSession.open(client, id, info.nEmbd(), route, mode, tokens + warmup + 64, DType.F32,
-                             Duration.ofSeconds(120), true, spec), millis -> {
-                         stepMillis.add(millis);
-                         if (stepMillis.size() == warmup) resetCompute(servers);
-                     });
-                     var head = backend.openHead(model, SpanOptions.cpu(threads))) {
-                    GenerationLoop.generate(head, ring, "Once upon a time", tokens + warmup + 2, SamplingParams.greedyDecoding(),
-                            tokens + warmup + 64, false, false, t -> { });
-                    long[] counts = ring.counts();
-                    System.err.printf("ring: %d steps verified after the fact, %d rewound%n", counts[0], counts[1]);
-                }
-            } else try (var client = new SwarmClient(ct, Duration.ofSeconds(120));
-                 var session = RemoteSession.open(client, id, info.nEmbd(), route, mode, tokens + warmup + 64, DType.F32,
-                         Duration.ofSeconds(120))) {
-                // Only decode steps (one token) after warm-up count, for latency and for the servers' compute alike.
-                GenerationLoop.Chain timed = (hidden, n, position) -> {
-                    if (n == 1 && stepMillis.size() == warmup) resetCompute(servers);
-                    long t0 = System.nanoTime();
-                    float[] out = session.step(hidden, n, position);
-                    if (n == 1) stepMillis.add((System.nanoTime() - t0) / 1e6);
-                    return out;
-                };
-                if (passThrough) { // no head: random hidden states, one token a step
-                    var random = new Random(7);
-                    float[] hidden = new float[info.nEmbd()];
-                    for (int p = 0; p < tokens + warmup; p++) {
-                        for (int j = 0; j < hidden.length; j++) hidden[j] = (float) random.nextGaussian();
-                        timed.forwardLast(hidden, 1, p);
-                    }
-                } else {
-                    try (var head = backend.openHead(model, SpanOptions.cpu(threads))) {
-                        GenerationLoop.generate(head, timed, "Once upon a time", tokens + warmup + 1, SamplingParams.greedyDecoding(),
-                                tokens + warmup + 64, false, false, t -> { });
-                    }
-                }
-            }
-            double[] steps = stepMillis.subList(warmup, stepMillis.size()).stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            double computeMs = servers.stream().mapToDouble(s -> s.counters().computeNanos.get() / 1e6
-                    / Math.max(1, s.counters().steps.get())).sum();
-            double formula = formula(sc, k, mode, computeMs);
-            return new Row((passThrough ? "pass-through" : id) + (tls ? " tls" : ""), sc.name(), k, sc.clientMs(), sc.peerMs(),
-                    mode.name().toLowerCase(Locale.ROOT), info.nEmbd(), steps.length, percentile(steps, 0.5), percentile(steps, 0.9),
-                    computeMs, formula);
+            return SwarmMeasurement.measure(backend, model, passThrough, sc, servers, mode, tokens, warmup, threads, clientTls, tls ? " tls" : "");
         } finally {
-            proxies.forEach(LinkProxy::close);
-            servers.forEach(SwarmServer::close);
+            servers.forEach(BenchServer::close);
+        }
+    }
+
+    /** Servers as child JVMs ({@link ServerProcess}), the client and the proxies in this one. */
+    private Row run(Path model, int passThrough, Scenario sc, int k, RemoteSession.Mode mode, List<String> jvmOptions, String mark)
+            throws Exception {
+        SpanBackend backend = passThrough > 0 ? new PassThroughSpans(16, passThrough) : Catena.spanBackend("ffm");
+        var info = backend.inspect(model);
+        if (k > info.nLayer()) throw new IllegalArgumentException(k + " servers for " + info.nLayer() + " blocks");
+        List<BenchServer> servers = new ArrayList<>();
+        try {
+            for (BlockRange r : BlockRange.even(info.nLayer(), k)) {
+                servers.add(ServerProcess.start(model, model.getFileName().toString(), r, threads,
+                        passThrough > 0 ? new int[]{info.nLayer(), passThrough} : null, jvmOptions));
+            }
+            return SwarmMeasurement.measure(backend, model, passThrough > 0, sc, servers, mode, tokens, warmup, threads, null, " procs" + mark);
+        } finally {
+            servers.forEach(BenchServer::close);
         }
     }
 
@@ -324,10 +293,6 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             case RING -> computeMs + k * sc.peerMs(); // Σc + Σd(Sk,Sk+1) + d(SN,S1): no client leg
             case RELAY -> k * 2.0 * sc.clientMs() + computeMs;
         };
-    }
-
-    private static void resetCompute(List<SwarmServer> servers) {
-        servers.forEach(s -> s.counters().reset());
     }
 
     static double percentile(double[] sorted, double p) {

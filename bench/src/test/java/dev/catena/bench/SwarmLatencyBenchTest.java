@@ -36,11 +36,27 @@ class SwarmLatencyBenchTest {
     }
 
     @Test
+    void serversInTheirOwnJvmsReportTheirTurnaroundAndLeaveNoProcessBehind(@TempDir Path out) throws Exception {
+        assertEquals(0, BenchCli.run("swarm", "--processes", "--pass-through", "256", "--scenario", "lan", "--servers", "2",
+                "--modes", "push", "--tokens", "16", "--warmup", "4", "--out", out.toString()));
+        String json = Files.readString(out.resolve("swarm.json"));
+        var row = Pattern.compile("\"model\":\"pass-through procs\".*\"server_turnaround_p50_ms\":([0-9.]+),\"server_turnaround_p90_ms\":([0-9.]+)"
+                + ",\"client_turnaround_p50_ms\":([0-9.]+)").matcher(json);
+        assertTrue(row.find(), json);
+        // The children's counters came back: a hop costs something, and p90 is not below p50.
+        assertTrue(Double.parseDouble(row.group(1)) > 0 && Double.parseDouble(row.group(2)) >= Double.parseDouble(row.group(1)), json);
+        assertTrue(Double.parseDouble(row.group(3)) > 0, json);
+        assertEquals(0, ProcessHandle.current().children().filter(p -> p.info().commandLine().orElse("")
+                .contains(BenchServerMain.class.getName())).filter(ProcessHandle::isAlive).count(), "no bench server left running");
+    }
+
+    @Test
     void badArgumentsAreUsageErrorsNotStackTraces() {
         assertEquals(2, BenchCli.run("swarm", "--scenario", "moon"));
         assertEquals(2, BenchCli.run("swarm", "--tokens", "0"));
         assertEquals(2, BenchCli.run("compute", "--preset", "nope"));
         assertEquals(2, BenchCli.run("nonsense"));
+        assertEquals(2, BenchCli.run("swarm", "--processes", "--tls", "on"));
         assertEquals(0, BenchCli.run("swarm", "--help"));
         assertEquals(0, BenchCli.run("--help"));
     }

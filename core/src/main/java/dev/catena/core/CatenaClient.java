@@ -102,7 +102,8 @@ public final class CatenaClient implements Generator {
         return new SwarmStatus(inference.modelId(), inference.nLayer(), probed.time(), probed.servers(), coverage,
                 SwarmStatus.gaps(coverage), sessions, inference.recentFailovers().stream().map(CatenaClient::event).toList(),
                 new SwarmStatus.Counters(inference.failoverCount(), counters.pushed.get(), counters.mismatched.get(), sessions.size(), kv,
-                        counters.ringVerified.get(), counters.ringRewound.get()));
+                        counters.ringVerified.get(), counters.ringRewound.get(), counters.turnaround.percentileMillis(0.5),
+                        counters.turnaround.percentileMillis(0.9)));
     }
 
     private static SwarmStatus.FailoverEvent event(SwarmInference.Recorded r) {

@@ -149,11 +149,19 @@ public record SwarmStatus(String model, int blocks, Instant time, List<Server> s
      * @param kvBytesInUse     KV cache bytes reserved on the reachable servers (every client's), or in this process
      * @param ringVerified     ring mode: steps the servers ran on their own that the generator verified after the fact
      * @param ringRewound      ring mode: steps that disagreed (or stalled) and were redone from the generator's own copy
+     * @param turnaroundP50Millis the generator's turnaround per decode step it drives, median: from the last result of a
+     *                         step reaching it to the next step's first frame sent (its head and sampler included); 0 before any
+     * @param turnaroundP90Millis the same, 90th percentile
      */
     public record Counters(long failovers, long pushesUsed, long pushesMismatched, int openSessions, long kvBytesInUse,
-                           long ringVerified, long ringRewound) {
+                           long ringVerified, long ringRewound, double turnaroundP50Millis, double turnaroundP90Millis) {
         public Counters(long failovers, long pushesUsed, long pushesMismatched, int openSessions, long kvBytesInUse) {
             this(failovers, pushesUsed, pushesMismatched, openSessions, kvBytesInUse, 0, 0);
+        }
+
+        public Counters(long failovers, long pushesUsed, long pushesMismatched, int openSessions, long kvBytesInUse,
+                        long ringVerified, long ringRewound) {
+            this(failovers, pushesUsed, pushesMismatched, openSessions, kvBytesInUse, ringVerified, ringRewound, 0, 0);
         }
     }
 }

@@ -63,6 +63,10 @@ final class ServerMetrics {
         swarmGauge("catena.sessions.open", "Open generation sessions of this server's generator", null, s -> s.counters().openSessions());
         swarmGauge("catena.kv.in.use", "KV cache bytes reserved on the reachable servers (all clients)", "bytes",
                 s -> s.counters().kvBytesInUse());
+        swarmGauge("catena.client.turnaround.p50", "The generator's median turnaround per decode step: from the last result of a step"
+                + " to the next step's first frame (its head and sampler included)", "seconds", s -> s.counters().turnaroundP50Millis() / 1e3);
+        swarmGauge("catena.client.turnaround.p90", "The generator's 90th percentile turnaround per decode step", "seconds",
+                s -> s.counters().turnaroundP90Millis() / 1e3);
         swarmGauge("catena.servers.known", "Servers the peer list or directory names", null, s -> s.servers().size());
         swarmGauge("catena.servers.reachable", "Servers that answered the last probe", null, SwarmStatus::reachableServers);
         swarmGauge("catena.blocks.uncovered", "Blocks no reachable server holds", null,

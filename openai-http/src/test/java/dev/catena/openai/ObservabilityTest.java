@@ -212,6 +212,8 @@ class ObservabilityTest {
                 assertTrue(down.get("message").asString().contains("[" + gap.start() + ", " + gap.end() + ")"), down.toString());
                 String metrics = get(server, "/metrics").body();
                 assertEquals(1, sample(metrics, "catena_failovers_total"));
+                double turnaround = sample(metrics, "catena_client_turnaround_p50_seconds");
+                assertTrue(turnaround > 0 && turnaround <= sample(metrics, "catena_client_turnaround_p90_seconds"), metrics);
                 assertEquals(1, sample(metrics, "catena_sessions_open"));
             }
             assertEquals(0, client.status().sessions().size());

@@ -30,7 +30,7 @@ public final class CountingBackend implements SpanBackend {
     private final int nLayer;
     /** The spans opened so far, as "start:end". */
     public final List<String> opened = new ArrayList<>();
-    /** Called before every forward, on the server's compute thread: tests make a server slow or kill it mid-step. */
+    /** Called before every forward, on the thread that computes the step: tests make a server slow or kill it mid-step. */
     public volatile ForwardHook hook = (blocks, n, position) -> { };
     /**
      * Called on every output before it is returned: a test makes a server lie (e.g. change an element

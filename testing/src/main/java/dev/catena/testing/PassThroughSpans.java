@@ -23,10 +23,17 @@ import java.util.List;
 public final class PassThroughSpans implements SpanBackend {
     private final int nLayer;
     private final int nEmbd;
+    private volatile long computeNanos;
 
     public PassThroughSpans(int nLayer, int nEmbd) {
         this.nLayer = nLayer;
         this.nEmbd = nEmbd;
+    }
+
+    /** Each forward takes at least {@code compute} (sleeping): a span with a known compute time. */
+    public PassThroughSpans computing(java.time.Duration compute) {
+        this.computeNanos = compute.toNanos();
+        return this;
     }
 
     @Override public String name() { return "pass-through"; }
@@ -67,6 +74,10 @@ public final class PassThroughSpans implements SpanBackend {
                             throw new SpanInputException("position " + position + " out of range");
                         }
                         length = position + n;
+                        long until = System.nanoTime() + computeNanos;
+                        for (long left = computeNanos; left > 0; left = until - System.nanoTime()) {
+                            java.util.concurrent.locks.LockSupport.parkNanos(left);
+                        }
                         return lastOnly ? Arrays.copyOfRange(hidden, (n - 1) * nEmbd, n * nEmbd) : hidden;
                     }
                 };

@@ -1,5 +1,7 @@
 package dev.catena.core.client;
 
+import dev.catena.core.metrics.LatencyHistogram;
+
 import java.util.concurrent.atomic.AtomicLong;
 
 /** What a client saw; thread-safe. */
@@ -15,4 +17,12 @@ public final class ClientCounters {
     public final AtomicLong spotCheckDisagreements = new AtomicLong();
     public final AtomicLong ringVerified = new AtomicLong();  // ring steps verified after the fact
     public final AtomicLong ringRewound = new AtomicLong();   // ring steps that disagreed or stalled, redone from the client's copy
+    /**
+     * Per decode step the client drives (push and relay; a ring's steps need none), what it adds between
+     * steps: from the last result of a step reaching it to the next step's first frame handed to the
+     * transport; its head, sampler and embedding included.
+     */
+    public final LatencyHistogram turnaround = new LatencyHistogram();
+    /** The part of {@link #turnaround} before the client's thread took the step's last result: the hand-off from the transport's thread. */
+    public final LatencyHistogram resultWait = new LatencyHistogram();
 }

@@ -38,7 +38,8 @@ public final class RemoteSession implements AutoCloseable {
     /** RING: the last server samples and sends the token to the first; the client verifies after the fact (README, "Ring mode"). */
     public enum Mode { RELAY, PUSH, RING }
 
-    private record Event(HopSession from, ServerLink.Received received) {
+    /** @param at when it reached the client (System.nanoTime) */
+    private record Event(HopSession from, ServerLink.Received received, long at) {
     }
 
     private static final System.Logger LOG = System.getLogger(RemoteSession.class.getName());
@@ -71,6 +72,11 @@ public final class RemoteSession implements AutoCloseable {
     private boolean ringStalled;
     static final int MAX_RING_STALLS = 2;
     private volatile long ringRewinds;
+    /** When the last step's last result came, and where that step ended: the next decode step's turnaround starts there. */
+    private long lastResultAt;
+    private int lastResultEnd = -1;
+    /** The turnaround's start for the step being sent, 0 when it counts none (a prompt, a replay, a ring step). */
+    private long turnaroundFrom;
 
     private RemoteSession(SwarmClient client, String modelId, int nEmbd, Mode mode, int maxLength, DType wireDtype,
                           Duration stepTimeout) {
@@ -180,7 +186,7 @@ public final class RemoteSession implements AutoCloseable {
         }
         return HopSession.open(client, hop, open, (from, r) -> {
             if (r.header().hasResultSignature()) signatures.arrived(r.header().getResultSignature()); // on the transport's thread
-            else events.add(new Event(from, r));
+            else events.add(new Event(from, r, System.nanoTime()));
         });
     }
 
@@ -198,6 +204,9 @@ public final class RemoteSession implements AutoCloseable {
     public float[] step(float[] hidden, int n, int position) {
         ByteBuffer output = null;
         chosenToken = -1;
+        // Only a decode step right after the last one counts: a prompt may follow a user's pause.
+        turnaroundFrom = n == 1 && position == lastResultEnd ? lastResultAt : 0;
+        lastResultEnd = -1;
         if (ring != null && n == 1 && position == ringEnd && position < ring.stopPosition()) {
             output = ringStep(hidden, position);
             if (output == null) { // a disagreement, or the ring stalled: this step again with the client's copy
@@ -231,6 +240,7 @@ public final class RemoteSession implements AutoCloseable {
      * compared with the old hop's (the old hop was convicted of lying: its answers are not the truth).
      */
     void replace(int index, List<Hop> replacements, boolean checkAgainstOld) {
+        lastResultEnd = -1; // the step retried after a failover counts no turnaround
         HopSession old = hops.get(index);
         checkCovers(old.hop.blocks(), replacements);
         List<HopSession> fresh = openChain(replacements, index == hops.size() - 1, index == 0);
@@ -288,7 +298,7 @@ public final class RemoteSession implements AutoCloseable {
      * and records its input once its result is accepted.
      */
     private ByteBuffer run(List<HopSession> chain, ByteBuffer input, int n, int position) {
-        signatures.check(step - 1); // those of the step before the last, verified meanwhile
+        long checkUpTo = step - 1; // the signatures of the step before the last, verified meanwhile: joined once this step is sent
         // Ring mode: the client's steps open an epoch, numbered above every step the ring ran before it.
         long s = mode == Mode.RING ? step = ((step >>> 32) + 1) << 32 : ++step;
         if (mode == Mode.RING) ringResults.clear();
@@ -303,6 +313,10 @@ public final class RemoteSession implements AutoCloseable {
         inputs[0] = input;
         expected[0] = Tensors.digest(input);
         sendStep(chain.get(0), s, position, n, inputs[0], expected[0]);
+        if (turnaroundFrom != 0 && chain == hops) client.counters().turnaround.record(System.nanoTime() - turnaroundFrom);
+        turnaroundFrom = 0;
+        signatures.check(checkUpTo); // off the critical path; a bad one still fails this step (its hop is replaced, the step re-sent)
+        long lastAt = 0;
         long deadline = System.nanoTime() + stepTimeout.toNanos();
         int accepted = 0;
         ByteBuffer output = null;
@@ -350,6 +364,8 @@ public final class RemoteSession implements AutoCloseable {
                 }
                 if (match == null) break;
                 accepted++;
+                lastAt = ev.at();
+                if (accepted == size && chain == hops) client.counters().resultWait.record(System.nanoTime() - lastAt);
                 if (k > 0) {
                     hopSteps++;
                     if (match.header().getResult().getSource() == InputSource.PUSH) {
@@ -368,6 +384,10 @@ public final class RemoteSession implements AutoCloseable {
             }
         }
         if (mode == Mode.RING && chain == hops) ringEnd = position + n;
+        if (chain == hops) {
+            lastResultAt = lastAt;
+            lastResultEnd = position + n;
+        }
         return output;
     }
 

@@ -92,15 +92,18 @@ public final class Tensors {
 
     /** SHA-256 of the payload's remaining bytes (its position is left unchanged). */
     public static byte[] digest(ByteBuffer payload) {
-        MessageDigest sha;
+        MessageDigest sha = SHA256.get(); // one per thread: no provider lookup on a step's path
+        sha.update(payload.duplicate()); // never moves the caller's position: other threads may read the buffer
+        return sha.digest(); // digest() resets it for the next use
+    }
+
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
         try {
-            sha = MessageDigest.getInstance("SHA-256");
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }
-        sha.update(payload.duplicate());
-        return sha.digest();
-    }
+    });
 
     private static short toBf16(float v) {
         int bits = Float.floatToRawIntBits(v);

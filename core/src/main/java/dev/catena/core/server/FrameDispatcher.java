@@ -89,6 +89,7 @@ final class FrameDispatcher implements FrameHandler {
 
     @Override
     public void onFrame(Connection from, Frame frame) {
+        long arrived = System.nanoTime(); // a step's turnaround starts here
         Envelope e = frame.header();
         if (e.getBodyCase() != Envelope.BodyCase.PUSH && e.getBodyCase() != Envelope.BodyCase.PUSH_SIGNATURE) {
             counters.bytesFromClients.addAndGet(frame.wireBytes());
@@ -104,8 +105,8 @@ final class FrameDispatcher implements FrameHandler {
             switch (e.getBodyCase()) {
                 case HELLO -> hello(from, e);
                 case OPEN -> open(from, e.getRequestId(), e.getOpen());
-                case STEP -> step(from, e, frame.payload());
-                case PUSH -> push(from, e, frame.payload());
+                case STEP -> step(from, e, frame.payload(), arrived);
+                case PUSH -> push(from, e, frame.payload(), arrived);
                 case PUSH_SIGNATURE -> {
                     var ps = e.getPushSignature();
                     SessionTable.Entry entry = sessions.get(hex(ps.getSessionId()));
@@ -116,7 +117,7 @@ final class FrameDispatcher implements FrameHandler {
                     SessionTable.Entry entry = sessions.get(hex(e.getRingToken().getSessionId()));
                     // Only from peers (connections that announced a key), like pushes; the client verifies every token after the fact.
                     if (entry == null || !peerKeys.containsKey(from)) counters.pushesDropped.incrementAndGet();
-                    else entry.executor().execute(() -> entry.session().onRingToken(e.getRingToken()));
+                    else run(entry, () -> entry.session().onRingToken(e.getRingToken(), arrived), () -> true);
                 }
                 case RING_ACK -> {
                     SessionTable.Entry entry = sessions.get(hex(e.getRingAck().getSessionId()));
@@ -277,7 +278,7 @@ final class FrameDispatcher implements FrameHandler {
                 .setSessionId(ByteString.copyFrom(id)).setLength(0).setKvBytes(s.kvBytes())).build()));
     }
 
-    private void step(Connection from, Envelope e, ByteBuffer payload) {
+    private void step(Connection from, Envelope e, ByteBuffer payload, long arrived) {
         var st = e.getStep();
         String idHex = hex(st.getSessionId());
         SessionTable.Entry entry = sessions.get(idHex);
@@ -293,15 +294,16 @@ final class FrameDispatcher implements FrameHandler {
         counters.clientSteps.incrementAndGet();
         var in = new StepInput(st.getStep(), st.getPosition(), st.getHidden(), Tensors.copy(payload), InputSource.CLIENT,
                 "", e.getRequestId(), st.getDigest().toByteArray());
+        in.receivedNanos = arrived;
         ServerSession s = entry.session();
         s.used = true;
-        entry.executor().execute(() -> {
+        run(entry, () -> {
             s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
             s.onClientStep(in);
-        });
+        }, () -> oneRow(st.getHidden()) && s.isNewStep(st.getStep()));
     }
 
-    private void push(Connection from, Envelope e, ByteBuffer payload) {
+    private void push(Connection from, Envelope e, ByteBuffer payload, long arrived) {
         var p = e.getPush();
         String idHex = hex(p.getSessionId());
         SessionTable.Entry entry = sessions.get(idHex);
@@ -313,9 +315,36 @@ final class FrameDispatcher implements FrameHandler {
         // The signature is checked on the session's thread (ServerSession.onPush), not on the event loop.
         var in = new StepInput(p.getStep(), p.getPosition(), p.getHidden(), Tensors.copy(payload), InputSource.PUSH,
                 p.getSender(), 0, p.getDigest().toByteArray(), p, peerKeys.get(from));
+        in.receivedNanos = arrived;
         ServerSession s = entry.session();
         s.used = true;
-        entry.executor().execute(() -> s.onPush(in));
+        run(entry, () -> s.onPush(in), () -> oneRow(p.getHidden()) && s.isNewStep(p.getStep()));
+    }
+
+    /** A decode step's input (a prompt's may compute for long, which would hold the transport's thread). */
+    private static boolean oneRow(dev.catena.transport.proto.TensorMeta meta) {
+        return meta.getShapeCount() > 0 && meta.getShape(0) == 1;
+    }
+
+    /** Whether this thread is running a session's input already: never one inside another. */
+    private static final ThreadLocal<Boolean> RUNNING_INLINE = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
+    /**
+     * A session's input, on its executor; or here, on the transport's thread, when the session runs inline
+     * ({@link ServerSession#runsInline}), is idle, and {@code here} (a decode step's input, not a stale one:
+     * a stale input may wait for a push's signature, which this thread would have to read).
+     */
+    private static void run(SessionTable.Entry entry, Runnable task, java.util.function.BooleanSupplier here) {
+        if (!entry.session().runsInline() || RUNNING_INLINE.get()) {
+            entry.executor().execute(task);
+            return;
+        }
+        RUNNING_INLINE.set(Boolean.TRUE);
+        try {
+            entry.executor().runHereIfIdle(task, here);
+        } finally {
+            RUNNING_INLINE.set(Boolean.FALSE);
+        }
     }
 
     private static long frameLength(Envelope header, ByteBuffer payload) {

@@ -29,6 +29,41 @@ final class SerialExecutor implements Executor {
         }
     }
 
+    /**
+     * Runs {@code task} on the calling thread when nothing of this executor's is running or queued and
+     * {@code here} says so (asked while no task runs, so it may read the tasks' state); otherwise queues
+     * it as {@link #execute} does. Tasks queued meanwhile go to the pool after it.
+     */
+    void runHereIfIdle(Runnable task, java.util.function.BooleanSupplier here) {
+        synchronized (this) {
+            if (running || !here.getAsBoolean()) {
+                tasks.add(task);
+                if (running) return;
+                running = true;
+                task = null;
+            } else {
+                running = true;
+            }
+        }
+        if (task != null) {
+            try {
+                task.run();
+            } finally {
+                synchronized (this) {
+                    if (tasks.isEmpty()) {
+                        running = false;
+                        return;
+                    }
+                }
+            }
+        }
+        try {
+            pool.execute(this::drain);
+        } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+            drain();
+        }
+    }
+
     private void drain() {
         while (true) {
             Runnable next;

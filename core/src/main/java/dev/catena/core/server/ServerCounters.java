@@ -1,5 +1,7 @@
 package dev.catena.core.server;
 
+import dev.catena.core.metrics.LatencyHistogram;
+
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +30,15 @@ public final class ServerCounters {
     public final AtomicLong ringTokensReceived = new AtomicLong(); // ring mode: tokens that reached a server
     public final AtomicLong batches = new AtomicLong();           // forwardBatch calls of a batching server
     public final AtomicLong batchedSteps = new AtomicLong();      // steps in them (batchedSteps / batches: the mean batch)
+    /**
+     * Per step, what the server adds beyond its compute: from the step's input frame reaching the server
+     * (a client's step, a push or a ring token) to its first output frame handed to the transport (the push
+     * to the next server, the ring token, or for the route's last server its result), minus the span's
+     * forward and, in ring mode, the head and sampler.
+     */
+    public final LatencyHistogram turnaround = new LatencyHistogram();
+    /** The part of {@link #turnaround} before compute: from the input's arrival to its forward starting (the hand-off to the session's thread). */
+    public final LatencyHistogram inputWait = new LatencyHistogram();
 
     /** Sets every counter to 0, e.g. after a benchmark's warm-up; counters a step in flight adds to may not read 0 after. */
     public void reset() {
@@ -36,6 +47,8 @@ public final class ServerCounters {
                 computeNanos, ringTokensSent, ringTokensReceived, batches, batchedSteps)) {
             c.set(0);
         }
+        turnaround.reset();
+        inputWait.reset();
     }
 
     /** The counters by the names {@code ServerInfo} reports them under. */
@@ -61,6 +74,12 @@ public final class ServerCounters {
         m.put("ring_tokens_received", ringTokensReceived.get());
         m.put("batches", batches.get());
         m.put("batched_steps", batchedSteps.get());
+        m.put("turnaround_count", turnaround.count());
+        m.put("turnaround_p50_us", turnaround.percentile(0.5) / 1000);
+        m.put("turnaround_p90_us", turnaround.percentile(0.9) / 1000);
+        m.put("turnaround_p99_us", turnaround.percentile(0.99) / 1000);
+        m.put("input_wait_p50_us", inputWait.percentile(0.5) / 1000);
+        m.put("input_wait_p90_us", inputWait.percentile(0.9) / 1000);
         return m;
     }
 }

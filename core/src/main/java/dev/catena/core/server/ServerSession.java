@@ -60,6 +60,10 @@ final class ServerSession {
     volatile long lastActivityNanos = System.nanoTime();
     /** A step or a push named this session (set when it arrives, before it is queued). */
     volatile boolean used;
+    /** Decode steps up to this compute (forward and head) may run on the transport's thread ({@link #runsInline}). */
+    static final long INLINE_COMPUTE_NANOS = 3_000_000;
+    /** The last decode step's compute; none yet: as if long. */
+    private volatile long lastDecodeComputeNanos = Long.MAX_VALUE;
 
     /** Ring mode: this session's part in the ring (null outside one). */
     private final RingState ring;
@@ -85,6 +89,24 @@ final class ServerSession {
         this.host = host;
         setNext(next, false);
         this.counters = host.counters();
+    }
+
+    /**
+     * Whether this session's next input may run on the thread that received it, when the session is
+     * idle: its decode steps are cheap (so the transport's thread is not held long), and the server
+     * allows it. Saves the hand-off to a compute thread, a wake-up on the hop's critical path.
+     */
+    boolean runsInline() {
+        // Not in ring mode: a ring failover then lost a replayed result's signature (SwarmCommandIT, 3 runs in 6), not yet understood.
+        return ring == null && lastDecodeComputeNanos <= INLINE_COMPUTE_NANOS && host.stepsInline();
+    }
+
+    /**
+     * Whether {@code step} is after the last one computed: the path that never waits for a push's trailing
+     * signature (which the transport's thread would have to read). Only while no task of this session runs.
+     */
+    boolean isNewStep(long step) {
+        return step > lastStep;
     }
 
     boolean isClient(Connection c) {
@@ -206,12 +228,12 @@ final class ServerSession {
      * embedded and run as the next step, pushed on down the route. Stale, misplaced or unasked-for
      * tokens are dropped (the client verifies every step and rewinds what is wrong).
      */
-    void onRingToken(RingToken t) {
+    void onRingToken(RingToken t, long arrived) {
         counters.ringTokensReceived.incrementAndGet();
-        ringToken(t);
+        ringToken(t, arrived);
     }
 
-    private void ringToken(RingToken t) {
+    private void ringToken(RingToken t, long arrived) {
         if (ring == null || !ring.embeds() || t.getStep() != lastStep || t.getPosition() != span.length()) {
             counters.pushesDropped.incrementAndGet();
             return;
@@ -231,6 +253,7 @@ final class ServerSession {
         var in = new StepInput(lastStep + 1, t.getPosition(), Tensors.meta(wireDtype, 1, nEmbd), bytes, InputSource.RING,
                 t.getSender(), 0, new byte[0]);
         in.ringInput = t.toBuilder().clearSessionId().build(); // handed to the client, signed: evidence if the last server lied
+        in.receivedNanos = arrived;
         compute(in, false);
     }
 
@@ -242,21 +265,23 @@ final class ServerSession {
         if (parkedToken != null && ring.allows(parkedToken.getPosition())) {
             RingToken t = parkedToken;
             parkedToken = null;
-            ringToken(t);
+            ringToken(t, System.nanoTime()); // its wait for the client's ack is no turnaround
         }
         if (parkedPush != null && ring.allows(parkedPush.position())) {
             StepInput p = parkedPush;
             parkedPush = null;
+            p.receivedNanos = System.nanoTime();
             push(p);
         }
     }
 
     /** Ring mode, the last session: the token to the first session (the route's next of the last). */
-    private void sendRingToken(RingToken t) {
-        if (next == null) return; // sent when the client names the first session
+    private boolean sendRingToken(RingToken t) {
+        if (next == null) return false; // sent when the client names the first session
         counters.ringTokensSent.incrementAndGet();
         host.push(next.getAddress(), Frame.of(Envelope.newBuilder().setRingToken(t.toBuilder()
                 .setSessionId(next.getSessionId()).setSender(host.address())).build()));
+        return true;
     }
 
     /** A push's trailing signature, from the transport's thread. */
@@ -283,12 +308,15 @@ final class ServerSession {
             return;
         }
         float[] out;
+        long computeStarted = System.nanoTime();
+        counters.inputWait.record(computeStarted - in.receivedNanos);
         try {
             out = host.forward(span, hidden, n, in.position(), lastOnly);
         } catch (SpanInputException bad) {
             refuse(in, bad.getMessage());
             return;
         }
+        long computeNanos = System.nanoTime() - computeStarted;
         if (in.source() == InputSource.PUSH) counters.pushesUsed.incrementAndGet(); // computed on before the client's copy came
         counters.steps.incrementAndGet();
         if (corrected) {
@@ -305,11 +333,15 @@ final class ServerSession {
         com.google.protobuf.ByteString ringSignature = null;
         com.google.protobuf.ByteString pushedTo = com.google.protobuf.ByteString.EMPTY;
         String pushedToAddress = null;
+        boolean sentOn = false;
         if (ring != null && ring.samples()) {
             int rows = out.length / nEmbd;
             long headStarted = System.nanoTime();
             int[] sampled = ring.sample(Arrays.copyOfRange(out, (rows - 1) * nEmbd, rows * nEmbd), in.position(), n);
-            counters.computeNanos.addAndGet(System.nanoTime() - headStarted); // the head is this server's compute too
+            long headNanos = System.nanoTime() - headStarted;
+            counters.computeNanos.addAndGet(headNanos); // the head is this server's compute too
+            computeNanos += headNanos;
+            if (n == 1) lastDecodeComputeNanos = computeNanos;
             ringToken = sampled[0];
             lastToken = null;
             if (sampled[1] == 1) {
@@ -321,11 +353,16 @@ final class ServerSession {
                         .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id));
                 ringSignature = com.google.protobuf.ByteString.copyFrom(Statements.sign(host.signingKey(), Statements.step(t.build())));
                 lastToken = t.setSignature(ringSignature).build();
-                sendRingToken(lastToken);
+                sentOn = sendRingToken(lastToken);
+                if (sentOn) recordTurnaround(in, computeNanos);
             }
-        } else if (pushToNext(in, outMeta, payload, digest, outputDigest)) {
-            pushedTo = next.getSessionId();
-            pushedToAddress = next.getAddress();
+        } else {
+            if (n == 1) lastDecodeComputeNanos = computeNanos;
+            sentOn = pushToNext(in, outMeta, payload, digest, outputDigest, computeNanos);
+            if (sentOn) {
+                pushedTo = next.getSessionId();
+                pushedToAddress = next.getAddress();
+            }
         }
         var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
                 .setStep(in.step()).setPosition(in.position()).setLength(span.length()).setHidden(outMeta)
@@ -341,6 +378,7 @@ final class ServerSession {
         }
         client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)
                 .setResult(result).build(), payload.duplicate()));
+        if (!sentOn) recordTurnaround(in, computeNanos); // the route's end: its result is its output
         if (ringSignature != null) return; // signed already
         // One signature for the result and the push: both state the same step statement.
         StepSigner.step(host, client, id, pushedToAddress, pushedTo, in.step(), in.position(), digest, outputDigest,
@@ -354,11 +392,17 @@ final class ServerSession {
                 .setSignature(e.getSignature()).setSender(e.getSignerAddress()).build();
     }
 
+    /** From the input's arrival to now, less the step's compute: what this server added to the chain. */
+    private void recordTurnaround(StepInput in, long computeNanos) {
+        counters.turnaround.record(System.nanoTime() - in.receivedNanos - computeNanos);
+    }
+
     /**
      * At most one push per client step received, plus one in flight: pushes never amplify the client's bytes.
      * Whether it pushed (its signature follows with the result's: {@link StepSigner}).
      */
-    private boolean pushToNext(StepInput in, TensorMeta meta, ByteBuffer payload, byte[] inputDigest, byte[] outputDigest) {
+    private boolean pushToNext(StepInput in, TensorMeta meta, ByteBuffer payload, byte[] inputDigest, byte[] outputDigest,
+                               long computeNanos) {
         if (next == null) {
             return false;
         }
@@ -373,6 +417,7 @@ final class ServerSession {
                 .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id)).build();
         String to = next.getAddress();
         host.push(to, new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
+        recordTurnaround(in, computeNanos); // the push is out: its signature follows with the result's
         return true;
     }
 

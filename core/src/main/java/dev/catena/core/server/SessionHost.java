@@ -52,6 +52,15 @@ interface SessionHost {
         return out;
     }
 
+    /**
+     * Whether a session whose decode steps are cheap may run a step on the transport's thread that
+     * received its input, when the session is idle (no thread hand-off; {@link ServerSession#runsInline}).
+     * Not with batching: a step there waits for other sessions' steps.
+     */
+    default boolean stepsInline() {
+        return false;
+    }
+
     /** A sender whose push differed from the client's copy of the same input. */
     void recordInconsistent(String sender);
 }

@@ -29,6 +29,8 @@ final class StepInput {
     /** Ring mode, the first session: the signed token this step embeds (null otherwise). */
     RingToken ringInput;
     private byte[] digest; // computed once, on the session's thread rather than the event loop
+    /** When its frame reached the server (System.nanoTime), or when it was let out of the ring's window: turnaround's start. */
+    long receivedNanos = System.nanoTime();
 
     StepInput(long step, int position, TensorMeta meta, ByteBuffer bytes, InputSource source, String sender, long requestId,
           byte[] declaredDigest) {

@@ -232,8 +232,16 @@ public final class SwarmServer implements AutoCloseable {
         return m;
     }
 
+    /** {@code -Dcatena.server.inlineSteps=false}: every step through the compute pool, as before (to compare). */
+    private static final boolean INLINE_STEPS = !"false".equals(System.getProperty("catena.server.inlineSteps"));
+
     /** What this server's sessions use of it. */
     private final class Host implements SessionHost {
+        @Override
+        public boolean stepsInline() {
+            return batcher == null && INLINE_STEPS;
+        }
+
         @Override
         public float[] forward(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
             return batcher == null ? SessionHost.super.forward(session, hidden, n, position, lastOnly)

@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -157,8 +158,16 @@ final class SwarmCommand implements Callable<Integer> {
         latency.put("p50", round(percentile(ms, 0.5)));
         latency.put("p90", round(percentile(ms, 0.9)));
         Map<String, Long> counters = new LinkedHashMap<>();
+        List<Map<String, Object>> turnarounds = new ArrayList<>(); // per server: percentiles do not add up
         for (CatenaServer s : started) {
-            s.counters().forEach((k, v) -> counters.merge(k, v, Long::sum));
+            s.counters().forEach((k, v) -> {
+                if (!k.startsWith("turnaround_")) counters.merge(k, v, Long::sum);
+            });
+            var t = new LinkedHashMap<String, Object>();
+            t.put("server", s.address());
+            t.put("p50_ms", s.counters().get("turnaround_p50_us") / 1e3);
+            t.put("p90_ms", s.counters().get("turnaround_p90_us") / 1e3);
+            turnarounds.add(t);
         }
         List<Failover> failovers = g.stats().failovers();
         var out = spec.commandLine().getOut();
@@ -168,6 +177,11 @@ final class SwarmCommand implements Callable<Integer> {
             o.put("text", text);
             o.put("latency_ms", latency);
             o.put("counters", counters);
+            o.put("server_turnaround", turnarounds);
+            var clientTurnaround = new LinkedHashMap<String, Object>();
+            clientTurnaround.put("p50", round(client.turnaroundP50Millis()));
+            clientTurnaround.put("p90", round(client.turnaroundP90Millis()));
+            o.put("client_turnaround_ms", clientTurnaround);
             if (m == Mode.RING) {
                 var ring = new LinkedHashMap<String, Object>();
                 ring.put("verified", client.ringVerified());
@@ -182,6 +196,9 @@ final class SwarmCommand implements Callable<Integer> {
             out.printf("%n%d tokens through %d servers (%s): per-token latency p50 %.2f ms, p90 %.2f ms%n", g.tokens().size(),
                     started.size(), mode, latency.get("p50"), latency.get("p90"));
             out.println("counters: " + counters);
+            out.printf(Locale.ROOT, "turnaround beyond compute, p50/p90 ms: servers %s; client %.3f/%.3f%n", turnarounds.stream()
+                    .map(t -> String.format(Locale.ROOT, "%.3f/%.3f", (double) t.get("p50_ms"), (double) t.get("p90_ms"))).toList(),
+                    client.turnaroundP50Millis(), client.turnaroundP90Millis());
             if (m == Mode.RING) out.printf("ring: %d steps verified after the fact, %d rewound%n", client.ringVerified(), client.ringRewound());
             failovers.forEach(f -> out.printf("failover: %s failed (%s); replaced by %s; recovered in %.1f ms%n", f.server(), f.reason(),
                     f.replacements().isEmpty() ? "a new route" : f.replacements().stream().map(h -> h.address() + " " + h.blocks()).toList(),

@@ -32,6 +32,16 @@ class SwarmCommandIT {
             String json = r.out().strip();
             assertArrayEquals(expected, ints(find(json, "\"tokens\":\\[([^\\]]*)\\]")), mode + ": " + json);
             assertTrue(json.contains("\"latency_ms\":{\"p50\":"), json);
+            // Each of the 3 servers' turnaround beyond compute, and the client's (push and relay drive every step).
+            var turnarounds = java.util.regex.Pattern.compile("\\{\"server\":\"[^\"]+\",\"p50_ms\":([0-9.]+),\"p90_ms\":([0-9.]+)}").matcher(json);
+            int servers = 0;
+            while (turnarounds.find()) {
+                servers++;
+                assertTrue(Double.parseDouble(turnarounds.group(1)) > 0, json);
+            }
+            assertEquals(3, servers, json);
+            double clientTurnaround = Double.parseDouble(find(json, "\"client_turnaround_ms\":\\{\"p50\":([0-9.]+)"));
+            assertTrue(mode.equals("ring") ? clientTurnaround == 0 : clientTurnaround > 0, json);
             long used = Long.parseLong(find(json, "\"pushes_used\":(\\d+)"));
             long toPeers = Long.parseLong(find(json, "\"bytes_server_to_server\":(\\d+)"));
             long fromClient = Long.parseLong(find(json, "\"bytes_client_to_server\":(\\d+)"));
