@@ -354,7 +354,7 @@ final class FrameDispatcher implements FrameHandler {
     private ServerInfo info() {
         long budget = sessions.kvBudgetBytes();
         return ServerInfo.newBuilder().setModelId(modelId).setModelName(modelName).setWeightsDigest(weightsDigest)
-                .setStart(blocks.start()).setEnd(blocks.end())
+                .setComputeKind(span.computeKind()).setStart(blocks.start()).setEnd(blocks.end())
                 .setKvBytesTotal(budget).setKvBytesFree(budget - sessions.kvBytesReserved())
                 .putAllCounters(counters.snapshot()).putCounters("sessions_open", sessions.size()).build();
     }
