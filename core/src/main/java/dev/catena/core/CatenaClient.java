@@ -147,6 +147,7 @@ public final class CatenaClient implements Generator {
         private Path proofDirectory;
         private double spotCheck = 0.01;
         private Long spotCheckSeed;
+        private double spotCheckTolerance = 0.1;
         private double signatureChecks = dev.catena.core.client.SwarmClient.DEFAULT_RESULT_SIGNATURE_CHECKS;
         private int ringWindow = dev.catena.core.client.RingSpec.DEFAULT_WINDOW;
 
@@ -172,7 +173,8 @@ public final class CatenaClient implements Generator {
 
         /**
          * Re-runs this fraction of steps on another server of the same blocks, off the critical path, and
-         * compares the outputs bit for bit; on a disagreement a third server decides and the odd one out is
+         * compares the outputs, bit for bit between servers of one compute kind, else within
+         * {@link #spotCheckTolerance}; on a disagreement a third server decides and the odd one out is
          * never used again (default 0.01; 0: none). Needs replicas: a hop no other server covers is not checked.
          */
         public Builder spotCheck(double fraction) {
@@ -199,6 +201,16 @@ public final class CatenaClient implements Generator {
         public Builder ringWindow(int steps) {
             if (steps < 1 || steps > 64) throw new IllegalArgumentException("ringWindow must be in [1, 64], got " + steps);
             this.ringWindow = steps;
+            return this;
+        }
+
+        /**
+         * Spot checks across compute kinds (backend builds, CPU variants, GPUs): the largest difference of an
+         * output element, relative to the largest absolute value of its row, that still agrees (default 0.1).
+         */
+        public Builder spotCheckTolerance(double epsilon) {
+            if (!(epsilon > 0 && epsilon < 1)) throw new IllegalArgumentException("spotCheckTolerance must be in (0, 1), got " + epsilon);
+            this.spotCheckTolerance = epsilon;
             return this;
         }
 
@@ -329,6 +341,7 @@ public final class CatenaClient implements Generator {
                 inference.client().proofDirectory(proofDirectory);
                 inference.client().resultSignatureChecks(signatureChecks);
                 inference.client().spotChecks(spotCheck, spotCheckSeed != null ? spotCheckSeed : new java.security.SecureRandom().nextLong());
+                inference.client().spotCheckTolerance(spotCheckTolerance);
                 inference.client().ringWindow(ringWindow);
                 inference.policy(new FaultTolerantSession.Policy(maxFailovers, ban, Duration.ofMinutes(5), stepTimeout, coverageWait));
                 try {

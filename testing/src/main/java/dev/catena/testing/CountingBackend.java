@@ -37,6 +37,8 @@ public final class CountingBackend implements SpanBackend {
      * the tokens do not depend on, so that only a comparison of outputs can tell).
      */
     public volatile java.util.function.Consumer<float[]> tamper = out -> { };
+    /** What its spans report as {@link Span#computeKind()}: tests make servers of different kinds. */
+    public volatile String computeKind = "counting";
 
     @FunctionalInterface
     public interface ForwardHook {
@@ -66,6 +68,7 @@ public final class CountingBackend implements SpanBackend {
             @Override public int end() { return end; }
             @Override public long weightBytes() { return 0; }
             @Override public String device() { return "none"; }
+            @Override public String computeKind() { return computeKind; }
             @Override public void close() { }
             @Override public long kvBytesFor(SessionOptions o) { return 512L * o.blocksWithin(start, end).size() * o.maxLength(); }
 

@@ -54,6 +54,7 @@ public final class PassThroughSpans implements SpanBackend {
             @Override public int end() { return end; }
             @Override public long weightBytes() { return 0; }
             @Override public String device() { return "none"; }
+            @Override public String computeKind() { return "pass-through"; }
             @Override public long kvBytesFor(SessionOptions o) { return 0; }
             @Override public void close() { }
 

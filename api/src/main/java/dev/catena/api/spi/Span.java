@@ -24,6 +24,16 @@ public interface Span extends AutoCloseable {
     String device();
 
     /**
+     * What decides whether two spans' outputs are bit-equal: the backend build and the device kind
+     * (e.g. {@code llama.cpp b1234/CPU/AVX2 FMA F16C} or {@code llama.cpp b1234/CUDA/NVIDIA H200}).
+     * Spans of one non-empty kind give bit-equal outputs for equal inputs; empty means unknown.
+     * Spot checks compare servers of one kind bit for bit, others within a tolerance.
+     */
+    default String computeKind() {
+        return "";
+    }
+
+    /**
      * Opens a session with a KV cache for {@code options.maxLength()} tokens, allocated whole now,
      * on all the span's blocks or on {@code options.blocks()}, a part of them.
      *

@@ -20,8 +20,12 @@ import java.util.function.BiConsumer;
  * history), kept so that replacements for it can be brought to the same length.
  */
 final class HopSession {
-    /** An input the hop computed on, the digest of the output it answered with, and its signed result. */
-    record Sent(ByteBuffer input, int n, int position, byte[] outputDigest, StepResult result,
+    /**
+     * An input the hop computed on, the output it answered with (the next hop's input, the same buffer, so
+     * kept at no cost but for the last hop: spot checks across compute kinds compare values) and its digest,
+     * and its signed result.
+     */
+    record Sent(ByteBuffer input, int n, int position, ByteBuffer output, byte[] outputDigest, StepResult result,
                 java.util.concurrent.CompletableFuture<byte[]> signature) {
         /** The result with its (trailing) signature, waiting up to {@code timeout}; unsigned if it never came. */
         StepResult signedResult(java.time.Duration timeout) {

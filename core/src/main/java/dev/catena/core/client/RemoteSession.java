@@ -140,19 +140,20 @@ public final class RemoteSession implements AutoCloseable {
 
     /**
      * Spot checks: runs another hop's {@code history} (over the same blocks) through this session's one
-     * hop, returning its signed results; stops after {@code limit} entries or after the first output whose
-     * digest differs from the history's.
+     * hop, returning what it computed, each with its signed result; stops after {@code limit} entries or
+     * after the first whose output does not {@code agree} with the history's.
      */
-    List<StepResult> replay(List<HopSession.Sent> history, int limit) {
-        List<StepResult> results = new ArrayList<>();
+    List<HopSession.Sent> replay(List<HopSession.Sent> history, int limit, java.util.function.BiPredicate<HopSession.Sent, HopSession.Sent> agree) {
+        List<HopSession.Sent> results = new ArrayList<>();
         signatures.checkAll();
         for (HopSession.Sent sent : history.subList(0, Math.min(limit, history.size()))) {
             run(hops, sent.input(), sent.n(), sent.position());
             HopSession.Sent last = hops.getLast().history.getLast();
             signatures.check(step); // a replay waits for its results' signatures: they are the evidence
-            StepResult r = last.signedResult(stepTimeout);
-            results.add(r);
-            if (!Arrays.equals(r.getOutputDigest().toByteArray(), sent.outputDigest())) break;
+            var signed = new HopSession.Sent(last.input(), last.n(), last.position(), last.output(), last.outputDigest(),
+                    last.signedResult(stepTimeout), last.signature());
+            results.add(signed);
+            if (!agree.test(sent, signed)) break;
         }
         return results;
     }
@@ -373,7 +374,7 @@ public final class RemoteSession implements AutoCloseable {
                     }
                 }
                 output = match.payload();
-                chain.get(k).history.add(new HopSession.Sent(inputs[k], n, position, match.header().getResult().getOutputDigest().toByteArray(),
+                chain.get(k).history.add(new HopSession.Sent(inputs[k], n, position, output, match.header().getResult().getOutputDigest().toByteArray(),
                         match.header().getResult(), signatures.of(match.header().getResult())));
                 if (k + 1 < size) {
                     inputs[k + 1] = output;
@@ -432,7 +433,7 @@ public final class RemoteSession implements AutoCloseable {
             client.counters().results.incrementAndGet();
             signatures.verifyLater(h.hop.address(), h.link, r, r.getStep());
             h.history.removeIf(sent -> sent.position() >= position);
-            h.history.add(new HopSession.Sent(input, 1, position, outputDigest, r, signatures.of(r)));
+            h.history.add(new HopSession.Sent(input, 1, position, got.payload(), outputDigest, r, signatures.of(r)));
             if (k > 0) hopSteps++;
             step = Math.max(step, r.getStep());
             input = got.payload();

@@ -20,11 +20,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * Spot checks (PROTOCOL.md, security): after a fraction of the steps, off the critical path, one hop of
  * the route is re-run on another server that hosts its blocks: that hop's whole history is replayed
- * there (a hop's output depends on every input before it) and every output compared, bit for bit (both
- * servers run the same backend build on the same device kind; see the README for mixed swarms). On a
- * disagreement a third server replays the same inputs and decides: the odd one out is convicted (never
- * used again by this client, and replaced in the route at the next step), and the three servers' signed
- * results are kept as a proof (see {@link ProofCheck}, the majority rule).
+ * there (a hop's output depends on every input before it) and every output compared: bit for bit when
+ * both servers state one compute kind in their ServerInfo (backend build and device kind), else within
+ * {@link OutputTolerance}. On a disagreement a third server replays the same inputs and decides, compared
+ * the same way: the odd one out is convicted (never used again by this client, and replaced in the route
+ * at the next step). When all three are of one kind their signed results are kept as a proof (see
+ * {@link ProofCheck}, the majority rule); a verdict within a tolerance has no offline proof.
  */
 final class SpotChecker implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SpotChecker.class.getName());
@@ -38,6 +39,8 @@ final class SpotChecker implements AutoCloseable {
     private final ExecutorService worker = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("catena-spot-check").factory());
     private final java.time.Duration stepTimeout;
     private volatile boolean busy;
+    /** Each server's compute kind, asked once (only the worker thread reads and writes it). */
+    private final java.util.Map<String, String> kinds = new java.util.HashMap<>();
 
     /** @param excluded servers not to check with (banned now); read when a check starts */
     SpotChecker(SwarmClient client, Directory directory, SessionSpec spec, double fraction, long seed, java.util.function.Supplier<Set<String>> excluded,
@@ -76,17 +79,22 @@ final class SpotChecker implements AutoCloseable {
         done.orTimeout(60, TimeUnit.SECONDS).exceptionally(t -> null).join();
     }
 
-    private record Run(String address, PublicKey key, List<StepResult> results) {
+    /** What one server computed on the hop's inputs, its key, and its compute kind (empty: unknown). */
+    private record Run(String address, PublicKey key, String kind, List<HopSession.Sent> sent) {
+        HopSession.Sent at(int index) {
+            return sent.get(index);
+        }
     }
 
     private void check(HopSession.Snapshot hop) {
         List<String> avoid = new ArrayList<>(List.of(hop.hop().address()));
         String checker = pick(hop.hop().blocks(), avoid);
         if (checker == null) return; // no other server hosts these blocks: nothing to compare with
-        Run second = replay(checker, hop, hop.history().size());
-        int at = second.results().size() - 1;
-        byte[] claimed = hop.history().get(at).outputDigest();
-        if (Arrays.equals(second.results().getLast().getOutputDigest().toByteArray(), claimed)) return; // agreed on every step
+        Run first = new Run(hop.hop().address(), hop.key(), kindOf(hop.hop().address()), hop.history());
+        String checkerKind = kindOf(checker);
+        Run second = replay(checker, checkerKind, hop, hop.history().size(), (a, b) -> agree(first.kind(), checkerKind, a, b));
+        int at = second.sent().size() - 1;
+        if (agree(first, second, at)) return; // agreed on every step
         client.counters().spotCheckDisagreements.incrementAndGet();
         avoid.add(checker);
         String judge = pick(hop.hop().blocks(), avoid);
@@ -95,23 +103,54 @@ final class SpotChecker implements AutoCloseable {
                     hop.hop().address(), checker, hop.history().get(at).position());
             return;
         }
-        Run third = replay(judge, hop, at + 1);
-        byte[] verdict = third.results().getLast().getOutputDigest().toByteArray();
-        String odd;
-        if (Arrays.equals(verdict, second.results().getLast().getOutputDigest().toByteArray())) odd = hop.hop().address();
-        else if (Arrays.equals(verdict, claimed)) odd = checker;
-        else {
-            LOG.log(System.Logger.Level.WARNING, "spot check: three servers gave three answers at position {0}",
-                    hop.history().get(at).position());
+        String judgeKind = kindOf(judge);
+        Run third = replay(judge, judgeKind, hop, at + 1, (a, b) -> true); // all of them: its answer at `at` decides
+        boolean withSecond = agree(third, second, at);
+        boolean withFirst = agree(third, first, at);
+        if (withSecond == withFirst) {
+            LOG.log(System.Logger.Level.WARNING, "spot check: the third server agreed with {0} of the two at position {1}; no verdict",
+                    withFirst ? "both" : "neither", hop.history().get(at).position());
+            return;
+        }
+        Run odd = withSecond ? first : second;
+        // A majority proof states bit-equality (ProofCheck): only when all three are of one known kind.
+        boolean oneKind = !first.kind().isEmpty() && first.kind().equals(second.kind()) && first.kind().equals(third.kind());
+        if (!oneKind) {
+            LOG.log(System.Logger.Level.WARNING, "spot check of blocks {0}: {1} ({2}) is more than {3} of its rows'' scale away from two"
+                    + " servers that computed on the same inputs; convicted without an offline proof (compute kinds differ)",
+                    hop.hop().blocks(), odd.address(), odd.kind(), client.spotCheckTolerance());
+            client.convict(odd.address(), null);
             return;
         }
         List<StepResult> original = hop.history().subList(0, at + 1).stream().map(sent -> sent.signedResult(stepTimeout)).toList();
-        var proof = Proof.newBuilder().setVersion(1).setNote("spot check of blocks " + hop.hop().blocks() + ": " + odd
+        var proof = Proof.newBuilder().setVersion(1).setNote("spot check of blocks " + hop.hop().blocks() + ": " + odd.address()
                 + " disagreed with the two other servers that computed on the same inputs");
-        for (Run r : List.of(new Run(hop.hop().address(), hop.key(), original), second, third)) {
-            for (StepResult result : r.results()) proof.addStatements(ProofCheck.of(result, r.key(), r.address()));
+        for (Run r : List.of(first, second, third)) {
+            List<StepResult> results = r == first ? original : r.sent().stream().map(HopSession.Sent::result).toList();
+            for (StepResult result : results) proof.addStatements(ProofCheck.of(result, r.key(), r.address()));
         }
-        client.convict(odd, proof.build());
+        client.convict(odd.address(), proof.build());
+    }
+
+    private boolean agree(Run a, Run b, int index) {
+        return agree(a.kind(), b.kind(), a.at(index), b.at(index));
+    }
+
+    /** One known kind: bit-equal outputs; else within {@link OutputTolerance}. */
+    private boolean agree(String kindA, String kindB, HopSession.Sent a, HopSession.Sent b) {
+        if (!kindA.isEmpty() && kindA.equals(kindB)) return Arrays.equals(a.outputDigest(), b.outputDigest());
+        return OutputTolerance.agree(a, b, spec.nEmbd(), client.spotCheckTolerance());
+    }
+
+    /** The server's compute kind as its ServerInfo states it, asked once per server; empty when it cannot tell. */
+    private String kindOf(String address) {
+        return kinds.computeIfAbsent(address, a -> {
+            try {
+                return client.info(a, client.requestTimeout()).getComputeKind();
+            } catch (RuntimeException e) {
+                return ""; // unknown: compared within the tolerance, never convicted on bit-equality
+            }
+        });
     }
 
     /** A server other than {@code avoid} whose span holds all of {@code blocks}, online, not banned. */
@@ -126,11 +165,11 @@ final class SpotChecker implements AutoCloseable {
         return options.isEmpty() ? null : options.get(random.nextInt(options.size()));
     }
 
-    private Run replay(String address, HopSession.Snapshot hop, int limit) {
+    private Run replay(String address, String kind, HopSession.Snapshot hop, int limit,
+                       java.util.function.BiPredicate<HopSession.Sent, HopSession.Sent> agree) {
         try (var session = RemoteSession.open(client, spec.modelId(), spec.nEmbd(), List.of(new Hop(address, hop.hop().blocks())),
                 RemoteSession.Mode.RELAY, spec.maxLength(), spec.wire(), stepTimeout, hop.endsTheModel())) {
-            List<StepResult> results = session.replay(hop.history(), limit);
-            return new Run(address, client.link(address).publicKey(), results);
+            return new Run(address, client.link(address).publicKey(), kind, session.replay(hop.history(), limit, agree));
         }
     }
 

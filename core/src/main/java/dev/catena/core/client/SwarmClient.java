@@ -162,6 +162,21 @@ public final class SwarmClient implements AutoCloseable {
         this.spotCheckSeed = seed;
     }
 
+    private volatile double spotCheckTolerance = OutputTolerance.EPSILON;
+
+    /**
+     * Spot checks between servers of different (or unknown) compute kinds: the largest difference of an
+     * output element, relative to the largest value of its row, that still agrees (default 0.1; see README).
+     */
+    public void spotCheckTolerance(double epsilon) {
+        if (!(epsilon > 0 && epsilon < 1)) throw new IllegalArgumentException("the spot-check tolerance must be in (0, 1), got " + epsilon);
+        this.spotCheckTolerance = epsilon;
+    }
+
+    double spotCheckTolerance() {
+        return spotCheckTolerance;
+    }
+
     private volatile int ringWindow = RingSpec.DEFAULT_WINDOW;
 
     /** Ring mode: how many steps the servers may run beyond what this client verified (1..64, default 8). */
@@ -195,11 +210,11 @@ public final class SwarmClient implements AutoCloseable {
         return key != null && convictedKeys.contains(java.nio.ByteBuffer.wrap(key.getEncoded()));
     }
 
-    /** Convicts {@code address} and its identity key on {@code proof} (kept, and written where told to). */
+    /** Convicts {@code address} and its identity key on {@code proof} (kept, and written where told to; null: none to keep). */
     void convict(String address, Proof proof) {
         ServerLink link = links.get(address);
         if (link != null && link.publicKey() != null) convictedKeys.add(java.nio.ByteBuffer.wrap(link.publicKey().getEncoded()));
-        if (convicted.add(address)) recordProof(proof, address);
+        if (convicted.add(address) && proof != null) recordProof(proof, address);
     }
 
     /** Where to write each proof of misbehaviour found ({@code proof-N.proof}); null: keep them in memory only. */

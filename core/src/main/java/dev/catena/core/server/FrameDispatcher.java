@@ -53,23 +53,7 @@ final class FrameDispatcher implements FrameHandler {
     private final SecureRandom random = new SecureRandom();
     /** Connections whose Hello was answered. */
     private final Set<Connection> greeted = ConcurrentHashMap.newKeySet();
-    /**
-     * Opens refused on one connection before it is closed: an honest client fails over after a
-     * refusal, while each of a flood's refusals costs an answer (the attack suite's open flood asked
-     * 80 times per connection).
-     */
-    static final int MAX_REFUSED_OPENS = 8;
-    private final Map<Connection, Integer> refusedOpens = new ConcurrentHashMap<>();
-    /**
-     * How long a client over its open allowance waits for its refusal, and the close after it. Answered at
-     * once, a flood comes back at once: the attack suite's open flood reconnected hundreds of times a second,
-     * each time costing a handshake and a Hello signature, CPU that the honest sessions lost.
-     */
-    static final long TARPIT_MS = 250;
-    private static final java.util.concurrent.ScheduledExecutorService TARPIT = java.util.concurrent.Executors
-            .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("catena-tarpit").factory());
-    /** Connections waiting for their refusal: nothing more they send is read into work. */
-    private final Set<Connection> tarpitted = ConcurrentHashMap.newKeySet();
+    private final OpenRefusals refusals;
     /** The key each peer connection announced in its Hello (its TLS certificate's, over TLS): pushes on it must be signed by it. */
     private final Map<Connection, PublicKey> peerKeys = new ConcurrentHashMap<>();
 
@@ -85,6 +69,7 @@ final class FrameDispatcher implements FrameHandler {
         this.peers = peers;
         this.host = host;
         this.counters = host.counters();
+        this.refusals = new OpenRefusals(counters);
     }
 
     @Override
@@ -100,7 +85,7 @@ final class FrameDispatcher implements FrameHandler {
             from.close();
             return;
         }
-        if (tarpitted.contains(from)) return; // a flooding client, waiting for its refusal: nothing more is served
+        if (refusals.ignores(from)) return; // a flooding client, waiting for its refusal: nothing more is served
         try {
             switch (e.getBodyCase()) {
                 case HELLO -> hello(from, e);
@@ -117,7 +102,7 @@ final class FrameDispatcher implements FrameHandler {
                     SessionTable.Entry entry = sessions.get(hex(e.getRingToken().getSessionId()));
                     // Only from peers (connections that announced a key), like pushes; the client verifies every token after the fact.
                     if (entry == null || !peerKeys.containsKey(from)) counters.pushesDropped.incrementAndGet();
-                    else run(entry, () -> entry.session().onRingToken(e.getRingToken(), arrived), () -> true);
+                    else InlineSteps.run(entry, () -> entry.session().onRingToken(e.getRingToken(), arrived), () -> true);
                 }
                 case RING_ACK -> {
                     SessionTable.Entry entry = sessions.get(hex(e.getRingAck().getSessionId()));
@@ -126,8 +111,7 @@ final class FrameDispatcher implements FrameHandler {
                         Runnable ack = () -> entry.session().onRingAck(verified);
                         // An ack that only moves the window runs here when the session is idle: no compute thread woken
                         // for it, none kept busy when the next token comes. One that frees a parked step is queued.
-                        if (RUNNING_INLINE.get()) entry.executor().execute(ack);
-                        else entry.executor().runHereIfIdle(ack, () -> !entry.session().hasParkedStep());
+                        InlineSteps.control(entry, ack, () -> !entry.session().hasParkedStep());
                     }
                 }
                 case CLOSE -> sessions.close(hex(e.getClose().getSessionId()))
@@ -205,23 +189,11 @@ final class FrameDispatcher implements FrameHandler {
     @Override
     public void onClose(Connection connection, Throwable cause) {
         greeted.remove(connection);
-        refusedOpens.remove(connection);
+        refusals.forget(connection);
         peerKeys.remove(connection);
-        tarpitted.remove(connection);
         // Results could no longer reach that client: free its sessions now, not at the idle timeout.
         sessions.closeSessionsOf(connection);
         peers.onClose(connection);
-    }
-
-    /** Refuses a flooding client's open after {@link #TARPIT_MS}, then closes its connection; until then it is ignored. */
-    private void tarpit(Connection from, long requestId, SessionTable.Refused refused) {
-        if (!tarpitted.add(from)) return;
-        counters.errors.incrementAndGet();
-        TARPIT.schedule(() -> {
-            reject(from, requestId, refused.code, refused.getMessage());
-            from.close();
-            tarpitted.remove(from);
-        }, TARPIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     private void reject(Connection to, long requestId, ErrorCode code, String message) {
@@ -267,14 +239,7 @@ final class FrameDispatcher implements FrameHandler {
             });
         } catch (SessionTable.Refused refused) {
             if (ring != null) ring.close();
-            if (refused.closeConnection) {
-                tarpit(from, requestId, refused);
-                return;
-            }
-            reject(from, requestId, refused.code, refused.getMessage());
-            if (refused.closeConnection || refusedOpens.merge(from, 1, Integer::sum) >= MAX_REFUSED_OPENS) {
-                from.close();
-            }
+            refusals.refuse(from, requestId, refused);
             return;
         }
         counters.sessionsOpened.incrementAndGet();
@@ -301,10 +266,10 @@ final class FrameDispatcher implements FrameHandler {
         in.receivedNanos = arrived;
         ServerSession s = entry.session();
         s.used = true;
-        run(entry, () -> {
+        InlineSteps.run(entry, () -> {
             s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
             s.onClientStep(in);
-        }, () -> oneRow(st.getHidden()) && s.isNewStep(st.getStep()));
+        }, () -> InlineSteps.oneRow(st.getHidden()) && s.isNewStep(st.getStep()));
     }
 
     private void push(Connection from, Envelope e, ByteBuffer payload, long arrived) {
@@ -322,33 +287,7 @@ final class FrameDispatcher implements FrameHandler {
         in.receivedNanos = arrived;
         ServerSession s = entry.session();
         s.used = true;
-        run(entry, () -> s.onPush(in), () -> oneRow(p.getHidden()) && s.isNewStep(p.getStep()));
-    }
-
-    /** A decode step's input (a prompt's may compute for long, which would hold the transport's thread). */
-    private static boolean oneRow(dev.catena.transport.proto.TensorMeta meta) {
-        return meta.getShapeCount() > 0 && meta.getShape(0) == 1;
-    }
-
-    /** Whether this thread is running a session's input already: never one inside another. */
-    private static final ThreadLocal<Boolean> RUNNING_INLINE = ThreadLocal.withInitial(() -> Boolean.FALSE);
-
-    /**
-     * A session's input, on its executor; or here, on the transport's thread, when the session runs inline
-     * ({@link ServerSession#runsInline}), is idle, and {@code here} (a decode step's input, not a stale one:
-     * a stale input may wait for a push's signature, which this thread would have to read).
-     */
-    private static void run(SessionTable.Entry entry, Runnable task, java.util.function.BooleanSupplier here) {
-        if (!entry.session().runsInline() || RUNNING_INLINE.get()) {
-            entry.executor().execute(task);
-            return;
-        }
-        RUNNING_INLINE.set(Boolean.TRUE);
-        try {
-            entry.executor().runHereIfIdle(task, here);
-        } finally {
-            RUNNING_INLINE.set(Boolean.FALSE);
-        }
+        InlineSteps.run(entry, () -> s.onPush(in), () -> InlineSteps.oneRow(p.getHidden()) && s.isNewStep(p.getStep()));
     }
 
     private static long frameLength(Envelope header, ByteBuffer payload) {
@@ -358,7 +297,7 @@ final class FrameDispatcher implements FrameHandler {
     private ServerInfo info() {
         long budget = sessions.kvBudgetBytes();
         return ServerInfo.newBuilder().setModelId(modelId).setModelName(modelName).setWeightsDigest(weightsDigest)
-                .setStart(blocks.start()).setEnd(blocks.end())
+                .setComputeKind(span.computeKind()).setStart(blocks.start()).setEnd(blocks.end())
                 .setKvBytesTotal(budget).setKvBytesFree(budget - sessions.kvBytesReserved())
                 .putAllCounters(counters.snapshot()).putCounters("sessions_open", sessions.size()).build();
     }

@@ -95,6 +95,11 @@ public final class GgmlBackend implements AutoCloseable {
         return List.copyOf(types);
     }
 
+    /** What decides bit-equality of this backend's outputs ({@link dev.catena.api.spi.Span#computeKind()}). */
+    public String computeKind() {
+        return ComputeKind.of(this);
+    }
+
     public MemorySegment handle() {
         return handle.get();
     }

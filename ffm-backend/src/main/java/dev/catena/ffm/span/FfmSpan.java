@@ -43,6 +43,7 @@ public final class FfmSpan implements Span {
     private final Set<FfmSpanSession> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicLong kvBytesInUse = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final String computeKind;
 
     private FfmSpan(ModelInfo info, ModelHparams hparams, int start, int end, GgmlBackend backend, Weights weights) {
         dev.catena.ffm.natives.MallocTrim.start();
@@ -59,6 +60,7 @@ public final class FfmSpan implements Span {
         this.layers = List.copyOf(list);
         this.ropeFactors = weights.find(ROPE_FREQS).orElse(null);
         this.compute = new GraphRunner(backend, BlockGraph.maxNodes(end - start));
+        this.computeKind = backend.computeKind();
     }
 
     /**
@@ -115,6 +117,11 @@ public final class FfmSpan implements Span {
     @Override
     public String device() {
         return backend.name();
+    }
+
+    @Override
+    public String computeKind() {
+        return computeKind;
     }
 
     ModelHparams hparams() {

@@ -15,6 +15,11 @@ final class EvidenceOptions {
             description = "Re-run this fraction of steps on another server of the same blocks and compare (default ${DEFAULT-VALUE}; 0: none).")
     double spotCheck;
 
+    @Option(names = "--spot-check-tolerance", defaultValue = "0.1", paramLabel = "EPSILON",
+            description = "Between servers of different compute kinds: the largest difference of an output element, relative to"
+                    + " its row's largest value, a spot check accepts (default ${DEFAULT-VALUE}); one kind is compared bit for bit.")
+    double spotCheckTolerance;
+
     @Option(names = "--signature-checks", defaultValue = "0.125", paramLabel = "FRACTION",
             description = "Verify the signatures of this fraction of results, at random (default ${DEFAULT-VALUE}; 1: all). "
                     + "Every result is checked by the digest chain; a server sending a bad signature is caught at the first sampled step.")
@@ -23,7 +28,10 @@ final class EvidenceOptions {
     /** Applies the options to {@code b}; a fraction out of [0, 1] is a command-line error. */
     CatenaClient.Builder apply(CatenaClient.Builder b, CommandLine commandLine) {
         if (proofs != null) b.proofDirectory(proofs);
-        return b.spotCheck(fraction(commandLine, "--spot-check", spotCheck))
+        if (!(spotCheckTolerance > 0 && spotCheckTolerance < 1)) {
+            throw new CommandLine.ParameterException(commandLine, "--spot-check-tolerance must be in (0, 1), got " + spotCheckTolerance);
+        }
+        return b.spotCheck(fraction(commandLine, "--spot-check", spotCheck)).spotCheckTolerance(spotCheckTolerance)
                 .signatureChecks(fraction(commandLine, "--signature-checks", signatureChecks));
     }
 

@@ -81,6 +81,9 @@ class FirstRunIT {
         var spot = catena("generate", "--peers", "127.0.0.1:9", "--prompt", "x", "-n", "1", "--spot-check", "1.5");
         assertEquals(2, spot.exit(), spot.err());
         assertTrue(spot.err().contains("--spot-check must be in [0, 1], got 1.5"), spot.err());
+        var tolerance = catena("generate", "--peers", "127.0.0.1:9", "--prompt", "x", "-n", "1", "--spot-check-tolerance", "0");
+        assertEquals(2, tolerance.exit(), tolerance.err());
+        assertTrue(tolerance.err().contains("--spot-check-tolerance must be in (0, 1), got 0.0"), tolerance.err());
     }
 
     @Test
