@@ -66,19 +66,11 @@ final class ServerSession {
     private volatile long lastDecodeComputeNanos = Long.MAX_VALUE;
 
     /** Ring mode: this session's part in the ring (null outside one). */
-    private final RingState ring;
-    /** Ring mode: a push or ring token past the window, run when an ack makes room (the latest only). */
-    private StepInput parkedPush;
-    private RingToken parkedToken;
-    /**
-     * Ring mode, last session: the token of the last step, so that a first session named after it was
-     * sampled (at the ring's start, or a replacement) gets it too.
-     */
-    private RingToken lastToken;
+    private final ServerRing ring;
 
     ServerSession(byte[] id, SpanSession span, int nEmbd, DType wireDtype, boolean lastOnly, Connection client,
                   PeerRef next, SessionHost host, RingState ring) {
-        this.ring = ring;
+        this.ring = ring == null ? null : new ServerRing(ring, id, nEmbd, wireDtype, host);
         this.lastOnly = lastOnly;
         this.id = id;
         this.idHex = java.util.HexFormat.of().formatHex(id);
@@ -134,7 +126,7 @@ final class ServerSession {
                 // then only a trusted certificate will do over TLS; plain TCP checks no key here
             }
             host.connectToPeer(peer.getAddress(), key);
-            if (changed && lastToken != null && lastToken.getStep() == lastStep) sendRingToken(lastToken);
+            if (changed && ring != null) ring.nextChanged(next, lastStep);
         }
     }
 
@@ -146,11 +138,7 @@ final class ServerSession {
             replyError(in.requestId(), ErrorCode.BAD_REQUEST, "step " + in.step() + ": payload damaged in transit (digest mismatch)");
             return;
         }
-        if (ring != null) { // the client's own copy: the truth, and where the window starts again
-            ring.clientStep(in.position(), in.position() + (in.meta().getShapeCount() > 0 ? in.meta().getShape(0) : 0));
-            parkedPush = null;
-            parkedToken = null;
-        }
+        if (ring != null) ring.clientStep(in); // the client's own copy: the truth, and where the window starts again
         Done previous = done.get(in.step());
         if (previous != null && in.step() <= lastStep) {
             if (Arrays.equals(previous.digest(), in.digest())) {
@@ -205,10 +193,7 @@ final class ServerSession {
             counters.pushesDropped.incrementAndGet(); // only the client may rewind or skip
             return;
         }
-        if (ring != null && !ring.allows(in.position())) {
-            parkedPush = in; // past the window: runs when the client has verified more
-            return;
-        }
+        if (ring != null && ring.parks(in)) return; // past the window: runs when the client has verified more
         // Used at once, its signature unchecked: the client's digest chain decides validity, and the signature
         // matters only if the push proves inconsistent (evidence), so it is verified then. An Ed25519 verify
         // costs about as much as a small span's step.
@@ -234,59 +219,27 @@ final class ServerSession {
     }
 
     private void ringToken(RingToken t, long arrived) {
-        if (ring == null || !ring.embeds() || t.getStep() != lastStep || t.getPosition() != span.length()) {
-            counters.pushesDropped.incrementAndGet();
-            return;
-        }
-        if (!ring.allows(t.getPosition())) {
-            parkedToken = t;
-            return;
-        }
-        float[] hidden;
-        try {
-            hidden = ring.embed(t.getToken());
-        } catch (IllegalArgumentException bad) {
-            counters.pushesDropped.incrementAndGet();
-            return;
-        }
-        ByteBuffer bytes = Tensors.encode(hidden, wireDtype);
-        var in = new StepInput(lastStep + 1, t.getPosition(), Tensors.meta(wireDtype, 1, nEmbd), bytes, InputSource.RING,
-                t.getSender(), 0, new byte[0]);
-        in.ringInput = t.toBuilder().clearSessionId().build(); // handed to the client, signed: evidence if the last server lied
-        in.receivedNanos = arrived;
-        compute(in, false);
+        StepInput in = ring == null ? null : ring.input(t, lastStep, span.length(), arrived);
+        if (in != null) compute(in, false);
+        else if (ring == null) counters.pushesDropped.incrementAndGet();
     }
 
     /** Ring mode: whether a ring token or push waits for an ack (read only while no task of this session runs). */
     boolean hasParkedStep() {
-        return parkedToken != null || parkedPush != null;
+        return ring != null && ring.hasParked();
     }
 
     /** Ring mode: the client verified every position below {@code verified}; a parked step may run now. */
     void onRingAck(int verified) {
         lastActivityNanos = System.nanoTime();
         if (ring == null) return;
-        ring.ack(verified, span.length());
-        if (parkedToken != null && ring.allows(parkedToken.getPosition())) {
-            RingToken t = parkedToken;
-            parkedToken = null;
-            ringToken(t, System.nanoTime()); // its wait for the client's ack is no turnaround
-        }
-        if (parkedPush != null && ring.allows(parkedPush.position())) {
-            StepInput p = parkedPush;
-            parkedPush = null;
+        RingToken t = ring.ack(verified, span.length());
+        if (t != null) ringToken(t, System.nanoTime()); // its wait for the client's ack is no turnaround
+        StepInput p = ring.releasedPush();
+        if (p != null) {
             p.receivedNanos = System.nanoTime();
             push(p);
         }
-    }
-
-    /** Ring mode, the last session: the token to the first session (the route's next of the last). */
-    private boolean sendRingToken(RingToken t) {
-        if (next == null) return false; // sent when the client names the first session
-        counters.ringTokensSent.incrementAndGet();
-        host.push(next.getAddress(), Frame.of(Envelope.newBuilder().setRingToken(t.toBuilder()
-                .setSessionId(next.getSessionId()).setSender(host.address())).build()));
-        return true;
     }
 
     /** A push's trailing signature, from the transport's thread. */
@@ -340,25 +293,14 @@ final class ServerSession {
         String pushedToAddress = null;
         boolean sentOn = false;
         if (ring != null && ring.samples()) {
-            int rows = out.length / nEmbd;
-            long headStarted = System.nanoTime();
-            int[] sampled = ring.sample(Arrays.copyOfRange(out, (rows - 1) * nEmbd, rows * nEmbd), in.position(), n);
-            long headNanos = System.nanoTime() - headStarted;
-            counters.computeNanos.addAndGet(headNanos); // the head is this server's compute too
-            computeNanos += headNanos;
+            ServerRing.Sampled sampled = ring.sample(out, in, n, digest, outputDigest);
+            counters.computeNanos.addAndGet(sampled.headNanos()); // the head is this server's compute too
+            computeNanos += sampled.headNanos();
             if (n == 1) lastDecodeComputeNanos = computeNanos;
-            ringToken = sampled[0];
-            lastToken = null;
-            if (sampled[1] == 1) {
-                // Signed before it leaves, once for the token and this result (inline in both): the first server hands
-                // it on to the client with its next result, where it is evidence against this server if it lied.
-                var t = RingToken.newBuilder().setStep(in.step()).setPosition(in.position() + n).setToken(ringToken)
-                        .setStepPosition(in.position()).setInputDigest(com.google.protobuf.ByteString.copyFrom(digest))
-                        .setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
-                        .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id));
-                ringSignature = com.google.protobuf.ByteString.copyFrom(Statements.sign(host.signingKey(), Statements.step(t.build())));
-                lastToken = t.setSignature(ringSignature).build();
-                sentOn = sendRingToken(lastToken);
+            ringToken = sampled.token();
+            if (sampled.signed() != null) {
+                ringSignature = sampled.signed().getSignature();
+                sentOn = ring.send(sampled.signed(), next);
                 if (sentOn) recordTurnaround(in, computeNanos);
             }
         } else {
