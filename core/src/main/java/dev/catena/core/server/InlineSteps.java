@@ -27,16 +27,8 @@ final class InlineSteps {
      * which this thread would have to read).
      */
     static void run(SessionTable.Entry entry, Runnable task, BooleanSupplier here) {
-        if (!entry.session().runsInline() || RUNNING_INLINE.get()) {
-            entry.executor().execute(task);
-            return;
-        }
-        RUNNING_INLINE.set(Boolean.TRUE);
-        try {
-            entry.executor().runHereIfIdle(task, here);
-        } finally {
-            RUNNING_INLINE.set(Boolean.FALSE);
-        }
+        if (entry.session().runsInline()) runHereIfIdle(entry, task, here);
+        else entry.executor().execute(task);
     }
 
     /**
@@ -44,6 +36,10 @@ final class InlineSteps {
      * or not its steps run inline (no compute thread woken for it); else queued behind the session's tasks.
      */
     static void control(SessionTable.Entry entry, Runnable task, BooleanSupplier here) {
+        runHereIfIdle(entry, task, here);
+    }
+
+    private static void runHereIfIdle(SessionTable.Entry entry, Runnable task, BooleanSupplier here) {
         if (RUNNING_INLINE.get()) {
             entry.executor().execute(task);
             return;
