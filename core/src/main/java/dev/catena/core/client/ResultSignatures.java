@@ -81,8 +81,14 @@ final class ResultSignatures {
             return;
         }
         PublicKey key = link.publicKey();
-        byte[] statement = Statements.step(r); // the statement its push (if any) carries too: one signature per step
         CompletableFuture<byte[]> signature = of(r);
+        byte[] statement;
+        try {
+            statement = Statements.step(r); // the statement its push (if any) carries too: one signature per step
+        } catch (IllegalArgumentException unsignable) { // a field over a statement's 255 bytes: no signature can cover it
+            unverified.add(new Pending(address, link, key, step, CompletableFuture.completedFuture(false), signature));
+            return;
+        }
         unverified.add(new Pending(address, link, key, step, signature
                 .thenApplyAsync(sig -> Statements.verify(key, statement, sig), VERIFIERS)
                 .completeOnTimeout(false, timeout.toMillis(), TimeUnit.MILLISECONDS), signature));

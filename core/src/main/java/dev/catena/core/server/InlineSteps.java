@@ -13,6 +13,15 @@ final class InlineSteps {
     /** Whether this thread is running a session's input already: never one inside another. */
     private static final ThreadLocal<Boolean> RUNNING_INLINE = ThreadLocal.withInitial(() -> Boolean.FALSE);
 
+    /**
+     * Per transport thread: at most this much inline work in each window, so that many sessions' steps read at
+     * once (one connection may hold dozens) do not hold the thread, and every connection it serves, for long.
+     */
+    static final long BUDGET_NANOS = 2_000_000;
+    static final long BUDGET_WINDOW_NANOS = 10_000_000;
+    /** This thread's window start and the inline time spent in it. */
+    private static final ThreadLocal<long[]> BUDGET = ThreadLocal.withInitial(() -> new long[2]);
+
     private InlineSteps() {
     }
 
@@ -27,8 +36,18 @@ final class InlineSteps {
      * which this thread would have to read).
      */
     static void run(SessionTable.Entry entry, Runnable task, BooleanSupplier here) {
-        if (entry.session().runsInline()) runHereIfIdle(entry, task, here);
-        else entry.executor().execute(task);
+        long[] budget = BUDGET.get();
+        long now = System.nanoTime();
+        if (now - budget[0] > BUDGET_WINDOW_NANOS) {
+            budget[0] = now;
+            budget[1] = 0;
+        }
+        if (!entry.session().runsInline() || budget[1] >= BUDGET_NANOS) {
+            entry.executor().execute(task);
+            return;
+        }
+        runHereIfIdle(entry, task, here);
+        budget[1] += System.nanoTime() - now;
     }
 
     /**

@@ -3,8 +3,13 @@ package dev.catena.core.server;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 
-/** Runs tasks one at a time, in submission order, on a shared pool: one session's steps never overlap. */
+/**
+ * Runs tasks one at a time, in submission order, on a shared pool: one session's steps never overlap. A task
+ * that throws is logged and the next runs: one failure must not wedge the session (its close, which frees its
+ * KV, is a task too).
+ */
 final class SerialExecutor implements Executor {
+    private static final System.Logger LOG = System.getLogger(SerialExecutor.class.getName());
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
     private final Executor pool;
     private boolean running;
@@ -46,14 +51,11 @@ final class SerialExecutor implements Executor {
             }
         }
         if (task != null) {
-            try {
-                task.run();
-            } finally {
-                synchronized (this) {
-                    if (tasks.isEmpty()) {
-                        running = false;
-                        return;
-                    }
+            runSafely(task);
+            synchronized (this) {
+                if (tasks.isEmpty()) {
+                    running = false;
+                    return;
                 }
             }
         }
@@ -74,7 +76,15 @@ final class SerialExecutor implements Executor {
                     return;
                 }
             }
-            next.run();
+            runSafely(next);
+        }
+    }
+
+    private static void runSafely(Runnable task) {
+        try {
+            task.run();
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.WARNING, "a session's task failed; its next tasks run", t);
         }
     }
 }

@@ -55,7 +55,8 @@ interface SessionHost {
     /**
      * Whether a session whose decode steps are cheap may run a step on the transport's thread that
      * received its input, when the session is idle (no thread hand-off; {@link ServerSession#runsInline}).
-     * Not with batching: a step there waits for other sessions' steps.
+     * Not with batching: a step there waits for other sessions' steps; nor while another step computes on
+     * the span, which the transport's thread would wait for (another client's long prompt, say).
      */
     default boolean stepsInline() {
         return false;

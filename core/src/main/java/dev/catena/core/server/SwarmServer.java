@@ -237,15 +237,23 @@ public final class SwarmServer implements AutoCloseable {
 
     /** What this server's sessions use of it. */
     private final class Host implements SessionHost {
+        /** Steps computing on the span now: an inline step would wait on the transport's thread for them. */
+        private final java.util.concurrent.atomic.AtomicInteger computing = new java.util.concurrent.atomic.AtomicInteger();
+
         @Override
         public boolean stepsInline() {
-            return batcher == null && INLINE_STEPS;
+            return batcher == null && INLINE_STEPS && computing.get() == 0;
         }
 
         @Override
         public float[] forward(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
-            return batcher == null ? SessionHost.super.forward(session, hidden, n, position, lastOnly)
-                    : batcher.forward(session, hidden, n, position, lastOnly);
+            if (batcher != null) return batcher.forward(session, hidden, n, position, lastOnly);
+            computing.incrementAndGet();
+            try {
+                return SessionHost.super.forward(session, hidden, n, position, lastOnly);
+            } finally {
+                computing.decrementAndGet();
+            }
         }
 
         @Override

@@ -86,4 +86,20 @@ class SerialExecutorTest {
             Thread.currentThread().interrupt();
         }
     }
+
+    @Test
+    void aTaskThatThrowsDoesNotStopTheNextOnes() throws Exception {
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            var serial = new SerialExecutor(pool);
+            var ran = new CountDownLatch(2);
+            serial.execute(() -> { throw new IllegalStateException("a failing step (expected in this test)"); });
+            serial.execute(ran::countDown); // e.g. the session's close, which frees its KV
+            serial.runHereIfIdle(() -> { throw new IllegalStateException("a failing inline step (expected in this test)"); }, () -> true);
+            serial.execute(ran::countDown);
+            assertTrue(ran.await(5, TimeUnit.SECONDS), "the tasks after a failing one still run, here and on the pool");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }

@@ -43,4 +43,38 @@ class InlineStepsTest {
         long inline = decode.stream().filter(f -> f.thread().startsWith("catena-netty")).count();
         assertTrue(inline >= decode.size() * 0.5, inline + " of " + decode.size() + " decode steps inline: " + forwards);
     }
+
+    /** A cheap session's step that comes while another session's long prompt computes waits on a compute thread, not the transport's. */
+    @Test
+    void noStepRunsInlineWhileAnotherComputesOnTheSpan() throws Exception {
+        var backend = new CountingBackend(3);
+        List<Forward> forwards = new CopyOnWriteArrayList<>();
+        var promptStarted = new java.util.concurrent.CountDownLatch(1);
+        backend.hook = (blocks, n, position) -> {
+            forwards.add(new Forward(n, position, Thread.currentThread().getName()));
+            if (n == 8) { // the other session's long prompt
+                promptStarted.countDown();
+                try {
+                    Thread.sleep(400);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        int n = CountingBackend.N_EMBD;
+        try (var serverSide = transport("netty"); var clientSide = transport("netty");
+             var swarm = new TestSwarm(backend, Path.of("counting"), 1, i -> serverSide, clientSide, "127.0.0.1:0", 1L << 30);
+             RemoteSession cheap = swarm.open(RemoteSession.Mode.PUSH, 64);
+             RemoteSession other = swarm.open(RemoteSession.Mode.PUSH, 64)) {
+            cheap.step(new float[4 * n], 4, 0);
+            for (int position = 4; position < 8; position++) cheap.step(new float[n], 1, position); // measured cheap
+            var prompt = Thread.ofPlatform().start(() -> other.step(new float[8 * n], 8, 0));
+            assertTrue(promptStarted.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            forwards.clear();
+            cheap.step(new float[n], 1, 8); // arrives while the prompt holds the span
+            prompt.join();
+        }
+        Forward during = forwards.stream().filter(f -> f.n() == 1 && f.position() == 8).findFirst().orElseThrow();
+        assertTrue(during.thread().startsWith("catena-compute"), "a step behind another's compute ran on " + during.thread());
+    }
 }

@@ -188,6 +188,11 @@ public final class LlamaSamplerChain implements Sampler {
         return chain;
     }
 
+    /**
+     * Frees the chain. Only from the thread that uses it (as every call of a sampler): the chain is freed
+     * directly, not through a shared arena, whose close would pause every thread of the JVM; a use racing a
+     * close from another thread would read freed memory.
+     */
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
