@@ -159,6 +159,7 @@ final class CompletionWriter {
                 return;
             }
             Generation g = stream.result();
+            stream.close(); // sessions and KV freed before the answer ends: a client that read it sees them gone
             onGenerated.accept(g);
             String finish = g.finishReason() == FinishReason.STOP ? "stop" : "length";
             ObjectNode usage = JSON.createObjectNode();
