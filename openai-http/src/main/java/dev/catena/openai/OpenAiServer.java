@@ -5,30 +5,19 @@ import dev.catena.core.Generator;
 import dev.catena.core.TokenStream;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMessage;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpUtil;
 import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.ObjectNode;
 
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -49,19 +38,14 @@ import java.util.concurrent.TimeUnit;
  * one llama.cpp does not recognise, which is logged as a warning, never an error).
  */
 public final class OpenAiServer implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(OpenAiServer.class.getName());
     static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final String model;
     private final String host;
     private final int requestedPort;
-    private final String apiKey;
     private final int maxBodyBytes;
-    private final long created = System.currentTimeMillis() / 1000;
-    private final RequestParser parser;
     private final CompletionWriter writer;
-    private final ServerMetrics metrics;
-    private final ObservabilityRoutes observability;
+    private final ApiRoutes routes;
     private EventLoopGroup group;
     private Channel channel;
     private volatile boolean closed;
@@ -71,14 +55,13 @@ public final class OpenAiServer implements AutoCloseable {
         this.model = b.model;
         this.host = b.host;
         this.requestedPort = b.port;
-        this.apiKey = b.apiKey;
         this.maxBodyBytes = b.maxBodyBytes;
-        this.parser = new RequestParser(b.model, b.defaultChatMaxTokens, b.generator::chatPrompt);
         this.writer = new CompletionWriter(b.generator, b.model, b.maxConcurrent);
-        this.metrics = new ServerMetrics(b.generator);
-        this.observability = new ObservabilityRoutes(b.generator, b.model, metrics, this::authorize);
+        var metrics = new ServerMetrics(b.generator);
         writer.onGenerated(metrics::generated);
         writer.onCancelled(metrics::cancelled);
+        this.routes = new ApiRoutes(b.generator, b.model, b.apiKey, new RequestParser(b.model, b.defaultChatMaxTokens, b.generator::chatPrompt),
+                writer, metrics);
     }
 
     /** A builder over {@code generator}, which the server uses but does not close. */
@@ -100,7 +83,7 @@ public final class OpenAiServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            ch.pipeline().addLast(new HttpServerCodec(), new Aggregator(maxBodyBytes, metrics), new Handler());
+                            ch.pipeline().addLast(new HttpServerCodec(), routes.aggregator(maxBodyBytes), routes.handler());
                         }
                     }).bind(host, requestedPort).sync().channel();
         } catch (InterruptedException e) {
@@ -165,108 +148,6 @@ public final class OpenAiServer implements AutoCloseable {
      */
     public static String renderChat(List<String[]> roleAndContent) {
         return ChatPrompt.fallbackText(roleAndContent.stream().map(m -> RequestParser.message(m[0], m[1])).toList());
-    }
-
-    /** Netty's aggregator, but an oversized body gets OpenAI's 413 error body rather than a bare status. */
-    private static final class Aggregator extends HttpObjectAggregator {
-        private final int max;
-        private final ServerMetrics metrics;
-
-        Aggregator(int max, ServerMetrics metrics) {
-            super(max);
-            this.max = max;
-            this.metrics = metrics;
-        }
-
-        @Override
-        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-            if (oversized instanceof io.netty.handler.codec.http.HttpRequest r) metrics.request(path(r.uri()), 413);
-            Exchange.tooLarge(ctx, oversized, max);
-        }
-    }
-
-    private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            boolean keepAlive = HttpUtil.isKeepAlive(req);
-            var exchange = new Exchange(ctx.channel(), keepAlive);
-            String path = path(req.uri());
-            exchange.onStatus(status -> metrics.request(path, status));
-            try {
-                route(req, exchange);
-            } catch (ApiError e) {
-                exchange.error(e);
-            } catch (RuntimeException e) {
-                exchange.error(ApiError.translate(e));
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.log(System.Logger.Level.DEBUG, "HTTP connection failed", cause);
-            ctx.close();
-        }
-    }
-
-    /** The request's path, without its query or a trailing slash. */
-    private static String path(String uri) {
-        String path = uri;
-        int q = path.indexOf('?');
-        if (q >= 0) path = path.substring(0, q);
-        if (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
-        return path;
-    }
-
-    private void route(FullHttpRequest req, Exchange ex) {
-        String path = path(req.uri());
-        if (observability.handle(req, path, ex)) return;
-        boolean known = path.equals("/v1/models") || path.startsWith("/v1/models/") || path.equals("/v1/completions")
-                || path.equals("/v1/chat/completions");
-        if (!known) {
-            throw new ApiError(HttpResponseStatus.NOT_FOUND, "invalid_request_error", "no endpoint " + req.method() + " " + path,
-                    null, "unknown_url");
-        }
-        authorize(req);
-        if (path.startsWith("/v1/models")) {
-            if (!req.method().equals(HttpMethod.GET)) throw ApiError.methodNotAllowed(req.method(), path);
-            if (path.equals("/v1/models")) {
-                ObjectNode list = JSON.createObjectNode();
-                list.put("object", "list");
-                list.putArray("data").add(modelObject());
-                ex.json(HttpResponseStatus.OK, list);
-            } else {
-                String name = path.substring("/v1/models/".length());
-                if (!name.equals(model)) throw ApiError.unknownModel(name, model);
-                ex.json(HttpResponseStatus.OK, modelObject());
-            }
-            return;
-        }
-        if (!req.method().equals(HttpMethod.POST)) throw ApiError.methodNotAllowed(req.method(), path);
-        RequestParser.Call call = parser.parse(req.content().toString(StandardCharsets.UTF_8), path.equals("/v1/chat/completions"));
-        writer.submit(call, ex);
-    }
-
-    private ObjectNode modelObject() {
-        ObjectNode m = JSON.createObjectNode();
-        m.put("id", model);
-        m.put("object", "model");
-        m.put("created", created);
-        m.put("owned_by", "catena");
-        return m;
-    }
-
-    private void authorize(FullHttpRequest req) {
-        if (apiKey == null) return;
-        String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
-        String given = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).trim() : null;
-        if (given == null) {
-            throw new ApiError(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error",
-                    "You didn't provide an API key (Authorization: Bearer KEY)", null, "invalid_api_key");
-        }
-        if (!java.security.MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), apiKey.getBytes(StandardCharsets.UTF_8))) {
-            throw new ApiError(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "Incorrect API key provided", null,
-                    "invalid_api_key");
-        }
     }
 
     /** Builds an {@link OpenAiServer}. */
