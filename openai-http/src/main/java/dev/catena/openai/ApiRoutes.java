@@ -76,7 +76,7 @@ final class ApiRoutes {
             String path = path(req.uri());
             exchange.onStatus(status -> metrics.request(path, status));
             try {
-                route(req, exchange);
+                route(req, path, exchange);
             } catch (ApiError e) {
                 exchange.error(e);
             } catch (RuntimeException e) {
@@ -100,8 +100,7 @@ final class ApiRoutes {
         return path;
     }
 
-    private void route(FullHttpRequest req, Exchange ex) {
-        String path = path(req.uri());
+    private void route(FullHttpRequest req, String path, Exchange ex) {
         if (observability.handle(req, path, ex)) return;
         boolean known = path.equals("/v1/models") || path.startsWith("/v1/models/") || path.equals("/v1/completions")
                 || path.equals("/v1/chat/completions");
