@@ -109,7 +109,7 @@ final class RingState implements AutoCloseable {
      *
      * @return the token, and whether the ring goes on with it (-1 when it stops: end of text or max tokens)
      */
-    int[] sample(float[] lastRow, int position, int n) {
+    synchronized int[] sample(float[] lastRow, int position, int n) {
         Sampler saved = before.get(position);
         if (saved != null) {
             sampler.close();
@@ -126,8 +126,9 @@ final class RingState implements AutoCloseable {
         return new int[]{token, goesOn ? 1 : 0};
     }
 
+    /** Also from a thread other than the session's (a server closing while a ring step samples): hence the monitor. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (sampler != null) sampler.close();
         before.values().forEach(Sampler::close);
         before.clear();

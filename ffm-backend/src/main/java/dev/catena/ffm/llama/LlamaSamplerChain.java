@@ -41,8 +41,9 @@ public final class LlamaSamplerChain implements Sampler {
     /**
      * The chain, freed by {@link #close} directly rather than through a {@code NativeHandle}'s shared arena:
      * closing a shared arena stops every thread for a handshake, and a ring's last server copies and frees
-     * a sampler per step (1.2 ms p50, 11 ms p90 on a loaded 2-vCPU server). Safe because a sampler is used,
-     * closing included, from one thread at a time.
+     * a sampler per step (1.2 ms p50, 11 ms p90 on a loaded 2-vCPU server). Safe because every use and the
+     * close hold this object's monitor (a session may be closed from another thread while its step samples:
+     * a JVM crashed in {@code llama_sampler_clone} on a freed chain before they did).
      */
     private final MemorySegment chain;
     /** Allocated on the first {@link #sample}: a copy kept only to be copied back (a ring's rewind points) never needs them. */
@@ -134,7 +135,7 @@ public final class LlamaSamplerChain implements Sampler {
     }
 
     @Override
-    public int sample(float[] logits) {
+    public synchronized int sample(float[] logits) {
         if (logits.length != nVocab) {
             throw new IllegalArgumentException("logits has " + logits.length + " entries, the vocabulary " + nVocab);
         }
@@ -165,7 +166,7 @@ public final class LlamaSamplerChain implements Sampler {
 
     /** llama.cpp's clone: every stage copied with its state (the penalties' window, dist's RNG). */
     @Override
-    public LlamaSamplerChain copy() {
+    public synchronized LlamaSamplerChain copy() {
         MemorySegment raw = llama_sampler_clone(handle());
         if (raw.equals(MemorySegment.NULL)) {
             throw new IllegalStateException("llama_sampler_clone returned NULL");
@@ -174,7 +175,7 @@ public final class LlamaSamplerChain implements Sampler {
     }
 
     @Override
-    public void accept(int token) {
+    public synchronized void accept(int token) {
         if (token < 0 || token >= nVocab) {
             throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, " + nVocab + ")");
         }
@@ -189,12 +190,12 @@ public final class LlamaSamplerChain implements Sampler {
     }
 
     /**
-     * Frees the chain. Only from the thread that uses it (as every call of a sampler): the chain is freed
-     * directly, not through a shared arena, whose close would pause every thread of the JVM; a use racing a
-     * close from another thread would read freed memory.
+     * Frees the chain directly, not through a shared arena, whose close would pause every thread of the JVM. Every
+     * native call holds this object's monitor, as close does: a close from another thread (a session closed while
+     * its ring step samples) waits for the call in progress, and a later call throws rather than reading freed memory.
      */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed.compareAndSet(false, true)) {
             llama_sampler_free(chain);
             if (buffers != null) buffers.close();
