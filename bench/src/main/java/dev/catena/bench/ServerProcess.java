@@ -36,6 +36,11 @@ final class ServerProcess implements BenchServer {
     private final Writer commands;
     private final String address;
     private final BlockRange blocks;
+    /**
+     * Set when a reply did not come in time: the late reply would then be read as the answer to the next command, so
+     * the child is ended and every later command fails rather than pairing replies with the wrong commands.
+     */
+    private volatile boolean outOfStep;
 
     private ServerProcess(Process process, BlockRange blocks) throws IOException {
         this.process = process;
@@ -87,7 +92,9 @@ final class ServerProcess implements BenchServer {
             if (s == null) throw new IOException("a bench server exited (status " + process.waitFor() + ")");
             return s;
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new IOException("a bench server did not answer within " + seconds + " s");
+            outOfStep = true;
+            process.destroyForcibly();
+            throw new IOException("a bench server did not answer within " + seconds + " s (ended)");
         } catch (java.util.concurrent.ExecutionException e) {
             throw new IOException("a bench server's output: " + e.getCause().getMessage(), e.getCause());
         } catch (InterruptedException e) {
@@ -97,6 +104,7 @@ final class ServerProcess implements BenchServer {
     }
 
     private synchronized String ask(String command) {
+        if (outOfStep) throw new IllegalStateException("bench server at " + address + " was ended after a reply timed out");
         try {
             commands.write(command + "\n");
             commands.flush();
