@@ -187,27 +187,31 @@ public final class SpotCheckBench implements Callable<Integer> {
     }
 
     /**
-     * Per fraction: the median over rounds of p50 and its ratio to the baseline's (the first fraction), and the extra
-     * step time per check: (sum of step times at f - at the baseline, same round) / checks at f, over all rounds.
+     * Per fraction: the median over rounds of p50 and its ratio to the baseline's (the first fraction), in how many
+     * rounds its p50 was above the baseline's, and the extra step time per check: (sum of step times at f - at the
+     * baseline, same round) / checks at f, over all rounds (a difference of totals: noisy on a loaded machine).
      */
     private void summarize(List<Run> runs) {
         var out = spec.commandLine().getOut();
         double base = fractions.getFirst();
         double baseP50 = median(runs.stream().filter(r -> r.fraction() == base).mapToDouble(Run::p50).toArray());
         out.println();
-        out.println("| fraction | median p50 ms | p50 / baseline | median p90 ms | checks | extra step time per check, ms |");
-        out.println("|---|---|---|---|---|---|");
+        out.println("| fraction | median p50 ms | p50 / baseline | rounds with p50 above the baseline's | median p90 ms | checks"
+                + " | extra step time per check, ms |");
+        out.println("|---|---|---|---|---|---|---|");
         for (double f : fractions.stream().distinct().toList()) {
             List<Run> at = runs.stream().filter(r -> r.fraction() == f).toList();
             double p50 = median(at.stream().mapToDouble(Run::p50).toArray());
             long checks = at.stream().mapToLong(Run::checks).sum();
             double extra = 0;
+            int above = 0;
             for (Run r : at) {
-                extra += r.sumMillis() - runs.stream().filter(b -> b.round() == r.round() && b.fraction() == base)
-                        .mapToDouble(Run::sumMillis).findFirst().orElse(r.sumMillis());
+                Run b = runs.stream().filter(x -> x.round() == r.round() && x.fraction() == base).findFirst().orElse(r);
+                extra += r.sumMillis() - b.sumMillis();
+                if (r.p50() > b.p50()) above++;
             }
-            out.printf(Locale.ROOT, "| %s | %.3f | %.3f | %.3f | %d | %s |%n", f, p50, p50 / baseP50,
-                    median(at.stream().mapToDouble(Run::p90).toArray()), checks,
+            out.printf(Locale.ROOT, "| %s | %.3f | %.3f | %s | %.3f | %d | %s |%n", f, p50, p50 / baseP50,
+                    f == base ? "-" : above + " of " + at.size(), median(at.stream().mapToDouble(Run::p90).toArray()), checks,
                     f == base || checks == 0 ? "-" : String.format(Locale.ROOT, "%.2f", extra / checks));
         }
         out.flush();
