@@ -90,7 +90,7 @@ public final class SpotCheckBench implements Callable<Integer> {
     CommandSpec spec;
 
     /** One generation: its fraction, round, sorted step times (ms) and how many checks it started. */
-    record Run(double fraction, int round, double[] sortedMillis, double sumMillis, long checks, long disagreements) {
+    record Run(double fraction, int round, double[] sortedMillis, double sumMillis, long checks, long disagreements, int failovers) {
         double p50() {
             return SwarmLatencyBench.percentile(sortedMillis, 0.5);
         }
@@ -136,9 +136,11 @@ public final class SpotCheckBench implements Callable<Integer> {
             out.printf("%d spans x %d replicas, %s, n_embd %d, %s, %d + %d steps a generation%n%n", spans, replicas,
                     model != null ? id : "pass-through" + (computeMs > 0 ? " computing " + computeMs + " ms" : ""), info.nEmbd(),
                     mode, warmup, tokens);
-            out.println("| round | fraction | p50 ms | p90 ms | mean ms | checks | disagreements |");
-            out.println("|---|---|---|---|---|---|---|");
-            try (var client = new SwarmClient(transport, Duration.ofSeconds(120))) {
+            out.println("| round | fraction | p50 ms | p90 ms | mean ms | checks | disagreements | failovers |");
+            out.println("|---|---|---|---|---|---|---|---|");
+            // The client on a transport of its own, as in bench swarm: its event loops are not the servers'.
+            try (Transport clientTransport = Catena.transport("netty").create(TransportConfig.defaults());
+                 var client = new SwarmClient(clientTransport, Duration.ofSeconds(120))) {
                 var sessionSpec = new SessionSpec(id, info.nLayer(), info.nEmbd(), warmup + tokens + 8, DType.F32);
                 // One generation not reported, at the largest fraction: the JIT warms the step and the check paths alike.
                 double most = fractions.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
@@ -150,8 +152,8 @@ public final class SpotCheckBench implements Callable<Integer> {
                         client.spotChecks(f, seed + round);
                         Run run = generate(client, directory, sessionSpec, chainMode, f, round);
                         runs.add(run);
-                        out.printf(Locale.ROOT, "| %d | %s | %.3f | %.3f | %.3f | %d | %d |%n", round + 1, f, run.p50(), run.p90(),
-                                run.sumMillis() / tokens, run.checks(), run.disagreements());
+                        out.printf(Locale.ROOT, "| %d | %s | %.3f | %.3f | %.3f | %d | %d | %d |%n", round + 1, f, run.p50(), run.p90(),
+                                run.sumMillis() / tokens, run.checks(), run.disagreements(), run.failovers());
                         out.flush();
                     }
                 }
@@ -171,6 +173,7 @@ public final class SpotCheckBench implements Callable<Integer> {
         long disagreements0 = counters.spotCheckDisagreements.get();
         var random = new SplittableRandom(seed * 31 + round);
         double[] millis = new double[tokens];
+        int failovers;
         try (var session = new FaultTolerantSession(client, directory, spec, chainMode,
                 FaultTolerantSession.Policy.defaults(Duration.ofSeconds(40)))) {
             float[] hidden = new float[spec.nEmbd()];
@@ -180,10 +183,11 @@ public final class SpotCheckBench implements Callable<Integer> {
                 session.forwardLast(hidden, 1, p);
                 if (p >= warmup) millis[p - warmup] = (System.nanoTime() - t0) / 1e6;
             }
+            failovers = session.failovers().size(); // a failed server's recovery is in the step times: shown, not hidden
         }
         double sum = Arrays.stream(millis).sum();
         Arrays.sort(millis);
-        return new Run(f, round, millis, sum, counters.spotChecks.get() - checks0, counters.spotCheckDisagreements.get() - disagreements0);
+        return new Run(f, round, millis, sum, counters.spotChecks.get() - checks0, counters.spotCheckDisagreements.get() - disagreements0, failovers);
     }
 
     /**

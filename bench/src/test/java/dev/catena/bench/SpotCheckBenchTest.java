@@ -21,8 +21,8 @@ class SpotCheckBenchTest {
         assertEquals(0, cli.execute("--pass-through", "64", "--servers", "2", "--replicas", "2", "--fractions", "0,1", "--tokens", "12",
                 "--warmup", "2", "--rounds", "2", "--seed", "3"));
         String out = text.toString();
-        // | round | fraction | p50 | p90 | mean | checks | disagreements |
-        var row = Pattern.compile("^\\| (\\d) \\| ([0-9.]+) \\| ([0-9.]+) \\| ([0-9.]+) \\| ([0-9.]+) \\| (\\d+) \\| (\\d+) \\|$",
+        // | round | fraction | p50 | p90 | mean | checks | disagreements | failovers |
+        var row = Pattern.compile("^\\| (\\d) \\| ([0-9.]+) \\| ([0-9.]+) \\| ([0-9.]+) \\| ([0-9.]+) \\| (\\d+) \\| (\\d+) \\| (\\d+) \\|$",
                 Pattern.MULTILINE).matcher(out);
         int rows = 0;
         List<String> order = new java.util.ArrayList<>();
@@ -34,6 +34,7 @@ class SpotCheckBenchTest {
             if (fraction == 0) assertEquals(0, checks, out);
             else assertTrue(checks >= 1, "fraction 1: a check starts whenever none is running: " + out);
             assertEquals("0", row.group(7), "honest replicas agree: " + out);
+            assertEquals("0", row.group(8), "no server failed: " + out);
             assertTrue(Double.parseDouble(row.group(3)) > 0, out);
         }
         assertEquals(4, rows, out);
