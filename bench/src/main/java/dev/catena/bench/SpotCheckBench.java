@@ -158,6 +158,11 @@ public final class SpotCheckBench implements Callable<Integer> {
                     }
                 }
             }
+            // Stale pushes (after the client's copy was computed on) whose trailing signature a server waited for.
+            long dropped = servers.stream().mapToLong(sv -> sv.counters().getOrDefault("pushes_dropped", 0L)).sum();
+            long unsigned = servers.stream().mapToLong(sv -> sv.counters().getOrDefault("pushes_bad_signature", 0L)).sum();
+            out.printf("%nservers: %d pushes dropped as stale, of them %d counted unsigned (each waited up to 1 s for a signature)%n",
+                    dropped, unsigned);
         } finally {
             servers.forEach(BenchServer::close);
         }
