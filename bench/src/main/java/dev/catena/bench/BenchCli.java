@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "catena bench", mixinStandardHelpOptions = true, version = "see ./catena --version",
         description = "Benchmarks, measured as ratios against a baseline at its best in the same run (BENCHMARKS.md).",
-        subcommands = {ComputeBench.class, BatchBench.class, ServerBatchBench.class, SwarmBatchBench.class, SwarmLatencyBench.class, HttpBench.class,
+        subcommands = {ComputeBench.class, BatchBench.class, ServerBatchBench.class, SwarmBatchBench.class, SwarmLatencyBench.class, SpotCheckBench.class, HttpBench.class,
                 MicroBench.class, EtcdBench.class,
                 dev.catena.bench.attack.AttackSuite.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",

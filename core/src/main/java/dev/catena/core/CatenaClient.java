@@ -205,8 +205,9 @@ public final class CatenaClient implements Generator {
         }
 
         /**
-         * Spot checks across compute kinds (backend builds, CPU variants, GPUs): the largest difference of an
-         * output element, relative to the largest absolute value of its row, that still agrees (default 0.1).
+         * Spot checks across compute kinds (backend builds, CPU variants, GPUs): how far an output row may be
+         * from the other server's and still agree, both as a relative L2 distance and as its largest element
+         * difference over the largest absolute value of the row (default 0.1; README, spot checks).
          */
         public Builder spotCheckTolerance(double epsilon) {
             if (!(epsilon > 0 && epsilon < 1)) throw new IllegalArgumentException("spotCheckTolerance must be in (0, 1), got " + epsilon);

@@ -116,7 +116,7 @@ final class SpotChecker implements AutoCloseable {
         // A majority proof states bit-equality (ProofCheck): only when all three are of one known kind.
         boolean oneKind = !first.kind().isEmpty() && first.kind().equals(second.kind()) && first.kind().equals(third.kind());
         if (!oneKind) {
-            LOG.log(System.Logger.Level.WARNING, "spot check of blocks {0}: {1} ({2}) is more than {3} of its rows'' scale away from two"
+            LOG.log(System.Logger.Level.WARNING, "spot check of blocks {0}: {1} ({2}) is more than {3} away (relative L2 or largest element) from two"
                     + " servers that computed on the same inputs; convicted without an offline proof (compute kinds differ)",
                     hop.hop().blocks(), odd.address(), odd.kind(), client.spotCheckTolerance());
             client.convict(odd.address(), null);

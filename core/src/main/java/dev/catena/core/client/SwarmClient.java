@@ -165,8 +165,8 @@ public final class SwarmClient implements AutoCloseable {
     private volatile double spotCheckTolerance = OutputTolerance.EPSILON;
 
     /**
-     * Spot checks between servers of different (or unknown) compute kinds: the largest difference of an
-     * output element, relative to the largest value of its row, that still agrees (default 0.1; see README).
+     * Spot checks between servers of different (or unknown) compute kinds: how far an output row may be from
+     * the other's and still agree, in relative L2 and in its largest element (default 0.1; {@link OutputTolerance}).
      */
     public void spotCheckTolerance(double epsilon) {
         if (!(epsilon > 0 && epsilon < 1)) throw new IllegalArgumentException("the spot-check tolerance must be in (0, 1), got " + epsilon);

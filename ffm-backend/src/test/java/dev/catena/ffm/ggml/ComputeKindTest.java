@@ -71,7 +71,10 @@ class ComputeKindTest {
 
     /**
      * Prints, per step, the worst row's max |a - b| / max(|a|, |b|) between the dumps {@code catena.kind.compare} (a,b),
-     * and the worst row's |a - b| / |a| (L2 norms).
+     * and the worst row's relative L2 distance |a - b| / max(|a|, |b|) (norms of the row), the metric spot checks use
+     * across kinds. Also, over the rows of a, how a lie that moves every element by one scale (max |a|) of the row
+     * measures in L2 (sqrt(d) max|a| / |a|: the least such factor is how far the L2 metric tightens the max-abs one
+     * against a spread lie) and how far one element may move in L2 ((|a| / max|a|): the largest such factor).
      */
     @Test
     @EnabledIfSystemProperty(named = "catena.kind.compare", matches = ".+,.+")
@@ -82,31 +85,46 @@ class ComputeKindTest {
              var b = new DataInputStream(Files.newInputStream(Path.of(files[1])))) {
             System.out.println("A: " + a.readUTF() + "\nB: " + b.readUTF());
             List<String> steps = new ArrayList<>();
+            List<String> stepsL2 = new ArrayList<>();
             double worst = 0;
             double worstL2 = 0;
+            double spreadFactor = Double.POSITIVE_INFINITY;
+            double oneElementFactor = 0;
             boolean identical = true;
             for (int step = 0; step < 17; step++) {
                 int n = a.readInt();
                 assertEquals(n, b.readInt());
                 double stepWorst = 0;
+                double stepWorstL2 = 0;
                 for (int row = 0; row < n; row += d) {
-                    double scale = 0, diff = 0, norm = 0, diffNorm = 0;
+                    double scale = 0, scaleA = 0, diff = 0, normA = 0, normB = 0, diffNorm = 0;
                     for (int i = 0; i < d; i++) {
                         float x = a.readFloat(), y = b.readFloat();
                         identical &= Float.floatToRawIntBits(x) == Float.floatToRawIntBits(y);
                         scale = Math.max(scale, Math.max(Math.abs(x), Math.abs(y)));
+                        scaleA = Math.max(scaleA, Math.abs(x));
                         diff = Math.max(diff, Math.abs((double) x - y));
-                        norm += (double) x * x;
+                        normA += (double) x * x;
+                        normB += (double) y * y;
                         diffNorm += ((double) x - y) * ((double) x - y);
                     }
-                    worstL2 = Math.max(worstL2, norm == 0 ? 0 : Math.sqrt(diffNorm / norm));
+                    double norm = Math.sqrt(Math.max(normA, normB));
+                    stepWorstL2 = Math.max(stepWorstL2, norm == 0 ? 0 : Math.sqrt(diffNorm) / norm);
                     stepWorst = Math.max(stepWorst, scale == 0 ? 0 : diff / scale);
+                    if (normA > 0) {
+                        spreadFactor = Math.min(spreadFactor, Math.sqrt(d) * scaleA / Math.sqrt(normA));
+                        oneElementFactor = Math.max(oneElementFactor, Math.sqrt(normA) / scaleA);
+                    }
                 }
                 steps.add(String.format("%.2e", stepWorst));
+                stepsL2.add(String.format("%.2e", stepWorstL2));
                 worst = Math.max(worst, stepWorst);
+                worstL2 = Math.max(worstL2, stepWorstL2);
             }
-            System.out.printf("bit-identical: %s; worst row relative difference %.3e (relative L2 %.3e); per step %s%n", identical, worst,
-                    worstL2, steps);
+            System.out.printf("bit-identical: %s; worst row relative difference %.3e (relative L2 %.3e); per step %s; L2 per step %s%n",
+                    identical, worst, worstL2, steps, stepsL2);
+            System.out.printf("rows of A: a lie moving every element by f of the row's max |a| measures >= %.1f f in L2;"
+                    + " one element may move by up to %.2f x the tolerance of the row's max |a|%n", spreadFactor, oneElementFactor);
         }
     }
 }

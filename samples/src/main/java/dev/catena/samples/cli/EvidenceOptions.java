@@ -16,8 +16,9 @@ final class EvidenceOptions {
     double spotCheck;
 
     @Option(names = "--spot-check-tolerance", defaultValue = "0.1", paramLabel = "EPSILON",
-            description = "Between servers of different compute kinds: the largest difference of an output element, relative to"
-                    + " its row's largest value, a spot check accepts (default ${DEFAULT-VALUE}); one kind is compared bit for bit.")
+            description = "Between servers of different compute kinds: how far an output row may be from the other's, both as a"
+                    + " relative L2 distance and as its largest element difference over the row's largest value, for a spot"
+                    + " check to accept (default ${DEFAULT-VALUE}); one kind is compared bit for bit.")
     double spotCheckTolerance;
 
     @Option(names = "--signature-checks", defaultValue = "0.125", paramLabel = "FRACTION",
