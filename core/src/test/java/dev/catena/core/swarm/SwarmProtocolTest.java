@@ -142,6 +142,32 @@ class SwarmProtocolTest {
     }
 
     @Test
+    void aStalePushThatCannotBeEvidenceIsDroppedWithoutAwaitingItsSignature() throws Exception {
+        var backend = new CountingBackend(4);
+        try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 2, i -> t, t, "memory:0", 1L << 30);
+             var session = swarm.open(Mode.RELAY, 32)) {
+            var target = swarm.servers.get(1);
+            session.step(new float[CountingBackend.N_EMBD], 1, 0);
+            var raw = t.connect(target.address(), Protocol.IGNORE_REPLIES, Duration.ofSeconds(2));
+            raw.send(Protocol.hello("test"));
+            long dropped = target.counters().pushesDropped.get();
+            // Step 1 again, unsigned, at a position the client's copy of step 1 does not have: it contradicts nothing,
+            // so it can never be evidence. Awaiting its signature (1 s each, in series) once let a backlog of such
+            // pushes stall a session for minutes.
+            raw.send(new Frame(Envelope.newBuilder().setPush(Push.newBuilder().setSessionId(ByteString.copyFrom(sessionIdOf(target)))
+                    .setStep(1).setPosition(3).setHidden(Tensors.meta(DType.F32, 1, CountingBackend.N_EMBD))).build(),
+                    Tensors.encode(new float[CountingBackend.N_EMBD], DType.F32)));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (target.counters().pushesDropped.get() == dropped && System.nanoTime() < deadline) Thread.sleep(5);
+            assertEquals(1 + 4f, session.step(new float[]{1, 0, 0, 0}, 1, 1)[0]); // queued behind the push's handling
+            assertEquals(dropped + 1, target.counters().pushesDropped.get());
+            assertEquals(0, target.counters().pushesBadSignature.get(), "its signature was never awaited");
+            assertEquals(0, target.counters().errors.get());
+            raw.close();
+        }
+    }
+
+    @Test
     void nothingIsServedBeforeHelloAndTheConnectionIsClosed() throws Exception {
         var backend = new CountingBackend(2);
         try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 1, i -> t, t, "memory:0", 1L << 30)) {
