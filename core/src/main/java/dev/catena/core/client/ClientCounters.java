@@ -13,7 +13,8 @@ public final class ClientCounters {
     public final AtomicLong badSignatures = new AtomicLong(); // results not signed by their server's key (hop failures)
     public final AtomicLong signaturesNotSampled = new AtomicLong(); // results whose signatures were not verified (sampling)
     public final AtomicLong proofs = new AtomicLong();        // proofs of misbehaviour assembled
-    public final AtomicLong spotChecks = new AtomicLong();    // steps re-run on another server
+    public final AtomicLong spotChecks = new AtomicLong();    // checks made: a hop's history re-run on another server
+    public final AtomicLong spotChecksDeferred = new AtomicLong(); // checks drawn when the replay budget could not pay for them
     public final AtomicLong spotCheckDisagreements = new AtomicLong();
     public final AtomicLong ringVerified = new AtomicLong();  // ring steps verified after the fact
     public final AtomicLong ringRewound = new AtomicLong();   // ring steps that disagreed or stalled, redone from the client's copy

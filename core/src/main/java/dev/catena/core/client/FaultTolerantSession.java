@@ -75,7 +75,7 @@ public final class FaultTolerantSession implements GenerationLoop.SamplingChain,
         this.policy = policy;
         this.bans = new BanList(policy.banBase(), policy.banMax());
         this.spots = client.spotCheckFraction() > 0 ? new SpotChecker(client, directory, spec, client.spotCheckFraction(),
-                client.spotCheckSeed(), () -> Set.copyOf(bans.banned()), policy.stepTimeout()) : null;
+                client.spotCheckDraws(), () -> Set.copyOf(bans.banned()), policy.stepTimeout()) : null;
     }
 
     /** Waits for the spot check in progress, if any (for tests). */

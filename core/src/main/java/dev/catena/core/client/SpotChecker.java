@@ -43,22 +43,31 @@ final class SpotChecker implements AutoCloseable {
     private final java.util.Map<String, String> kinds = new java.util.HashMap<>();
 
     /** @param excluded servers not to check with (banned now); read when a check starts */
-    SpotChecker(SwarmClient client, Directory directory, SessionSpec spec, double fraction, long seed, java.util.function.Supplier<Set<String>> excluded,
+    SpotChecker(SwarmClient client, Directory directory, SessionSpec spec, double fraction, SplittableRandom random, java.util.function.Supplier<Set<String>> excluded,
                 java.time.Duration stepTimeout) {
         this.client = client;
         this.directory = directory;
         this.spec = spec;
         this.fraction = fraction;
-        this.random = new SplittableRandom(seed);
+        this.random = random;
         this.excluded = excluded;
         this.stepTimeout = stepTimeout;
     }
 
-    /** After a valid step: with probability {@code fraction}, checks a random hop in the background (one check at a time). */
+    /**
+     * After a valid step: earns {@code fraction} of its hop-steps of replay, and with probability {@code fraction}
+     * checks a random hop in the background (one check at a time) if the replay budget pays for its history.
+     */
     void afterStep(RemoteSession session) {
-        if (fraction <= 0 || random.nextDouble() >= fraction || busy) return;
+        if (fraction <= 0) return;
+        client.spotCheckBudget().earn(fraction * session.size());
+        if (random.nextDouble() >= fraction || busy) return;
         HopSession.Snapshot hop = session.snapshot(random.nextInt(session.size()));
         if (hop.history().isEmpty()) return;
+        if (!client.spotCheckBudget().spend(hop.history().size())) {
+            client.counters().spotChecksDeferred.incrementAndGet();
+            return;
+        }
         busy = true;
         client.counters().spotChecks.incrementAndGet();
         worker.execute(() -> {

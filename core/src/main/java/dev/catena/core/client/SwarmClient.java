@@ -150,16 +150,26 @@ public final class SwarmClient implements AutoCloseable {
     }
 
     private volatile double spotCheckFraction;
-    private volatile long spotCheckSeed = new java.security.SecureRandom().nextLong();
+    private java.util.SplittableRandom spotCheckDraws = new java.util.SplittableRandom(new java.security.SecureRandom().nextLong());
+
+    private final ReplayBudget spotCheckBudget = new ReplayBudget();
 
     /**
-     * Re-runs this fraction of steps on another server of the same span, off the critical path (0: none;
-     * default 0 here, 0.01 from the public builders); {@code seed} chooses which steps and hops.
+     * Re-runs this fraction of the steps' work on another server of the same span, off the critical path (0: none;
+     * default 0 here, 0.01 from the public builders): a check replays a hop's whole history, made when the work
+     * this client ran has paid for it ({@link ReplayBudget}); {@code seed} chooses which steps and hops.
      */
     public void spotChecks(double fraction, long seed) {
         if (!(fraction >= 0 && fraction <= 1)) throw new IllegalArgumentException("the spot-check fraction must be in [0, 1], got " + fraction);
         this.spotCheckFraction = fraction;
-        this.spotCheckSeed = seed;
+        synchronized (this) {
+            this.spotCheckDraws = new java.util.SplittableRandom(seed);
+        }
+        spotCheckBudget.reset();
+    }
+
+    ReplayBudget spotCheckBudget() {
+        return spotCheckBudget;
     }
 
     private volatile double spotCheckTolerance = OutputTolerance.EPSILON;
@@ -193,8 +203,12 @@ public final class SwarmClient implements AutoCloseable {
         return spotCheckFraction;
     }
 
-    long spotCheckSeed() {
-        return spotCheckSeed;
+    /**
+     * A generator for one session's spot-check draws (which steps, hops and servers), split from this client's: each
+     * session draws anew (one seed per session would check the same positions in every generation), reproducibly.
+     */
+    synchronized java.util.SplittableRandom spotCheckDraws() {
+        return spotCheckDraws.split();
     }
 
     /** Servers a spot check convicted of wrong outputs: never used again by this client. */

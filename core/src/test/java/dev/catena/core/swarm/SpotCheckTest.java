@@ -77,4 +77,35 @@ class SpotCheckTest {
             assertEquals(Proofs.Status.NOT_PROVED, Proofs.verify(cut.toByteArray(), "cut").status());
         }
     }
+
+    /**
+     * The fraction is of the work: a check replays a hop's whole history, so checks drawn at 10 % of the steps
+     * replayed about twice the route's work over 30-token generations; the replay budget holds them to 10 %.
+     */
+    @org.junit.jupiter.api.Test
+    void spotChecksReplayAtMostTheirFractionOfTheWork() {
+        var backend = new CountingBackend(4);
+        double fraction = 0.1;
+        try (var c = new FaultToleranceTest.Cluster(backend, MODEL, ID, new BlockRange(0, 2), new BlockRange(2, 4),
+                new BlockRange(0, 2), new BlockRange(2, 4)); var head = backend.openHead(MODEL, SpanOptions.cpu(1))) {
+            java.util.function.LongSupplier steps = () -> c.servers.stream().mapToLong(sv -> sv.counters().steps.get()).sum();
+            long before = steps.getAsLong();
+            for (int g = 0; g < 4; g++) {
+                FaultToleranceTest.run(c, head, MODEL, ID, Mode.PUSH, 30, "3", POLICY, (token, session) -> { }, new ArrayList<>());
+            }
+            long routeWork = steps.getAsLong() - before; // no checks yet: only the generations' own hop-steps
+            c.client.spotChecks(fraction, SEED);
+            before = steps.getAsLong();
+            for (int g = 0; g < 4; g++) {
+                FaultToleranceTest.run(c, head, MODEL, ID, Mode.PUSH, 30, "3", POLICY, (token, session) -> session.awaitSpotChecks(),
+                        new ArrayList<>());
+            }
+            long replayed = steps.getAsLong() - before - routeWork;
+            long checks = c.client.counters().spotChecks.get();
+            assertTrue(checks >= 1, "seed " + SEED + ": some check was made (" + c.client.counters().spotChecksDeferred.get() + " deferred)");
+            assertTrue(replayed <= fraction * routeWork, "seed " + SEED + ": " + checks + " checks replayed " + replayed
+                    + " hop-steps, over " + fraction + " of the " + routeWork + " run");
+            assertEquals(0, c.client.counters().spotCheckDisagreements.get(), "honest servers agree");
+        }
+    }
 }
