@@ -60,7 +60,7 @@ public final class HttpBench implements Callable<Integer> {
 
     /** The JSON line, snake_case. */
     record Result(String model, int servers, int threads, int tokens, int warmup, int warmupRequests, int rounds, String client, boolean sameText, Side inProcess, Side http,
-                  Ratio ratio, StreamsHeld.Concurrency concurrency, int processors, double loadAverage) {
+                  Ratio ratio, long jitMsDuringRounds, StreamsHeld.Concurrency concurrency, int processors, double loadAverage) {
     }
 
     /** Medians and spread (min, max) over the measured rounds. */
@@ -103,13 +103,13 @@ public final class HttpBench implements Callable<Integer> {
     @Option(names = "--rounds", defaultValue = "10", description = "Measured rounds (default ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--warmup", defaultValue = "3", description = "Rounds run first and not counted, so both paths are compiled "
-            + "(default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "40", description = "Rounds run first and not counted, so both paths' per-token "
+            + "code is compiled: with 3, C2 was still compiling it during the measured rounds (default ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--warmup-requests", defaultValue = "40", description = "Short requests (2 tokens) on each path before the "
-            + "warm-up rounds, not counted: a serving process has compiled its per-request path (HTTP decoding, JSON, routing), "
-            + "which a few rounds leave interpreted (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-requests", defaultValue = "400", description = "Short requests (2 tokens) on each path before the "
+            + "warm-up rounds, not counted: a serving process has compiled its per-request path (opening a route, HTTP decoding, "
+            + "JSON, routing), which a few rounds leave interpreted (default ${DEFAULT-VALUE}).")
     int warmupRequests;
 
     @Option(names = "--connections", defaultValue = "64", description = "Concurrent streaming connections (default ${DEFAULT-VALUE}; 0 skips).")
@@ -155,6 +155,10 @@ public final class HttpBench implements Callable<Integer> {
                 if (clientKind == Client.jdk) overHttp(http, completions, 2);
                 else overSocket(socket, 2);
             }
+            // What the JIT compiled while the rounds ran (its threads' CPU is not in the per-token figures): a steady
+            // process compiles little; a large figure says the warm-up was too short for what is measured.
+            var jit = ManagementFactory.getCompilationMXBean();
+            long jitBefore = jit.getTotalCompilationTime();
             try (var progress = BenchProgress.start("rounds", warmup + rounds)) {
                 for (int r = 0; r < warmup + rounds; r++) { // the warm-up rounds first; the order alternates
                     Timing a;
@@ -167,6 +171,7 @@ public final class HttpBench implements Callable<Integer> {
                         a = inProcess(client, request);
                     }
                     sameText &= a.text().equals(b.text()) && a.tokens() == b.tokens();
+                    if (r == warmup - 1) jitBefore = jit.getTotalCompilationTime();
                     if (r >= warmup) {
                         local.add(a);
                         remote.add(b);
@@ -175,6 +180,7 @@ public final class HttpBench implements Callable<Integer> {
                             r, a.tokensPerSecond(), a.ttftMs(), b.tokensPerSecond(), b.ttftMs()));
                 }
             }
+            long jitDuringRounds = jit.getTotalCompilationTime() - jitBefore;
             double[] ratio = new double[rounds];
             double[] ttftOver = new double[rounds];
             double[] cpu = new double[rounds];
@@ -190,7 +196,7 @@ public final class HttpBench implements Callable<Integer> {
             String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, warmup, warmupRequests, rounds, clientKind.name(), sameText,
                     side(local), side(remote), new Ratio(throughput, over, Spread.of(cpu),
                     Spread.of(tps(remote)).max() / Spread.of(tps(local)).max(), Spread.of(ttft(remote)).min() - Spread.of(ttft(local)).min(),
-                    throughput.median() >= 0.97, over.median() <= 2.0),
+                    throughput.median() >= 0.97, over.median() <= 2.0), jitDuringRounds,
                     concurrency, Runtime.getRuntime().availableProcessors(), load));
             spec.commandLine().getOut().println(line);
             spec.commandLine().getOut().flush();

@@ -33,6 +33,16 @@ final class CoalescingWriter {
     /** Queues {@code msg} (released if the channel's loop has shut down). */
     void write(Object msg) {
         pending.add(msg);
+        schedule();
+    }
+
+    /** Queues {@code first} then {@code msg} before waking the event loop, so that one drain writes both. */
+    void write(Object first, Object msg) {
+        pending.add(first);
+        write(msg);
+    }
+
+    private void schedule() {
         if (scheduled.compareAndSet(false, true)) {
             try {
                 ch.eventLoop().execute(drain);
@@ -44,9 +54,10 @@ final class CoalescingWriter {
     }
 
     /** Queues the response's last content, closing the connection once it is written. */
-    void writeLastAndClose(LastHttpContent last) {
+    void writeLastAndClose(LastHttpContent last, Object before) {
         closeAfterLast = true;
-        write(last);
+        if (before == null) write(last);
+        else write(before, last);
     }
 
     /**

@@ -39,6 +39,8 @@ final class Exchange {
 
     /** The SSE stream's writes, which come from the generation's thread. */
     private final CoalescingWriter events;
+    /** The event stream's head, held until its first event so that both go out in one write (generation thread only). */
+    private HttpResponse eventsHead;
 
     Exchange(Channel ch, boolean keepAlive) {
         this.ch = ch;
@@ -110,7 +112,9 @@ final class Exchange {
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         if (keepAlive) r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        events.write(r); // written with the first event, which always follows: one wake-up of the event loop, one packet
+        // Held for the first event: queued alone, a drain of the event loop could take the head before that event is
+        // queued, costing the first token a second wake-up of the loop and of the client.
+        eventsHead = r;
     }
 
     /** The event {@code data: DATA}. */
@@ -120,13 +124,25 @@ final class Exchange {
 
     /** A whole pre-encoded event ({@link TokenChunks}). */
     void event(ByteBuf encoded) {
-        events.write(new DefaultHttpContent(encoded));
+        writeWithHead(new DefaultHttpContent(encoded));
         events.awaitWritable();
     }
 
     void endEvents() {
         lastWrite();
-        if (keepAlive) events.write(LastHttpContent.EMPTY_LAST_CONTENT);
-        else events.writeLastAndClose(LastHttpContent.EMPTY_LAST_CONTENT);
+        if (keepAlive) writeWithHead(LastHttpContent.EMPTY_LAST_CONTENT);
+        else events.writeLastAndClose(LastHttpContent.EMPTY_LAST_CONTENT, takeHead());
+    }
+
+    private void writeWithHead(Object msg) {
+        HttpResponse head = takeHead();
+        if (head == null) events.write(msg);
+        else events.write(head, msg);
+    }
+
+    private HttpResponse takeHead() {
+        HttpResponse head = eventsHead;
+        eventsHead = null;
+        return head;
     }
 }
