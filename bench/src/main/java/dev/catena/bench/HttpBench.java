@@ -50,6 +50,8 @@ import java.util.stream.Stream;
                 + "connections with heap and RSS before, during and after. Prints one JSON line; progress on stderr."})
 public final class HttpBench implements Callable<Integer> {
     static final String PROMPT = "Once upon a time";
+    /** The warm-up's pace: a pair of requests (two sessions on each server) every 80 ms, 25 sessions a second. */
+    static final long WARMUP_PAIR_NANOS = 80_000_000;
 
     /**
      * One generation: its tokens, time to first token, tokens/s, CPU time per token of the process's threads (and per
@@ -150,10 +152,16 @@ public final class HttpBench implements Callable<Integer> {
             List<Timing> remote = new ArrayList<>();
             boolean sameText = true;
             GenerationRequest shortRequest = GenerationRequest.builder(PROMPT).maxTokens(2).greedy().ignoreEos().build();
+            long paced = System.nanoTime();
             for (int r = 0; r < warmupRequests; r++) { // both paths alike, so neither side runs its per-request code cold
                 inProcess(client, shortRequest);
                 if (clientKind == Client.jdk) overHttp(http, completions, 2);
                 else overSocket(socket, 2);
+                // Each pair opens two sessions on every server: kept under a server's limit on one peer's session opens
+                // (a burst of 128, then 32 a second), past which it refuses them and the client fails over.
+                paced += WARMUP_PAIR_NANOS;
+                long wait = paced - System.nanoTime();
+                if (wait > 0) Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
             }
             // What the JIT compiled while the rounds ran (its threads' CPU is not in the per-token figures): a steady
             // process compiles little; a large figure says the warm-up was too short for what is measured.

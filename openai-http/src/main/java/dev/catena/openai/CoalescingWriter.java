@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
+import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -36,10 +37,10 @@ final class CoalescingWriter {
         schedule();
     }
 
-    /** Queues {@code first} then {@code msg} before waking the event loop, so that one drain writes both. */
-    void write(Object first, Object msg) {
-        pending.add(first);
-        write(msg);
+    /** Queues {@code msgs}, in order, before waking the event loop, so that one drain writes them all. */
+    void writeAll(List<?> msgs) {
+        pending.addAll(msgs);
+        schedule();
     }
 
     private void schedule() {
@@ -53,11 +54,10 @@ final class CoalescingWriter {
         }
     }
 
-    /** Queues the response's last content, closing the connection once it is written. */
-    void writeLastAndClose(LastHttpContent last, Object before) {
+    /** Queues {@code msgs}, which end with the response's last content, closing the connection once that is written. */
+    void writeAllAndClose(List<?> msgs) {
         closeAfterLast = true;
-        if (before == null) write(last);
-        else write(before, last);
+        writeAll(msgs);
     }
 
     /**

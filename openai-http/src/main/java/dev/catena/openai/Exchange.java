@@ -21,6 +21,8 @@ import io.netty.handler.codec.http.LastHttpContent;
 import tools.jackson.databind.JsonNode;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One request's response, writable from any thread: a JSON body, an {@link ApiError}, or an SSE stream of events.
@@ -119,7 +121,11 @@ final class Exchange {
 
     /** The event {@code data: DATA}. */
     void event(String data) {
-        event(Unpooled.wrappedBuffer(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8)));
+        event(encode(data));
+    }
+
+    private static ByteBuf encode(String data) {
+        return Unpooled.wrappedBuffer(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
     }
 
     /** A whole pre-encoded event ({@link TokenChunks}). */
@@ -129,15 +135,25 @@ final class Exchange {
     }
 
     void endEvents() {
+        endEvents(List.of());
+    }
+
+    /** The events {@code data: DATA} for each of {@code lastData}, then the stream's end, queued at once: one drain writes them. */
+    void endEvents(List<String> lastData) {
         lastWrite();
-        if (keepAlive) writeWithHead(LastHttpContent.EMPTY_LAST_CONTENT);
-        else events.writeLastAndClose(LastHttpContent.EMPTY_LAST_CONTENT, takeHead());
+        List<Object> msgs = new ArrayList<>(lastData.size() + 2);
+        HttpResponse head = takeHead();
+        if (head != null) msgs.add(head);
+        for (String d : lastData) msgs.add(new DefaultHttpContent(encode(d)));
+        msgs.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        if (keepAlive) events.writeAll(msgs);
+        else events.writeAllAndClose(msgs);
     }
 
     private void writeWithHead(Object msg) {
         HttpResponse head = takeHead();
         if (head == null) events.write(msg);
-        else events.write(head, msg);
+        else events.writeAll(List.of(head, msg));
     }
 
     private HttpResponse takeHead() {

@@ -58,9 +58,11 @@ class ExchangeEventsTest {
         ch.runPendingTasks();
         assertEquals(List.of("head 200", "event data: a", "flush"), rec.ops);
         ex.event("b");
-        ex.endEvents();
         ch.runPendingTasks();
-        assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "last", "flush"), rec.ops);
+        ex.endEvents(List.of("c", "[DONE]"));
+        ch.runPendingTasks(); // the last events and the end leave together
+        assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "event data: [DONE]",
+                "last", "flush"), rec.ops);
         ch.finishAndReleaseAll();
     }
 
@@ -82,9 +84,9 @@ class ExchangeEventsTest {
         var ch = new EmbeddedChannel(rec);
         var ex = new Exchange(ch, false);
         ex.startEvents();
-        ex.endEvents();
+        ex.endEvents(List.of("{\"error\":{}}"));
         ch.runPendingTasks();
-        assertEquals(List.of("head 200", "last", "flush"), rec.ops);
+        assertEquals(List.of("head 200", "event data: {\"error\":{}}", "last", "flush"), rec.ops);
         assertEquals(false, ch.isOpen(), "the connection closes after the last content");
         ch.finishAndReleaseAll();
     }
