@@ -50,6 +50,8 @@ import java.util.stream.Stream;
                 + "connections with heap and RSS before, during and after. Prints one JSON line; progress on stderr."})
 public final class HttpBench implements Callable<Integer> {
     static final String PROMPT = "Once upon a time";
+    /** The warm-up's pace: a pair of requests (two sessions on each server) every 80 ms, 25 sessions a second. */
+    static final long WARMUP_PAIR_NANOS = 80_000_000;
 
     /**
      * One generation: its tokens, time to first token, tokens/s, CPU time per token of the process's threads (and per
@@ -60,7 +62,7 @@ public final class HttpBench implements Callable<Integer> {
 
     /** The JSON line, snake_case. */
     record Result(String model, int servers, int threads, int tokens, int warmup, int warmupRequests, int rounds, String client, boolean sameText, Side inProcess, Side http,
-                  Ratio ratio, StreamsHeld.Concurrency concurrency, int processors, double loadAverage) {
+                  Ratio ratio, long jitMsDuringRounds, StreamsHeld.Concurrency concurrency, int processors, double loadAverage) {
     }
 
     /** Medians and spread (min, max) over the measured rounds. */
@@ -103,13 +105,13 @@ public final class HttpBench implements Callable<Integer> {
     @Option(names = "--rounds", defaultValue = "10", description = "Measured rounds (default ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--warmup", defaultValue = "3", description = "Rounds run first and not counted, so both paths are compiled "
-            + "(default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "40", description = "Rounds run first and not counted, so both paths' per-token "
+            + "code is compiled: with 3, C2 was still compiling it during the measured rounds (default ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--warmup-requests", defaultValue = "40", description = "Short requests (2 tokens) on each path before the "
-            + "warm-up rounds, not counted: a serving process has compiled its per-request path (HTTP decoding, JSON, routing), "
-            + "which a few rounds leave interpreted (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-requests", defaultValue = "400", description = "Short requests (2 tokens) on each path before the "
+            + "warm-up rounds, not counted: a serving process has compiled its per-request path (opening a route, HTTP decoding, "
+            + "JSON, routing), which a few rounds leave interpreted (default ${DEFAULT-VALUE}).")
     int warmupRequests;
 
     @Option(names = "--connections", defaultValue = "64", description = "Concurrent streaming connections (default ${DEFAULT-VALUE}; 0 skips).")
@@ -150,11 +152,21 @@ public final class HttpBench implements Callable<Integer> {
             List<Timing> remote = new ArrayList<>();
             boolean sameText = true;
             GenerationRequest shortRequest = GenerationRequest.builder(PROMPT).maxTokens(2).greedy().ignoreEos().build();
+            long paced = System.nanoTime();
             for (int r = 0; r < warmupRequests; r++) { // both paths alike, so neither side runs its per-request code cold
                 inProcess(client, shortRequest);
                 if (clientKind == Client.jdk) overHttp(http, completions, 2);
                 else overSocket(socket, 2);
+                // Each pair opens two sessions on every server: kept under a server's limit on one peer's session opens
+                // (a burst of 128, then 32 a second), past which it refuses them and the client fails over.
+                paced += WARMUP_PAIR_NANOS;
+                long wait = paced - System.nanoTime();
+                if (wait > 0) Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
             }
+            // What the JIT compiled while the rounds ran (its threads' CPU is not in the per-token figures): a steady
+            // process compiles little; a large figure says the warm-up was too short for what is measured.
+            var jit = ManagementFactory.getCompilationMXBean();
+            long jitBefore = jit.getTotalCompilationTime();
             try (var progress = BenchProgress.start("rounds", warmup + rounds)) {
                 for (int r = 0; r < warmup + rounds; r++) { // the warm-up rounds first; the order alternates
                     Timing a;
@@ -167,6 +179,7 @@ public final class HttpBench implements Callable<Integer> {
                         a = inProcess(client, request);
                     }
                     sameText &= a.text().equals(b.text()) && a.tokens() == b.tokens();
+                    if (r == warmup - 1) jitBefore = jit.getTotalCompilationTime();
                     if (r >= warmup) {
                         local.add(a);
                         remote.add(b);
@@ -175,6 +188,7 @@ public final class HttpBench implements Callable<Integer> {
                             r, a.tokensPerSecond(), a.ttftMs(), b.tokensPerSecond(), b.ttftMs()));
                 }
             }
+            long jitDuringRounds = jit.getTotalCompilationTime() - jitBefore;
             double[] ratio = new double[rounds];
             double[] ttftOver = new double[rounds];
             double[] cpu = new double[rounds];
@@ -190,7 +204,7 @@ public final class HttpBench implements Callable<Integer> {
             String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, warmup, warmupRequests, rounds, clientKind.name(), sameText,
                     side(local), side(remote), new Ratio(throughput, over, Spread.of(cpu),
                     Spread.of(tps(remote)).max() / Spread.of(tps(local)).max(), Spread.of(ttft(remote)).min() - Spread.of(ttft(local)).min(),
-                    throughput.median() >= 0.97, over.median() <= 2.0),
+                    throughput.median() >= 0.97, over.median() <= 2.0), jitDuringRounds,
                     concurrency, Runtime.getRuntime().availableProcessors(), load));
             spec.commandLine().getOut().println(line);
             spec.commandLine().getOut().flush();

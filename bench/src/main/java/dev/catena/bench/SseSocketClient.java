@@ -57,22 +57,35 @@ final class SseSocketClient implements AutoCloseable {
             close();
             throw new IllegalStateException("POST " + path + " answered '" + status + "' (chunked: " + chunked + ")");
         }
-        var event = new ByteArrayOutputStream();
-        for (int size = Integer.parseInt(line().split(";")[0].trim(), 16); size > 0; size = Integer.parseInt(line().split(";")[0].trim(), 16)) {
+        var event = new ByteArrayOutputStream(); // a line that spans chunks
+        for (int size = chunkSize(); size > 0; size = chunkSize()) {
+            byte[] data = in.readNBytes(size); // a chunk at once: one copy, not a locked read per byte
+            if (data.length < size) throw new IOException("the server closed the connection mid-response");
+            int start = 0;
             for (int i = 0; i < size; i++) {
-                int b = read();
-                if (b == '\n') {
-                    String text = event.toString(StandardCharsets.UTF_8);
+                if (data[i] != '\n') continue;
+                String text;
+                if (event.size() == 0) {
+                    text = new String(data, start, i - start, StandardCharsets.UTF_8);
+                } else {
+                    event.write(data, start, i - start);
+                    text = event.toString(StandardCharsets.UTF_8);
                     event.reset();
-                    if (text.startsWith("data: ")) onData.accept(text.substring(6));
-                } else if (b != '\r') {
-                    event.write(b);
                 }
+                if (text.endsWith("\r")) text = text.substring(0, text.length() - 1); // a CRLF line end
+                if (text.startsWith("data: ")) onData.accept(text.substring(6));
+                start = i + 1;
             }
+            event.write(data, start, size - start);
             line(); // the CRLF after a chunk's data
         }
         while (!line().isEmpty()) { } // trailers, then the blank line that ends the response
         if (close) close();
+    }
+
+    /** The next chunk's size line, in hex (extensions ignored). */
+    private int chunkSize() throws IOException {
+        return Integer.parseInt(line().split(";")[0].trim(), 16);
     }
 
     private void connect() throws IOException {

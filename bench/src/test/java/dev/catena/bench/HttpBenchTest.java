@@ -17,11 +17,12 @@ class HttpBenchTest {
 
     @Test
     void aTinyRunMeasuresBothSidesAndHoldsTheConnections(@TempDir Path out) throws Exception {
-        assertEquals(0, BenchCli.run("http", "--model", MODEL.toString(), "--servers", "2", "--tokens", "8", "--rounds", "2",
+        assertEquals(0, BenchCli.run("http", "--model", MODEL.toString(), "--servers", "2", "--tokens", "8", "--rounds", "2", "--warmup", "1",
                 "--warmup-requests", "2", "--connections", "6", "--concurrent-tokens", "6", "--out", out.toString()));
         JsonNode j = JsonMapper.builder().build().readTree(Files.readString(out.resolve("http.json")));
         assertTrue(j.get("same_text").asBoolean(), "HTTP streams the same greedy text as the client: " + j);
         assertEquals(2, j.get("warmup_requests").asInt(), j.toString());
+        assertTrue(j.get("jit_ms_during_rounds").asLong() >= 0, "what the JIT compiled during the rounds is reported: " + j);
         for (String side : new String[] {"in_process", "http"}) {
             JsonNode tps = j.get(side).get("tokens_per_second");
             assertTrue(tps.get("min").asDouble() > 0 && tps.get("min").asDouble() <= tps.get("median").asDouble()

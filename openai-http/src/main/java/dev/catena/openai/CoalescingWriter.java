@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
+import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -33,6 +34,16 @@ final class CoalescingWriter {
     /** Queues {@code msg} (released if the channel's loop has shut down). */
     void write(Object msg) {
         pending.add(msg);
+        schedule();
+    }
+
+    /** Queues {@code msgs}, in order, before waking the event loop, so that one drain writes them all. */
+    void writeAll(List<?> msgs) {
+        pending.addAll(msgs);
+        schedule();
+    }
+
+    private void schedule() {
         if (scheduled.compareAndSet(false, true)) {
             try {
                 ch.eventLoop().execute(drain);
@@ -43,10 +54,10 @@ final class CoalescingWriter {
         }
     }
 
-    /** Queues the response's last content, closing the connection once it is written. */
-    void writeLastAndClose(LastHttpContent last) {
+    /** Queues {@code msgs}, which end with the response's last content, closing the connection once that is written. */
+    void writeAllAndClose(List<?> msgs) {
         closeAfterLast = true;
-        write(last);
+        writeAll(msgs);
     }
 
     /**

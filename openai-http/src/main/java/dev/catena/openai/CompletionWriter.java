@@ -151,8 +151,7 @@ final class CompletionWriter {
             } catch (RuntimeException e) {
                 ApiError err = ApiError.translate(e);
                 if (call.stream()) {
-                    ex.event(JSON.writeValueAsString(err.body()));
-                    ex.endEvents();
+                    ex.endEvents(List.of(JSON.writeValueAsString(err.body())));
                 } else {
                     ex.error(err);
                 }
@@ -167,10 +166,12 @@ final class CompletionWriter {
             usage.put("completion_tokens", g.tokens().size());
             usage.put("total_tokens", g.promptTokens().size() + g.tokens().size());
             if (call.stream()) {
-                ex.event(chunk(call, id, now, call.chat() ? JSON.createObjectNode() : "", finish, null));
-                if (call.includeUsage()) ex.event(chunk(call, id, now, null, null, usage));
-                ex.event("[DONE]");
-                ex.endEvents();
+                // The last events leave together: one wake-up of the event loop and of the client, not one each.
+                var last = new java.util.ArrayList<String>(3);
+                last.add(chunk(call, id, now, call.chat() ? JSON.createObjectNode() : "", finish, null));
+                if (call.includeUsage()) last.add(chunk(call, id, now, null, null, usage));
+                last.add("[DONE]");
+                ex.endEvents(last);
             } else {
                 ObjectNode r = JSON.createObjectNode();
                 r.put("id", id);

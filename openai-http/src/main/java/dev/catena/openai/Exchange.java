@@ -21,6 +21,8 @@ import io.netty.handler.codec.http.LastHttpContent;
 import tools.jackson.databind.JsonNode;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One request's response, writable from any thread: a JSON body, an {@link ApiError}, or an SSE stream of events.
@@ -39,6 +41,8 @@ final class Exchange {
 
     /** The SSE stream's writes, which come from the generation's thread. */
     private final CoalescingWriter events;
+    /** The event stream's head, held until its first event so that both go out in one write (generation thread only). */
+    private HttpResponse eventsHead;
 
     Exchange(Channel ch, boolean keepAlive) {
         this.ch = ch;
@@ -110,23 +114,51 @@ final class Exchange {
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         if (keepAlive) r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        events.write(r); // written with the first event, which always follows: one wake-up of the event loop, one packet
+        // Held for the first event: queued alone, a drain of the event loop could take the head before that event is
+        // queued, costing the first token a second wake-up of the loop and of the client.
+        eventsHead = r;
     }
 
     /** The event {@code data: DATA}. */
     void event(String data) {
-        event(Unpooled.wrappedBuffer(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8)));
+        event(encode(data));
+    }
+
+    private static ByteBuf encode(String data) {
+        return Unpooled.wrappedBuffer(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
     }
 
     /** A whole pre-encoded event ({@link TokenChunks}). */
     void event(ByteBuf encoded) {
-        events.write(new DefaultHttpContent(encoded));
+        writeWithHead(new DefaultHttpContent(encoded));
         events.awaitWritable();
     }
 
     void endEvents() {
+        endEvents(List.of());
+    }
+
+    /** The events {@code data: DATA} for each of {@code lastData}, then the stream's end, queued at once: one drain writes them. */
+    void endEvents(List<String> lastData) {
         lastWrite();
-        if (keepAlive) events.write(LastHttpContent.EMPTY_LAST_CONTENT);
-        else events.writeLastAndClose(LastHttpContent.EMPTY_LAST_CONTENT);
+        List<Object> msgs = new ArrayList<>(lastData.size() + 2);
+        HttpResponse head = takeHead();
+        if (head != null) msgs.add(head);
+        for (String d : lastData) msgs.add(new DefaultHttpContent(encode(d)));
+        msgs.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        if (keepAlive) events.writeAll(msgs);
+        else events.writeAllAndClose(msgs);
+    }
+
+    private void writeWithHead(Object msg) {
+        HttpResponse head = takeHead();
+        if (head == null) events.write(msg);
+        else events.writeAll(List.of(head, msg));
+    }
+
+    private HttpResponse takeHead() {
+        HttpResponse head = eventsHead;
+        eventsHead = null;
+        return head;
     }
 }
