@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class RingFailoverSignaturesTest {
     static final long SEED = Long.getLong("catena.test.seed", 17L);
     static final long SIGNATURE_DELAY_MS = 50;
-    static final int N = 16;
+    static final int N = 24; // past the kill at token 6 plus the window (8): the ring cannot finish before the kill matters
 
     @Test
     @Timeout(60)
