@@ -33,12 +33,19 @@ final class ResultSignatures {
 
     private static final ExecutorService VERIFIERS = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
     private static final int MAX_SIGNATURES_WAITING = 4096;
+    /**
+     * Check rounds after which a signature still awaited is given up: every check of its step was joined
+     * long since (each waits at most the timeout), so only a server that never signed leaves one this old.
+     */
+    static final int AWAITED_ROUNDS = 64;
 
     private final ClientCounters counters;
     private final Duration timeout;
     private final List<Pending> unverified = new ArrayList<>();
     /** Signatures by (session, step, output digest), completed as they arrive. */
-    private final ConcurrentHashMap<Key, CompletableFuture<byte[]>> signatures = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, Slot> signatures = new ConcurrentHashMap<>();
+    /** The calls to {@link #check} so far (about one per client step): a slot's age. */
+    private volatile long round;
 
     private final double fraction;
     private final java.util.SplittableRandom sample;
@@ -61,17 +68,25 @@ final class ResultSignatures {
     private record Key(com.google.protobuf.ByteString session, long step, com.google.protobuf.ByteString outputDigest) {
     }
 
+    /** A signature, completed when it arrives; made in check round {@code round}. */
+    private record Slot(CompletableFuture<byte[]> signature, long round) {
+    }
+
+    private Slot slot(Key key) {
+        return signatures.computeIfAbsent(key, k -> new Slot(new CompletableFuture<>(), round));
+    }
+
     /** A result's trailing signature arrived (transport thread). Bounded: a server cannot make us hold more. */
     void arrived(ResultSignature rs) {
         Key key = new Key(rs.getSessionId(), rs.getStep(), rs.getOutputDigest());
         if (signatures.size() >= MAX_SIGNATURES_WAITING && !signatures.containsKey(key)) return;
-        signatures.computeIfAbsent(key, k -> new CompletableFuture<>()).complete(rs.getSignature().toByteArray());
+        slot(key).signature().complete(rs.getSignature().toByteArray());
     }
 
     /** A result's signature: inline, or the one trailing it (completed when it arrives). */
     CompletableFuture<byte[]> of(StepResult r) {
         if (!r.getSignature().isEmpty()) return CompletableFuture.completedFuture(r.getSignature().toByteArray());
-        return signatures.computeIfAbsent(new Key(r.getSessionId(), r.getStep(), r.getOutputDigest()), k -> new CompletableFuture<>());
+        return slot(new Key(r.getSessionId(), r.getStep(), r.getOutputDigest())).signature();
     }
 
     /** Starts verifying, if sampled, the signature of a result {@code address} gave for step {@code step}, as soon as it arrives. */
@@ -105,13 +120,29 @@ final class ResultSignatures {
                 p.valid().completeOnTimeout(false, millis, TimeUnit.MILLISECONDS), p.signature()));
     }
 
+    /**
+     * Bounds the slots whatever share is sampled. One that arrived, of a step long past, goes: used by now
+     * (its results' histories and checks hold it), or never (a result not accepted). One still awaited stays
+     * until it arrives (it completes what a check or a history holds) or for {@link #AWAITED_ROUNDS}: dropped
+     * by step number, a late signature came into a new slot that no one held, and its check waited the whole
+     * timeout. A ring numbers each client step 2^32 after the last (an epoch), so 8 steps back was the step before.
+     */
+    private void forgetPast(long upTo, long now) {
+        signatures.entrySet().removeIf(e -> e.getValue().signature().isDone()
+                ? e.getKey().step() <= upTo - 8
+                : now - e.getValue().round() > AWAITED_ROUNDS);
+    }
+
+    /** Slots held (arrived, or awaited): bounded. */
+    int held() {
+        return signatures.size();
+    }
+
     /** Joins the signature checks of steps up to {@code upTo}; the first bad one fails its hop. */
     void check(long upTo) {
         List<Pending> due = unverified.stream().filter(p -> p.step() <= upTo).toList();
         unverified.removeAll(due);
-        // Signatures of steps long past: used by now (kept by their results' histories), or never (results not
-        // sampled, or computed on a bad push). Bounded whatever share is sampled.
-        if (upTo != Long.MAX_VALUE) signatures.keySet().removeIf(k -> k.step() <= upTo - 8);
+        if (upTo != Long.MAX_VALUE) forgetPast(upTo, ++round);
         for (Pending p : due) {
             if (!p.valid().isDone() && !p.link().isOpen()) { // gone before its signature came: fail it now, not after a wait
                 throw new SwarmException.Unreachable("step " + p.step() + ": connection to " + p.address() + " lost before it signed its result",

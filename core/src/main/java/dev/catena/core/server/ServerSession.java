@@ -89,8 +89,7 @@ final class ServerSession {
      * allows it. Saves the hand-off to a compute thread, a wake-up on the hop's critical path.
      */
     boolean runsInline() {
-        // Not in ring mode: a ring failover then lost a replayed result's signature (SwarmCommandIT, 3 runs in 6), not yet understood.
-        return ring == null && lastDecodeComputeNanos <= INLINE_COMPUTE_NANOS && host.stepsInline();
+        return lastDecodeComputeNanos <= INLINE_COMPUTE_NANOS && host.stepsInline();
     }
 
     /**
