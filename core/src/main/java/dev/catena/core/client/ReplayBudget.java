@@ -22,8 +22,4 @@ final class ReplayBudget {
         available -= hopSteps;
         return true;
     }
-
-    synchronized void reset() {
-        available = 0;
-    }
 }

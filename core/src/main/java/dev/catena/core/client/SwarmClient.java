@@ -157,7 +157,8 @@ public final class SwarmClient implements AutoCloseable {
     /**
      * Re-runs this fraction of the steps' work on another server of the same span, off the critical path (0: none;
      * default 0 here, 0.01 from the public builders): a check replays a hop's whole history, made when the work
-     * this client ran has paid for it ({@link ReplayBudget}); {@code seed} chooses which steps and hops.
+     * this client ran has paid for it ({@link ReplayBudget}, kept when the fraction changes); {@code seed} chooses which
+     * steps and hops.
      */
     public void spotChecks(double fraction, long seed) {
         if (!(fraction >= 0 && fraction <= 1)) throw new IllegalArgumentException("the spot-check fraction must be in [0, 1], got " + fraction);
@@ -165,7 +166,6 @@ public final class SwarmClient implements AutoCloseable {
         synchronized (this) {
             this.spotCheckDraws = new java.util.SplittableRandom(seed);
         }
-        spotCheckBudget.reset();
     }
 
     ReplayBudget spotCheckBudget() {
