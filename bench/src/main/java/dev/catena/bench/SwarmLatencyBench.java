@@ -89,6 +89,11 @@ public final class SwarmLatencyBench implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "8", description = "Warm-up steps (default ${DEFAULT-VALUE}).")
     int warmup;
 
+    @Option(names = "--warmup-generations", defaultValue = "0", description = "Whole generations run first over the same route with "
+            + "the links' delays off, so the JIT has compiled the servers' path as in servers that have run for long, without the "
+            + "long contexts of a long --warmup (default ${DEFAULT-VALUE}).")
+    int warmupGenerations;
+
     @Option(names = "--threads", defaultValue = "1", description = "CPU threads per server (default ${DEFAULT-VALUE}).")
     int threads;
 
@@ -148,8 +153,8 @@ public final class SwarmLatencyBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (tokens < 1 || warmup < 0 || threads < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--tokens and --threads must be >= 1, --warmup >= 0");
+        if (tokens < 1 || warmup < 0 || warmupGenerations < 0 || threads < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--tokens and --threads must be >= 1, --warmup and --warmup-generations >= 0");
         }
         if (serverCounts != null && serverCounts.stream().anyMatch(k -> k < 1)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--servers: every count must be >= 1");
@@ -205,7 +210,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                                     runs.add(run(model, passThrough, sc, k, mode, b, " B"));
                                 }
                             } else {
-                                runs.add(run(backend, model, passThrough > 0, sc, k, mode, tokens, warmup, threads, withTls));
+                                runs.add(run(backend, model, passThrough > 0, sc, k, mode, withTls));
                             }
                             for (Row row : runs) {
                                 rows.add(row);
@@ -228,14 +233,9 @@ public final class SwarmLatencyBench implements Callable<Integer> {
         return 0;
     }
 
-    static Row run(SpanBackend backend, Path model, boolean passThrough, Scenario sc, int k, RemoteSession.Mode mode,
-                   int tokens, int warmup, int threads) throws Exception {
-        return run(backend, model, passThrough, sc, k, mode, tokens, warmup, threads, false);
-    }
-
     /** @param tls TLS 1.3 on every connection: the servers share one identity (one transport), which the client trusts */
-    static Row run(SpanBackend backend, Path model, boolean passThrough, Scenario sc, int k, RemoteSession.Mode mode,
-                   int tokens, int warmup, int threads, boolean tls) throws Exception {
+    private Row run(SpanBackend backend, Path model, boolean passThrough, Scenario sc, int k, RemoteSession.Mode mode, boolean tls)
+            throws Exception {
         var info = backend.inspect(model);
         if (k > info.nLayer()) throw new IllegalArgumentException(k + " servers for " + info.nLayer() + " blocks");
         String id = model.getFileName().toString();
@@ -248,7 +248,8 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             for (BlockRange r : BlockRange.even(info.nLayer(), k)) {
                 servers.add(BenchServer.inProcess(model, id, r, threads, backend, st, identity));
             }
-            return SwarmMeasurement.measure(backend, model, passThrough, sc, servers, mode, tokens, warmup, threads, clientTls, tls ? " tls" : "");
+            return SwarmMeasurement.measure(backend, model, passThrough, sc, servers, mode, tokens, warmup, warmupGenerations, threads, clientTls,
+                    tls ? " tls" : "");
         } finally {
             servers.forEach(BenchServer::close);
         }
@@ -266,7 +267,8 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                 servers.add(ServerProcess.start(model, model.getFileName().toString(), r, threads,
                         passThrough > 0 ? new int[]{info.nLayer(), passThrough} : null, jvmOptions));
             }
-            return SwarmMeasurement.measure(backend, model, passThrough > 0, sc, servers, mode, tokens, warmup, threads, null, " procs" + mark);
+            return SwarmMeasurement.measure(backend, model, passThrough > 0, sc, servers, mode, tokens, warmup, warmupGenerations, threads, null,
+                    " procs" + mark);
         } finally {
             servers.forEach(BenchServer::close);
         }

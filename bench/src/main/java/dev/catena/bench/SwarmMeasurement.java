@@ -33,7 +33,7 @@ final class SwarmMeasurement {
 
     /** One run against started servers: the proxies, the client, the generation, the figures. */
     static SwarmLatencyBench.Row measure(SpanBackend backend, Path model, boolean passThrough, SwarmLatencyBench.Scenario sc, List<BenchServer> servers, RemoteSession.Mode mode,
-                       int tokens, int warmup, int threads, TlsConfig clientTls, String label) throws Exception {
+                       int tokens, int warmup, int warmupGenerations, int threads, TlsConfig clientTls, String label) throws Exception {
         var info = backend.inspect(model);
         String id = model.getFileName().toString();
         int k = servers.size();
@@ -68,43 +68,16 @@ final class SwarmMeasurement {
                 client.counters().turnaround.reset();
                 client.counters().resultWait.reset();
             };
-            if (mode == RemoteSession.Mode.RING) {
-                try (client;
-                     var ring = new RingChain(spec -> RemoteSession.open(client, id, info.nEmbd(), route, mode, tokens + warmup + 64, DType.F32,
-                             Duration.ofSeconds(120), true, spec), millis -> {
-                         stepMillis.add(millis);
-                         if (stepMillis.size() == warmup) resetCounters.run();
-                     });
-                     var head = backend.openHead(model, SpanOptions.cpu(threads))) {
-                    GenerationLoop.generate(head, ring, "Once upon a time", tokens + warmup + 2, SamplingParams.greedyDecoding(),
-                            tokens + warmup + 64, false, false, t -> { });
-                    long[] counts = ring.counts();
-                    System.err.printf("ring: %d steps verified after the fact, %d rewound%n", counts[0], counts[1]);
-                }
-            } else try (client;
-                 var session = RemoteSession.open(client, id, info.nEmbd(), route, mode, tokens + warmup + 64, DType.F32,
-                         Duration.ofSeconds(120))) {
-                // Only decode steps (one token) after warm-up count, for latency and for the servers' compute alike.
-                GenerationLoop.Chain timed = (hidden, n, position) -> {
-                    if (n == 1 && stepMillis.size() == warmup) resetCounters.run();
-                    long t0 = System.nanoTime();
-                    float[] out = session.step(hidden, n, position);
-                    if (n == 1) stepMillis.add((System.nanoTime() - t0) / 1e6);
-                    return out;
-                };
-                if (passThrough) { // no head: random hidden states, one token a step
-                    var random = new Random(7);
-                    float[] hidden = new float[info.nEmbd()];
-                    for (int p = 0; p < tokens + warmup; p++) {
-                        for (int j = 0; j < hidden.length; j++) hidden[j] = (float) random.nextGaussian();
-                        timed.forwardLast(hidden, 1, p);
+            try (client) {
+                if (warmupGenerations > 0) { // the JIT warmed as in servers that have run for long, at no delay, then the links' own
+                    List<long[]> delays = proxies.stream().map(LinkProxy::delayMillis).toList();
+                    proxies.forEach(proxy -> proxy.delay(0, 0));
+                    for (int g = 0; g < warmupGenerations; g++) {
+                        generate(backend, model, passThrough, client, id, info.nEmbd(), route, mode, tokens, warmup, threads, new ArrayList<>(), () -> { });
                     }
-                } else {
-                    try (var head = backend.openHead(model, SpanOptions.cpu(threads))) {
-                        GenerationLoop.generate(head, timed, "Once upon a time", tokens + warmup + 1, SamplingParams.greedyDecoding(),
-                                tokens + warmup + 64, false, false, t -> { });
-                    }
+                    for (int i = 0; i < proxies.size(); i++) proxies.get(i).delay(delays.get(i)[0], delays.get(i)[1]);
                 }
+                generate(backend, model, passThrough, client, id, info.nEmbd(), route, mode, tokens, warmup, threads, stepMillis, resetCounters);
             }
             double[] steps = stepMillis.subList(warmup, stepMillis.size()).stream().mapToDouble(Double::doubleValue).sorted().toArray();
             List<Map<String, Long>> counters = servers.stream().map(BenchServer::counters).toList();
@@ -126,6 +99,48 @@ final class SwarmMeasurement {
                     computeMs, formula, hopP50, hopP90, turn.percentileMillis(0.5), turn.percentileMillis(0.9));
         } finally {
             proxies.forEach(LinkProxy::close);
+        }
+    }
+    /** One generation of {@code warmup + tokens} decode steps; each decode step's time into {@code stepMillis}, counters reset after the warm-up. */
+    private static void generate(SpanBackend backend, Path model, boolean passThrough, SwarmClient client, String id, int nEmbd, List<Hop> route,
+                                 RemoteSession.Mode mode, int tokens, int warmup, int threads, List<Double> stepMillis, Runnable resetCounters)
+            throws Exception {
+        if (mode == RemoteSession.Mode.RING) {
+            try (var ring = new RingChain(spec -> RemoteSession.open(client, id, nEmbd, route, mode, tokens + warmup + 64, DType.F32,
+                    Duration.ofSeconds(120), true, spec), millis -> {
+                     stepMillis.add(millis);
+                     if (stepMillis.size() == warmup) resetCounters.run();
+                 });
+                 var head = backend.openHead(model, SpanOptions.cpu(threads))) {
+                GenerationLoop.generate(head, ring, "Once upon a time", tokens + warmup + 2, SamplingParams.greedyDecoding(),
+                        tokens + warmup + 64, false, false, t -> { });
+                long[] counts = ring.counts();
+                System.err.printf("ring: %d steps verified after the fact, %d rewound%n", counts[0], counts[1]);
+            }
+            return;
+        }
+        try (var session = RemoteSession.open(client, id, nEmbd, route, mode, tokens + warmup + 64, DType.F32, Duration.ofSeconds(120))) {
+            // Only decode steps (one token) after warm-up count, for latency and for the servers' compute alike.
+            GenerationLoop.Chain timed = (hidden, n, position) -> {
+                if (n == 1 && stepMillis.size() == warmup) resetCounters.run();
+                long t0 = System.nanoTime();
+                float[] out = session.step(hidden, n, position);
+                if (n == 1) stepMillis.add((System.nanoTime() - t0) / 1e6);
+                return out;
+            };
+            if (passThrough) { // no head: random hidden states, one token a step
+                var random = new Random(7);
+                float[] hidden = new float[nEmbd];
+                for (int p = 0; p < tokens + warmup; p++) {
+                    for (int j = 0; j < hidden.length; j++) hidden[j] = (float) random.nextGaussian();
+                    timed.forwardLast(hidden, 1, p);
+                }
+            } else {
+                try (var head = backend.openHead(model, SpanOptions.cpu(threads))) {
+                    GenerationLoop.generate(head, timed, "Once upon a time", tokens + warmup + 1, SamplingParams.greedyDecoding(),
+                            tokens + warmup + 64, false, false, t -> { });
+                }
+            }
         }
     }
 }

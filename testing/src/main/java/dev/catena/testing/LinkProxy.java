@@ -63,6 +63,11 @@ public final class LinkProxy implements AutoCloseable {
         return this;
     }
 
+    /** The delay and its jitter as {@link #delay} set them, in ms: {delay, jitter}. */
+    public long[] delayMillis() {
+        return new long[]{TimeUnit.NANOSECONDS.toMillis(delayNanos), TimeUnit.NANOSECONDS.toMillis(jitterNanos)};
+    }
+
     public LinkProxy bandwidth(long bytesPerSecond) {
         this.bytesPerSecond = bytesPerSecond;
         return this;
