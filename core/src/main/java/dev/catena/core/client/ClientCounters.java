@@ -14,7 +14,7 @@ public final class ClientCounters {
     public final AtomicLong signaturesNotSampled = new AtomicLong(); // results whose signatures were not verified (sampling)
     public final AtomicLong proofs = new AtomicLong();        // proofs of misbehaviour assembled
     public final AtomicLong spotChecks = new AtomicLong();    // checks made: a hop's history re-run on another server
-    public final AtomicLong spotChecksDeferred = new AtomicLong(); // checks drawn when the replay budget could not pay for them
+    public final AtomicLong spotChecksSkipped = new AtomicLong(); // checks drawn while the replay budget was in debt
     public final AtomicLong spotCheckDisagreements = new AtomicLong();
     public final AtomicLong ringVerified = new AtomicLong();  // ring steps verified after the fact
     public final AtomicLong ringRewound = new AtomicLong();   // ring steps that disagreed or stalled, redone from the client's copy

@@ -35,6 +35,8 @@ final class SpotChecker implements AutoCloseable {
     private final SessionSpec spec;
     private final double fraction;
     private final SplittableRandom random;
+    /** Which server checks, drawn on the worker thread ({@link #random} is the session's thread's). */
+    private final SplittableRandom picks;
     private final java.util.function.Supplier<Set<String>> excluded;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("catena-spot-check").factory());
     private final java.time.Duration stepTimeout;
@@ -50,13 +52,14 @@ final class SpotChecker implements AutoCloseable {
         this.spec = spec;
         this.fraction = fraction;
         this.random = random;
+        this.picks = random.split(); // the worker's own: SplittableRandom is not thread-safe
         this.excluded = excluded;
         this.stepTimeout = stepTimeout;
     }
 
     /**
      * After a valid step: earns {@code fraction} of its hop-steps of replay, and with probability {@code fraction}
-     * checks a random hop in the background (one check at a time) if the replay budget pays for its history.
+     * checks a random hop in the background (one check at a time) unless the replay budget is in debt.
      */
     void afterStep(RemoteSession session) {
         if (fraction <= 0) return;
@@ -65,7 +68,7 @@ final class SpotChecker implements AutoCloseable {
         HopSession.Snapshot hop = session.snapshot(random.nextInt(session.size()));
         if (hop.history().isEmpty()) return;
         if (!client.spotCheckBudget().spend(hop.history().size())) {
-            client.counters().spotChecksDeferred.incrementAndGet();
+            client.counters().spotChecksSkipped.incrementAndGet();
             return;
         }
         busy = true;
@@ -171,7 +174,7 @@ final class SpotChecker implements AutoCloseable {
                 .map(ServerRecord::address)
                 .filter(a -> !avoid.contains(a) && !banned.contains(a) && !client.isConvicted(a))
                 .sorted().toList();
-        return options.isEmpty() ? null : options.get(random.nextInt(options.size()));
+        return options.isEmpty() ? null : options.get(picks.nextInt(options.size()));
     }
 
     private Run replay(String address, String kind, HopSession.Snapshot hop, int limit,

@@ -41,11 +41,17 @@ final class PushSignatures {
      * (waited for up to {@link #WAIT_MS}), over what the push carries, under its connection's key.
      */
     boolean signedBySender(StepInput in) {
+        if (!in.hasSenderKey()) return false; // nothing could verify: not worth a wait
         if (!in.push.getSignature().isEmpty()) return in.signedBySender(in.push.getSignature().toByteArray());
         PushSignature ps;
+        var trailing = byStep.computeIfAbsent(in.step(), k -> new CompletableFuture<>());
         try {
-            ps = byStep.computeIfAbsent(in.step(), k -> new CompletableFuture<>()).get(WAIT_MS, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException | ExecutionException none) {
+            ps = trailing.get(WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException late) {
+            // Given up once per step: more pushes for this step (a peer sending many) do not wait again, in series.
+            trailing.completeExceptionally(late);
+            return false;
+        } catch (ExecutionException none) {
             return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

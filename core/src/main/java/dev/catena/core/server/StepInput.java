@@ -69,6 +69,11 @@ final class StepInput {
     private volatile byte[] signature;
 
     /** Whether {@code sig} is the sender's (the key of the connection the push came on) over what the push carries; keeps it. */
+    /** Whether the push came on a connection whose peer proved a key: without one no signature can verify. */
+    boolean hasSenderKey() {
+        return push != null && pushKey != null;
+    }
+
     boolean signedBySender(byte[] sig) {
         if (push == null || pushKey == null || sig == null) return false;
         byte[] statement = Statements.step(push.getOriginSessionId().toByteArray(), push.getSessionId().toByteArray(), push.getStep(),

@@ -80,7 +80,8 @@ class SpotCheckTest {
 
     /**
      * The fraction is of the work: a check replays a hop's whole history, so checks drawn at 10 % of the steps
-     * replayed about twice the route's work over 30-token generations; the replay budget holds them to 10 %.
+     * replayed 58 % of the route's work over 30-token generations; the replay budget holds them to 10 %, plus at
+     * most one check's cost (a check may take the budget into debt).
      */
     @org.junit.jupiter.api.Test
     void spotChecksReplayAtMostTheirFractionOfTheWork() {
@@ -102,9 +103,10 @@ class SpotCheckTest {
             }
             long replayed = steps.getAsLong() - before - routeWork;
             long checks = c.client.counters().spotChecks.get();
-            assertTrue(checks >= 1, "seed " + SEED + ": some check was made (" + c.client.counters().spotChecksDeferred.get() + " deferred)");
-            assertTrue(replayed <= fraction * routeWork, "seed " + SEED + ": " + checks + " checks replayed " + replayed
-                    + " hop-steps, over " + fraction + " of the " + routeWork + " run");
+            assertTrue(checks >= 1, "seed " + SEED + ": some check was made (" + c.client.counters().spotChecksSkipped.get() + " skipped)");
+            long oneCheck = 32; // a whole history: the prompt's step and 30 tokens, and a step's slack
+            assertTrue(replayed <= fraction * routeWork + oneCheck, "seed " + SEED + ": " + checks + " checks replayed " + replayed
+                    + " hop-steps, over " + fraction + " of the " + routeWork + " run and one check");
             assertEquals(0, c.client.counters().spotCheckDisagreements.get(), "honest servers agree");
         }
     }

@@ -168,6 +168,33 @@ class SwarmProtocolTest {
     }
 
     @Test
+    void contradictingPushesThatCannotVerifyCostTheSessionNoWait() throws Exception {
+        var backend = new CountingBackend(4);
+        try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 2, i -> t, t, "memory:0", 1L << 30);
+             var session = swarm.open(Mode.RELAY, 32)) {
+            var target = swarm.servers.get(1);
+            session.step(new float[CountingBackend.N_EMBD], 1, 0);
+            var raw = t.connect(target.address(), Protocol.IGNORE_REPLIES, Duration.ofSeconds(2)); // proves no key
+            raw.send(Protocol.hello("test"));
+            // Ten pushes of step 1 at its position, each contradicting the client's copy: each once waited 1 s, in
+            // series, for a trailing signature that could never verify, and the next step waited behind them.
+            for (int i = 0; i < 10; i++) {
+                raw.send(new Frame(Envelope.newBuilder().setPush(Push.newBuilder().setSessionId(ByteString.copyFrom(sessionIdOf(target)))
+                        .setStep(1).setPosition(0).setHidden(Tensors.meta(DType.F32, 1, CountingBackend.N_EMBD))).build(),
+                        Tensors.encode(new float[]{i + 7, 0, 0, 0}, DType.F32)));
+            }
+            long deadline = System.nanoTime() + 5_000_000_000L; // all ten taken in (and queued) before the live step
+            while (target.counters().pushesReceived.get() < 10 && System.nanoTime() < deadline) Thread.sleep(1);
+            long t0 = System.nanoTime();
+            assertEquals(1 + 4f, session.step(new float[]{1, 0, 0, 0}, 1, 1)[0]);
+            long waitedMs = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(waitedMs < 5_000, "the live step waited " + waitedMs + " ms behind the pushes (10 s before the fix)");
+            assertEquals(0, target.counters().errors.get());
+            raw.close();
+        }
+    }
+
+    @Test
     void nothingIsServedBeforeHelloAndTheConnectionIsClosed() throws Exception {
         var backend = new CountingBackend(2);
         try (Transport t = memory(); var swarm = new TestSwarm(backend, MODEL, 1, i -> t, t, "memory:0", 1L << 30)) {
