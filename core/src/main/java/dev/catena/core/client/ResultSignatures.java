@@ -32,7 +32,8 @@ final class ResultSignatures {
     }
 
     private static final ExecutorService VERIFIERS = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("catena-verify").factory());
-    private static final int MAX_SIGNATURES_WAITING = 4096;
+    /** Slots per hop's session: a hop can fill only its own, so a hostile hop cannot make honest hops' signatures be dropped. */
+    private static final int MAX_SIGNATURES_PER_SESSION = 1024;
     /**
      * Check rounds after which a signature still awaited is given up: every check of its step was joined
      * long since (each waits at most the timeout), so only a server that never signed leaves one this old.
@@ -44,6 +45,8 @@ final class ResultSignatures {
     private final List<Pending> unverified = new ArrayList<>();
     /** Signatures by (session, step, output digest), completed as they arrive. */
     private final ConcurrentHashMap<Key, Slot> signatures = new ConcurrentHashMap<>();
+    /** Slots held per hop's session id. */
+    private final ConcurrentHashMap<com.google.protobuf.ByteString, java.util.concurrent.atomic.AtomicInteger> perSession = new ConcurrentHashMap<>();
     /** The calls to {@link #check} so far (about one per client step): a slot's age. */
     private volatile long round;
 
@@ -73,13 +76,17 @@ final class ResultSignatures {
     }
 
     private Slot slot(Key key) {
-        return signatures.computeIfAbsent(key, k -> new Slot(new CompletableFuture<>(), round));
+        return signatures.computeIfAbsent(key, k -> {
+            perSession.computeIfAbsent(k.session(), x -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+            return new Slot(new CompletableFuture<>(), round);
+        });
     }
 
-    /** A result's trailing signature arrived (transport thread). Bounded: a server cannot make us hold more. */
+    /** A result's trailing signature arrived (transport thread). Bounded per hop: a server cannot make us hold more. */
     void arrived(ResultSignature rs) {
         Key key = new Key(rs.getSessionId(), rs.getStep(), rs.getOutputDigest());
-        if (signatures.size() >= MAX_SIGNATURES_WAITING && !signatures.containsKey(key)) return;
+        var held = perSession.get(key.session());
+        if (held != null && held.get() >= MAX_SIGNATURES_PER_SESSION && !signatures.containsKey(key)) return;
         slot(key).signature().complete(rs.getSignature().toByteArray());
     }
 
@@ -126,11 +133,15 @@ final class ResultSignatures {
      * until it arrives (it completes what a check or a history holds) or for {@link #AWAITED_ROUNDS}: dropped
      * by step number, a late signature came into a new slot that no one held, and its check waited the whole
      * timeout. A ring numbers each client step 2^32 after the last (an epoch), so 8 steps back was the step before.
+     * An arrived one of a step far ahead (a hostile hop's) goes after the same rounds.
      */
     private void forgetPast(long upTo, long now) {
-        signatures.entrySet().removeIf(e -> e.getValue().signature().isDone()
-                ? e.getKey().step() <= upTo - 8
-                : now - e.getValue().round() > AWAITED_ROUNDS);
+        signatures.entrySet().removeIf(e -> {
+            boolean old = now - e.getValue().round() > AWAITED_ROUNDS; // also an arrived one of a step never reached
+            boolean gone = e.getValue().signature().isDone() ? e.getKey().step() <= upTo - 8 || old : old;
+            if (gone) perSession.computeIfPresent(e.getKey().session(), (k, n) -> n.decrementAndGet() <= 0 ? null : n);
+            return gone;
+        });
     }
 
     /** Slots held (arrived, or awaited): bounded. */

@@ -71,4 +71,20 @@ class ResultSignaturesTest {
         for (int k = 0; k <= ResultSignatures.AWAITED_ROUNDS; k++) once.check(0);
         assertEquals(0, once.held(), "an awaited signature never sent is dropped after the rounds given");
     }
+
+    /** A hostile hop sends signatures of steps far ahead under its own session: an honest hop's still find a place. */
+    @Test
+    void aHopFillingItsSlotsCannotCrowdOutAnotherHopsSignatures() {
+        var signatures = signatures();
+        ByteString hostile = ByteString.copyFromUtf8("session-hostile");
+        for (long step = 0; step < 10_000; step++) {
+            signatures.arrived(ResultSignature.newBuilder().setSessionId(hostile).setStep(Long.MAX_VALUE - step)
+                    .setOutputDigest(ByteString.copyFromUtf8("x")).setSignature(ByteString.copyFrom(SIGNATURE)).build());
+        }
+        StepResult honest = result(3);
+        signatures.arrived(signatureOf(honest)); // before its result, as in ring mode
+        assertArrayEquals(SIGNATURE, signatures.of(honest).getNow(null), "the honest hop's signature was dropped");
+        for (int k = 0; k <= ResultSignatures.AWAITED_ROUNDS + 1; k++) signatures.check(0);
+        assertEquals(0, signatures.held(), "the hostile hop's slots of steps never reached are gone after the rounds given");
+    }
 }
