@@ -71,14 +71,14 @@ final class ResultSignatures {
     private record Key(com.google.protobuf.ByteString session, long step, com.google.protobuf.ByteString outputDigest) {
     }
 
-    /** A signature, completed when it arrives; made in check round {@code round}. */
-    private record Slot(CompletableFuture<byte[]> signature, long round) {
+    /** A signature, completed when it arrives; made in check round {@code round}, at {@code madeNanos}. */
+    private record Slot(CompletableFuture<byte[]> signature, long round, long madeNanos) {
     }
 
     private Slot slot(Key key) {
         return signatures.computeIfAbsent(key, k -> {
             perSession.computeIfAbsent(k.session(), x -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
-            return new Slot(new CompletableFuture<>(), round);
+            return new Slot(new CompletableFuture<>(), round, System.nanoTime());
         });
     }
 
@@ -130,14 +130,17 @@ final class ResultSignatures {
     /**
      * Bounds the slots whatever share is sampled. One that arrived, of a step long past, goes: used by now
      * (its results' histories and checks hold it), or never (a result not accepted). One still awaited stays
-     * until it arrives (it completes what a check or a history holds) or for {@link #AWAITED_ROUNDS}: dropped
+     * until it arrives (it completes what a check or a history holds) or for {@link #AWAITED_ROUNDS} and twice the
+     * timeout: dropped
      * by step number, a late signature came into a new slot that no one held, and its check waited the whole
      * timeout. A ring numbers each client step 2^32 after the last (an epoch), so 8 steps back was the step before.
      * An arrived one of a step far ahead (a hostile hop's) goes after the same rounds.
      */
     private void forgetPast(long upTo, long now) {
         signatures.entrySet().removeIf(e -> {
-            boolean old = now - e.getValue().round() > AWAITED_ROUNDS; // also an arrived one of a step never reached
+            // Old in rounds and in time (a fast ring runs 64 rounds in tens of ms, while a signer may lag): also an
+            // arrived one of a step never reached.
+            boolean old = now - e.getValue().round() > AWAITED_ROUNDS && System.nanoTime() - e.getValue().madeNanos() > 2 * timeout.toNanos();
             boolean gone = e.getValue().signature().isDone() ? e.getKey().step() <= upTo - 8 || old : old;
             if (gone) perSession.computeIfPresent(e.getKey().session(), (k, n) -> n.decrementAndGet() <= 0 ? null : n);
             return gone;

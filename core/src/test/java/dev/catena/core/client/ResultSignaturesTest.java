@@ -23,7 +23,12 @@ class ResultSignaturesTest {
     private static final byte[] SIGNATURE = {1, 2, 3};
 
     private static ResultSignatures signatures() {
-        return new ResultSignatures(new ClientCounters(), Duration.ofSeconds(1), 1.0, new SplittableRandom(17));
+        return signatures(Duration.ofSeconds(1));
+    }
+
+    /** Slots also age out only after twice {@code timeout}: a short one, for the tests of the bounds. */
+    private static ResultSignatures signatures(Duration timeout) {
+        return new ResultSignatures(new ClientCounters(), timeout, 1.0, new SplittableRandom(17));
     }
 
     private static StepResult result(long step) {
@@ -58,24 +63,25 @@ class ResultSignaturesTest {
     }
 
     @Test
-    void signaturesThatCameAndSignaturesNeverSentAreForgottenInBoundedTime() {
-        var signatures = signatures();
+    void signaturesThatCameAndSignaturesNeverSentAreForgottenInBoundedTime() throws InterruptedException {
+        var signatures = signatures(Duration.ofNanos(1));
         for (long step = 1; step <= 200; step++) {
             signatures.of(result(step)); // a server that never signs
             signatures.arrived(signatureOf(result(1_000_000 + step))); // signatures of results never accepted (a stale epoch's)
             signatures.check(1_000_000 + step - 1);
         }
         assertTrue(signatures.held() <= ResultSignatures.AWAITED_ROUNDS + 1 + 8, "held " + signatures.held());
-        var once = signatures();
+        var once = signatures(Duration.ofMillis(1));
         once.of(result(1));
+        Thread.sleep(5);
         for (int k = 0; k <= ResultSignatures.AWAITED_ROUNDS; k++) once.check(0);
         assertEquals(0, once.held(), "an awaited signature never sent is dropped after the rounds given");
     }
 
     /** A hostile hop sends signatures of steps far ahead under its own session: an honest hop's still find a place. */
     @Test
-    void aHopFillingItsSlotsCannotCrowdOutAnotherHopsSignatures() {
-        var signatures = signatures();
+    void aHopFillingItsSlotsCannotCrowdOutAnotherHopsSignatures() throws InterruptedException {
+        var signatures = signatures(Duration.ofMillis(1));
         ByteString hostile = ByteString.copyFromUtf8("session-hostile");
         for (long step = 0; step < 10_000; step++) {
             signatures.arrived(ResultSignature.newBuilder().setSessionId(hostile).setStep(Long.MAX_VALUE - step)
@@ -84,7 +90,19 @@ class ResultSignaturesTest {
         StepResult honest = result(3);
         signatures.arrived(signatureOf(honest)); // before its result, as in ring mode
         assertArrayEquals(SIGNATURE, signatures.of(honest).getNow(null), "the honest hop's signature was dropped");
+        Thread.sleep(5);
         for (int k = 0; k <= ResultSignatures.AWAITED_ROUNDS + 1; k++) signatures.check(0);
         assertEquals(0, signatures.held(), "the hostile hop's slots of steps never reached are gone after the rounds given");
+    }
+
+    /** A fast ring runs many check rounds in a few ms: a signer that lags them still completes its result. */
+    @Test
+    void aSignatureLateByManyFastRoundsStillCompletesItsResult() {
+        var signatures = signatures(); // 1 s timeout
+        StepResult r = result(5);
+        CompletableFuture<byte[]> held = signatures.of(r);
+        for (int k = 0; k < 3 * ResultSignatures.AWAITED_ROUNDS; k++) signatures.check(4);
+        signatures.arrived(signatureOf(r));
+        assertArrayEquals(SIGNATURE, held.getNow(null), "dropped after the rounds, within the timeout");
     }
 }
