@@ -110,6 +110,12 @@ class SwarmProtocolTest {
         }
     }
 
+    /** A push of one row, with no signature, as a peer that is not the session's upstream could send it. */
+    private static Frame unsignedPush(byte[] sessionId, long step, int position, float[] row) {
+        return new Frame(Envelope.newBuilder().setPush(Push.newBuilder().setSessionId(ByteString.copyFrom(sessionId)).setStep(step)
+                .setPosition(position).setHidden(Tensors.meta(DType.F32, 1, row.length))).build(), Tensors.encode(row, DType.F32));
+    }
+
     @Test
     void strayPushesAreDroppedAndCountedNeverAnError() throws Exception {
         var backend = new CountingBackend(4);
@@ -118,19 +124,14 @@ class SwarmProtocolTest {
             var target = swarm.servers.get(1);
             var raw = t.connect(target.address(), Protocol.IGNORE_REPLIES, Duration.ofSeconds(2));
             raw.send(Protocol.hello("test"));
-            var payload = Tensors.encode(new float[CountingBackend.N_EMBD], DType.F32);
-            var meta = Tensors.meta(DType.F32, 1, CountingBackend.N_EMBD);
             // Unknown session.
-            raw.send(new Frame(Envelope.newBuilder().setPush(Push.newBuilder().setSessionId(ByteString.copyFrom(new byte[16]))
-                    .setStep(1).setPosition(0).setHidden(meta)).build(), payload));
+            raw.send(unsignedPush(new byte[16], 1, 0, new float[CountingBackend.N_EMBD]));
             session.step(new float[CountingBackend.N_EMBD], 1, 0);
             long before = target.counters().pushesDropped.get();
             // A real session, but a stale step and then a wrong position: both dropped.
             byte[] id = sessionIdOf(target);
-            raw.send(new Frame(Envelope.newBuilder().setPush(Push.newBuilder().setSessionId(ByteString.copyFrom(id))
-                    .setStep(1).setPosition(0).setHidden(meta)).build(), payload));
-            raw.send(new Frame(Envelope.newBuilder().setPush(Push.newBuilder().setSessionId(ByteString.copyFrom(id))
-                    .setStep(5).setPosition(7).setHidden(meta)).build(), payload));
+            raw.send(unsignedPush(id, 1, 0, new float[CountingBackend.N_EMBD]));
+            raw.send(unsignedPush(id, 5, 7, new float[CountingBackend.N_EMBD]));
             long deadline = System.nanoTime() + 5_000_000_000L;
             while (target.counters().pushesDropped.get() < before + 2 && System.nanoTime() < deadline) Thread.sleep(5);
             assertTrue(target.counters().pushesDropped.get() >= 3, target.counters().snapshot().toString());
@@ -154,9 +155,7 @@ class SwarmProtocolTest {
             // Step 1 again, unsigned, at a position the client's copy of step 1 does not have: it contradicts nothing,
             // so it can never be evidence. Awaiting its signature (1 s each, in series) once let a backlog of such
             // pushes stall a session for minutes.
-            raw.send(new Frame(Envelope.newBuilder().setPush(Push.newBuilder().setSessionId(ByteString.copyFrom(sessionIdOf(target)))
-                    .setStep(1).setPosition(3).setHidden(Tensors.meta(DType.F32, 1, CountingBackend.N_EMBD))).build(),
-                    Tensors.encode(new float[CountingBackend.N_EMBD], DType.F32)));
+            raw.send(unsignedPush(sessionIdOf(target), 1, 3, new float[CountingBackend.N_EMBD]));
             long deadline = System.nanoTime() + 5_000_000_000L;
             while (target.counters().pushesDropped.get() == dropped && System.nanoTime() < deadline) Thread.sleep(5);
             assertEquals(1 + 4f, session.step(new float[]{1, 0, 0, 0}, 1, 1)[0]); // queued behind the push's handling
@@ -179,9 +178,7 @@ class SwarmProtocolTest {
             // Ten pushes of step 1 at its position, each contradicting the client's copy: each once waited 1 s, in
             // series, for a trailing signature that could never verify, and the next step waited behind them.
             for (int i = 0; i < 10; i++) {
-                raw.send(new Frame(Envelope.newBuilder().setPush(Push.newBuilder().setSessionId(ByteString.copyFrom(sessionIdOf(target)))
-                        .setStep(1).setPosition(0).setHidden(Tensors.meta(DType.F32, 1, CountingBackend.N_EMBD))).build(),
-                        Tensors.encode(new float[]{i + 7, 0, 0, 0}, DType.F32)));
+                raw.send(unsignedPush(sessionIdOf(target), 1, 0, new float[]{i + 7, 0, 0, 0}));
             }
             long deadline = System.nanoTime() + 5_000_000_000L; // all ten taken in (and queued) before the live step
             while (target.counters().pushesReceived.get() < 10 && System.nanoTime() < deadline) Thread.sleep(1);
