@@ -20,18 +20,21 @@ final class RingChain implements GenerationLoop.SamplingChain, AutoCloseable {
 
     private final Function<RingSpec, RemoteSession> opener;
     private final StepTimer timer;
+    private final int window;
     private RemoteSession session;
     private long previous;
 
-    RingChain(Function<RingSpec, RemoteSession> opener, StepTimer timer) {
+    /** @param window steps the servers may run beyond what the client verified */
+    RingChain(Function<RingSpec, RemoteSession> opener, int window, StepTimer timer) {
         this.opener = opener;
+        this.window = window;
         this.timer = timer;
     }
 
     @Override
     public void generation(SamplingParams sampling, int[] history, int stopPosition, boolean stopAtEos) {
         if (session != null) throw new IllegalStateException("one generation per ring chain");
-        session = opener.apply(new RingSpec(sampling, history, stopPosition, stopAtEos, RingSpec.DEFAULT_WINDOW));
+        session = opener.apply(new RingSpec(sampling, history, stopPosition, stopAtEos, window));
     }
 
     @Override

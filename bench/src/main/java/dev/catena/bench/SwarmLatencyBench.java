@@ -89,6 +89,10 @@ public final class SwarmLatencyBench implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "8", description = "Warm-up steps (default ${DEFAULT-VALUE}).")
     int warmup;
 
+    @Option(names = "--ring-window", defaultValue = "8", description = "Ring mode: steps the servers may run beyond what the "
+            + "client verified (default ${DEFAULT-VALUE}, as generate's); below the client's round trip over a ring step, the ring waits.")
+    int ringWindow;
+
     @Option(names = "--warmup-generations", defaultValue = "0", description = "Whole generations run first over the same route with "
             + "the links' delays off, so the JIT has compiled the servers' path as in servers that have run for long, without the "
             + "long contexts of a long --warmup (default ${DEFAULT-VALUE}).")
@@ -124,9 +128,6 @@ public final class SwarmLatencyBench implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    record Scenario(String name, long clientMs, long peerMs, List<Integer> servers) {
-    }
-
     /**
      * One measured run.
      *
@@ -153,8 +154,9 @@ public final class SwarmLatencyBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (tokens < 1 || warmup < 0 || warmupGenerations < 0 || threads < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--tokens and --threads must be >= 1, --warmup and --warmup-generations >= 0");
+        if (tokens < 1 || warmup < 0 || warmupGenerations < 0 || threads < 1 || ringWindow < 1 || ringWindow > 64) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--tokens and --threads must be >= 1, --warmup and --warmup-generations >= 0, --ring-window 1..64");
         }
         if (serverCounts != null && serverCounts.stream().anyMatch(k -> k < 1)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--servers: every count must be >= 1");
@@ -248,11 +250,15 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             for (BlockRange r : BlockRange.even(info.nLayer(), k)) {
                 servers.add(BenchServer.inProcess(model, id, r, threads, backend, st, identity));
             }
-            return SwarmMeasurement.measure(backend, model, passThrough, sc, servers, mode, tokens, warmup, warmupGenerations, threads, clientTls,
+            return SwarmMeasurement.measure(backend, model, passThrough, sc, servers, mode, runSettings(), clientTls,
                     tls ? " tls" : "");
         } finally {
             servers.forEach(BenchServer::close);
         }
+    }
+
+    private SwarmMeasurement.Run runSettings() {
+        return new SwarmMeasurement.Run(tokens, warmup, warmupGenerations, threads, ringWindow);
     }
 
     /** Servers as child JVMs ({@link ServerProcess}), the client and the proxies in this one. */
@@ -267,7 +273,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                 servers.add(ServerProcess.start(model, model.getFileName().toString(), r, threads,
                         passThrough > 0 ? new int[]{info.nLayer(), passThrough} : null, jvmOptions));
             }
-            return SwarmMeasurement.measure(backend, model, passThrough > 0, sc, servers, mode, tokens, warmup, warmupGenerations, threads, null,
+            return SwarmMeasurement.measure(backend, model, passThrough > 0, sc, servers, mode, runSettings(), null,
                     " procs" + mark);
         } finally {
             servers.forEach(BenchServer::close);
@@ -286,15 +292,6 @@ public final class SwarmLatencyBench implements Callable<Integer> {
             }
         }
         return out;
-    }
-
-    /** PROTOCOL.md's latency model for one decode step with these links and compute time (all spans together). */
-    static double formula(Scenario sc, int k, RemoteSession.Mode mode, double computeMs) {
-        return switch (mode) {
-            case PUSH -> sc.clientMs() + computeMs + (k - 1) * sc.peerMs() + sc.clientMs();
-            case RING -> computeMs + k * sc.peerMs(); // Σc + Σd(Sk,Sk+1) + d(SN,S1): no client leg
-            case RELAY -> k * 2.0 * sc.clientMs() + computeMs;
-        };
     }
 
     static double percentile(double[] sorted, double p) {

@@ -31,9 +31,17 @@ final class SwarmMeasurement {
     private SwarmMeasurement() {
     }
 
+    /**
+     * What one run does: {@code tokens} measured decode steps after {@code warmup}, after {@code warmupGenerations}
+     * whole generations at no delay; {@code threads} per span and head; a ring's window.
+     */
+    record Run(int tokens, int warmup, int warmupGenerations, int threads, int ringWindow) {
+    }
+
     /** One run against started servers: the proxies, the client, the generation, the figures. */
-    static SwarmLatencyBench.Row measure(SpanBackend backend, Path model, boolean passThrough, SwarmLatencyBench.Scenario sc, List<BenchServer> servers, RemoteSession.Mode mode,
-                       int tokens, int warmup, int warmupGenerations, int threads, TlsConfig clientTls, String label) throws Exception {
+    static SwarmLatencyBench.Row measure(SpanBackend backend, Path model, boolean passThrough, Scenario sc, List<BenchServer> servers, RemoteSession.Mode mode,
+                       Run run, TlsConfig clientTls, String label) throws Exception {
+        int tokens = run.tokens(), warmup = run.warmup(), threads = run.threads();
         var info = backend.inspect(model);
         String id = model.getFileName().toString();
         int k = servers.size();
@@ -69,20 +77,20 @@ final class SwarmMeasurement {
                 client.counters().resultWait.reset();
             };
             try (client) {
-                if (warmupGenerations > 0) { // the JIT warmed as in servers that have run for long, at no delay, then the links' own
+                if (run.warmupGenerations() > 0) { // the JIT warmed as in servers that have run for long, at no delay, then the links' own
                     List<long[]> delays = proxies.stream().map(LinkProxy::delayMillis).toList();
                     proxies.forEach(proxy -> proxy.delay(0, 0));
-                    for (int g = 0; g < warmupGenerations; g++) {
-                        generate(backend, model, passThrough, client, id, info.nEmbd(), route, mode, tokens, warmup, threads, new ArrayList<>(), () -> { });
+                    for (int g = 0; g < run.warmupGenerations(); g++) {
+                        generate(backend, model, passThrough, client, id, info.nEmbd(), route, mode, run, new ArrayList<>(), () -> { });
                     }
                     for (int i = 0; i < proxies.size(); i++) proxies.get(i).delay(delays.get(i)[0], delays.get(i)[1]);
                 }
-                generate(backend, model, passThrough, client, id, info.nEmbd(), route, mode, tokens, warmup, threads, stepMillis, resetCounters);
+                generate(backend, model, passThrough, client, id, info.nEmbd(), route, mode, run, stepMillis, resetCounters);
             }
             double[] steps = stepMillis.subList(warmup, stepMillis.size()).stream().mapToDouble(Double::doubleValue).sorted().toArray();
             List<Map<String, Long>> counters = servers.stream().map(BenchServer::counters).toList();
             double computeMs = counters.stream().mapToDouble(c -> c.get("compute_us") / 1e3 / Math.max(1, c.get("steps"))).sum();
-            double formula = SwarmLatencyBench.formula(sc, k, mode, computeMs);
+            double formula = sc.formula(k, mode, computeMs);
             double hopP50 = counters.stream().mapToDouble(c -> c.get("turnaround_p50_us") / 1e3).average().orElse(0);
             double hopP90 = counters.stream().mapToDouble(c -> c.get("turnaround_p90_us") / 1e3).average().orElse(0);
             System.err.println("turnaround beyond compute per server, p50/p90 ms: " + counters.stream().map(c -> String.format(Locale.ROOT,
@@ -103,11 +111,12 @@ final class SwarmMeasurement {
     }
     /** One generation of {@code warmup + tokens} decode steps; each decode step's time into {@code stepMillis}, counters reset after the warm-up. */
     private static void generate(SpanBackend backend, Path model, boolean passThrough, SwarmClient client, String id, int nEmbd, List<Hop> route,
-                                 RemoteSession.Mode mode, int tokens, int warmup, int threads, List<Double> stepMillis, Runnable resetCounters)
+                                 RemoteSession.Mode mode, Run run, List<Double> stepMillis, Runnable resetCounters)
             throws Exception {
+        int tokens = run.tokens(), warmup = run.warmup(), threads = run.threads();
         if (mode == RemoteSession.Mode.RING) {
             try (var ring = new RingChain(spec -> RemoteSession.open(client, id, nEmbd, route, mode, tokens + warmup + 64, DType.F32,
-                    Duration.ofSeconds(120), true, spec), millis -> {
+                    Duration.ofSeconds(120), true, spec), run.ringWindow(), millis -> {
                      stepMillis.add(millis);
                      if (stepMillis.size() == warmup) resetCounters.run();
                  });

@@ -54,6 +54,7 @@ class SwarmLatencyBenchTest {
     void badArgumentsAreUsageErrorsNotStackTraces() {
         assertEquals(2, BenchCli.run("swarm", "--scenario", "moon"));
         assertEquals(2, BenchCli.run("swarm", "--tokens", "0"));
+        assertEquals(2, BenchCli.run("swarm", "--ring-window", "0"));
         assertEquals(2, BenchCli.run("compute", "--preset", "nope"));
         assertEquals(2, BenchCli.run("nonsense"));
         assertEquals(2, BenchCli.run("swarm", "--processes", "--tls", "on"));
@@ -63,9 +64,9 @@ class SwarmLatencyBenchTest {
 
     @Test
     void theFormulaIsPROTOCOLsLatencyModel() {
-        var far = new SwarmLatencyBench.Scenario("far", 40, 2, java.util.List.of(3));
+        var far = new Scenario("far", 40, 2, java.util.List.of(3));
         // push: d(C,S1) + sum c + sum d(Sk,Sk+1) + d(SN,C); relay: sum (2 d(C,Sk) + c_k)
-        assertEquals(40 + 3.0 + 2 * 2 + 40, SwarmLatencyBench.formula(far, 3, dev.catena.core.client.RemoteSession.Mode.PUSH, 3.0));
-        assertEquals(3 * 80 + 3.0, SwarmLatencyBench.formula(far, 3, dev.catena.core.client.RemoteSession.Mode.RELAY, 3.0));
+        assertEquals(40 + 3.0 + 2 * 2 + 40, far.formula(3, dev.catena.core.client.RemoteSession.Mode.PUSH, 3.0));
+        assertEquals(3 * 80 + 3.0, far.formula(3, dev.catena.core.client.RemoteSession.Mode.RELAY, 3.0));
     }
 }
