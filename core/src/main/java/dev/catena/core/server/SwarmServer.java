@@ -9,16 +9,13 @@ import dev.catena.api.directory.ServerRecord;
 import dev.catena.core.model.ModelIdentity;
 import dev.catena.core.Identity;
 import dev.catena.transport.proto.SignedStatement;
-import dev.catena.transport.spi.Frame;
 import dev.catena.transport.spi.Listener;
 import dev.catena.transport.spi.Transport;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A Catena server: hosts one span of one model and serves inference sessions on it over a
@@ -94,23 +91,18 @@ public final class SwarmServer implements AutoCloseable {
     private final StepBatcher batcher; // null unless batching
     private final Listener listener;
     private final ServerCounters counters = new ServerCounters();
-    private final Map<String, AtomicLong> inconsistent = new ConcurrentHashMap<>();
+    private final InconsistentPushes inconsistent = new InconsistentPushes();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final SessionTable sessions;
     private final PeerLinks peers;
     private final String weightsDigest;
     private final Identity identity;
-    /** Signed pushes that proved inconsistent with the clients' copies, newest last (at most {@link #EVIDENCE_KEPT}). */
-    private final java.util.Deque<SignedStatement> evidence = new java.util.concurrent.ConcurrentLinkedDeque<>();
-    private static final int EVIDENCE_KEPT = 64;
 
-    private final SpanBackend backend;
-    /** Ring mode: the model's head, opened when the first ring session needs it. */
-    private dev.catena.api.spi.ModelHead head;
+    private final RingHead ringHead;
 
     private SwarmServer(Config config, SpanBackend backend, Span span, Transport transport, Identity identity) {
         this.config = config;
-        this.backend = backend;
+        this.ringHead = new RingHead(backend, config.model(), config.spanOptions());
         this.span = span;
         this.weightsDigest = weightsDigest(config);
         this.identity = identity;
@@ -123,7 +115,8 @@ public final class SwarmServer implements AutoCloseable {
         this.peers = new PeerLinks(transport, config.peerAddresses(), this::address, identity.publicKey(), closed::get, counters);
         try {
             this.listener = transport.listen(config.bindAddress(),
-                    new FrameDispatcher(config.modelId(), modelName(), weightsDigest, config.blocks(), span, sessions, peers, new Host()));
+                    new FrameDispatcher(config.modelId(), modelName(), weightsDigest, config.blocks(), span, sessions, peers,
+                            new ServerHost(this::address, counters, batcher, peers, identity, ringHead, inconsistent)));
         } catch (RuntimeException e) {
             sessions.close(); // its compute and sweeper threads
             if (batcher != null) batcher.close();
@@ -222,95 +215,12 @@ public final class SwarmServer implements AutoCloseable {
 
     /** Signed pushes that proved different from the clients' copies of the same inputs (the latest 64). */
     public java.util.List<SignedStatement> evidence() {
-        return java.util.List.copyOf(evidence);
+        return inconsistent.evidence();
     }
 
     /** Senders whose pushes differed from the clients' copies, with how often. */
     public Map<String, Long> inconsistentSenders() {
-        Map<String, Long> m = new java.util.TreeMap<>();
-        inconsistent.forEach((k, v) -> m.put(k, v.get()));
-        return m;
-    }
-
-    /** {@code -Dcatena.server.inlineSteps=false}: every step through the compute pool, as before (to compare). */
-    private static final boolean INLINE_STEPS = !"false".equals(System.getProperty("catena.server.inlineSteps"));
-
-    /** What this server's sessions use of it. */
-    private final class Host implements SessionHost {
-        /** Steps computing on the span now: an inline step would wait on the transport's thread for them. */
-        private final java.util.concurrent.atomic.AtomicInteger computing = new java.util.concurrent.atomic.AtomicInteger();
-
-        @Override
-        public boolean stepsInline() {
-            return batcher == null && INLINE_STEPS && computing.get() == 0;
-        }
-
-        @Override
-        public float[] forward(dev.catena.api.spi.SpanSession session, float[] hidden, int n, int position, boolean lastOnly) {
-            if (batcher != null) return batcher.forward(session, hidden, n, position, lastOnly);
-            computing.incrementAndGet();
-            try {
-                return SessionHost.super.forward(session, hidden, n, position, lastOnly);
-            } finally {
-                computing.decrementAndGet();
-            }
-        }
-
-        @Override
-        public String address() {
-            return SwarmServer.this.address();
-        }
-
-        @Override
-        public ServerCounters counters() {
-            return counters;
-        }
-
-        @Override
-        public void push(String address, Frame push) {
-            peers.push(address, push);
-        }
-
-        @Override
-        public void pushSignature(String address, Frame signature) {
-            peers.pushSignature(address, signature);
-        }
-
-        @Override
-        public void connectToPeer(String address, java.security.PublicKey expectedKey) {
-            peers.connect(address, expectedKey);
-        }
-
-        @Override
-        public java.security.PrivateKey signingKey() {
-            return identity.privateKey();
-        }
-
-        @Override
-        public java.security.PublicKey publicKey() {
-            return identity.publicKey();
-        }
-
-        @Override
-        public void recordEvidence(SignedStatement push) {
-            evidence.addLast(push);
-            while (evidence.size() > EVIDENCE_KEPT) evidence.pollFirst();
-        }
-
-        @Override
-        public dev.catena.api.spi.ModelHead ringHead() {
-            synchronized (SwarmServer.this) {
-                if (closed.get()) throw new UnsupportedOperationException("the server is closing");
-                if (head == null) head = backend.openHead(config.model(), config.spanOptions());
-                return head;
-            }
-        }
-
-        @Override
-        public void recordInconsistent(String sender) {
-            inconsistent.computeIfAbsent(sender == null || sender.isEmpty() ? "(unknown)" : sender, k -> new AtomicLong())
-                    .incrementAndGet();
-        }
+        return inconsistent.senders();
     }
 
     /** Stops listening, closes every session (freeing its KV), then the span. */
@@ -324,8 +234,6 @@ public final class SwarmServer implements AutoCloseable {
         if (batcher != null) batcher.close();
         peers.close();
         span.close();
-        synchronized (this) {
-            if (head != null) head.close();
-        }
+        ringHead.close();
     }
 }
