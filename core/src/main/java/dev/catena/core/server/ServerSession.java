@@ -11,7 +11,6 @@ import dev.catena.transport.proto.PeerRef;
 import dev.catena.transport.proto.Push;
 import dev.catena.transport.proto.PushSignature;
 import dev.catena.transport.proto.RingToken;
-import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.proto.TensorMeta;
 import dev.catena.transport.spi.Connection;
 import dev.catena.transport.spi.Frame;
@@ -22,21 +21,12 @@ import dev.catena.transport.sign.Statements;
 import java.nio.ByteBuffer;
 import java.security.PublicKey;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * One inference session on a server: PROTOCOL.md's step, push, validation and correction rules.
  * Every method runs on the session's serial executor, so the state needs no locks.
  */
 final class ServerSession {
-    /** How many computed steps are remembered to check late copies against. */
-    private static final int REMEMBERED_STEPS = 8;
-
-
-    private record Done(int position, byte[] digest, InputSource source, String sender, StepInput input) {
-    }
-
     final byte[] id;
     final String idHex;
     private final SpanSession span;
@@ -46,12 +36,7 @@ final class ServerSession {
     private final Connection client;
     private final SessionHost host;
     private final ServerCounters counters;
-    private final Map<Long, Done> done = new LinkedHashMap<>(16, 0.75f, false) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, Done> eldest) {
-            return size() > REMEMBERED_STEPS;
-        }
-    };
+    private final RememberedSteps done = new RememberedSteps();
     private PeerRef next;
     private final PushSignatures pushSignatures = new PushSignatures();
     private long lastStep = -1;
@@ -138,7 +123,7 @@ final class ServerSession {
             return;
         }
         if (ring != null) ring.clientStep(in); // the client's own copy: the truth, and where the window starts again
-        Done previous = done.get(in.step());
+        RememberedSteps.Done previous = done.get(in.step());
         if (previous != null && in.step() <= lastStep) {
             if (Arrays.equals(previous.digest(), in.digest())) {
                 counters.lateClientCopies.incrementAndGet(); // the push was right; the client has our answer
@@ -151,11 +136,11 @@ final class ServerSession {
             SignedStatement evidence = previous.input().push != null && signedBySender(previous.input()) ? previous.input().evidence() : null;
             if (evidence != null) host.recordEvidence(evidence);
             lastStep = in.step() - 1;
-            done.keySet().removeIf(step -> step >= in.step());
+            done.forgetFrom(in.step());
             compute(in, true, evidence);
             return;
         }
-        if (in.step() <= lastStep && !done.isEmpty() && in.step() < done.keySet().iterator().next()) {
+        if (in.step() <= lastStep && done.olderThanAll(in.step())) {
             // A copy older than every step remembered: its push was computed on long since, and the client checked
             // that input's digest in the result. Too late to compare; not an error (CI saw one 8 steps late).
             counters.lateClientCopies.incrementAndGet();
@@ -180,7 +165,7 @@ final class ServerSession {
             return;
         }
         if (in.step() <= lastStep) {
-            Done d = done.get(in.step());
+            RememberedSteps.Done d = done.get(in.step());
             if (d != null && d.source() == InputSource.CLIENT && Arrays.equals(d.digest(), in.digest())) {
                 counters.pushesLate.incrementAndGet(); // the client's copy won the race: normal, nothing to do
                 return;
@@ -204,7 +189,7 @@ final class ServerSession {
         // Used at once, its signature unchecked: the client's digest chain decides validity, and the signature
         // matters only if the push proves inconsistent (evidence), so it is verified then. An Ed25519 verify
         // costs about as much as a small span's step.
-        pushSignatures.forgetBefore(in.step() - REMEMBERED_STEPS);
+        pushSignatures.forgetBefore(in.step() - RememberedSteps.KEPT);
         compute(in, false);
     }
 
@@ -289,7 +274,7 @@ final class ServerSession {
         }
         byte[] digest = in.digest();
         lastStep = in.step();
-        done.put(in.step(), new Done(in.position(), digest, in.source(), in.sender(), in));
+        done.put(in.step(), new RememberedSteps.Done(in.position(), digest, in.source(), in.sender(), in));
         ByteBuffer payload = Tensors.encode(out, wireDtype);
         byte[] outputDigest = Tensors.digest(payload);
         TensorMeta outMeta = Tensors.meta(wireDtype, out.length / nEmbd, nEmbd);
@@ -318,18 +303,10 @@ final class ServerSession {
                 pushedToAddress = next.getAddress();
             }
         }
-        var result = StepResult.newBuilder().setSessionId(com.google.protobuf.ByteString.copyFrom(id))
-                .setStep(in.step()).setPosition(in.position()).setLength(span.length()).setHidden(outMeta)
-                .setInputDigest(com.google.protobuf.ByteString.copyFrom(digest)).setSource(in.source())
-                .setCorrected(corrected).setOutputDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
-                .setPushedSessionId(pushedTo);
+        var result = StepMessages.result(id, in, span.length(), outMeta, digest, corrected, outputDigest, pushedTo);
         if (ringToken >= 0) result.setRingToken(ringToken);
         if (ringSignature != null) result.setSignature(ringSignature);
-        if (in.ringInput != null) result.setRingInput(in.ringInput);
-        if (evidence != null) {
-            result.setInconsistentPush(in.push == null ? previousPush(evidence) : in.push)
-                    .setInconsistentPushKey(evidence.getPublicKey());
-        }
+        if (evidence != null) StepMessages.withEvidence(result, in, evidence);
         client.send(new Frame(Envelope.newBuilder().setRequestId(in.source() == InputSource.CLIENT ? in.requestId() : 0)
                 .setResult(result).build(), payload.duplicate()));
         if (!sentOn) recordTurnaround(in, computeNanos); // the route's end: its result is its output
@@ -337,13 +314,6 @@ final class ServerSession {
         // One signature for the result and the push: both state the same step statement.
         StepSigner.step(host, client, id, pushedToAddress, pushedTo, in.step(), in.position(), digest, outputDigest,
                 ringToken >= 0 ? ringToken : dev.catena.transport.sign.Statements.NO_TOKEN);
-    }
-
-    /** The push an evidence statement was made of, as it travelled. */
-    private static Push previousPush(SignedStatement e) {
-        return Push.newBuilder().setSessionId(e.getReceiverSessionId()).setStep(e.getStep()).setPosition(e.getPosition())
-                .setInputDigest(e.getInputDigest()).setDigest(e.getOutputDigest()).setOriginSessionId(e.getSessionId())
-                .setSignature(e.getSignature()).setSender(e.getSignerAddress()).build();
     }
 
     /** From the input's arrival to now, less the step's compute: what this server added to the chain. */
@@ -365,10 +335,7 @@ final class ServerSession {
             return false;
         }
         pushesSent++;
-        var push = Push.newBuilder().setSessionId(next.getSessionId()).setStep(in.step()).setPosition(in.position())
-                .setHidden(meta).setSender(host.address()).setDigest(com.google.protobuf.ByteString.copyFrom(outputDigest))
-                .setInputDigest(com.google.protobuf.ByteString.copyFrom(inputDigest))
-                .setOriginSessionId(com.google.protobuf.ByteString.copyFrom(id)).build();
+        Push push = StepMessages.push(next.getSessionId(), in, meta, host.address(), inputDigest, outputDigest, id);
         String to = next.getAddress();
         host.push(to, new Frame(Envelope.newBuilder().setPush(push).build(), payload.duplicate()));
         recordTurnaround(in, computeNanos); // the push is out: its signature follows with the result's
