@@ -1,5 +1,6 @@
 package dev.catena.bench;
 
+import dev.catena.api.spi.ModelHead;
 import dev.catena.api.spi.SamplingParams;
 import dev.catena.api.spi.SpanBackend;
 import dev.catena.api.spi.SpanOptions;
@@ -76,16 +77,17 @@ final class SwarmMeasurement {
                 client.counters().turnaround.reset();
                 client.counters().resultWait.reset();
             };
-            try (client) {
+            // One head for every generation (a real model's head is loaded once, as a client's is).
+            try (client; var head = passThrough ? null : backend.openHead(model, SpanOptions.cpu(threads))) {
                 if (run.warmupGenerations() > 0) { // the JIT warmed as in servers that have run for long, at no delay, then the links' own
                     List<long[]> delays = proxies.stream().map(LinkProxy::delayMillis).toList();
                     proxies.forEach(proxy -> proxy.delay(0, 0));
                     for (int g = 0; g < run.warmupGenerations(); g++) {
-                        generate(backend, model, passThrough, client, id, info.nEmbd(), route, mode, run, new ArrayList<>(), () -> { });
+                        generate(head, client, id, info.nEmbd(), route, mode, run, new ArrayList<>(), () -> { });
                     }
                     for (int i = 0; i < proxies.size(); i++) proxies.get(i).delay(delays.get(i)[0], delays.get(i)[1]);
                 }
-                generate(backend, model, passThrough, client, id, info.nEmbd(), route, mode, run, stepMillis, resetCounters);
+                generate(head, client, id, info.nEmbd(), route, mode, run, stepMillis, resetCounters);
             }
             double[] steps = stepMillis.subList(warmup, stepMillis.size()).stream().mapToDouble(Double::doubleValue).sorted().toArray();
             List<Map<String, Long>> counters = servers.stream().map(BenchServer::counters).toList();
@@ -109,18 +111,20 @@ final class SwarmMeasurement {
             proxies.forEach(LinkProxy::close);
         }
     }
-    /** One generation of {@code warmup + tokens} decode steps; each decode step's time into {@code stepMillis}, counters reset after the warm-up. */
-    private static void generate(SpanBackend backend, Path model, boolean passThrough, SwarmClient client, String id, int nEmbd, List<Hop> route,
-                                 RemoteSession.Mode mode, Run run, List<Double> stepMillis, Runnable resetCounters)
-            throws Exception {
-        int tokens = run.tokens(), warmup = run.warmup(), threads = run.threads();
+
+    /**
+     * One generation of {@code warmup + tokens} decode steps through {@code head} (null: pass-through spans, random
+     * hidden states); each decode step's time into {@code stepMillis}, counters reset after the warm-up.
+     */
+    private static void generate(ModelHead head, SwarmClient client, String id, int nEmbd, List<Hop> route,
+                                 RemoteSession.Mode mode, Run run, List<Double> stepMillis, Runnable resetCounters) {
+        int tokens = run.tokens(), warmup = run.warmup();
         if (mode == RemoteSession.Mode.RING) {
             try (var ring = new RingChain(spec -> RemoteSession.open(client, id, nEmbd, route, mode, tokens + warmup + 64, DType.F32,
                     Duration.ofSeconds(120), true, spec), run.ringWindow(), millis -> {
                      stepMillis.add(millis);
                      if (stepMillis.size() == warmup) resetCounters.run();
-                 });
-                 var head = backend.openHead(model, SpanOptions.cpu(threads))) {
+                 })) {
                 GenerationLoop.generate(head, ring, "Once upon a time", tokens + warmup + 2, SamplingParams.greedyDecoding(),
                         tokens + warmup + 64, false, false, t -> { });
                 long[] counts = ring.counts();
@@ -137,7 +141,7 @@ final class SwarmMeasurement {
                 if (n == 1) stepMillis.add((System.nanoTime() - t0) / 1e6);
                 return out;
             };
-            if (passThrough) { // no head: random hidden states, one token a step
+            if (head == null) { // pass-through spans: random hidden states, one token a step
                 var random = new Random(7);
                 float[] hidden = new float[nEmbd];
                 for (int p = 0; p < tokens + warmup; p++) {
@@ -145,10 +149,8 @@ final class SwarmMeasurement {
                     timed.forwardLast(hidden, 1, p);
                 }
             } else {
-                try (var head = backend.openHead(model, SpanOptions.cpu(threads))) {
-                    GenerationLoop.generate(head, timed, "Once upon a time", tokens + warmup + 1, SamplingParams.greedyDecoding(),
-                            tokens + warmup + 64, false, false, t -> { });
-                }
+                GenerationLoop.generate(head, timed, "Once upon a time", tokens + warmup + 1, SamplingParams.greedyDecoding(),
+                        tokens + warmup + 64, false, false, t -> { });
             }
         }
     }

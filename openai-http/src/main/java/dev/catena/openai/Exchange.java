@@ -134,10 +134,6 @@ final class Exchange {
         events.awaitWritable();
     }
 
-    void endEvents() {
-        endEvents(List.of());
-    }
-
     /** The events {@code data: DATA} for each of {@code lastData}, then the stream's end, queued at once: one drain writes them. */
     void endEvents(List<String> lastData) {
         lastWrite();

@@ -72,7 +72,7 @@ class ExchangeEventsTest {
         var ch = new EmbeddedChannel(rec);
         var ex = new Exchange(ch, true);
         ex.startEvents();
-        ex.endEvents();
+        ex.endEvents(List.of());
         ch.runPendingTasks();
         assertEquals(List.of("head 200", "last", "flush"), rec.ops);
         ch.finishAndReleaseAll();

@@ -130,16 +130,14 @@ final class ResultSignatures {
     /**
      * Bounds the slots whatever share is sampled. One that arrived, of a step long past, goes: used by now
      * (its results' histories and checks hold it), or never (a result not accepted). One still awaited stays
-     * until it arrives (it completes what a check or a history holds) or for {@link #AWAITED_ROUNDS} and twice the
-     * timeout: dropped
-     * by step number, a late signature came into a new slot that no one held, and its check waited the whole
-     * timeout. A ring numbers each client step 2^32 after the last (an epoch), so 8 steps back was the step before.
-     * An arrived one of a step far ahead (a hostile hop's) goes after the same rounds.
+     * until it arrives (it completes what a check or a history holds), or until it is old: {@link #AWAITED_ROUNDS}
+     * rounds and twice the timeout. Dropped by step number, a late signature came into a new slot that no one
+     * held, and its check waited the whole timeout (a ring numbers each client step 2^32 after the last, so
+     * "8 steps back" was the step before). An arrived one of a step never reached (a hostile hop's) goes when old.
      */
     private void forgetPast(long upTo, long now) {
         signatures.entrySet().removeIf(e -> {
-            // Old in rounds and in time (a fast ring runs 64 rounds in tens of ms, while a signer may lag): also an
-            // arrived one of a step never reached.
+            // Old in rounds and in time: a fast ring runs 64 rounds in tens of ms, while a signer may lag.
             boolean old = now - e.getValue().round() > AWAITED_ROUNDS && System.nanoTime() - e.getValue().madeNanos() > 2 * timeout.toNanos();
             boolean gone = e.getValue().signature().isDone() ? e.getKey().step() <= upTo - 8 || old : old;
             if (gone) perSession.computeIfPresent(e.getKey().session(), (k, n) -> n.decrementAndGet() <= 0 ? null : n);
