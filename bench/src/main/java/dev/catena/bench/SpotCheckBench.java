@@ -203,14 +203,14 @@ public final class SpotCheckBench implements Callable<Integer> {
     private void summarize(List<Run> runs) {
         var out = spec.commandLine().getOut();
         double base = fractions.getFirst();
-        double baseP50 = median(runs.stream().filter(r -> r.fraction() == base).mapToDouble(Run::p50).toArray());
+        double baseP50 = ComputeBench.median(runs.stream().filter(r -> r.fraction() == base).mapToDouble(Run::p50).toArray());
         out.println();
         out.println("| fraction | median p50 ms | p50 / baseline | rounds with p50 above the baseline's | median p90 ms | checks"
                 + " | extra step time per check, ms |");
         out.println("|---|---|---|---|---|---|---|");
         for (double f : fractions.stream().distinct().toList()) {
             List<Run> at = runs.stream().filter(r -> r.fraction() == f).toList();
-            double p50 = median(at.stream().mapToDouble(Run::p50).toArray());
+            double p50 = ComputeBench.median(at.stream().mapToDouble(Run::p50).toArray());
             long checks = at.stream().mapToLong(Run::checks).sum();
             double extra = 0;
             int above = 0;
@@ -220,15 +220,9 @@ public final class SpotCheckBench implements Callable<Integer> {
                 if (r.p50() > b.p50()) above++;
             }
             out.printf(Locale.ROOT, "| %s | %.3f | %.3f | %s | %.3f | %d | %s |%n", f, p50, p50 / baseP50,
-                    f == base ? "-" : above + " of " + at.size(), median(at.stream().mapToDouble(Run::p90).toArray()), checks,
+                    f == base ? "-" : above + " of " + at.size(), ComputeBench.median(at.stream().mapToDouble(Run::p90).toArray()), checks,
                     f == base || checks == 0 ? "-" : String.format(Locale.ROOT, "%.2f", extra / checks));
         }
         out.flush();
-    }
-
-    private static double median(double[] values) {
-        double[] v = values.clone();
-        Arrays.sort(v);
-        return v.length == 0 ? Double.NaN : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }
