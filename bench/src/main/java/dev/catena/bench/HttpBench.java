@@ -72,10 +72,7 @@ public final class HttpBench implements Callable<Integer> {
 
     record Spread(double median, double min, double max) {
         static Spread of(double[] v) {
-            double[] s = v.clone();
-            Arrays.sort(s);
-            double median = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-            return new Spread(median, s[0], s[s.length - 1]);
+            return new Spread(ComputeBench.median(v), Arrays.stream(v).min().orElseThrow(), Arrays.stream(v).max().orElseThrow());
         }
     }
 
