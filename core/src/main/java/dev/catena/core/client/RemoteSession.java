@@ -13,7 +13,6 @@ import dev.catena.transport.proto.Step;
 import dev.catena.transport.proto.StepResult;
 import dev.catena.transport.spi.TransportException;
 
-
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,7 +38,7 @@ public final class RemoteSession implements AutoCloseable {
     public enum Mode { RELAY, PUSH, RING }
 
     /** @param at when it reached the client (System.nanoTime) */
-    private record Event(HopSession from, ServerLink.Received received, long at) {
+    record Event(HopSession from, ServerLink.Received received, long at) {
     }
 
     private static final System.Logger LOG = System.getLogger(RemoteSession.class.getName());
@@ -58,20 +57,8 @@ public final class RemoteSession implements AutoCloseable {
     // Written by the session's thread only, read by status readers.
     private volatile long hopSteps;
     private volatile long pushedSteps;
-    /** Ring mode: the generation's sampling, or null when the ring is off (push mode then). */
-    private RingSpec ring;
-    /** Ring mode: the results of the ring's steps that came before the client asked for them. */
-    private final RingResults ringResults = new RingResults();
-    /** Ring mode: where the next ring step starts (the end of the last verified step), -1 when the ring must restart. */
-    private int ringEnd = -1;
-    /** Ring mode: the token the last server chose after the last step, when the ring ran it; else -1. */
-    private int chosenToken = -1;
-    private volatile long ringVerified;
-    /** Ring steps that did not come within the step timeout; at {@link #MAX_RING_STALLS} the session goes on in push mode. */
-    private int ringStalls;
-    private boolean ringStalled;
-    static final int MAX_RING_STALLS = 2;
-    private volatile long ringRewinds;
+    /** Ring mode's verification after the fact; its spec is null when the ring is off (push mode then). */
+    private final RingVerifier ring;
     /** When the last step's last result came, and where that step ended: the next decode step's turnaround starts there. */
     private long lastResultAt;
     private int lastResultEnd = -1;
@@ -79,7 +66,7 @@ public final class RemoteSession implements AutoCloseable {
     private long turnaroundFrom;
 
     private RemoteSession(SwarmClient client, String modelId, int nEmbd, Mode mode, int maxLength, DType wireDtype,
-                          Duration stepTimeout) {
+                          Duration stepTimeout, RingSpec ringSpec) {
         this.client = client;
         this.modelId = modelId;
         this.nEmbd = nEmbd;
@@ -89,6 +76,11 @@ public final class RemoteSession implements AutoCloseable {
         this.stepTimeout = stepTimeout;
         this.signatures = new ResultSignatures(client.counters(), stepTimeout, client.resultSignatureChecks(), client.signatureSample());
         this.proofs = new UpstreamProofs(client, stepTimeout);
+        this.ring = new RingVerifier(new RingVerifier.Session() { // the step counter and hop count stay the session's
+            @Override public long step() { return step; }
+            @Override public void stepAtLeast(long s) { step = Math.max(step, s); }
+            @Override public void hopStepAccepted() { hopSteps++; }
+        }, ringSpec, hops, events, client.counters(), signatures, proofs, wireDtype, stepTimeout);
     }
 
     /**
@@ -111,8 +103,7 @@ public final class RemoteSession implements AutoCloseable {
     /** As above; in {@link Mode#RING}, {@code ring} is the generation's sampling (null: the route runs as in push mode). */
     public static RemoteSession open(SwarmClient client, String modelId, int nEmbd, List<Hop> route, Mode mode,
                                      int maxLength, DType wireDtype, Duration stepTimeout, boolean endsTheModel, RingSpec ring) {
-        var session = new RemoteSession(client, modelId, nEmbd, mode, maxLength, wireDtype, stepTimeout);
-        session.ring = mode == Mode.RING ? ring : null;
+        var session = new RemoteSession(client, modelId, nEmbd, mode, maxLength, wireDtype, stepTimeout, mode == Mode.RING ? ring : null);
         session.hops.addAll(session.openChain(route, endsTheModel, true));
         return session;
     }
@@ -122,10 +113,7 @@ public final class RemoteSession implements AutoCloseable {
      * server is told to stop sending tokens with the next step.
      */
     public void endRing() {
-        if (ring == null) return;
-        ring = null;
-        ringEnd = -1;
-        hops.getLast().nextChanged = true;
+        ring.end();
     }
 
     /** Hop {@code index}'s server, blocks, key and a copy of its history (for a spot check off this thread). */
@@ -166,9 +154,9 @@ public final class RemoteSession implements AutoCloseable {
             for (int k = route.size() - 1; k >= 0; k--) {
                 boolean last = endsTheModel && k == route.size() - 1;
                 after = openHop(route.get(k), last, mode != Mode.RELAY ? after : null,
-                        ring == null ? null : ring.role(startsTheModel && k == 0, last));
+                        ring.on() ? ring.spec().role(startsTheModel && k == 0, last) : null);
                 // The ring's last server learns the first's session with its first step (the first opens after it).
-                if (ring != null && last) after.nextChanged = true;
+                if (ring.on() && last) after.nextChanged = true;
                 opened.addFirst(after);
             }
             return opened;
@@ -202,23 +190,10 @@ public final class RemoteSession implements AutoCloseable {
      * @throws SwarmException when a server refuses the step or the chain is not valid in time
      */
     public float[] step(float[] hidden, int n, int position) {
-        ByteBuffer output = null;
-        chosenToken = -1;
         // Only a decode step right after the last one counts: a prompt may follow a user's pause.
         turnaroundFrom = n == 1 && position == lastResultEnd ? lastResultAt : 0;
         lastResultEnd = -1;
-        if (ring != null && n == 1 && position == ringEnd && position < ring.stopPosition()) {
-            output = ringStep(hidden, position);
-            if (output == null) { // a disagreement, or the ring stalled: this step again with the client's copy
-                ringRewinds++;
-                client.counters().ringRewound.incrementAndGet();
-                if (ringStalled && ++ringStalls >= MAX_RING_STALLS) {
-                    // Each stall costs a step timeout: a route that keeps losing (or withholding) tokens runs in push mode.
-                    LOG.log(System.Logger.Level.WARNING, "the ring stalled {0} times; this session goes on in push mode", ringStalls);
-                    endRing();
-                }
-            }
-        }
+        ByteBuffer output = ring.step(hidden, n, position); // null when the ring did not run it, or it failed
         if (output == null) output = run(hops, Tensors.encode(hidden, wireDtype), n, position);
         return Tensors.decode(output, Tensors.meta(wireDtype, output.remaining() / Tensors.elementBytes(wireDtype) / nEmbd, nEmbd), nEmbd);
     }
@@ -267,10 +242,10 @@ public final class RemoteSession implements AutoCloseable {
         signatures.forget(old.hop.address()); // it failed: its signatures may never come
         if (mode != Mode.RELAY) {
             if (index > 0) hops.get(index - 1).nextChanged = true;
-            else if (ring != null) hops.getLast().nextChanged = true; // the ring closes through the new first hop
-            if (index + fresh.size() < hops.size() || ring != null) fresh.getLast().nextChanged = true;
+            else if (ring.on()) hops.getLast().nextChanged = true; // the ring closes through the new first hop
+            if (index + fresh.size() < hops.size() || ring.on()) fresh.getLast().nextChanged = true;
         }
-        ringEnd = -1; // the next step is the client's own: it truncates every hop and restarts the ring
+        ring.restart(); // the next step is the client's own: it truncates every hop and restarts the ring
     }
 
     private static void checkCovers(BlockRange blocks, List<Hop> replacements) {
@@ -301,7 +276,7 @@ public final class RemoteSession implements AutoCloseable {
         long checkUpTo = step - 1; // the signatures of the step before the last, verified meanwhile: joined once this step is sent
         // Ring mode: the client's steps open an epoch, numbered above every step the ring ran before it.
         long s = mode == Mode.RING ? step = ((step >>> 32) + 1) << 32 : ++step;
-        if (mode == Mode.RING) ringResults.clear();
+        if (mode == Mode.RING) ring.newEpoch();
         int size = chain.size();
         for (HopSession h : chain) {
             h.history.removeIf(sent -> sent.position() >= position); // a re-send rewinds the history too
@@ -337,7 +312,7 @@ public final class RemoteSession implements AutoCloseable {
             }
             StepResult r = ev.received().header().getResult();
             if (r.getStep() != s) {
-                if (mode == Mode.RING && chain == hops) ringResults.keep(ev.from(), s, ev.received(), position + n, ringWindow()); // the ring went on
+                if (mode == Mode.RING && chain == hops) ring.keepAhead(ev.from(), s, ev.received(), position + n); // the ring went on
                 continue; // a late or duplicate result of an earlier step
             }
             byte[] outputDigest = r.getOutputDigest().toByteArray();
@@ -383,7 +358,7 @@ public final class RemoteSession implements AutoCloseable {
                 }
             }
         }
-        if (mode == Mode.RING && chain == hops) ringEnd = position + n;
+        if (mode == Mode.RING && chain == hops) ring.ranTo(position + n);
         if (chain == hops) {
             lastResultAt = lastAt;
             lastResultEnd = position + n;
@@ -391,104 +366,9 @@ public final class RemoteSession implements AutoCloseable {
         return output;
     }
 
-    private int ringWindow() {
-        return ring == null ? 0 : ring.window();
-    }
-
-    /**
-     * Ring mode: the step at {@code position} that the servers ran on their own, checked after the fact:
-     * the first hop's input must be the client's embedding of its own token (so the last server's token
-     * was the client's), and every hop's input the output of the hop before. Accepts it and acknowledges
-     * it to every server; null when something disagrees or the ring stalled (the client then re-sends it).
-     */
-    private ByteBuffer ringStep(float[] hidden, int position) {
-        ringStalled = false;
-        signatures.check(step - 1);
-        ByteBuffer input = Tensors.encode(hidden, wireDtype);
-        byte[] expected = Tensors.digest(input);
-        long deadline = System.nanoTime() + stepTimeout.toNanos();
-        ByteBuffer output = null;
-        int lastToken = -1;
-        for (int k = 0; k < hops.size(); k++) {
-            HopSession h = hops.get(k);
-            ServerLink.Received got = awaitRing(h, position, deadline);
-            if (got == null) {
-                LOG.log(System.Logger.Level.INFO, "ring step at {0}: no result from {1} within {2}; the client sends it itself",
-                        position, h.hop.address(), stepTimeout);
-                ringStalled = true;
-                return null;
-            }
-            StepResult r = got.header().getResult();
-            byte[] outputDigest = r.getOutputDigest().toByteArray();
-            if (!Arrays.equals(outputDigest, Tensors.digest(got.payload()))) {
-                throw new SwarmException.Corrupt("position " + position + ": the result from " + h.hop.address() + " was damaged in transit",
-                        h.hop.address());
-            }
-            if (!Arrays.equals(r.getInputDigest().toByteArray(), expected)) {
-                client.counters().mismatched.incrementAndGet();
-                // The first server ran on a token the last server signed: evidence if it is not the one it reported.
-                if (k == 0 && r.hasRingInput()) proofs.proveRingToken(hops.getLast(), r.getRingInput());
-                return null;
-            }
-            client.counters().results.incrementAndGet();
-            signatures.verifyLater(h.hop.address(), h.link, r, r.getStep());
-            h.history.removeIf(sent -> sent.position() >= position);
-            h.history.add(new HopSession.Sent(input, 1, position, got.payload(), outputDigest, r, signatures.of(r)));
-            if (k > 0) hopSteps++;
-            step = Math.max(step, r.getStep());
-            input = got.payload();
-            expected = outputDigest;
-            output = got.payload();
-            lastToken = r.hasRingToken() ? r.getRingToken() : -1;
-        }
-        // Every input up to this one is verified: the digests chain, and this input is the client's own token's.
-        for (HopSession h : hops) {
-            try {
-                h.link.send(Envelope.newBuilder().setRingAck(dev.catena.transport.proto.RingAck.newBuilder()
-                        .setSessionId(ByteString.copyFrom(h.id)).setVerified(position)), null);
-            } catch (TransportException gone) {
-                // the next step finds it gone and fails over
-            }
-        }
-        ringEnd = position + 1;
-        ringVerified++;
-        client.counters().ringVerified.incrementAndGet();
-        chosenToken = lastToken;
-        return output;
-    }
-
-    /** The ring's result of {@code hop} at {@code position}: kept, or the next events'; null when none comes in time. */
-    private ServerLink.Received awaitRing(HopSession hop, int position, long deadline) {
-        while (true) {
-            // What came meanwhile first: a server lost while its results waited here fails this step, not a later one.
-            Event ev = events.poll();
-            if (ev == null) {
-                ServerLink.Received kept = ringResults.take(hop, position);
-                if (kept != null) return kept;
-                try {
-                    ev = events.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new SwarmException("interrupted in the ring step at " + position);
-                }
-            }
-            if (ev == null) return null;
-            if (!hops.contains(ev.from())) continue;
-            String address = ev.from().hop.address();
-            if (ev.received().connectionLost()) {
-                throw new SwarmException.Unreachable("ring step at " + position + ": " + ev.received().header().getError().getMessage(), address, null);
-            }
-            if (ev.received().header().hasError()) {
-                var err = ev.received().header().getError();
-                throw new SwarmException.Refused(address + " refused a step: " + err.getCode() + " " + err.getMessage(), address, err.getCode().name());
-            }
-            ringResults.keep(ev.from(), step & ~0xFFFFFFFFL, ev.received(), ringEnd, ringWindow());
-        }
-    }
-
     /** Ring mode: the token the last server chose after the last step, if the ring ran it; else -1. */
     public int chosenToken() {
-        return chosenToken;
+        return ring.chosenToken();
     }
 
     /**
@@ -496,39 +376,17 @@ public final class RemoteSession implements AutoCloseable {
      * (the client's own head and sampler chose another): the next step, that one again, is the client's own.
      */
     public void rewind() {
-        if (ringEnd < 0) return;
-        proveRingLie();
-        ringEnd = -1;
-        chosenToken = -1;
-        ringVerified--;
-        client.counters().ringVerified.decrementAndGet();
-        ringRewinds++;
-        client.counters().ringRewound.incrementAndGet();
-    }
-
-    /**
-     * The last server's final hidden state and its token disagree: the first server's next ring step, if
-     * it comes soon, names the token and state the last server signed for it, a proof if they are not what it
-     * reported to the client.
-     */
-    private void proveRingLie() {
-        if (ring == null || ringEnd >= ring.stopPosition()) return; // no token was sent on: no next ring step to wait for
-        try {
-            ServerLink.Received next = awaitRing(hops.getFirst(), ringEnd, System.nanoTime() + Math.min(stepTimeout.toNanos(), RING_PROOF_WAIT_NANOS));
-            if (next != null && next.header().getResult().hasRingInput()) proofs.proveRingToken(hops.getLast(), next.header().getResult().getRingInput());
-        } catch (SwarmException failed) {
-            // no proof; the client's own copy of the step comes next, and finds the failure again
-        }
+        ring.rewind();
     }
 
     /** Ring steps accepted after the fact (see README, "Ring mode"). */
     public long ringVerified() {
-        return ringVerified;
+        return ring.verified();
     }
 
     /** Ring steps that disagreed (or stalled) and were re-sent from the client. */
     public long ringRewinds() {
-        return ringRewinds;
+        return ring.rewinds();
     }
 
     private static final long CLOSE_WAIT_MS = 1000;
@@ -536,9 +394,6 @@ public final class RemoteSession implements AutoCloseable {
     private final ResultSignatures signatures;
     /** Proofs against upstream servers whose pushes differed from their results, being assembled. */
     private final UpstreamProofs proofs;
-    /** How long a rewind waits for the first server's next ring step, to prove a lying last server. */
-    private static final long RING_PROOF_WAIT_NANOS = 500_000_000L;
-
 
     private Event poll(long deadline, long s, HopSession awaited) {
         try {
@@ -561,7 +416,7 @@ public final class RemoteSession implements AutoCloseable {
         if (repoint) {
             int k = hops.indexOf(hop);
             if (k >= 0 && k + 1 < hops.size()) st.setNext(hops.get(k + 1).peer());
-            else if (ring != null && k == hops.size() - 1) st.setNext(hops.getFirst().peer()); // the ring closes
+            else if (ring.on() && k == hops.size() - 1) st.setNext(hops.getFirst().peer()); // the ring closes
             else st.setClearNext(true);
         }
         try {
