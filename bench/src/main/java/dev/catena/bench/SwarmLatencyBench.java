@@ -122,7 +122,7 @@ public final class SwarmLatencyBench implements Callable<Integer> {
                     + "marked 'B'): an A/B comparison on a loaded machine.")
     List<String> abOptions;
 
-    @Option(names = "--repeat", defaultValue = "1", description = "Runs of each configuration, interleaved with --tls both (default ${DEFAULT-VALUE}).")
+    @Option(names = "--repeat", defaultValue = "1", description = "Runs of each configuration; within each run the modes (and --tls both) alternate (default ${DEFAULT-VALUE}).")
     int repeat;
 
     @Spec
@@ -200,8 +200,8 @@ public final class SwarmLatencyBench implements Callable<Integer> {
         stdout.println(Report.header());
         for (Scenario sc : scenarios) {
             for (int k : sc.servers()) {
-                for (var mode : modes(passThrough > 0)) {
-                    for (int r = 0; r < repeat; r++) {
+                for (int r = 0; r < repeat; r++) { // the modes alternate within a repeat: their ratios come from runs side by side
+                    for (var mode : modes(passThrough > 0)) {
                         for (boolean withTls : tlsModes) {
                             List<Row> runs = new ArrayList<>();
                             if (processes) {
