@@ -16,11 +16,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * Continuous batching: the sessions' threads hand their steps here and wait; one compute thread runs
  * the decode steps that are ready, up to {@code maxBatch} of them, as one {@link Span#forwardBatch}
  * call (one pass over the weights for all). With {@code wait} above zero, a batch not yet full waits
- * that long for more. At zero, a step of a lone session (the span's recent batches held one step)
+ * that long for more. At zero, a step of a lone session (the span's recent batches held one step, and no other session stepped lately)
  * that finds the span idle runs at once on its own thread as the unbatched server runs it
  * ({@code SpanSession.forward}: no hand-off, no batch, and the compute thread is not woken, so a lone
- * session's latency is unchanged); after batches of several, a batch waits up to a quarter of the last
- * compute (at most {@link #CONVOY_WAIT}) for as many steps; and the steps that arrive while one computes form the next batch. Prefill steps (several tokens) take turns with the decode batches
+ * session's latency is unchanged); after batches of several, or while several sessions step, a batch
+ * waits up to a quarter of the last compute (at most {@link #CONVOY_WAIT}) for as many steps as the last
+ * batch held or as sessions stepped lately; and the steps that arrive while one computes form the next batch. Prefill steps (several tokens) take turns with the decode batches
  * so that neither starves the other; a prefill's turn takes the waiting decode steps along, and a
  * decode batch takes waiting prefills along while their rows stay within {@code maxPrefillRows}
  * (0: prefills run alone), so a long prompt delays the others' decode by one batch at most.
@@ -47,6 +48,15 @@ final class StepBatcher implements AutoCloseable {
      * (so that a lone session after a busy spell waits a few convoy waits at most, then runs at once again).
      */
     private int expected = 1; // guarded by lock
+    /**
+     * When each session last handed in a step, to count the sessions stepping lately: a batch that split
+     * (its steps reached this server over more than the convoy wait) is waited for whole again, not as the
+     * fragment the last batch held. Guarded by lock.
+     */
+    private final java.util.HashMap<dev.catena.api.spi.SpanSession, Long> lastStep = new java.util.HashMap<>();
+    /** Sessions that stepped within {@link #RECENT_COMPUTES} of the last compute's time; guarded by lock. */
+    private int recent = 1;
+    static final int RECENT_COMPUTES = 8;
     /** How long the last step or batch computed; guarded by lock. */
     private long lastComputeNanos;
     private final int maxBatch;
@@ -94,8 +104,9 @@ final class StepBatcher implements AutoCloseable {
         lock.lock();
         try {
             if (closed) throw new IllegalStateException("server is closing");
+            countRecent(session);
             // A lone session's step runs at once; after batches of several, the others' steps are worth a short wait.
-            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && expected <= 1) {
+            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && expected <= 1 && recent <= 1) {
                 computing = true;
                 prefillTurn = n == 1;
             } else {
@@ -184,7 +195,7 @@ final class StepBatcher implements AutoCloseable {
             take(batch);
             // A set wait gathers up to maxBatch; without one, the convoy wait gathers as many as recent batches held.
             long wait = waitNanos > 0 ? waitNanos : Math.min(convoyWaitNanos, lastComputeNanos / 4);
-            int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, expected);
+            int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, Math.max(expected, recent));
             long deadline = System.nanoTime() + wait;
             while (batch.size() < target && wait > 0 && !closed) {
                 long left = deadline - System.nanoTime();
@@ -201,6 +212,15 @@ final class StepBatcher implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Notes {@code session}'s step and counts the sessions that stepped lately (forgetting the others). */
+    private void countRecent(dev.catena.api.spi.SpanSession session) {
+        long now = System.nanoTime();
+        lastStep.put(session, now);
+        long window = Math.max(RECENT_COMPUTES * lastComputeNanos, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1));
+        lastStep.values().removeIf(t -> now - t > window);
+        recent = lastStep.size();
     }
 
     /** Adds waiting decode steps, then waiting prefills whose rows fit within maxPrefillRows, up to maxBatch steps. */

@@ -259,8 +259,43 @@ class StepBatcherTest {
             assertArrayEquals(new float[]{6}, batcher.forward(new Doubling(1), new float[]{3}, 1, 2, true));
             assertEquals(4, span.batches.size(), "a batch of one: " + span.batches);
             waitForIdle(batcher);
+            Thread.sleep(20); // and session 2 stepped longer ago than the window of sessions stepping lately (1 ms here)
             assertArrayEquals(new float[]{8}, batcher.forward(new Doubling(1), new float[]{4}, 1, 3, true));
             assertEquals(4, span.batches.size(), "alone again: at once, outside any batch");
+        }
+    }
+
+    /**
+     * A batch that split on its way (three sessions stepping, the last batch holding one of them) is waited
+     * for whole again: a step waits for the sessions that stepped lately, not for the last batch's size.
+     */
+    @Test
+    void aStepWaitsForTheSessionsSteppingLatelyNotTheLastBatchsFragment() throws Exception {
+        var gate = new CountDownLatch(1);
+        var span = new RecordingSpan(gate);
+        span.computeMillis = 400; // windows of 8 x 400 ms; convoy waits of min(500, 400 / 4) = 100 ms
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 0, new ServerCounters(), Duration.ofMillis(500));
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            // Session 1 alone at once (held), sessions 2 and 3 queue behind it: one batch of two.
+            var held = CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{0}, 1, 0, true), clients);
+            waitForEntered(span);
+            var queued = List.of(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 0, true), clients),
+                    CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(3), new float[]{3}, 1, 0, true), clients));
+            waitForQueued(batcher, 2);
+            gate.countDown();
+            held.get(10, TimeUnit.SECONDS);
+            for (var f : queued) f.get(10, TimeUnit.SECONDS);
+            // Session 2 alone, a batch of one: the last batch's size says 1, yet three sessions stepped lately.
+            assertArrayEquals(new float[]{4}, batcher.forward(new Doubling(2), new float[]{2}, 1, 1, true));
+            waitForIdle(batcher);
+            int before = span.batches.size();
+            var two = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 2, true), clients);
+            Thread.sleep(30);
+            var three = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(3), new float[]{3}, 1, 1, true), clients);
+            two.get(10, TimeUnit.SECONDS);
+            three.get(10, TimeUnit.SECONDS);
+            assertEquals(before + 1, span.batches.size(), "session 2 waited for session 3, one batch: " + span.batches + " from " + before);
+            assertEquals(List.of(1, 1), span.batches.get(before), "session 2 waited for session 3: " + span.batches);
         }
     }
 

@@ -16,9 +16,12 @@ import static dev.catena.ffm.internal.ggml_h.*;
 /** A ggml compute backend (CPU, or a GPU when its module loaded), with the buffers it allocates. */
 public final class GgmlBackend implements AutoCloseable {
     private final NativeHandle handle;
+    private final boolean cpu;
+    private int threads = 1;
 
     private GgmlBackend(NativeHandle handle) {
         this.handle = handle;
+        this.cpu = ggml_backend_dev_type(ggml_backend_get_device(handle.get())) == GGML_BACKEND_DEVICE_TYPE_CPU();
     }
 
     /** The best CPU backend variant ggml loaded, computing with {@code threads} threads. */
@@ -65,7 +68,7 @@ public final class GgmlBackend implements AutoCloseable {
     }
 
     public boolean isCpu() {
-        return ggml_backend_dev_type(device()) == GGML_BACKEND_DEVICE_TYPE_CPU();
+        return cpu;
     }
 
     /**
@@ -115,9 +118,18 @@ public final class GgmlBackend implements AutoCloseable {
                 b -> ggml_backend_buffer_free(b)));
     }
 
-    /** Computes {@code graph}; every tensor in it must be allocated. */
+    /**
+     * Computes {@code graph}; every tensor in it must be allocated. On the CPU it waits for its threads'
+     * share of the processors ({@link CpuComputeGate}).
+     */
     public void compute(MemorySegment graph) {
-        int status = ggml_backend_graph_compute(handle(), graph);
+        int permits = cpu ? CpuComputeGate.acquire(threads) : 0;
+        int status;
+        try {
+            status = ggml_backend_graph_compute(handle(), graph);
+        } finally {
+            CpuComputeGate.release(permits);
+        }
         if (status != GGML_STATUS_SUCCESS()) {
             throw new GgmlException("ggml_backend_graph_compute on " + name(), status);
         }
@@ -135,6 +147,7 @@ public final class GgmlBackend implements AutoCloseable {
                 throw new GgmlException(name() + " has no ggml_backend_set_n_threads");
             }
             ggml_backend_set_n_threads_t.invoke(fn, handle(), threads);
+            this.threads = threads;
         }
     }
 

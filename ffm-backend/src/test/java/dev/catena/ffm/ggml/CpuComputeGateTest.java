@@ -1,0 +1,70 @@
+package dev.catena.ffm.ggml;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Computes whose threads would exceed the processors queue; those that fit run side by side. */
+class CpuComputeGateTest {
+    private static final int PROCESSORS = Runtime.getRuntime().availableProcessors();
+
+    @Test
+    void computesUsingEveryProcessorRunOneAtATime() throws Exception {
+        AtomicInteger inside = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        try (var pool = Executors.newFixedThreadPool(4)) {
+            List<Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                // More threads than processors is clamped to all of them, not a wait that never ends.
+                int threads = i % 2 == 0 ? PROCESSORS : PROCESSORS + 3;
+                done.add(pool.submit(() -> {
+                    for (int round = 0; round < 5; round++) {
+                        int permits = CpuComputeGate.acquire(threads);
+                        try {
+                            most.accumulateAndGet(inside.incrementAndGet(), Math::max);
+                            Thread.sleep(5);
+                            inside.decrementAndGet();
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        } finally {
+                            CpuComputeGate.release(permits);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) f.get(30, TimeUnit.SECONDS);
+        }
+        assertEquals(1, most.get(), "computes that each take every processor overlapped");
+    }
+
+    @Test
+    void computesThatFitTheProcessorsRunSideBySide() throws Exception {
+        int side = Math.min(PROCESSORS, 4);
+        CountDownLatch allInside = new CountDownLatch(side);
+        try (var pool = Executors.newFixedThreadPool(side)) {
+            List<Future<Boolean>> met = new ArrayList<>();
+            for (int i = 0; i < side; i++) {
+                met.add(pool.submit(() -> {
+                    int permits = CpuComputeGate.acquire(1);
+                    try {
+                        allInside.countDown();
+                        return allInside.await(10, TimeUnit.SECONDS);
+                    } finally {
+                        CpuComputeGate.release(permits);
+                    }
+                }));
+            }
+            for (Future<Boolean> f : met) assertTrue(f.get(30, TimeUnit.SECONDS), side + " one-thread computes did not run at once");
+        }
+    }
+}
