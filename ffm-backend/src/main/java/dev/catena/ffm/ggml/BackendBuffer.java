@@ -1,6 +1,7 @@
 package dev.catena.ffm.ggml;
 
 import dev.catena.ffm.natives.NativeHandle;
+import dev.catena.ffm.natives.ZeroPages;
 
 import java.lang.foreign.MemorySegment;
 
@@ -22,11 +23,19 @@ public final class BackendBuffer implements AutoCloseable {
         return buffer;
     }
 
-    /** Allocates every tensor of {@code ctx} in one buffer of type {@code buft}, zeroed. */
+    /**
+     * Allocates every tensor of {@code ctx} in one buffer of type {@code buft}, zeroed: in host memory by
+     * the kernel's zero pages, so that memory never written is neither cleared nor resident ({@link ZeroPages}).
+     * Only ggml's plain CPU buffers (malloc'd) are zeroed so: other host buffers (a GPU's pinned host
+     * memory) must keep their pages.
+     */
     public static BackendBuffer zeroed(GgmlContext ctx, MemorySegment buft, String what) {
         var buffer = new BackendBuffer(new NativeHandle(what,
                 ggml_backend_alloc_ctx_tensors_from_buft(ctx.handle(), buft), b -> ggml_backend_buffer_free(b)));
-        ggml_backend_buffer_clear(buffer.handle.get(), (byte) 0);
+        MemorySegment b = buffer.handle.get();
+        if (!buft.equals(ggml_backend_cpu_buffer_type()) || !ZeroPages.zero(ggml_backend_buffer_get_base(b), ggml_backend_buffer_get_size(b))) {
+            ggml_backend_buffer_clear(b, (byte) 0);
+        }
         return buffer;
     }
 

@@ -119,17 +119,27 @@ public final class GgmlBackend implements AutoCloseable {
     }
 
     /**
-     * Computes {@code graph}; every tensor in it must be allocated. On the CPU it waits for its threads'
-     * share of the processors ({@link CpuComputeGate}).
+     * Computes a graph of many ops (a span's blocks); every tensor in it must be allocated. On the CPU it
+     * waits for its threads' share of the processors ({@link CpuComputeGate}): each op ends at a barrier
+     * of ggml's spinning workers, and such graphs lose a time slice per barrier when the workers of
+     * several computes outnumber the processors.
      */
     public void compute(MemorySegment graph) {
         int permits = cpu ? CpuComputeGate.acquire(threads) : 0;
-        int status;
         try {
-            status = ggml_backend_graph_compute(handle(), graph);
+            computeUngated(graph);
         } finally {
             CpuComputeGate.release(permits);
         }
+    }
+
+    /**
+     * Computes a graph of a few large ops (a model head's norm and matmul) at once, beside whatever else
+     * computes: few barriers, so little lost to sharing the processors; gated, many clients' heads in one
+     * process queued in turn with a server's span and kept its batches from forming (BENCHMARKS.md).
+     */
+    public void computeUngated(MemorySegment graph) {
+        int status = ggml_backend_graph_compute(handle(), graph);
         if (status != GGML_STATUS_SUCCESS()) {
             throw new GgmlException("ggml_backend_graph_compute on " + name(), status);
         }

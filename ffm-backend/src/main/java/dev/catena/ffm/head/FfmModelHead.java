@@ -130,7 +130,7 @@ public final class FfmModelHead implements ModelHead {
         return embedRunner.run(tokens.length, ctx -> HeadGraphs.embed(ctx, embeddings.get(TOKEN_EMBD), tokens.length),
                 (g, b) -> {
                     HostCopies.write(g.ids(), tokens, tokens.length);
-                    b.compute(g.graph());
+                    b.computeUngated(g.graph());
                     return HostCopies.readF32(g.output());
                 });
     }
@@ -149,7 +149,7 @@ public final class FfmModelHead implements ModelHead {
                 outputs.get(outputName), hp.rmsEps(), hp.nEmbd(), n, rowIds.length), (g, b) -> {
             HostCopies.write(g.hidden(), hidden, hidden.length);
             HostCopies.write(g.rows(), rowIds, rowIds.length);
-            b.compute(g.graph());
+            b.computeUngated(g.graph());
             return HostCopies.readF32(g.output());
         });
     }

@@ -54,7 +54,7 @@ public final class OldHeadPath implements AutoCloseable {
                 MemorySegment ids = arena.allocateFrom(ValueLayout.JAVA_INT, tokens);
                 ggml_backend_tensor_set(g.ids(), ids, 0, ids.byteSize());
                 t[2] = System.nanoTime();
-                b.compute(g.graph());
+                b.computeUngated(g.graph());
                 t[3] = System.nanoTime();
                 float[] r = stagedRead(g.output());
                 t[4] = System.nanoTime();
@@ -81,7 +81,7 @@ public final class OldHeadPath implements AutoCloseable {
                 MemorySegment ids = arena.allocateFrom(ValueLayout.JAVA_INT, new int[]{0});
                 ggml_backend_tensor_set(g.rows(), ids, 0, ids.byteSize());
                 t[2] = System.nanoTime();
-                b.compute(g.graph());
+                b.computeUngated(g.graph());
                 t[3] = System.nanoTime();
                 float[] r = stagedRead(g.output());
                 t[4] = System.nanoTime();

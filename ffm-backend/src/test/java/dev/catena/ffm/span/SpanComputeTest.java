@@ -165,6 +165,32 @@ class SpanComputeTest {
         }
     }
 
+    /**
+     * A session's KV cache is zeroed by the kernel's zero pages: sessions opened and never stepped (an open
+     * flood) are not resident. Before, each open cleared its whole cache, and made it resident.
+     */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledOnOs(org.junit.jupiter.api.condition.OS.LINUX)
+    void anUnusedSessionsKvIsNotResident() throws Exception {
+        try (var span = (FfmSpan) dev.catena.ffm.FfmSpanBackend.instance()
+                .openSpan(TestModels.stories260K(), 0, 5, SpanOptions.cpu(1))) {
+            var options = new SessionOptions(32768, SessionOptions.KvType.F32); // 5 x 2 x 32 x 4 B x 32768 = 40 MiB
+            long before = residentBytes();
+            List<dev.catena.api.spi.SpanSession> open = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) open.add(span.openSession(options));
+            long grown = residentBytes() - before;
+            long kv = 4 * open.getFirst().kvBytes();
+            assertTrue(grown < kv / 4, "opening " + kv + " bytes of KV made " + grown + " bytes resident");
+            open.forEach(dev.catena.api.spi.SpanSession::close);
+            assertEquals(0, span.kvBytesInUse());
+        }
+    }
+
+    private static long residentBytes() throws java.io.IOException {
+        String[] statm = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/statm")).trim().split(" ");
+        return Long.parseLong(statm[1]) * 4096;
+    }
+
     @Test
     void closingASessionWhileOtherThreadsStepItIsSafe() throws Exception {
         try (var chain = new Chain(TestModels.stories260K(), new int[]{0, 5}, SessionOptions.of(256), 1)) {
