@@ -9,6 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -54,9 +57,15 @@ final class StepBatcher implements AutoCloseable {
      * fragment the last batch held. Guarded by lock.
      */
     private final java.util.HashMap<dev.catena.api.spi.SpanSession, Long> lastStep = new java.util.HashMap<>();
-    /** Sessions that stepped within {@link #RECENT_COMPUTES} of the last compute's time; guarded by lock. */
+    /** Sessions that stepped within {@link #RECENT_COMPUTES} of the last compute's time (at most 1 s); guarded by lock. */
     private int recent = 1;
     static final int RECENT_COMPUTES = 8;
+    /**
+     * The most of {@link #recent} a batch waits for: what the last convoy wait that fell short gathered,
+     * doubled by each wait that got its batch whole. Sessions that step but never arrive together (too far
+     * apart) then run at once again, not after a wait every step. Guarded by lock.
+     */
+    private int recentCap;
     /** How long the last step or batch computed; guarded by lock. */
     private long lastComputeNanos;
     private final int maxBatch;
@@ -95,6 +104,7 @@ final class StepBatcher implements AutoCloseable {
         this.maxBatch = maxBatch;
         this.waitNanos = wait.toNanos();
         this.counters = counters;
+        this.recentCap = maxBatch;
         this.worker = Thread.ofPlatform().daemon().name("catena-batch").start(this::work);
     }
 
@@ -106,7 +116,7 @@ final class StepBatcher implements AutoCloseable {
             if (closed) throw new IllegalStateException("server is closing");
             countRecent(session);
             // A lone session's step runs at once; after batches of several, the others' steps are worth a short wait.
-            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && expected <= 1 && recent <= 1) {
+            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && expected <= 1 && lately() <= 1) {
                 computing = true;
                 prefillTurn = n == 1;
             } else {
@@ -195,7 +205,7 @@ final class StepBatcher implements AutoCloseable {
             take(batch);
             // A set wait gathers up to maxBatch; without one, the convoy wait gathers as many as recent batches held.
             long wait = waitNanos > 0 ? waitNanos : Math.min(convoyWaitNanos, lastComputeNanos / 4);
-            int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, Math.max(expected, recent));
+            int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, Math.max(expected, lately()));
             long deadline = System.nanoTime() + wait;
             while (batch.size() < target && wait > 0 && !closed) {
                 long left = deadline - System.nanoTime();
@@ -208,6 +218,9 @@ final class StepBatcher implements AutoCloseable {
                 }
                 take(batch);
             }
+            if (waitNanos == 0 && wait > 0 && target > 1) {
+                recentCap = batch.size() < target ? batch.size() : Math.min(maxBatch, 2 * recentCap);
+            }
             return batch;
         } finally {
             lock.unlock();
@@ -217,10 +230,18 @@ final class StepBatcher implements AutoCloseable {
     /** Notes {@code session}'s step and counts the sessions that stepped lately (forgetting the others). */
     private void countRecent(dev.catena.api.spi.SpanSession session) {
         long now = System.nanoTime();
+        if (lastStep.size() >= 4 * maxBatch) {
+            lastStep.clear(); // many sessions stepping: the target is maxBatch anyway; keeps the scan short
+        }
         lastStep.put(session, now);
-        long window = Math.max(RECENT_COMPUTES * lastComputeNanos, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1));
+        long window = Math.clamp(RECENT_COMPUTES * lastComputeNanos, MILLISECONDS.toNanos(1), SECONDS.toNanos(1));
         lastStep.values().removeIf(t -> now - t > window);
         recent = lastStep.size();
+    }
+
+    /** The sessions stepping lately that a batch waits for. */
+    private int lately() {
+        return Math.min(recent, recentCap);
     }
 
     /** Adds waiting decode steps, then waiting prefills whose rows fit within maxPrefillRows, up to maxBatch steps. */

@@ -266,36 +266,55 @@ class StepBatcherTest {
     }
 
     /**
-     * A batch that split on its way (three sessions stepping, the last batch holding one of them) is waited
-     * for whole again: a step waits for the sessions that stepped lately, not for the last batch's size.
+     * A batch that split on its way is waited for whole again: after a lone step (the last batch held one),
+     * a step waits for the other sessions that stepped lately, not only for as many as the last batch held.
      */
     @Test
     void aStepWaitsForTheSessionsSteppingLatelyNotTheLastBatchsFragment() throws Exception {
         var gate = new CountDownLatch(1);
         var span = new RecordingSpan(gate);
-        span.computeMillis = 400; // windows of 8 x 400 ms; convoy waits of min(500, 400 / 4) = 100 ms
         try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 0, new ServerCounters(), Duration.ofMillis(500));
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
-            // Session 1 alone at once (held), sessions 2 and 3 queue behind it: one batch of two.
+            // Session 1 steps alone for 600 ms: windows of 8 x 600 ms (at most 1 s), convoy waits of 150 ms.
             var held = CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{0}, 1, 0, true), clients);
             waitForEntered(span);
-            var queued = List.of(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 0, true), clients),
-                    CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(3), new float[]{3}, 1, 0, true), clients));
-            waitForQueued(batcher, 2);
+            Thread.sleep(600);
             gate.countDown();
             held.get(10, TimeUnit.SECONDS);
-            for (var f : queued) f.get(10, TimeUnit.SECONDS);
-            // Session 2 alone, a batch of one: the last batch's size says 1, yet three sessions stepped lately.
-            assertArrayEquals(new float[]{4}, batcher.forward(new Doubling(2), new float[]{2}, 1, 1, true));
             waitForIdle(batcher);
-            int before = span.batches.size();
-            var two = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 2, true), clients);
+            // The last batch held one step, but session 1 stepped lately: session 2 waits, and session 3 joins it.
+            var two = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(2), new float[]{2}, 1, 0, true), clients);
             Thread.sleep(30);
-            var three = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(3), new float[]{3}, 1, 1, true), clients);
-            two.get(10, TimeUnit.SECONDS);
-            three.get(10, TimeUnit.SECONDS);
-            assertEquals(before + 1, span.batches.size(), "session 2 waited for session 3, one batch: " + span.batches + " from " + before);
-            assertEquals(List.of(1, 1), span.batches.get(before), "session 2 waited for session 3: " + span.batches);
+            var three = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(3), new float[]{3}, 1, 0, true), clients);
+            assertArrayEquals(new float[]{4}, two.get(10, TimeUnit.SECONDS));
+            assertArrayEquals(new float[]{6}, three.get(10, TimeUnit.SECONDS));
+            assertEquals(List.of(List.of(1), List.of(1, 1)), span.batches, "sessions 2 and 3 in one batch");
+        }
+    }
+
+    /**
+     * Sessions that step but never arrive together are not waited for every step: once a wait for them
+     * falls short, a lone step runs at once again.
+     */
+    @Test
+    void sessionsThatNeverArriveTogetherAreNotWaitedForAgain() throws Exception {
+        var gate = new CountDownLatch(1);
+        var span = new RecordingSpan(gate);
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 0, new ServerCounters(), Duration.ofMillis(500))) {
+            var held = CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{0}, 1, 0, true));
+            waitForEntered(span);
+            Thread.sleep(200);
+            gate.countDown();
+            held.get(10, TimeUnit.SECONDS);
+            waitForIdle(batcher);
+            span.computeMillis = 200; // session 1 still counts as stepping lately after this batch (8 x 200 ms)
+            // Session 2 waits for session 1 (stepped lately), which does not come: a batch of one after the wait.
+            assertArrayEquals(new float[]{4}, batcher.forward(new Doubling(2), new float[]{2}, 1, 0, true));
+            assertEquals(2, span.batches.size(), "a batch of one after the wait: " + span.batches);
+            waitForIdle(batcher);
+            // The next runs at once, outside any batch, though session 1 still counts as stepping lately.
+            assertArrayEquals(new float[]{6}, batcher.forward(new Doubling(2), new float[]{3}, 1, 1, true));
+            assertEquals(2, span.batches.size(), "at once: " + span.batches);
         }
     }
 

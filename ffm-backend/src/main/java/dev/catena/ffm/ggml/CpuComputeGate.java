@@ -3,15 +3,17 @@ package dev.catena.ffm.ggml;
 import java.util.concurrent.Semaphore;
 
 /**
- * Keeps the ggml CPU threads computing at once, across every span and head of this process, within
- * the machine's processors.
+ * Keeps the ggml CPU threads computing spans' graphs at once in this process within the machine's
+ * processors (model heads are not held back: {@link GgmlBackend#computeUngated}).
  *
  * <p>ggml's CPU workers spin at their barriers. When several spans of one process compute together
  * (a local swarm, or one process hosting several servers, serving many clients) with more threads in
  * all than processors, a worker spins while the sibling it waits for is descheduled, and every
  * barrier costs a time slice: 8 clients through 3 two-thread servers on 2 processors ran at 0.4x
  * one client's tokens/s. A compute takes as many permits as it has threads (at most all of them),
- * so computes that fit run side by side and the rest queue, fairly, in arrival order.
+ * so computes that fit run side by side and the rest queue, fairly, in arrival order. A long compute
+ * (a long prompt's prefill, a spot check's replay) holds its share until it ends, where spans used to
+ * share the processors with it.
  *
  * <p>The permits are {@value #PROPERTY} when set (0 turns the gate off), else the processors the
  * JVM sees.

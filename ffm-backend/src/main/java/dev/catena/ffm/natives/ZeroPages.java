@@ -17,14 +17,19 @@ import java.lang.invoke.MethodHandle;
  */
 public final class ZeroPages {
     private static final int MADV_DONTNEED = 4; // Linux's value, the only kernel this is used on
-    private static final long PAGE = 4096;
+    private static final int SC_PAGESIZE = 30; // Linux's _SC_PAGESIZE
     private static final MethodHandle MADVISE = lookup();
+    /** The kernel's page size (4 KiB on x86-64, 16 or 64 KiB elsewhere): madvise rounds to it. */
+    private static final long PAGE = MADVISE == null ? 0 : pageSize();
 
     private ZeroPages() {
     }
 
     private static MethodHandle lookup() {
-        if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
+        // glibc's malloc on huge pages (a tunable): madvise would round a range's end down to a huge page,
+        // and leave what lies between unzeroed; clear such memory by hand.
+        if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")
+                || String.valueOf(System.getenv("GLIBC_TUNABLES")).contains("hugetlb")) {
             return null;
         }
         Linker linker = Linker.nativeLinker();
@@ -34,13 +39,28 @@ public final class ZeroPages {
                 .orElse(null);
     }
 
+    private static long pageSize() {
+        Linker linker = Linker.nativeLinker();
+        try {
+            MethodHandle sysconf = linker.downcallHandle(linker.defaultLookup().find("sysconf").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+            long page = (long) sysconf.invokeExact(SC_PAGESIZE);
+            return page > 0 && Long.bitCount(page) == 1 ? page : 0;
+        } catch (Throwable t) {
+            return 0;
+        }
+    }
+
     /**
      * Zeroes {@code bytes} of private anonymous memory (the process's own heap or mappings: malloc'd) at
      * {@code address}; false when it could not, having written nothing.
      */
     public static boolean zero(MemorySegment address, long bytes) {
-        if (MADVISE == null || bytes <= 0) {
-            return MADVISE != null;
+        if (MADVISE == null || PAGE == 0) {
+            return false;
+        }
+        if (bytes <= 0) {
+            return true;
         }
         MemorySegment memory = address.reinterpret(bytes);
         long start = address.address();
