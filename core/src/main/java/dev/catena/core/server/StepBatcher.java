@@ -9,9 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static java.util.concurrent.TimeUnit.MILLISECONDS;
-import static java.util.concurrent.TimeUnit.SECONDS;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -19,12 +16,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * Continuous batching: the sessions' threads hand their steps here and wait; one compute thread runs
  * the decode steps that are ready, up to {@code maxBatch} of them, as one {@link Span#forwardBatch}
  * call (one pass over the weights for all). With {@code wait} above zero, a batch not yet full waits
- * that long for more. At zero, a step of a lone session (the span's recent batches held one step, and no other session stepped lately)
- * that finds the span idle runs at once on its own thread as the unbatched server runs it
+ * that long for more. At zero, a step of a lone session (the span's recent batches held one step, and
+ * no other session stepped lately: {@link SessionsSteppingLately}) that finds the span idle runs at once on its own thread as the unbatched server runs it
  * ({@code SpanSession.forward}: no hand-off, no batch, and the compute thread is not woken, so a lone
  * session's latency is unchanged); after batches of several, or while several sessions step, a batch
  * waits up to a quarter of the last compute (at most {@link #CONVOY_WAIT}) for as many steps as the last
- * batch held or as sessions stepped lately; and the steps that arrive while one computes form the next batch. Prefill steps (several tokens) take turns with the decode batches
+ * batch held or as sessions stepped lately; and the steps that arrive while one computes form the next
+ * batch. Prefill steps (several tokens) take turns with the decode batches
  * so that neither starves the other; a prefill's turn takes the waiting decode steps along, and a
  * decode batch takes waiting prefills along while their rows stay within {@code maxPrefillRows}
  * (0: prefills run alone), so a long prompt delays the others' decode by one batch at most.
@@ -51,21 +49,7 @@ final class StepBatcher implements AutoCloseable {
      * (so that a lone session after a busy spell waits a few convoy waits at most, then runs at once again).
      */
     private int expected = 1; // guarded by lock
-    /**
-     * When each session last handed in a step, to count the sessions stepping lately: a batch that split
-     * (its steps reached this server over more than the convoy wait) is waited for whole again, not as the
-     * fragment the last batch held. Guarded by lock.
-     */
-    private final java.util.HashMap<dev.catena.api.spi.SpanSession, Long> lastStep = new java.util.HashMap<>();
-    /** Sessions that stepped within {@link #RECENT_COMPUTES} of the last compute's time (at most 1 s); guarded by lock. */
-    private int recent = 1;
-    static final int RECENT_COMPUTES = 8;
-    /**
-     * The most of {@link #recent} a batch waits for: what the last convoy wait that fell short gathered,
-     * doubled by each wait that got its batch whole. Sessions that step but never arrive together (too far
-     * apart) then run at once again, not after a wait every step. Guarded by lock.
-     */
-    private int recentCap;
+    private final SessionsSteppingLately lately; // guarded by lock
     /** How long the last step or batch computed; guarded by lock. */
     private long lastComputeNanos;
     private final int maxBatch;
@@ -104,7 +88,7 @@ final class StepBatcher implements AutoCloseable {
         this.maxBatch = maxBatch;
         this.waitNanos = wait.toNanos();
         this.counters = counters;
-        this.recentCap = maxBatch;
+        this.lately = new SessionsSteppingLately(maxBatch);
         this.worker = Thread.ofPlatform().daemon().name("catena-batch").start(this::work);
     }
 
@@ -114,9 +98,9 @@ final class StepBatcher implements AutoCloseable {
         lock.lock();
         try {
             if (closed) throw new IllegalStateException("server is closing");
-            countRecent(session);
+            lately.stepped(session, lastComputeNanos);
             // A lone session's step runs at once; after batches of several, the others' steps are worth a short wait.
-            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && expected <= 1 && lately() <= 1) {
+            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && expected <= 1 && lately.toWaitFor() <= 1) {
                 computing = true;
                 prefillTurn = n == 1;
             } else {
@@ -205,7 +189,7 @@ final class StepBatcher implements AutoCloseable {
             take(batch);
             // A set wait gathers up to maxBatch; without one, the convoy wait gathers as many as recent batches held.
             long wait = waitNanos > 0 ? waitNanos : Math.min(convoyWaitNanos, lastComputeNanos / 4);
-            int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, Math.max(expected, lately()));
+            int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, Math.max(expected, lately.toWaitFor()));
             long deadline = System.nanoTime() + wait;
             while (batch.size() < target && wait > 0 && !closed) {
                 long left = deadline - System.nanoTime();
@@ -219,29 +203,12 @@ final class StepBatcher implements AutoCloseable {
                 take(batch);
             }
             if (waitNanos == 0 && wait > 0 && target > 1) {
-                recentCap = batch.size() < target ? batch.size() : Math.min(maxBatch, 2 * recentCap);
+                lately.waited(target, batch.size());
             }
             return batch;
         } finally {
             lock.unlock();
         }
-    }
-
-    /** Notes {@code session}'s step and counts the sessions that stepped lately (forgetting the others). */
-    private void countRecent(dev.catena.api.spi.SpanSession session) {
-        long now = System.nanoTime();
-        if (lastStep.size() >= 4 * maxBatch) {
-            lastStep.clear(); // many sessions stepping: the target is maxBatch anyway; keeps the scan short
-        }
-        lastStep.put(session, now);
-        long window = Math.clamp(RECENT_COMPUTES * lastComputeNanos, MILLISECONDS.toNanos(1), SECONDS.toNanos(1));
-        lastStep.values().removeIf(t -> now - t > window);
-        recent = lastStep.size();
-    }
-
-    /** The sessions stepping lately that a batch waits for. */
-    private int lately() {
-        return Math.min(recent, recentCap);
     }
 
     /** Adds waiting decode steps, then waiting prefills whose rows fit within maxPrefillRows, up to maxBatch steps. */
