@@ -98,7 +98,7 @@ final class StepBatcher implements AutoCloseable {
         lock.lock();
         try {
             if (closed) throw new IllegalStateException("server is closing");
-            lately.stepped(session, lastComputeNanos);
+            if (waitNanos == 0) lately.stepped(session, lastComputeNanos); // a set wait gathers up to maxBatch anyway
             // A lone session's step runs at once; after batches of several, the others' steps are worth a short wait.
             if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && expected <= 1 && lately.toWaitFor() <= 1) {
                 computing = true;

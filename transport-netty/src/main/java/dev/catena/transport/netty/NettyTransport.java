@@ -41,9 +41,7 @@ import java.util.ArrayList;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * TCP through Netty: epoll or NIO event loops, {@code TCP_NODELAY} and {@code SO_KEEPALIVE} on every
@@ -68,11 +66,7 @@ public final class NettyTransport implements Transport {
     private final InboundBudget inboundBudget;
     /** Null over plain TCP. */
     private final TlsEngines tls;
-    /** Accepted connections open now, in total and per remote host, for the caps. */
-    private final AtomicInteger acceptedOpen = new AtomicInteger();
-    private final ConcurrentHashMap<String, Integer> acceptedPerHost = new ConcurrentHashMap<>();
-    /** Accepted connections that have not delivered a whole frame yet, oldest first: the first to go at the total cap. */
-    private final ConcurrentLinkedDeque<Channel> silent = new ConcurrentLinkedDeque<>();
+    private final ConnectionCaps caps;
     private volatile boolean closed;
 
     /** A transport on epoll when {@code epoll} (which must then be available), else on NIO. */
@@ -81,6 +75,7 @@ public final class NettyTransport implements Transport {
         this.epoll = epoll;
         this.inboundBudget = new InboundBudget(config.inboundBudgetBytes(), counters);
         this.tls = config.tls() == null ? null : new TlsEngines(config.tls());
+        this.caps = new ConnectionCaps(config, counters, ch -> ch.attr(CONNECTION).get());
         int threads = config.ioThreads() > 0 ? config.ioThreads() : Runtime.getRuntime().availableProcessors();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.group = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("catena-netty", true), io);
@@ -114,7 +109,7 @@ public final class NettyTransport implements Transport {
                             ch.close();
                             return;
                         }
-                        if (!admit(ch)) {
+                        if (!caps.admit(ch)) {
                             counters.refusedConnection();
                             ch.close(); // excess connections cost an accept and a close, nothing more
                             return;
@@ -222,50 +217,10 @@ public final class NettyTransport implements Transport {
             channels.add(ch);
             if (closed) ch.close(); // close() may have closed the group just before it was added
         }
-        Runnable firstFrame = null;
-        if (accepted) {
-            silent.add(ch);
-            ch.closeFuture().addListener(closed -> silent.remove(ch));
-            firstFrame = () -> silent.remove(ch);
-        }
+        Runnable firstFrame = accepted ? caps.silentUntilFirstFrame(ch) : null;
         ch.pipeline().addLast("frames", new FrameSplitter(connection, config.maxFrameBytes(), inboundBudget, counters,
                 config.frameTimeout(), accepted ? config.helloTimeout() : null, firstFrame));
         ch.pipeline().addLast("connection", connection.inbound());
-    }
-
-    /**
-     * Counts {@code ch} against the connection caps, released when it closes; false when over a cap.
-     * At the total cap the oldest accepted connection that has not sent a whole frame yet is closed to
-     * make room, so thousands of silent connections from many hosts cannot keep an honest client out
-     * (issue 14's attack suite found them doing so until their Hello timeouts); only when every
-     * connection has spoken is the new one refused.
-     */
-    private boolean admit(Channel ch) {
-        String host = ((InetSocketAddress) ch.remoteAddress()).getAddress().getHostAddress();
-        int total = acceptedOpen.incrementAndGet();
-        int fromHost = acceptedPerHost.merge(host, 1, Integer::sum);
-        ch.closeFuture().addListener(closed -> {
-            acceptedOpen.decrementAndGet();
-            acceptedPerHost.computeIfPresent(host, (h, n) -> n == 1 ? null : n - 1);
-        });
-        if (config.maxConnectionsPerAddress() != 0 && fromHost > config.maxConnectionsPerAddress()) {
-            return false;
-        }
-        return config.maxConnections() == 0 || total <= config.maxConnections() || closeOldestSilent();
-    }
-
-    /** Closes the oldest accepted connection still open that has sent no whole frame; false when there is none. */
-    private boolean closeOldestSilent() {
-        for (Channel victim; (victim = silent.pollFirst()) != null; ) {
-            NettyConnection c = victim.attr(CONNECTION).get();
-            if (victim.isActive() && c != null) {
-                counters.refusedConnection();
-                c.fail(new TransportException("closed " + c.remoteAddress() + ", which had sent nothing, to admit a new "
-                        + "connection at the cap of " + config.maxConnections()));
-                return true;
-            }
-        }
-        return false;
     }
 
     @Override
