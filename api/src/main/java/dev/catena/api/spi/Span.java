@@ -54,6 +54,17 @@ public interface Span extends AutoCloseable {
         return steps.stream().map(BatchStep::forwardAlone).toList();
     }
 
+    /**
+     * Waits until this span may compute at once (the device's share it computes with is free), and keeps that
+     * share for the calling thread until the turn is closed: {@link #forwardBatch} within it does not wait again.
+     * A batching server takes its turn before it takes the steps of a batch, so that steps arriving while the
+     * device was busy with other spans of the process join the batch rather than wait for the next one. The
+     * default, for devices whose computes never wait for each other, holds nothing.
+     */
+    default ComputeTurn awaitComputeTurn() {
+        return ComputeTurn.NONE;
+    }
+
     @Override
     void close();
 }

@@ -25,7 +25,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * batch. Prefill steps (several tokens) take turns with the decode batches
  * so that neither starves the other; a prefill's turn takes the waiting decode steps along, and a
  * decode batch takes waiting prefills along while their rows stay within {@code maxPrefillRows}
- * (0: prefills run alone), so a long prompt delays the others' decode by one batch at most.
+ * (0: prefills run alone), so a long prompt delays the others' decode by one batch at most. A batch
+ * is topped up with the steps that came while it waited for the span's turn on its device
+ * ({@link Span#awaitComputeTurn}: processors shared with the other spans of this process).
  */
 final class StepBatcher implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(StepBatcher.class.getName());
@@ -165,7 +167,23 @@ final class StepBatcher implements AutoCloseable {
         while (true) {
             List<Pending> batch = next();
             if (batch == null) return;
-            run(batch);
+            // The span's turn on its device first (other spans of this process may hold the processors), then the
+            // steps that arrived meanwhile: they join this batch rather than wait for the next one.
+            try (var turn = span.awaitComputeTurn()) {
+                topUp(batch);
+                run(batch);
+            }
+        }
+    }
+
+    /** Adds the steps that arrived while the batch waited for its turn (a prefill that runs alone stays alone). */
+    private void topUp(List<Pending> batch) {
+        if (maxPrefillRows == 0 && batch.getFirst().step().n() > 1) return;
+        lock.lock();
+        try {
+            take(batch);
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -79,8 +79,26 @@ class StepBatcherTest {
         volatile boolean fail;
         volatile long computeMillis; // how long each batch takes
 
+        /** When set, a turn on the device ({@link #awaitComputeTurn}) waits for it, after counting down {@link #awaitingTurn}. */
+        volatile CountDownLatch deviceFree;
+        final CountDownLatch awaitingTurn = new CountDownLatch(1);
+        final java.util.concurrent.atomic.AtomicInteger turnsClosed = new java.util.concurrent.atomic.AtomicInteger();
+
         RecordingSpan(CountDownLatch gate) {
             this.gate = gate;
+        }
+
+        @Override
+        public dev.catena.api.spi.ComputeTurn awaitComputeTurn() {
+            CountDownLatch free = deviceFree;
+            if (free == null) return dev.catena.api.spi.ComputeTurn.NONE;
+            awaitingTurn.countDown();
+            try {
+                free.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return turnsClosed::incrementAndGet;
         }
 
         @Override
@@ -110,6 +128,30 @@ class StepBatcherTest {
         @Override public SpanSession openSession(SessionOptions options) { throw new UnsupportedOperationException(); }
         @Override public long kvBytesFor(SessionOptions options) { return 0; }
         @Override public void close() { }
+    }
+
+    @Test
+    void stepsArrivingWhileTheBatchWaitsForTheDeviceJoinIt() throws Exception {
+        var span = new RecordingSpan(new CountDownLatch(0));
+        span.deviceFree = new CountDownLatch(1); // another span of the process holds the processors
+        try (var batcher = new StepBatcher(span, 8, Duration.ofMillis(1), new ServerCounters());
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<CompletableFuture<float[]>> results = new ArrayList<>();
+            results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(0), new float[]{0}, 1, 0, true), clients));
+            assertTrue(span.awaitingTurn.await(10, TimeUnit.SECONDS), "the batch of one never asked for the device");
+            for (int s = 1; s < 4; s++) {
+                float[] in = {s};
+                int id = s;
+                results.add(CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(id), in, 1, 0, true), clients));
+            }
+            waitForQueued(batcher, 3);
+            span.deviceFree.countDown();
+            for (int s = 0; s < 4; s++) {
+                assertArrayEquals(new float[]{2 * s}, results.get(s).get(10, TimeUnit.SECONDS), "session " + s + "'s own result");
+            }
+            assertEquals(List.of(List.of(1, 1, 1, 1)), span.batches, "the steps that came during the wait for the device ran with it");
+            assertEquals(1, span.turnsClosed.get(), "the turn was given back");
+        }
     }
 
     @Test

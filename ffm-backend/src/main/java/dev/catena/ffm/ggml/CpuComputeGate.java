@@ -24,22 +24,33 @@ public final class CpuComputeGate {
 
     private static final int PERMITS = Integer.getInteger(PROPERTY, Runtime.getRuntime().availableProcessors());
     private static final Semaphore GATE = PERMITS > 0 ? new Semaphore(PERMITS, true) : null;
+    /** Permits the current thread holds (a turn taken before its compute: {@link GgmlBackend#awaitTurn}). */
+    private static final ThreadLocal<int[]> HELD = ThreadLocal.withInitial(() -> new int[1]);
 
     private CpuComputeGate() {
     }
 
-    /** Waits until {@code threads} of the processors are free; returns the permits to {@link #release}. */
+    /**
+     * Waits until {@code threads} of the processors are free; returns the permits to {@link #release}. A thread
+     * that already holds permits takes none (0): its compute runs within the turn it holds.
+     */
     static int acquire(int threads) {
         if (GATE == null) {
             return 0;
         }
+        int[] held = HELD.get();
+        if (held[0] > 0) {
+            return 0;
+        }
         int permits = Math.min(Math.max(threads, 1), PERMITS);
         GATE.acquireUninterruptibly(permits);
+        held[0] = permits;
         return permits;
     }
 
     static void release(int permits) {
         if (permits > 0) {
+            HELD.get()[0] = 0;
             GATE.release(permits);
         }
     }

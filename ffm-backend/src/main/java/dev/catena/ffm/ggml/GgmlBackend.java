@@ -134,6 +134,19 @@ public final class GgmlBackend implements AutoCloseable {
     }
 
     /**
+     * This backend's share of the processors, taken now and held by this thread until the turn closes ({@link
+     * CpuComputeGate}; a GPU's computes do not wait: nothing is held). Computes of this thread within it do not
+     * wait again.
+     */
+    public dev.catena.api.spi.ComputeTurn awaitTurn() {
+        if (!cpu) {
+            return dev.catena.api.spi.ComputeTurn.NONE;
+        }
+        int permits = CpuComputeGate.acquire(threads);
+        return permits == 0 ? dev.catena.api.spi.ComputeTurn.NONE : () -> CpuComputeGate.release(permits);
+    }
+
+    /**
      * Computes a graph of a few large ops (a model head's norm and matmul) at once, beside whatever else
      * computes: few barriers, so little lost to sharing the processors; gated, many clients' heads in one
      * process queued in turn with a server's span and kept its batches from forming (BENCHMARKS.md).

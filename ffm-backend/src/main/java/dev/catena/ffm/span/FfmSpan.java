@@ -174,6 +174,12 @@ public final class FfmSpan implements Span {
         return BatchStepper.run(this, steps);
     }
 
+    /** On the CPU, the span's threads' share of the processors ({@link GgmlBackend#awaitTurn}). */
+    @Override
+    public dev.catena.api.spi.ComputeTurn awaitComputeTurn() {
+        return backend.awaitTurn();
+    }
+
     @Override
     public long kvBytesFor(SessionOptions options) {
         int type = options.kvType() == SessionOptions.KvType.F16 ? GGML_TYPE_F16() : GGML_TYPE_F32();

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Computes whose threads would exceed the processors queue; those that fit run side by side. */
@@ -45,6 +46,41 @@ class CpuComputeGateTest {
             for (Future<?> f : done) f.get(30, TimeUnit.SECONDS);
         }
         assertEquals(1, most.get(), "computes that each take every processor overlapped");
+    }
+
+    @Test
+    void aComputeWithinItsThreadsTurnDoesNotWaitAgainAndOthersWaitForTheTurn() throws Exception {
+        CountDownLatch turnTaken = new CountDownLatch(1);
+        CountDownLatch endTurn = new CountDownLatch(1);
+        CountDownLatch otherIn = new CountDownLatch(1);
+        // Daemon threads, not closed: a compute that hangs in the gate must fail the test, not hang the build.
+        var pool = Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon().factory());
+        try {
+            Future<Integer> holder = pool.submit(() -> {
+                int turn = CpuComputeGate.acquire(PROCESSORS);
+                try {
+                    int nested = CpuComputeGate.acquire(1); // every permit is this thread's: a wait would never end
+                    CpuComputeGate.release(nested);
+                    turnTaken.countDown();
+                    endTurn.await(10, TimeUnit.SECONDS);
+                    return nested;
+                } finally {
+                    CpuComputeGate.release(turn);
+                }
+            });
+            assertTrue(turnTaken.await(10, TimeUnit.SECONDS), "a compute within its thread's turn waited for the processors");
+            pool.submit(() -> {
+                int permits = CpuComputeGate.acquire(1);
+                otherIn.countDown();
+                CpuComputeGate.release(permits);
+            });
+            assertFalse(otherIn.await(200, TimeUnit.MILLISECONDS), "another thread computed during the turn");
+            endTurn.countDown();
+            assertEquals(0, holder.get(10, TimeUnit.SECONDS), "a compute within its thread's turn took permits of its own");
+            assertTrue(otherIn.await(10, TimeUnit.SECONDS), "the waiting compute never ran after the turn ended");
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test
