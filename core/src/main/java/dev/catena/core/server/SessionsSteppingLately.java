@@ -44,6 +44,11 @@ final class SessionsSteppingLately {
         recent = lastStep.size();
     }
 
+    /** The sessions that stepped lately, whatever the waits for them gathered. */
+    int recent() {
+        return recent;
+    }
+
     /** How many steps a batch waits for on their account. */
     int toWaitFor() {
         return Math.min(recent, cap);

@@ -12,6 +12,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
+
 /**
  * Continuous batching: the sessions' threads hand their steps here and wait; one compute thread runs
  * the decode steps that are ready, up to {@code maxBatch} of them, as one {@link Span#forwardBatch}
@@ -43,6 +45,9 @@ final class StepBatcher implements AutoCloseable {
      * for a batch that shares the step's weight reads.
      */
     static final Duration CONVOY_WAIT = Duration.ofMillis(5);
+
+    /** How often a batch waiting for its companions looks whether earlier spans are still busy. */
+    private static final long EARLIER_SPANS_POLL_NANOS = 500_000;
 
     private final Span span;
     private final long convoyWaitNanos;
@@ -223,9 +228,35 @@ final class StepBatcher implements AutoCloseable {
             if (waitNanos == 0 && wait > 0 && target > 1) {
                 lately.waited(target, batch.size());
             }
+            if (waitNanos == 0) awaitCompanionsFromEarlierSpans(batch);
             return batch;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * While spans of earlier blocks on this span's device are busy (servers of one process sharing the processors),
+     * a batch short of the sessions stepping lately waits for them, up to 4 times the last compute (at most 1 s):
+     * their steps are on their way through those spans, and this one would wait for the processors anyway. The
+     * sessions then gather at the later spans and move on as one batch; without the wait, groups of sessions chased
+     * each other through the servers of a process, one compute apart, and never met. Polled, every
+     * {@link #EARLIER_SPANS_POLL_NANOS}: the spans do not tell the batcher when they are done.
+     */
+    private void awaitCompanionsFromEarlierSpans(List<Pending> batch) {
+        int target = Math.min(maxBatch, lately.recent());
+        long deadline = System.nanoTime() + Math.min(4 * lastComputeNanos, SECONDS.toNanos(1));
+        long inFlight = Math.min(convoyWaitNanos, lastComputeNanos / 4); // a batch's outputs reach the next span within a convoy wait
+        while (batch.size() < target && !closed && span.earlierSpansBusy(inFlight)) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) break;
+            try {
+                more.awaitNanos(Math.min(left, EARLIER_SPANS_POLL_NANOS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            take(batch);
         }
     }
 

@@ -81,11 +81,18 @@ class StepBatcherTest {
 
         /** When set, a turn on the device ({@link #awaitComputeTurn}) waits for it, after counting down {@link #awaitingTurn}. */
         volatile CountDownLatch deviceFree;
+        /** What {@link #earlierSpansBusy} answers. */
+        volatile boolean earlierBusy;
         final CountDownLatch awaitingTurn = new CountDownLatch(1);
         final java.util.concurrent.atomic.AtomicInteger turnsClosed = new java.util.concurrent.atomic.AtomicInteger();
 
         RecordingSpan(CountDownLatch gate) {
             this.gate = gate;
+        }
+
+        @Override
+        public boolean earlierSpansBusy(long withinNanos) {
+            return earlierBusy;
         }
 
         @Override
@@ -150,7 +157,55 @@ class StepBatcherTest {
                 assertArrayEquals(new float[]{2 * s}, results.get(s).get(10, TimeUnit.SECONDS), "session " + s + "'s own result");
             }
             assertEquals(List.of(List.of(1, 1, 1, 1)), span.batches, "the steps that came during the wait for the device ran with it");
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); // given back just after the results
+            while (span.turnsClosed.get() == 0 && System.nanoTime() < end) Thread.sleep(1);
             assertEquals(1, span.turnsClosed.get(), "the turn was given back");
+        }
+    }
+
+    @Test
+    void aBatchShortOfTheSessionsSteppingLatelyWaitsForThemWhileEarlierSpansAreBusy() throws Exception {
+        var gate = new CountDownLatch(1);
+        var span = new RecordingSpan(gate);
+        span.computeMillis = 100;
+        var counters = new ServerCounters();
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 0, counters, Duration.ofMillis(20));
+             ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+            // Three sessions step: held runs alone at once and holds the span; b and c queue, then run as one batch.
+            var held = new Held(span);
+            var b = new Doubling(1);
+            var c = new Doubling(2);
+            List<CompletableFuture<float[]>> firstSteps = new ArrayList<>();
+            firstSteps.add(CompletableFuture.supplyAsync(() -> batcher.forward(held, new float[]{0}, 1, 0, true), clients));
+            waitForEntered(span);
+            firstSteps.add(CompletableFuture.supplyAsync(() -> batcher.forward(b, new float[]{1}, 1, 0, true), clients));
+            firstSteps.add(CompletableFuture.supplyAsync(() -> batcher.forward(c, new float[]{2}, 1, 0, true), clients));
+            waitForQueued(batcher, 2);
+            gate.countDown();
+            for (var f : firstSteps) f.get(10, TimeUnit.SECONDS);
+            // Again, now that a compute's time is known: with none, "lately" was the last millisecond.
+            awaitIdle(batcher);
+            List<CompletableFuture<float[]>> againSteps = new ArrayList<>();
+            for (var session : List.of(held, b, c)) {
+                againSteps.add(CompletableFuture.supplyAsync(() -> batcher.forward(session, new float[]{0}, 1, 1, true), clients));
+            }
+            for (var f : againSteps) f.get(10, TimeUnit.SECONDS);
+            awaitIdle(batcher);
+            long batches = counters.batches.get();
+            long steps = counters.batchedSteps.get();
+            // The three step again while spans of earlier blocks compute: b first, the others well after the 20 ms
+            // convoy wait. b's batch waits for them, up to 4 computes.
+            span.earlierBusy = true;
+            var second = CompletableFuture.supplyAsync(() -> batcher.forward(b, new float[]{3}, 1, 2, true), clients);
+            Thread.sleep(60);
+            var third = CompletableFuture.supplyAsync(() -> batcher.forward(c, new float[]{4}, 1, 2, true), clients);
+            Thread.sleep(20);
+            var fourth = CompletableFuture.supplyAsync(() -> batcher.forward(held, new float[]{5}, 1, 2, true), clients);
+            assertArrayEquals(new float[]{6}, second.get(10, TimeUnit.SECONDS));
+            assertArrayEquals(new float[]{8}, third.get(10, TimeUnit.SECONDS));
+            assertArrayEquals(new float[]{10}, fourth.get(10, TimeUnit.SECONDS));
+            assertEquals(3, counters.batchedSteps.get() - steps);
+            assertEquals(1, counters.batches.get() - batches, "b's step did not wait for the others' while earlier spans were busy: " + span.batches);
         }
     }
 
@@ -387,6 +442,13 @@ class StepBatcherTest {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!b.idle() && System.nanoTime() < end) Thread.sleep(1);
         assertTrue(b.idle(), "the batcher is idle");
+    }
+
+    /** Until the batcher is idle: a batch's compute time is noted just after its steps get their results. */
+    private static void awaitIdle(StepBatcher b) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!b.idle() && System.nanoTime() < end) Thread.sleep(1);
+        assertTrue(b.idle(), "the batcher is still busy");
     }
 
     private static void waitForQueued(StepBatcher b, int n) throws InterruptedException {

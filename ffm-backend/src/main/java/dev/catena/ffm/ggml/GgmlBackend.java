@@ -18,6 +18,7 @@ public final class GgmlBackend implements AutoCloseable {
     private final NativeHandle handle;
     private final boolean cpu;
     private int threads = 1;
+    private volatile int computeRank = CpuComputeGate.LAST;
 
     private GgmlBackend(NativeHandle handle) {
         this.handle = handle;
@@ -125,12 +126,28 @@ public final class GgmlBackend implements AutoCloseable {
      * several computes outnumber the processors.
      */
     public void compute(MemorySegment graph) {
-        int permits = cpu ? CpuComputeGate.acquire(threads) : 0;
+        int permits = cpu ? CpuComputeGate.acquire(threads, computeRank) : 0;
         try {
             computeUngated(graph);
         } finally {
             CpuComputeGate.release(permits);
         }
+    }
+
+    /**
+     * Where this backend's computes queue for the processors among the others of this process ({@link
+     * CpuComputeGate}): lower ranks first. A span's is its first block.
+     */
+    public void computeRank(int rank) {
+        this.computeRank = rank;
+    }
+
+    /**
+     * Whether computes of a lower rank in this process hold the processors, wait for them, or gave them back
+     * within {@code graceNanos} ({@link CpuComputeGate}); never on a GPU.
+     */
+    public boolean earlierRanksBusy(long graceNanos) {
+        return cpu && CpuComputeGate.busyBefore(computeRank, graceNanos);
     }
 
     /**
@@ -142,7 +159,7 @@ public final class GgmlBackend implements AutoCloseable {
         if (!cpu) {
             return dev.catena.api.spi.ComputeTurn.NONE;
         }
-        int permits = CpuComputeGate.acquire(threads);
+        int permits = CpuComputeGate.acquire(threads, computeRank);
         return permits == 0 ? dev.catena.api.spi.ComputeTurn.NONE : () -> CpuComputeGate.release(permits);
     }
 

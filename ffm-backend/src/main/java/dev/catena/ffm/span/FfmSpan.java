@@ -52,6 +52,7 @@ public final class FfmSpan implements Span {
         this.start = start;
         this.end = end;
         this.backend = backend;
+        backend.computeRank(start); // spans early in a chain compute first (CpuComputeGate)
         this.weights = weights;
         List<LayerWeights> list = new ArrayList<>();
         for (int il = start; il < end; il++) {
@@ -178,6 +179,12 @@ public final class FfmSpan implements Span {
     @Override
     public dev.catena.api.spi.ComputeTurn awaitComputeTurn() {
         return backend.awaitTurn();
+    }
+
+    /** Spans of earlier blocks in this process on the CPU computing, queued, or done within {@code withinNanos}. */
+    @Override
+    public boolean earlierSpansBusy(long withinNanos) {
+        return backend.earlierRanksBusy(withinNanos);
     }
 
     @Override

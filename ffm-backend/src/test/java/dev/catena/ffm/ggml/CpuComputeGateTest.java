@@ -84,6 +84,75 @@ class CpuComputeGateTest {
     }
 
     @Test
+    void waitingComputesGoByRankThenArrivalAndOneWaitingLongGoesFirst() throws Exception {
+        // Ranks 7, 3, 3, 5 queue (in that order) while one compute holds every processor: 3, 3, 5, 7 follow.
+        assertEquals(List.of(3, 3, 5, 7), orderAfterAHold(List.of(7, 3, 3, 5), 0));
+        // Queued behind the hold long enough to have aged, rank 9 goes before the rank 1 that came after it.
+        assertEquals(List.of(9, 1), orderAfterAHold(List.of(9, 1), CpuComputeGate.AGED_NANOS / 1_000_000 + 100));
+    }
+
+    /** The order in which computes of {@code ranks}, queued one after another behind a hold of every processor, got them. */
+    private static List<Integer> orderAfterAHold(List<Integer> ranks, long holdMoreMillis) throws Exception {
+        List<Integer> order = java.util.Collections.synchronizedList(new ArrayList<>());
+        var pool = Executors.newFixedThreadPool(ranks.size() + 1, Thread.ofPlatform().daemon().factory());
+        try {
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Future<?> holder = pool.submit(() -> {
+                int permits = CpuComputeGate.acquire(PROCESSORS, 0);
+                held.countDown();
+                release.await(10, TimeUnit.SECONDS);
+                CpuComputeGate.release(permits);
+                return null;
+            });
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            List<Future<?>> waiters = new ArrayList<>();
+            for (int rank : ranks) {
+                waiters.add(pool.submit(() -> {
+                    int permits = CpuComputeGate.acquire(PROCESSORS, rank);
+                    order.add(rank);
+                    CpuComputeGate.release(permits);
+                    return null;
+                }));
+                Thread.sleep(50); // queued one after another
+            }
+            Thread.sleep(holdMoreMillis);
+            release.countDown();
+            holder.get(10, TimeUnit.SECONDS);
+            for (Future<?> w : waiters) w.get(10, TimeUnit.SECONDS);
+            return List.copyOf(order);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void ranksBelowAreBusyWhileTheyHoldTheProcessorsAndJustAfter() throws Exception {
+        var pool = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().factory());
+        try {
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Future<?> holder = pool.submit(() -> {
+                int permits = CpuComputeGate.acquire(1, 5);
+                held.countDown();
+                release.await(10, TimeUnit.SECONDS);
+                CpuComputeGate.release(permits);
+                return null;
+            });
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            assertTrue(CpuComputeGate.busyBefore(6, 0), "rank 5 computes: busy before rank 6");
+            assertFalse(CpuComputeGate.busyBefore(5, 0), "no rank below 5 computes");
+            release.countDown();
+            holder.get(10, TimeUnit.SECONDS);
+            assertTrue(CpuComputeGate.busyBefore(6, TimeUnit.SECONDS.toNanos(10)), "rank 5 computed within the last 10 s");
+            Thread.sleep(5);
+            assertFalse(CpuComputeGate.busyBefore(6, TimeUnit.MILLISECONDS.toNanos(1)), "rank 5 is done and long enough ago");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void computesThatFitTheProcessorsRunSideBySide() throws Exception {
         int side = Math.min(PROCESSORS, 4);
         CountDownLatch allInside = new CountDownLatch(side);
