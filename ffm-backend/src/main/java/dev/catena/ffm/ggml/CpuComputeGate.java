@@ -24,6 +24,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * while the earlier ones work, and move on together as one batch; in arrival order, two groups of
  * sessions chased each other through the servers of a process, one compute apart, and never met.
  * A compute that has waited {@link #AGED_NANOS} goes before every rank, so none waits without end.
+ * Which ranks are busy ({@link #busyBefore}) tells a batching server whether its sessions' steps are
+ * still on their way through earlier spans.
  *
  * <p>The permits are {@value #PROPERTY} when set (0 turns the gate off), else the processors the
  * JVM sees.
@@ -45,6 +47,8 @@ public final class CpuComputeGate {
     private static long arrivals; // guarded by LOCK
     /** Computes holding or waiting for processors, counted by rank; guarded by LOCK. */
     private static final TreeMap<Integer, Integer> ACTIVE = new TreeMap<>();
+    /** The ranks of the backends open in this process (a span's first block), counted; guarded by LOCK. */
+    private static final TreeMap<Integer, Integer> RANKED = new TreeMap<>();
     /** When a compute of each rank last gave its processors back; guarded by LOCK. */
     private static final TreeMap<Integer, Long> ENDED = new TreeMap<>();
     /**
@@ -98,9 +102,28 @@ public final class CpuComputeGate {
         return permits;
     }
 
+    /** A backend's rank changed from {@code from} to {@code to} ({@link #LAST}: none, or closed). */
+    static void ranked(int from, int to) {
+        LOCK.lock();
+        try {
+            if (from != LAST) {
+                RANKED.computeIfPresent(from, (r, n) -> n == 1 ? null : n - 1);
+                if (!RANKED.containsKey(from)) {
+                    ENDED.remove(from);
+                }
+            }
+            if (to != LAST) {
+                RANKED.merge(to, 1, Integer::sum);
+            }
+        } finally {
+            LOCK.unlock();
+        }
+    }
+
     /**
      * Whether computes of a rank below {@code rank} hold processors or wait for them, or gave them back within
-     * {@code graceNanos} (their outputs may be on their way to the next span).
+     * {@code graceNanos} (their outputs may be on their way to the next span). For the lowest rank of the open
+     * backends, the ranks above it count instead: the sessions it serves come back from them.
      */
     static boolean busyBefore(int rank, long graceNanos) {
         if (PERMITS <= 0) {
@@ -108,11 +131,15 @@ public final class CpuComputeGate {
         }
         LOCK.lock();
         try {
-            if (!ACTIVE.headMap(rank).isEmpty()) {
+            // The first rank of the process's spans has none before it: its steps come back from the last ones (a
+            // chain's sessions return from its last span to its first), so those count as before it.
+            boolean first = RANKED.headMap(rank).isEmpty() && ACTIVE.headMap(rank).isEmpty();
+            var before = first ? ACTIVE.tailMap(rank, false).headMap(LAST) : ACTIVE.headMap(rank);
+            if (!before.isEmpty()) {
                 return true;
             }
             long now = System.nanoTime();
-            for (long ended : ENDED.headMap(rank).values()) {
+            for (long ended : (first ? ENDED.tailMap(rank, false).headMap(LAST) : ENDED.headMap(rank)).values()) {
                 if (now - ended < graceNanos) {
                     return true;
                 }

@@ -138,7 +138,10 @@ public final class GgmlBackend implements AutoCloseable {
      * Where this backend's computes queue for the processors among the others of this process ({@link
      * CpuComputeGate}): lower ranks first. A span's is its first block.
      */
-    public void computeRank(int rank) {
+    public synchronized void computeRank(int rank) {
+        if (cpu) {
+            CpuComputeGate.ranked(computeRank, rank);
+        }
         this.computeRank = rank;
     }
 
@@ -207,6 +210,7 @@ public final class GgmlBackend implements AutoCloseable {
 
     @Override
     public void close() {
+        computeRank(CpuComputeGate.LAST);
         handle.close();
     }
 }

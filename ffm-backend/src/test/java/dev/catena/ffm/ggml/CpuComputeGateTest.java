@@ -129,6 +129,8 @@ class CpuComputeGateTest {
     @Test
     void ranksBelowAreBusyWhileTheyHoldTheProcessorsAndJustAfter() throws Exception {
         var pool = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().factory());
+        CpuComputeGate.ranked(CpuComputeGate.LAST, 5); // two spans open: blocks from 5 and from 6
+        CpuComputeGate.ranked(CpuComputeGate.LAST, 6);
         try {
             CountDownLatch held = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
@@ -140,15 +142,36 @@ class CpuComputeGateTest {
                 return null;
             });
             assertTrue(held.await(10, TimeUnit.SECONDS));
-            assertTrue(CpuComputeGate.busyBefore(6, 0), "rank 5 computes: busy before rank 6");
-            assertFalse(CpuComputeGate.busyBefore(5, 0), "no rank below 5 computes");
+            boolean busyBefore6 = CpuComputeGate.busyBefore(6, 0);
+            boolean busyBefore5 = CpuComputeGate.busyBefore(5, 0);
             release.countDown();
+            assertTrue(busyBefore6, "rank 5 computes: busy before rank 6");
+            assertFalse(busyBefore5, "no rank below 5 computes");
             holder.get(10, TimeUnit.SECONDS);
             assertTrue(CpuComputeGate.busyBefore(6, TimeUnit.SECONDS.toNanos(10)), "rank 5 computed within the last 10 s");
             Thread.sleep(5);
             assertFalse(CpuComputeGate.busyBefore(6, TimeUnit.MILLISECONDS.toNanos(1)), "rank 5 is done and long enough ago");
         } finally {
             pool.shutdownNow();
+            CpuComputeGate.ranked(5, CpuComputeGate.LAST);
+            CpuComputeGate.ranked(6, CpuComputeGate.LAST);
+        }
+    }
+
+    @Test
+    void forTheFirstRankOpenTheRanksAfterItCountAsBefore() {
+        // Negative ranks: below every span's (a first block), so -30 is the first rank open whatever else is.
+        for (int rank : new int[]{-30, -20, -10}) CpuComputeGate.ranked(CpuComputeGate.LAST, rank);
+        try {
+            int permits = CpuComputeGate.acquire(1, -10);
+            try {
+                assertTrue(CpuComputeGate.busyBefore(-30, 0), "the first rank's sessions come back from the later ones");
+                assertFalse(CpuComputeGate.busyBefore(-20, 0), "-20 is not the first rank: only -30 counts, and it is idle");
+            } finally {
+                CpuComputeGate.release(permits);
+            }
+        } finally {
+            for (int rank : new int[]{-30, -20, -10}) CpuComputeGate.ranked(rank, CpuComputeGate.LAST);
         }
     }
 
