@@ -2,9 +2,9 @@ package dev.catena.core.server;
 
 import dev.catena.api.spi.BatchStep;
 import dev.catena.api.spi.Span;
+import dev.catena.core.server.WaitingSteps.Pending;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -33,9 +33,6 @@ import static java.util.concurrent.TimeUnit.SECONDS;
  */
 final class StepBatcher implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(StepBatcher.class.getName());
-
-    private record Pending(BatchStep step, CompletableFuture<float[]> result) {
-    }
 
     /**
      * With no wait set, the most a batch waits for as many steps as the span's recent batches held (a
@@ -67,8 +64,7 @@ final class StepBatcher implements AutoCloseable {
     private final Condition free = lock.newCondition();
     /** The worker's wait for more steps while it gathers a batch (a set wait, or the convoy wait). */
     private final Condition more = lock.newCondition();
-    private final ArrayDeque<Pending> decodes = new ArrayDeque<>();
-    private final ArrayDeque<Pending> prefills = new ArrayDeque<>();
+    private final WaitingSteps waiting;
     private final Thread worker;
     private final ServerCounters counters;
     private boolean prefillTurn;
@@ -96,6 +92,7 @@ final class StepBatcher implements AutoCloseable {
         this.waitNanos = wait.toNanos();
         this.counters = counters;
         this.lately = new SessionsSteppingLately(maxBatch);
+        this.waiting = new WaitingSteps(maxBatch, maxPrefillRows);
         this.worker = Thread.ofPlatform().daemon().name("catena-batch").start(this::work);
     }
 
@@ -107,12 +104,12 @@ final class StepBatcher implements AutoCloseable {
             if (closed) throw new IllegalStateException("server is closing");
             if (waitNanos == 0) lately.stepped(session, lastComputeNanos); // a set wait gathers up to maxBatch anyway
             // A lone session's step runs at once; after batches of several, the others' steps are worth a short wait.
-            if (waitNanos == 0 && !computing && decodes.isEmpty() && prefills.isEmpty() && expected <= 1 && lately.toWaitFor() <= 1) {
+            if (waitNanos == 0 && !computing && waiting.isEmpty() && expected <= 1 && lately.toWaitFor() <= 1) {
                 computing = true;
                 prefillTurn = n == 1;
             } else {
                 p = new Pending(new BatchStep(session, hidden, n, position, lastOnly), new CompletableFuture<>());
-                (n == 1 ? decodes : prefills).add(p);
+                waiting.add(p);
                 // Wake the worker only where it waits for this: a free span, or more steps for the batch it gathers.
                 if (!computing) free.signal();
                 more.signal();
@@ -152,7 +149,7 @@ final class StepBatcher implements AutoCloseable {
     boolean idle() {
         lock.lock();
         try {
-            return !computing && decodes.isEmpty() && prefills.isEmpty();
+            return !computing && waiting.isEmpty();
         } finally {
             lock.unlock();
         }
@@ -162,7 +159,7 @@ final class StepBatcher implements AutoCloseable {
     int queued() {
         lock.lock();
         try {
-            return decodes.size() + prefills.size();
+            return waiting.size();
         } finally {
             lock.unlock();
         }
@@ -186,7 +183,7 @@ final class StepBatcher implements AutoCloseable {
         if (maxPrefillRows == 0 && batch.getFirst().step().n() > 1) return;
         lock.lock();
         try {
-            take(batch);
+            waiting.takeInto(batch);
         } finally {
             lock.unlock();
         }
@@ -196,20 +193,20 @@ final class StepBatcher implements AutoCloseable {
     private List<Pending> next() {
         lock.lock();
         try {
-            while (computing || (decodes.isEmpty() && prefills.isEmpty())) {
-                if (closed && !computing && decodes.isEmpty() && prefills.isEmpty()) return null;
+            while (computing || waiting.isEmpty()) {
+                if (closed && !computing && waiting.isEmpty()) return null;
                 free.awaitUninterruptibly();
             }
             computing = true;
             List<Pending> batch = new ArrayList<>();
-            if (!prefills.isEmpty() && (decodes.isEmpty() || prefillTurn)) {
+            if (waiting.prefillFirst(prefillTurn)) {
                 prefillTurn = false;
-                batch.add(prefills.poll());
+                batch.add(waiting.pollPrefill());
                 if (maxPrefillRows == 0) return batch;
             } else {
                 prefillTurn = true;
             }
-            take(batch);
+            waiting.takeInto(batch);
             // A set wait gathers up to maxBatch; without one, the convoy wait gathers as many as recent batches held.
             long wait = waitNanos > 0 ? waitNanos : Math.min(convoyWaitNanos, lastComputeNanos / 4);
             int target = waitNanos > 0 ? maxBatch : Math.min(maxBatch, Math.max(expected, lately.toWaitFor()));
@@ -223,7 +220,7 @@ final class StepBatcher implements AutoCloseable {
                     Thread.currentThread().interrupt();
                     break;
                 }
-                take(batch);
+                waiting.takeInto(batch);
             }
             if (waitNanos == 0 && wait > 0 && target > 1) {
                 lately.waited(target, batch.size());
@@ -256,19 +253,7 @@ final class StepBatcher implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 break;
             }
-            take(batch);
-        }
-    }
-
-    /** Adds waiting decode steps, then waiting prefills whose rows fit within maxPrefillRows, up to maxBatch steps. */
-    private void take(List<Pending> batch) {
-        while (batch.size() < maxBatch && !decodes.isEmpty()) {
-            batch.add(decodes.poll());
-        }
-        int rows = batch.stream().mapToInt(p -> p.step().n() > 1 ? p.step().n() : 0).sum();
-        while (batch.size() < maxBatch && !prefills.isEmpty() && rows + prefills.peek().step().n() <= maxPrefillRows) {
-            rows += prefills.peek().step().n();
-            batch.add(prefills.poll());
+            waiting.takeInto(batch);
         }
     }
 
@@ -289,7 +274,7 @@ final class StepBatcher implements AutoCloseable {
             computing = false;
             lastComputeNanos = computeNanos;
             expected = Math.max(size, expected / 2);
-            if (closed || !decodes.isEmpty() || !prefills.isEmpty()) free.signal();
+            if (closed || !waiting.isEmpty()) free.signal();
         } finally {
             lock.unlock();
         }
