@@ -67,8 +67,9 @@ public interface Span extends AutoCloseable {
 
     /**
      * Whether spans of earlier blocks that share this span's device (servers of one process on the same
-     * processors) compute now, wait to, or did within the last {@code withinNanos} (their outputs may still be on
-     * their way here); for the first of those spans, the spans after it, whose sessions come back to it. A
+     * processors) compute now or wait to while this span could not start now, or did within the last {@code
+     * withinNanos} (their outputs may still be on their way here); for the first of those spans, the spans after
+     * it, whose sessions come back to it. A
      * batching server short of the sessions stepping lately then waits for them: their steps are on the way
      * through those spans, and the processors are busy anyway. The default: never.
      */

@@ -171,10 +171,28 @@ final class StepBatcher implements AutoCloseable {
             if (batch == null) return;
             // The span's turn on its device first (other spans of this process may hold the processors), then the
             // steps that arrived meanwhile: they join this batch rather than wait for the next one.
+            boolean ran = false;
             try (var turn = span.awaitComputeTurn()) {
                 topUp(batch);
-                run(batch);
+                ran = true;
+                run(batch); // completes every step and frees the span, whatever the span throws
+            } catch (RuntimeException | Error e) {
+                // The span's turn failed: its steps fail as a failed compute's would, and the span is freed.
+                LOG.log(System.Logger.Level.WARNING, "the span's turn on its device failed", e);
+                RuntimeException failure = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                batch.forEach(p -> p.result().completeExceptionally(failure));
+                if (!ran) release(batch.size(), 0);
             }
+        }
+    }
+
+    /** {@link Span#earlierSpansBusy}; a span that fails to tell is taken as not busy (the batch does not wait). */
+    private boolean earlierSpansBusy(long inFlight) {
+        try {
+            return span.earlierSpansBusy(inFlight);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "the span could not tell whether earlier spans are busy", e);
+            return false;
         }
     }
 
@@ -244,7 +262,8 @@ final class StepBatcher implements AutoCloseable {
         int target = Math.min(maxBatch, lately.recent());
         long deadline = System.nanoTime() + Math.min(4 * lastComputeNanos, SECONDS.toNanos(1));
         long inFlight = Math.min(convoyWaitNanos, lastComputeNanos / 4); // a batch's outputs reach the next span within a convoy wait
-        while (batch.size() < target && !closed && span.earlierSpansBusy(inFlight)) {
+        // Steps already here that this batch cannot take (a prefill over the rows allowed) are not waited for.
+        while (batch.size() + waiting.size() < target && !closed && earlierSpansBusy(inFlight)) {
             long left = deadline - System.nanoTime();
             if (left <= 0) break;
             try {

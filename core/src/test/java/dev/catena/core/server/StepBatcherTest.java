@@ -83,6 +83,7 @@ class StepBatcherTest {
         volatile CountDownLatch deviceFree;
         /** What {@link #earlierSpansBusy} answers. */
         volatile boolean earlierBusy;
+        volatile boolean turnFails;
         final CountDownLatch awaitingTurn = new CountDownLatch(1);
         final java.util.concurrent.atomic.AtomicInteger turnsClosed = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -97,6 +98,7 @@ class StepBatcherTest {
 
         @Override
         public dev.catena.api.spi.ComputeTurn awaitComputeTurn() {
+            if (turnFails) throw new IllegalStateException("the device is gone");
             CountDownLatch free = deviceFree;
             if (free == null) return dev.catena.api.spi.ComputeTurn.NONE;
             awaitingTurn.countDown();
@@ -167,9 +169,9 @@ class StepBatcherTest {
     void aBatchShortOfTheSessionsSteppingLatelyWaitsForThemWhileEarlierSpansAreBusy() throws Exception {
         var gate = new CountDownLatch(1);
         var span = new RecordingSpan(gate);
-        span.computeMillis = 100;
+        span.computeMillis = 400; // convoy waits of a quarter of that: 100 ms
         var counters = new ServerCounters();
-        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 0, counters, Duration.ofMillis(20));
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, 0, counters, Duration.ofMillis(200));
              ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             // Three sessions step: held runs alone at once and holds the span; b and c queue, then run as one batch.
             var held = new Held(span);
@@ -189,15 +191,17 @@ class StepBatcherTest {
             for (var session : List.of(held, b, c)) {
                 againSteps.add(CompletableFuture.supplyAsync(() -> batcher.forward(session, new float[]{0}, 1, 1, true), clients));
             }
+            long batchesBefore = counters.batches.get();
             for (var f : againSteps) f.get(10, TimeUnit.SECONDS);
             awaitIdle(batcher);
+            assertEquals(1, counters.batches.get() - batchesBefore, "setup: the three steps sent at once ran as one batch");
             long batches = counters.batches.get();
             long steps = counters.batchedSteps.get();
-            // The three step again while spans of earlier blocks compute: b first, the others well after the 20 ms
+            // The three step again while spans of earlier blocks compute: b first, the others well after the 100 ms
             // convoy wait. b's batch waits for them, up to 4 computes.
             span.earlierBusy = true;
             var second = CompletableFuture.supplyAsync(() -> batcher.forward(b, new float[]{3}, 1, 2, true), clients);
-            Thread.sleep(60);
+            Thread.sleep(250);
             var third = CompletableFuture.supplyAsync(() -> batcher.forward(c, new float[]{4}, 1, 2, true), clients);
             Thread.sleep(20);
             var fourth = CompletableFuture.supplyAsync(() -> batcher.forward(held, new float[]{5}, 1, 2, true), clients);
@@ -206,6 +210,31 @@ class StepBatcherTest {
             assertArrayEquals(new float[]{10}, fourth.get(10, TimeUnit.SECONDS));
             assertEquals(3, counters.batchedSteps.get() - steps);
             assertEquals(1, counters.batches.get() - batches, "b's step did not wait for the others' while earlier spans were busy: " + span.batches);
+        }
+    }
+
+    @Test
+    void aTurnThatFailsFailsItsStepsAndTheBatcherGoesOn() throws Exception {
+        var gate = new CountDownLatch(1);
+        var span = new RecordingSpan(gate);
+        // Not closed by try: a step that never completes (the old worker died with it) must fail the test, not hang it.
+        ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor();
+        try (var batcher = new StepBatcher(span, 8, Duration.ZERO, new ServerCounters())) {
+            // held holds the span on its own thread, so the next step goes to the batching thread and its turn.
+            var first = CompletableFuture.supplyAsync(() -> batcher.forward(new Held(span), new float[]{0}, 1, 0, true), clients);
+            waitForEntered(span);
+            span.turnFails = true;
+            var failing = CompletableFuture.supplyAsync(() -> batcher.forward(new Doubling(1), new float[]{1}, 1, 0, true), clients);
+            waitForQueued(batcher, 1);
+            gate.countDown();
+            first.get(10, TimeUnit.SECONDS);
+            var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> failing.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof IllegalStateException, "the turn's failure: " + e.getCause());
+            span.turnFails = false;
+            awaitIdle(batcher);
+            assertArrayEquals(new float[]{4}, batcher.forward(new Doubling(2), new float[]{2}, 1, 0, true), "the batcher went on");
+        } finally {
+            clients.shutdownNow();
         }
     }
 

@@ -87,8 +87,16 @@ public final class CpuComputeGate {
             } else {
                 Waiter me = new Waiter(rank, arrivals++, System.nanoTime(), permits);
                 WAITING.add(me);
+                boolean interrupted = false;
                 while (first() != me || free < permits) {
-                    CHANGED.awaitUninterruptibly();
+                    try {
+                        CHANGED.awaitNanos(AGED_NANOS); // a waiter that ages goes first: look again then
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
                 }
                 WAITING.remove(me);
                 free -= permits;
@@ -121,21 +129,23 @@ public final class CpuComputeGate {
     }
 
     /**
-     * Whether computes of a rank below {@code rank} hold processors or wait for them, or gave them back within
-     * {@code graceNanos} (their outputs may be on their way to the next span). For the lowest rank of the open
-     * backends, the ranks above it count instead: the sessions it serves come back from them.
+     * Whether computes of a rank below {@code rank} hold processors or wait for them while a compute of {@code
+     * threads} threads could not start now, or gave them back within {@code graceNanos} (their outputs may be on
+     * their way to the next span). For the lowest rank of the open backends, the ranks above it count instead:
+     * the sessions it serves come back from them.
      */
-    static boolean busyBefore(int rank, long graceNanos) {
+    static boolean busyBefore(int rank, int threads, long graceNanos) {
         if (PERMITS <= 0) {
             return false;
         }
         LOCK.lock();
         try {
+            boolean contended = free < Math.min(Math.max(threads, 1), PERMITS) || !WAITING.isEmpty();
             // The first rank of the process's spans has none before it: its steps come back from the last ones (a
             // chain's sessions return from its last span to its first), so those count as before it.
             boolean first = RANKED.headMap(rank).isEmpty() && ACTIVE.headMap(rank).isEmpty();
             var before = first ? ACTIVE.tailMap(rank, false).headMap(LAST) : ACTIVE.headMap(rank);
-            if (!before.isEmpty()) {
+            if (contended && !before.isEmpty()) {
                 return true;
             }
             long now = System.nanoTime();
@@ -162,9 +172,23 @@ public final class CpuComputeGate {
         return oldest != null ? oldest : WAITING.peek();
     }
 
+    /** Computes waiting for processors now (for tests). */
+    static int waiting() {
+        LOCK.lock();
+        try {
+            return WAITING.size();
+        } finally {
+            LOCK.unlock();
+        }
+    }
+
+    /** Gives back {@code permits} that this thread took ({@link #acquire}); 0 does nothing. */
     static void release(int permits) {
         if (permits > 0) {
             int[] held = HELD.get();
+            if (held[0] != permits) {
+                throw new IllegalStateException("releasing " + permits + " permits, this thread holds " + held[0]);
+            }
             held[0] = 0;
             LOCK.lock();
             try {

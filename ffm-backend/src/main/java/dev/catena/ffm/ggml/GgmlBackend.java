@@ -150,7 +150,7 @@ public final class GgmlBackend implements AutoCloseable {
      * within {@code graceNanos} ({@link CpuComputeGate}); never on a GPU.
      */
     public boolean earlierRanksBusy(long graceNanos) {
-        return cpu && CpuComputeGate.busyBefore(computeRank, graceNanos);
+        return cpu && CpuComputeGate.busyBefore(computeRank, threads, graceNanos);
     }
 
     /**
@@ -163,7 +163,15 @@ public final class GgmlBackend implements AutoCloseable {
             return dev.catena.api.spi.ComputeTurn.NONE;
         }
         int permits = CpuComputeGate.acquire(threads, computeRank);
-        return permits == 0 ? dev.catena.api.spi.ComputeTurn.NONE : () -> CpuComputeGate.release(permits);
+        if (permits == 0) {
+            return dev.catena.api.spi.ComputeTurn.NONE;
+        }
+        var closed = new java.util.concurrent.atomic.AtomicBoolean(); // a second close gives nothing back twice
+        return () -> {
+            if (closed.compareAndSet(false, true)) {
+                CpuComputeGate.release(permits);
+            }
+        };
     }
 
     /**

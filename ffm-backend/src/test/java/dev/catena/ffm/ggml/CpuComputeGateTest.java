@@ -12,6 +12,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Computes whose threads would exceed the processors queue; those that fit run side by side. */
@@ -114,7 +115,10 @@ class CpuComputeGateTest {
                     CpuComputeGate.release(permits);
                     return null;
                 }));
-                Thread.sleep(50); // queued one after another
+                int queued = waiters.size();
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); // queued one after another
+                while (CpuComputeGate.waiting() < queued && System.nanoTime() < end) Thread.sleep(1);
+                assertEquals(queued, CpuComputeGate.waiting(), "computes queued behind the hold");
             }
             Thread.sleep(holdMoreMillis);
             release.countDown();
@@ -142,15 +146,18 @@ class CpuComputeGateTest {
                 return null;
             });
             assertTrue(held.await(10, TimeUnit.SECONDS));
-            boolean busyBefore6 = CpuComputeGate.busyBefore(6, 0);
-            boolean busyBefore5 = CpuComputeGate.busyBefore(5, 0);
+            boolean busyBefore6 = CpuComputeGate.busyBefore(6, PROCESSORS, 0);
+            boolean busyBefore5 = CpuComputeGate.busyBefore(5, PROCESSORS, 0);
+            // With a processor still free, a one-thread compute of rank 6 could start now: nothing to wait for.
+            boolean busyForOneThread = PROCESSORS >= 2 && CpuComputeGate.busyBefore(6, 1, 0);
             release.countDown();
-            assertTrue(busyBefore6, "rank 5 computes: busy before rank 6");
+            assertTrue(busyBefore6, "rank 5 computes and rank 6 could not start now: busy before rank 6");
             assertFalse(busyBefore5, "no rank below 5 computes");
+            assertFalse(busyForOneThread, "a compute that could start now was told to wait");
             holder.get(10, TimeUnit.SECONDS);
-            assertTrue(CpuComputeGate.busyBefore(6, TimeUnit.SECONDS.toNanos(10)), "rank 5 computed within the last 10 s");
+            assertTrue(CpuComputeGate.busyBefore(6, 1, TimeUnit.SECONDS.toNanos(10)), "rank 5 computed within the last 10 s");
             Thread.sleep(5);
-            assertFalse(CpuComputeGate.busyBefore(6, TimeUnit.MILLISECONDS.toNanos(1)), "rank 5 is done and long enough ago");
+            assertFalse(CpuComputeGate.busyBefore(6, 1, TimeUnit.MILLISECONDS.toNanos(1)), "rank 5 is done and long enough ago");
         } finally {
             pool.shutdownNow();
             CpuComputeGate.ranked(5, CpuComputeGate.LAST);
@@ -165,14 +172,32 @@ class CpuComputeGateTest {
         try {
             int permits = CpuComputeGate.acquire(1, -10);
             try {
-                assertTrue(CpuComputeGate.busyBefore(-30, 0), "the first rank's sessions come back from the later ones");
-                assertFalse(CpuComputeGate.busyBefore(-20, 0), "-20 is not the first rank: only -30 counts, and it is idle");
+                assertTrue(CpuComputeGate.busyBefore(-30, PROCESSORS, 0), "the first rank's sessions come back from the later ones");
+                assertFalse(CpuComputeGate.busyBefore(-20, PROCESSORS, 0), "-20 is not the first rank: only -30 counts, and it is idle");
             } finally {
                 CpuComputeGate.release(permits);
             }
         } finally {
             for (int rank : new int[]{-30, -20, -10}) CpuComputeGate.ranked(rank, CpuComputeGate.LAST);
         }
+    }
+
+    @Test
+    void permitsAreGivenBackOnceByTheThreadThatTookThem() throws Exception {
+        int permits = CpuComputeGate.acquire(1);
+        var other = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().factory());
+        try {
+            var elsewhere = other.submit(() -> {
+                CpuComputeGate.release(permits);
+                return null;
+            });
+            var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> elsewhere.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof IllegalStateException, "another thread gave back permits it never took");
+        } finally {
+            other.shutdownNow();
+            CpuComputeGate.release(permits);
+        }
+        assertThrows(IllegalStateException.class, () -> CpuComputeGate.release(permits), "given back twice");
     }
 
     @Test

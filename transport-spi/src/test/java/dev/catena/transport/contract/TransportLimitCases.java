@@ -123,7 +123,8 @@ public abstract class TransportLimitCases extends TransportTestBase {
                 assertTrue(held <= config.inboundBudgetBytes() + (1 << 20), "held " + held);
             }
             await(() -> server.stats().connectionsRefused() >= 3, "the budget to close the largest holders");
-            assertTrue(server.inboundBytesBuffered() <= config.inboundBudgetBytes());
+            // Reads in flight when the third was closed may still land: back within the budget once they have.
+            await(() -> server.inboundBytesBuffered() <= config.inboundBudgetBytes(), "the bytes held back within the budget");
             byte[] p = payload(seed, 9, 100 << 10);
             honest.send(frame(9, p, true));
             assertFrame(honestSide.next(), 9, p);
