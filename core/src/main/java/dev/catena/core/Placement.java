@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class Placement {
     private static final System.Logger LOG = System.getLogger(Placement.class.getName());
+    /** The most a moving server pauses, at random, between loading its new span and checking the move still pays. */
+    static final long RECHECK_JITTER_MILLIS = 30;
     /** The server hosting the current span; replaced when the server moves to other blocks. */
     private volatile SwarmServer server;
     private final Directory directory;
@@ -74,7 +76,10 @@ final class Placement {
                 c.idleTimeout(), c.computeThreads(), c.peerAddresses(), c.batching());
         SwarmServer moved = SwarmServer.start(config, rebalancing.spans(), rebalancing.transport(), current.identity()); // the same identity
         // Loading took a while, and another server that saw the same gap may have moved to it meanwhile: both
-        // moving would open a gap where they left. Commit only if the move still pays against the swarm now.
+        // moving would open a gap where they left. Commit only if the move still pays against the swarm now. Two
+        // servers that saw one gap load for about as long, so a random pause first lets the first one's announce be
+        // seen by the other (without it, both re-checked before either announced in 1 of 6 runs of NumBlocksTest).
+        pauseBeforeRecheck();
         if (!target.equals(plan(current))) {
             LOG.log(System.Logger.Level.INFO, "not moving to blocks {0}: another server covered them while they loaded", target);
             moved.close();
@@ -87,6 +92,15 @@ final class Placement {
                 current.blocks(), current.address(), target, moved.address(), current.openSessions());
         draining.add(current);
         retireDrained();
+    }
+
+    /** Up to {@link #RECHECK_JITTER_MILLIS}, at random. */
+    private static void pauseBeforeRecheck() {
+        try {
+            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(RECHECK_JITTER_MILLIS + 1));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Where {@link BlockSelection#rebalance} would have {@code current} go, given the directory now. */
