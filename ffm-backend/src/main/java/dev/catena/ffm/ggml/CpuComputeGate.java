@@ -78,7 +78,7 @@ public final class CpuComputeGate {
         if (PERMITS <= 0 || held[0] > 0) {
             return 0;
         }
-        int permits = Math.min(Math.max(threads, 1), PERMITS);
+        int permits = permitsFor(threads);
         LOCK.lock();
         try {
             ACTIVE.merge(rank, 1, Integer::sum);
@@ -140,7 +140,7 @@ public final class CpuComputeGate {
         }
         LOCK.lock();
         try {
-            boolean contended = free < Math.min(Math.max(threads, 1), PERMITS) || !WAITING.isEmpty();
+            boolean contended = free < permitsFor(threads) || !WAITING.isEmpty();
             // The first rank of the process's spans has none before it: its steps come back from the last ones (a
             // chain's sessions return from its last span to its first), so those count as before it.
             boolean first = RANKED.headMap(rank).isEmpty() && ACTIVE.headMap(rank).isEmpty();
@@ -158,6 +158,11 @@ public final class CpuComputeGate {
         } finally {
             LOCK.unlock();
         }
+    }
+
+    /** The permits a compute of {@code threads} threads takes: one a thread, at most all of them. */
+    private static int permitsFor(int threads) {
+        return Math.min(Math.max(threads, 1), PERMITS);
     }
 
     /** The waiter that goes next: the one waiting longest once any has aged, else the lowest rank. */
