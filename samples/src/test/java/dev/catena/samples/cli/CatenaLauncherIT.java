@@ -69,8 +69,10 @@ class CatenaLauncherIT {
         assertTrue(r.out().contains("type: cpu"), r.out());
         // Linux x86-64: Netty's epoll must load on the launcher's module path, not fall back to NIO.
         assertTrue(r.out().contains("netty (epoll)"), r.out());
-        // The launcher grants the transport SPI native access, so signatures go through the system's OpenSSL.
-        if (java.nio.file.Files.exists(java.nio.file.Path.of("/usr/lib/x86_64-linux-gnu/libcrypto.so.3"))) {
+        // The launcher grants the transport SPI native access, so signatures go through the system's libsodium, else OpenSSL.
+        if (java.nio.file.Files.exists(java.nio.file.Path.of("/usr/lib/x86_64-linux-gnu/libsodium.so.23"))) {
+            assertTrue(r.out().contains("signatures: Ed25519 by libsodium"), r.out());
+        } else if (java.nio.file.Files.exists(java.nio.file.Path.of("/usr/lib/x86_64-linux-gnu/libcrypto.so.3"))) {
             assertTrue(r.out().contains("signatures: Ed25519 by OpenSSL"), r.out());
         }
     }

@@ -1,166 +1,50 @@
 package dev.catena.transport.sign;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.nio.ByteBuffer;
-import java.security.Key;
+import java.nio.charset.StandardCharsets;
 import java.security.KeyPairGenerator;
 import java.security.Signature;
 import java.util.Arrays;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Locale;
 
 /**
- * Ed25519 through the system's OpenSSL 3 ({@code libcrypto.so.3}, {@code EVP_DigestSign} and
- * {@code EVP_DigestVerify}) by java.lang.foreign: about 15 times faster to sign and 6 times faster to
- * verify than the JDK's generic EdDSA here (40 and 100 us against 650 us each), and a hop signs and
- * verifies twice. Ed25519 is deterministic, so its signatures are the JDK's to the byte; a self-test
- * checks that before it is used. Used only where this module has native access and libcrypto loads;
- * {@link Statements} falls back to the JDK otherwise, with no warning.
+ * The native Ed25519 that {@link Statements} signs and verifies with: libsodium where it loads, else
+ * OpenSSL 3, else none (the JDK's own, with no warning). A hop signs every step and the client verifies a
+ * share of them, so the fastest one here is worth having. Each must pass a self-test against the JDK
+ * first: the same signatures to the byte, each accepting the other's. Native libraries are used only
+ * where this module has native access. {@code -Dcatena.ed25519=libsodium|openssl|jdk} picks one (the
+ * older {@code -Dcatena.jdkEd25519=true} means jdk).
  */
 final class NativeEd25519 {
-    private static final int EVP_PKEY_ED25519 = 1087; // NID_ED25519
-    /** DER prefixes of the JDK's encodings of Ed25519 keys: PKCS#8 private and X.509 public, each then 32 raw bytes. */
-    private static final byte[] PKCS8_PREFIX = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
-    private static final byte[] X509_PREFIX = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
-    private static final int KEYS_CACHED = 4096;
-
-    private static final MethodHandle NEW_PRIVATE, NEW_PUBLIC, PKEY_FREE, CTX_NEW, CTX_FREE, SIGN_INIT, SIGN, VERIFY_INIT, VERIFY;
-    static final boolean AVAILABLE;
-    /** EVP_PKEY handles by key encoding; a key is parsed once (servers and clients hold few keys). */
-    private static final Map<ByteBuffer, MemorySegment> PKEYS = new ConcurrentHashMap<>();
-
-    static {
-        MethodHandle[] h = new MethodHandle[9];
-        boolean ok = false;
-        try {
-            if (NativeEd25519.class.getModule().isNativeAccessEnabled() && !Boolean.getBoolean("catena.jdkEd25519")) {
-                SymbolLookup crypto = SymbolLookup.libraryLookup("libcrypto.so.3", Arena.global());
-                Linker linker = Linker.nativeLinker();
-                var A = ValueLayout.ADDRESS;
-                var I = ValueLayout.JAVA_INT;
-                var L = ValueLayout.JAVA_LONG;
-                String[] names = {"EVP_PKEY_new_raw_private_key", "EVP_PKEY_new_raw_public_key", "EVP_PKEY_free", "EVP_MD_CTX_new",
-                        "EVP_MD_CTX_free", "EVP_DigestSignInit", "EVP_DigestSign", "EVP_DigestVerifyInit", "EVP_DigestVerify"};
-                FunctionDescriptor[] d = {
-                        FunctionDescriptor.of(A, I, A, A, L), FunctionDescriptor.of(A, I, A, A, L), FunctionDescriptor.ofVoid(A),
-                        FunctionDescriptor.of(A), FunctionDescriptor.ofVoid(A),
-                        FunctionDescriptor.of(I, A, A, A, A, A), FunctionDescriptor.of(I, A, A, A, A, L),
-                        FunctionDescriptor.of(I, A, A, A, A, A), FunctionDescriptor.of(I, A, A, L, A, L)};
-                for (int i = 0; i < names.length; i++) h[i] = linker.downcallHandle(crypto.findOrThrow(names[i]), d[i]);
-                ok = true;
-            }
-        } catch (RuntimeException | LinkageError absent) {
-            ok = false; // no libcrypto.so.3 here: the JDK signs
-        }
-        NEW_PRIVATE = h[0];
-        NEW_PUBLIC = h[1];
-        PKEY_FREE = h[2];
-        CTX_NEW = h[3];
-        CTX_FREE = h[4];
-        SIGN_INIT = h[5];
-        SIGN = h[6];
-        VERIFY_INIT = h[7];
-        VERIFY = h[8];
-        AVAILABLE = ok && agreesWithTheJdk();
-    }
+    /** Null: the JDK signs. */
+    static final Ed25519Library LIBRARY = choose();
 
     private NativeEd25519() {
     }
 
-    /** {@code key}'s signature over {@code message}, or null when this key is not a plain Ed25519 key it can use. */
-    static byte[] sign(Key key, byte[] message) {
-        try (Arena arena = Arena.ofConfined()) {
-            PKey pk = pkey(key, true);
-            if (pk == null) return null;
-            MemorySegment pkey = pk.handle();
-            MemorySegment ctx = (MemorySegment) CTX_NEW.invokeExact();
-            try {
-                if ((int) SIGN_INIT.invokeExact(ctx, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, pkey) != 1) return null;
-                MemorySegment sig = arena.allocate(Statements.SIGNATURE_BYTES);
-                MemorySegment sigLen = arena.allocateFrom(ValueLayout.JAVA_LONG, Statements.SIGNATURE_BYTES);
-                MemorySegment tbs = arena.allocateFrom(ValueLayout.JAVA_BYTE, message);
-                if ((int) SIGN.invokeExact(ctx, sig, sigLen, tbs, (long) message.length) != 1) return null;
-                return sig.asSlice(0, sigLen.get(ValueLayout.JAVA_LONG, 0)).toArray(ValueLayout.JAVA_BYTE);
-            } finally {
-                CTX_FREE.invokeExact(ctx);
-                if (pk.owned()) PKEY_FREE.invokeExact(pkey);
-            }
-        } catch (Throwable t) {
-            return null;
-        }
-    }
-
-    /** Whether {@code signature} is {@code key}'s over {@code message}; null when this key is not one it can use. */
-    static Boolean verify(Key key, byte[] message, byte[] signature) {
-        try (Arena arena = Arena.ofConfined()) {
-            PKey pk = pkey(key, false);
-            if (pk == null) return null;
-            MemorySegment pkey = pk.handle();
-            MemorySegment ctx = (MemorySegment) CTX_NEW.invokeExact();
-            try {
-                if ((int) VERIFY_INIT.invokeExact(ctx, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, pkey) != 1) return null;
-                MemorySegment sig = arena.allocateFrom(ValueLayout.JAVA_BYTE, signature);
-                MemorySegment tbs = arena.allocateFrom(ValueLayout.JAVA_BYTE, message);
-                return (int) VERIFY.invokeExact(ctx, sig, (long) signature.length, tbs, (long) message.length) == 1;
-            } finally {
-                CTX_FREE.invokeExact(ctx);
-                if (pk.owned()) PKEY_FREE.invokeExact(pkey);
-            }
-        } catch (Throwable t) {
-            return null;
-        }
-    }
-
-    /** An EVP_PKEY; {@code owned} when it is not in the cache, so its user frees it. */
-    private record PKey(MemorySegment handle, boolean owned) {
-    }
-
-    /** The key's EVP_PKEY, cached; null for an encoding that is not a plain Ed25519 key. */
-    private static PKey pkey(Key key, boolean isPrivate) throws Throwable {
-        byte[] encoded = key.getEncoded();
-        byte[] prefix = isPrivate ? PKCS8_PREFIX : X509_PREFIX;
-        if (encoded == null || encoded.length != prefix.length + 32 || !Arrays.equals(encoded, 0, prefix.length, prefix, 0, prefix.length)) {
-            return null;
-        }
-        ByteBuffer id = ByteBuffer.wrap(encoded);
-        MemorySegment cached = PKEYS.get(id);
-        if (cached != null) return new PKey(cached, false);
-        MemorySegment pkey;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment raw = arena.allocateFrom(ValueLayout.JAVA_BYTE, Arrays.copyOfRange(encoded, prefix.length, encoded.length));
-            pkey = (MemorySegment) (isPrivate ? NEW_PRIVATE : NEW_PUBLIC).invokeExact(EVP_PKEY_ED25519, MemorySegment.NULL, raw, 32L);
-        }
-        if (pkey.equals(MemorySegment.NULL)) return null;
-        if (PKEYS.size() < KEYS_CACHED && PKEYS.putIfAbsent(id, pkey) == null) return new PKey(pkey, false);
-        MemorySegment other = PKEYS.get(id);
-        if (other != null) { // another thread cached it first
-            PKEY_FREE.invokeExact(pkey);
-            return new PKey(other, false);
-        }
-        return new PKey(pkey, true); // the cache is full: freed after use
+    private static Ed25519Library choose() {
+        String wanted = Boolean.getBoolean("catena.jdkEd25519") ? "jdk" : System.getProperty("catena.ed25519", "auto").toLowerCase(Locale.ROOT);
+        if (wanted.equals("jdk") || !NativeEd25519.class.getModule().isNativeAccessEnabled()) return null;
+        if ((wanted.equals("auto") || wanted.equals("libsodium")) && agreesWithTheJdk(SodiumEd25519.INSTANCE)) return SodiumEd25519.INSTANCE;
+        if ((wanted.equals("auto") || wanted.equals("openssl")) && agreesWithTheJdk(OpenSslEd25519.INSTANCE)) return OpenSslEd25519.INSTANCE;
+        return null;
     }
 
     /** Signs and verifies with a fresh key both ways against the JDK: the same bytes, and each accepts the other's. */
-    private static boolean agreesWithTheJdk() {
+    static boolean agreesWithTheJdk(Ed25519Library library) {
+        if (library == null) return false;
         try {
             var keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-            byte[] message = "catena/self-test".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            byte[] message = "catena/self-test".getBytes(StandardCharsets.US_ASCII);
             Signature jdk = Signature.getInstance("Ed25519");
             jdk.initSign(keys.getPrivate());
             jdk.update(message);
             byte[] expected = jdk.sign();
-            byte[] mine = sign(keys.getPrivate(), message);
+            byte[] mine = library.sign(keys.getPrivate(), message);
             byte[] altered = expected.clone();
             altered[0] ^= 1;
-            return Arrays.equals(expected, mine) && Boolean.TRUE.equals(verify(keys.getPublic(), message, expected))
-                    && Boolean.FALSE.equals(verify(keys.getPublic(), message, altered));
-        } catch (Throwable t) {
+            return Arrays.equals(expected, mine) && Boolean.TRUE.equals(library.verify(keys.getPublic(), message, expected))
+                    && Boolean.FALSE.equals(library.verify(keys.getPublic(), message, altered));
+        } catch (Exception e) {
             return false;
         }
     }

@@ -60,9 +60,12 @@ public final class Statements {
     private Statements() {
     }
 
-    /** Whether signing and verifying go through the system's OpenSSL (else the JDK's Ed25519): same bytes, faster. */
-    public static boolean nativeEd25519() {
-        return NativeEd25519.AVAILABLE;
+    /**
+     * Which Ed25519 signs and verifies: {@code "libsodium"} or {@code "OpenSSL"} (the system's, through
+     * java.lang.foreign: the same bytes, faster), else {@code "JDK"}.
+     */
+    public static String ed25519Library() {
+        return NativeEd25519.LIBRARY == null ? "JDK" : NativeEd25519.LIBRARY.name();
     }
 
     public static byte[] result(byte[] session, long step, int position, byte[] inputDigest, byte[] outputDigest) {
@@ -151,8 +154,8 @@ public final class Statements {
     }
 
     public static byte[] sign(PrivateKey key, byte[] statement) {
-        if (NativeEd25519.AVAILABLE) {
-            byte[] fast = NativeEd25519.sign(key, statement);
+        if (NativeEd25519.LIBRARY != null) {
+            byte[] fast = NativeEd25519.LIBRARY.sign(key, statement);
             if (fast != null) return fast;
         }
         Signature s = ED25519.get();
@@ -168,8 +171,8 @@ public final class Statements {
     /** Whether {@code signature} is {@code key}'s over {@code statement}; false for any malformed input. */
     public static boolean verify(PublicKey key, byte[] statement, byte[] signature) {
         if (key == null || signature == null || signature.length != SIGNATURE_BYTES) return false;
-        if (NativeEd25519.AVAILABLE) {
-            Boolean fast = NativeEd25519.verify(key, statement, signature);
+        if (NativeEd25519.LIBRARY != null) {
+            Boolean fast = NativeEd25519.LIBRARY.verify(key, statement, signature);
             if (fast != null) return fast;
         }
         Signature s = ED25519.get();

@@ -1,6 +1,9 @@
 package dev.catena.transport.sign;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,25 +11,44 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.Signature;
 import java.util.Random;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** OpenSSL's Ed25519 through java.lang.foreign gives the JDK's signatures to the byte, and each accepts the other's. */
+/**
+ * Each native Ed25519 (libsodium, OpenSSL) through java.lang.foreign gives the JDK's signatures to the
+ * byte, and each accepts the other's; {@link Statements} uses the fastest one installed.
+ */
 class NativeEd25519Test {
     static final long SEED = Long.getLong("catena.test.seed", 2512L);
 
-    @Test
-    void usedWhereLibcryptoIsPresent() {
-        boolean present = Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libcrypto.so.3"))
-                || Files.exists(Path.of("/usr/lib/aarch64-linux-gnu/libcrypto.so.3"));
-        assertEquals(present, Statements.nativeEd25519(), "tests run with native access: OpenSSL is used exactly when it is installed");
+    private static boolean installed(String library) {
+        return Files.exists(Path.of("/usr/lib/x86_64-linux-gnu", library)) || Files.exists(Path.of("/usr/lib/aarch64-linux-gnu", library));
     }
 
     @Test
-    void signaturesEqualTheJdksAndEachVerifiesTheOthers() throws Exception {
+    void theFastestInstalledLibraryIsUsed() {
+        String expected = installed("libsodium.so.23") ? "libsodium" : installed("libcrypto.so.3") ? "OpenSSL" : "JDK";
+        assertEquals(expected, Statements.ed25519Library(), "tests run with native access: libsodium, else OpenSSL, else the JDK");
+    }
+
+    static Stream<Arguments> libraries() {
+        return Stream.of(Arguments.of("libsodium", "libsodium.so.23", SodiumEd25519.INSTANCE),
+                Arguments.of("OpenSSL", "libcrypto.so.3", OpenSslEd25519.INSTANCE));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("libraries")
+    void signaturesEqualTheJdksAndEachVerifiesTheOthers(String name, String file, Ed25519Library library) throws Exception {
+        assumeTrue(installed(file), name + " is not installed here");
+        assertNotNull(library, name + " is installed but did not load");
+        assertTrue(NativeEd25519.agreesWithTheJdk(library));
         var random = new Random(SEED);
         for (int k = 0; k < 8; k++) {
             KeyPair keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
@@ -37,21 +59,32 @@ class NativeEd25519Test {
                 jdk.initSign(keys.getPrivate());
                 jdk.update(message);
                 byte[] expected = jdk.sign();
-                byte[] mine = Statements.sign(keys.getPrivate(), message);
+                byte[] mine = library.sign(keys.getPrivate(), message);
                 assertArrayEquals(expected, mine, "seed " + SEED);
+                assertArrayEquals(expected, Statements.sign(keys.getPrivate(), message), "seed " + SEED);
                 jdk.initVerify(keys.getPublic());
                 jdk.update(message);
                 assertTrue(jdk.verify(mine), "seed " + SEED);
-                assertTrue(Statements.verify(keys.getPublic(), message, expected), "seed " + SEED);
+                assertEquals(Boolean.TRUE, library.verify(keys.getPublic(), message, expected), "seed " + SEED);
                 byte[] altered = expected.clone();
                 altered[random.nextInt(altered.length)] ^= (byte) (1 << random.nextInt(8));
+                assertEquals(Boolean.FALSE, library.verify(keys.getPublic(), message, altered), "seed " + SEED);
                 assertFalse(Statements.verify(keys.getPublic(), message, altered), "seed " + SEED);
                 if (message.length > 0) {
                     byte[] other = message.clone();
                     other[random.nextInt(other.length)] ^= 1;
-                    assertFalse(Statements.verify(keys.getPublic(), other, expected), "seed " + SEED);
+                    assertEquals(Boolean.FALSE, library.verify(keys.getPublic(), other, expected), "seed " + SEED);
                 }
             }
         }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("libraries")
+    void aKeyThatIsNotEd25519IsLeftToTheJdk(String name, String file, Ed25519Library library) throws Exception {
+        assumeTrue(installed(file) && library != null, name + " is not installed here");
+        KeyPair ec = KeyPairGenerator.getInstance("EC").generateKeyPair();
+        assertNull(library.sign(ec.getPrivate(), new byte[]{1}));
+        assertNull(library.verify(ec.getPublic(), new byte[]{1}, new byte[Statements.SIGNATURE_BYTES]));
     }
 }
