@@ -12,44 +12,28 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Session KV caches opened and closed en masse come and go in sizes that glibc serves from its heaps
  * once its dynamic mmap threshold has grown, and so do Netty's receive buffers; freed chunks in the
  * middle of a heap stay resident until trimmed. Issue 14's attack suite saw a server reach its
- * budgets plus 600 MB after an open flood.
- * <p>
- * It also fixes glibc's mmap threshold at {@link #MMAP_THRESHOLD} ({@code mallopt(M_MMAP_THRESHOLD)}), which
- * turns the dynamic threshold off: every large block (a partial frame's buffer as it grows, a frame of a
- * prefill, a KV cache) is then mapped on its own and unmapped when freed, so it leaves no hole in a heap
- * between trims. Issue 14's partial-frames attack peaked at 633-653 MB without it and 513-531 MB with it,
- * and at 871 MB once in the whole suite, over its 812 MB bound.
- * <p>
- * A no-op where {@code malloc_trim} does not exist (not glibc), or with {@code -Dcatena.noMallocTrim=true}.
+ * budgets plus 600 MB after an open flood. A no-op where {@code malloc_trim} does not exist (not glibc),
+ * or with {@code -Dcatena.noMallocTrim=true}.
  */
 public final class MallocTrim {
     private static final System.Logger LOG = System.getLogger(MallocTrim.class.getName());
-    /** Blocks from this size up are mapped on their own: well above the JVM's and ggml's small allocations. */
-    static final long MMAP_THRESHOLD = 256 * 1024;
-    private static final int M_MMAP_THRESHOLD = -3; // glibc's malloc.h
-    private static final MethodHandle TRIM = lookup("malloc_trim", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-    private static final MethodHandle MALLOPT = lookup("mallopt", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle TRIM = lookup();
     private static final AtomicBoolean REQUESTED = new AtomicBoolean();
     private static final AtomicBoolean STARTED = new AtomicBoolean();
 
     private MallocTrim() {
     }
 
-    private static MethodHandle lookup(String name, FunctionDescriptor descriptor) {
+    private static MethodHandle lookup() {
         Linker linker = Linker.nativeLinker();
-        return linker.defaultLookup().find(name).map(address -> linker.downcallHandle(address, descriptor)).orElse(null);
+        return linker.defaultLookup().find("malloc_trim")
+                .map(address -> linker.downcallHandle(address, FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG)))
+                .orElse(null);
     }
 
-    /** Fixes the mmap threshold and starts the trimming thread, once (in a process that hosts spans). */
+    /** Starts the trimming thread once (in a process that hosts spans). */
     public static void start() {
-        if (TRIM != null && MALLOPT != null && !Boolean.getBoolean("catena.noMallocTrim") && STARTED.compareAndSet(false, true)) {
-            try {
-                if ((int) MALLOPT.invokeExact(M_MMAP_THRESHOLD, (int) MMAP_THRESHOLD) != 1) {
-                    LOG.log(System.Logger.Level.WARNING, "mallopt(M_MMAP_THRESHOLD) refused; large blocks stay in malloc's heaps until trimmed");
-                }
-            } catch (Throwable t) {
-                LOG.log(System.Logger.Level.WARNING, "mallopt failed", t);
-            }
+        if (TRIM != null && !Boolean.getBoolean("catena.noMallocTrim") && STARTED.compareAndSet(false, true)) {
             Thread.ofPlatform().daemon().name("catena-malloc-trim").start(MallocTrim::loop);
         }
     }

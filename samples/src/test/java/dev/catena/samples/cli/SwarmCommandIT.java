@@ -103,6 +103,7 @@ class SwarmCommandIT {
                 }
                 assertTrue(address != null, "server " + blocks + " printed its address");
                 peers.add(address);
+                assertServerMallocSettings(p);
             }
             var r = catena("generate", "--peers", String.join(",", peers), "--model", MODEL.toString(), "--prompt",
                     "Once upon a time", "-n", "64", "--greedy", "--json");
@@ -126,5 +127,18 @@ class SwarmCommandIT {
                 if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly();
             }
         }
+    }
+
+    /**
+     * The launcher runs a server with two malloc arenas and a fixed mmap threshold (README, "bounded memory"),
+     * unless the caller's environment sets them: the JVM it execs has them in its environment.
+     */
+    private static void assertServerMallocSettings(Process server) throws java.io.IOException {
+        var environ = java.nio.file.Path.of("/proc", Long.toString(server.pid()), "environ");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(environ), "no /proc here");
+        List<String> env = List.of(java.nio.file.Files.readString(environ, StandardCharsets.UTF_8).split("\0"));
+        assertTrue(env.contains("MALLOC_ARENA_MAX=" + System.getenv().getOrDefault("MALLOC_ARENA_MAX", "2")), env.toString());
+        assertTrue(env.contains("MALLOC_MMAP_THRESHOLD_=" + System.getenv().getOrDefault("MALLOC_MMAP_THRESHOLD_", "262144")),
+                env.toString());
     }
 }

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.KeyPairGenerator;
 import java.security.Signature;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -15,6 +16,7 @@ import java.util.Locale;
  * older {@code -Dcatena.jdkEd25519=true} means jdk).
  */
 final class NativeEd25519 {
+    private static final System.Logger LOG = System.getLogger(NativeEd25519.class.getName());
     /** Null: the JDK signs. */
     static final Ed25519Library LIBRARY = choose();
 
@@ -23,9 +25,16 @@ final class NativeEd25519 {
 
     private static Ed25519Library choose() {
         String wanted = Boolean.getBoolean("catena.jdkEd25519") ? "jdk" : System.getProperty("catena.ed25519", "auto").toLowerCase(Locale.ROOT);
+        if (!List.of("auto", "libsodium", "openssl", "jdk").contains(wanted)) {
+            LOG.log(System.Logger.Level.WARNING, "-Dcatena.ed25519=" + wanted + " is none of auto, libsodium, openssl, jdk: the JDK signs");
+            return null;
+        }
         if (wanted.equals("jdk") || !NativeEd25519.class.getModule().isNativeAccessEnabled()) return null;
         if ((wanted.equals("auto") || wanted.equals("libsodium")) && agreesWithTheJdk(SodiumEd25519.INSTANCE)) return SodiumEd25519.INSTANCE;
         if ((wanted.equals("auto") || wanted.equals("openssl")) && agreesWithTheJdk(OpenSslEd25519.INSTANCE)) return OpenSslEd25519.INSTANCE;
+        if (!wanted.equals("auto")) {
+            LOG.log(System.Logger.Level.WARNING, "-Dcatena.ed25519=" + wanted + ": that library did not load or disagreed with the JDK; the JDK signs");
+        }
         return null;
     }
 
@@ -44,7 +53,7 @@ final class NativeEd25519 {
             altered[0] ^= 1;
             return Arrays.equals(expected, mine) && Boolean.TRUE.equals(library.verify(keys.getPublic(), message, expected))
                     && Boolean.FALSE.equals(library.verify(keys.getPublic(), message, altered));
-        } catch (Exception e) {
+        } catch (Throwable e) { // whatever fails here, the JDK signs
             return false;
         }
     }

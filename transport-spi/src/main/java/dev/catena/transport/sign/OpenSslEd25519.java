@@ -31,22 +31,20 @@ final class OpenSslEd25519 implements Ed25519Library {
         MethodHandle[] h = new MethodHandle[9];
         boolean ok = false;
         try {
-            {
-                SymbolLookup crypto = SymbolLookup.libraryLookup("libcrypto.so.3", Arena.global());
-                Linker linker = Linker.nativeLinker();
-                var A = ValueLayout.ADDRESS;
-                var I = ValueLayout.JAVA_INT;
-                var L = ValueLayout.JAVA_LONG;
-                String[] names = {"EVP_PKEY_new_raw_private_key", "EVP_PKEY_new_raw_public_key", "EVP_PKEY_free", "EVP_MD_CTX_new",
-                        "EVP_MD_CTX_free", "EVP_DigestSignInit", "EVP_DigestSign", "EVP_DigestVerifyInit", "EVP_DigestVerify"};
-                FunctionDescriptor[] d = {
-                        FunctionDescriptor.of(A, I, A, A, L), FunctionDescriptor.of(A, I, A, A, L), FunctionDescriptor.ofVoid(A),
-                        FunctionDescriptor.of(A), FunctionDescriptor.ofVoid(A),
-                        FunctionDescriptor.of(I, A, A, A, A, A), FunctionDescriptor.of(I, A, A, A, A, L),
-                        FunctionDescriptor.of(I, A, A, A, A, A), FunctionDescriptor.of(I, A, A, L, A, L)};
-                for (int i = 0; i < names.length; i++) h[i] = linker.downcallHandle(crypto.findOrThrow(names[i]), d[i]);
-                ok = true;
-            }
+            SymbolLookup crypto = SymbolLookup.libraryLookup("libcrypto.so.3", Arena.global());
+            Linker linker = Linker.nativeLinker();
+            var A = ValueLayout.ADDRESS;
+            var I = ValueLayout.JAVA_INT;
+            var L = ValueLayout.JAVA_LONG;
+            String[] names = {"EVP_PKEY_new_raw_private_key", "EVP_PKEY_new_raw_public_key", "EVP_PKEY_free", "EVP_MD_CTX_new",
+                    "EVP_MD_CTX_free", "EVP_DigestSignInit", "EVP_DigestSign", "EVP_DigestVerifyInit", "EVP_DigestVerify"};
+            FunctionDescriptor[] d = {
+                    FunctionDescriptor.of(A, I, A, A, L), FunctionDescriptor.of(A, I, A, A, L), FunctionDescriptor.ofVoid(A),
+                    FunctionDescriptor.of(A), FunctionDescriptor.ofVoid(A),
+                    FunctionDescriptor.of(I, A, A, A, A, A), FunctionDescriptor.of(I, A, A, A, A, L),
+                    FunctionDescriptor.of(I, A, A, A, A, A), FunctionDescriptor.of(I, A, A, L, A, L)};
+            for (int i = 0; i < names.length; i++) h[i] = linker.downcallHandle(crypto.findOrThrow(names[i]), d[i]);
+            ok = true;
         } catch (RuntimeException | LinkageError absent) {
             ok = false; // no libcrypto.so.3 here: the JDK signs
         }

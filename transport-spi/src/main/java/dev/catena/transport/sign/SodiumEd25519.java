@@ -65,10 +65,14 @@ final class SodiumEd25519 implements Ed25519Library {
             if (encoded == null) return null;
             MemorySegment secret = secretKey(encoded, arena);
             if (secret == null) return null;
-            MemorySegment sig = arena.allocate(Statements.SIGNATURE_BYTES);
-            MemorySegment m = arena.allocateFrom(ValueLayout.JAVA_BYTE, message);
-            if ((int) SIGN.invokeExact(sig, MemorySegment.NULL, m, (long) message.length, secret) != 0) return null;
-            return sig.toArray(ValueLayout.JAVA_BYTE);
+            try {
+                MemorySegment sig = arena.allocate(Statements.SIGNATURE_BYTES);
+                MemorySegment m = arena.allocateFrom(ValueLayout.JAVA_BYTE, message);
+                if ((int) SIGN.invokeExact(sig, MemorySegment.NULL, m, (long) message.length, secret) != 0) return null;
+                return sig.toArray(ValueLayout.JAVA_BYTE);
+            } finally {
+                if (secret.scope().equals(arena.scope())) secret.fill((byte) 0); // not cached: no copy left behind
+            }
         } catch (Throwable t) {
             return null;
         }
@@ -76,9 +80,9 @@ final class SodiumEd25519 implements Ed25519Library {
 
     @Override
     public Boolean verify(Key key, byte[] message, byte[] signature) {
-        byte[] encoded = Ed25519Library.encoding(key, false);
-        if (encoded == null || signature.length != Statements.SIGNATURE_BYTES) return null;
         try (Arena arena = Arena.ofConfined()) {
+            byte[] encoded = Ed25519Library.encoding(key, false);
+            if (encoded == null || signature.length != Statements.SIGNATURE_BYTES) return null;
             MemorySegment pk = arena.allocateFrom(ValueLayout.JAVA_BYTE, Arrays.copyOfRange(encoded, encoded.length - 32, encoded.length));
             MemorySegment sig = arena.allocateFrom(ValueLayout.JAVA_BYTE, signature);
             MemorySegment m = arena.allocateFrom(ValueLayout.JAVA_BYTE, message);
@@ -88,21 +92,24 @@ final class SodiumEd25519 implements Ed25519Library {
         }
     }
 
-    /** The key's secret key in libsodium's form: cached, or (the cache full) derived into {@code arena}. */
+    /**
+     * The key's secret key in libsodium's form: cached, or (the cache full) derived into {@code arena}, whose
+     * owner zeroes it after use ({@link #sign}).
+     */
     private static MemorySegment secretKey(byte[] encoded, Arena arena) throws Throwable {
         ByteBuffer id = ByteBuffer.wrap(encoded);
         MemorySegment cached = SECRET_KEYS.get(id);
         if (cached != null) return cached;
-        boolean cache = SECRET_KEYS.size() < KEYS_CACHED;
-        MemorySegment secret = (cache ? Arena.global() : arena).allocate(64);
+        MemorySegment secret = arena.allocate(64);
         try (Arena scratch = Arena.ofConfined()) {
             MemorySegment seed = scratch.allocateFrom(ValueLayout.JAVA_BYTE, Arrays.copyOfRange(encoded, encoded.length - 32, encoded.length));
             MemorySegment pk = scratch.allocate(32);
-            if ((int) SEED_KEYPAIR.invokeExact(pk, secret, seed) != 0) return null;
+            int status = (int) SEED_KEYPAIR.invokeExact(pk, secret, seed);
             seed.fill((byte) 0);
+            if (status != 0) return null;
         }
-        if (!cache) return secret;
-        MemorySegment other = SECRET_KEYS.putIfAbsent(id, secret);
-        return other != null ? other : secret;
+        if (SECRET_KEYS.size() >= KEYS_CACHED) return secret;
+        // Cached for good in global memory; of two threads that derived it at once, one copy is kept.
+        return SECRET_KEYS.computeIfAbsent(id, k -> Arena.global().allocate(64).copyFrom(secret));
     }
 }

@@ -81,6 +81,29 @@ class NativeEd25519Test {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("libraries")
+    void keysPastTheCacheSignAlike(String name, String file, Ed25519Library library) throws Exception {
+        assumeTrue(installed(file) && library != null, name + " is not installed here");
+        var generator = KeyPairGenerator.getInstance("Ed25519");
+        byte[] message = "past the cache".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        KeyPair first = generator.generateKeyPair();
+        byte[] firstSignature = library.sign(first.getPrivate(), message);
+        for (int k = 0; k <= Ed25519Library.KEYS_CACHED; k++) { // fills the cache, whatever it held
+            assertNotNull(library.sign(generator.generateKeyPair().getPrivate(), message));
+        }
+        for (int k = 0; k < 3; k++) { // derived anew each time, then zeroed
+            KeyPair keys = generator.generateKeyPair();
+            Signature jdk = Signature.getInstance("Ed25519");
+            jdk.initSign(keys.getPrivate());
+            jdk.update(message);
+            byte[] expected = jdk.sign();
+            assertArrayEquals(expected, library.sign(keys.getPrivate(), message));
+            assertArrayEquals(expected, library.sign(keys.getPrivate(), message));
+        }
+        assertArrayEquals(firstSignature, library.sign(first.getPrivate(), message), "a cached key still signs alike");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("libraries")
     void aKeyThatIsNotEd25519IsLeftToTheJdk(String name, String file, Ed25519Library library) throws Exception {
         assumeTrue(installed(file) && library != null, name + " is not installed here");
         KeyPair ec = KeyPairGenerator.getInstance("EC").generateKeyPair();
