@@ -35,6 +35,8 @@ final class FrameSplitter extends ByteToMessageDecoder {
     private long framesDone;     // event loop only
     private boolean discarding;  // a frame was refused: the rest of the stream is ignored until the close
     private ScheduledFuture<?> frameTimer;
+    /** Cancelled at the close: held for its whole period, it would keep each closed connection's pipeline reachable. */
+    private ScheduledFuture<?> helloTimer;
     private final Runnable firstFrame; // null on connections we opened
 
     FrameSplitter(NettyConnection connection, int maxFrameBytes, InboundBudget budget, TransportCounters counters,
@@ -51,7 +53,7 @@ final class FrameSplitter extends ByteToMessageDecoder {
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         if (helloTimeout != null) {
-            ctx.executor().schedule(() -> {
+            helloTimer = ctx.executor().schedule(() -> {
                 if (framesDone == 0 && ctx.channel().isActive()) {
                     timedOut("sent no whole frame within " + helloTimeout.toMillis() + " ms of connecting");
                 }
@@ -147,6 +149,9 @@ final class FrameSplitter extends ByteToMessageDecoder {
         budget.release(this);
         if (frameTimer != null) {
             frameTimer.cancel(false);
+        }
+        if (helloTimer != null) {
+            helloTimer.cancel(false);
         }
     }
 
