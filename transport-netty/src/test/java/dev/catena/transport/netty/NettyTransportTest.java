@@ -219,6 +219,8 @@ class NettyTransportTest extends TransportContractTest {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (connection.get() != null && System.nanoTime() < deadline) {
             System.gc();
+            byte[][] garbage = new byte[64][];
+            for (int i = 0; i < garbage.length; i++) garbage[i] = new byte[64 << 10]; // collections even where System.gc() is off
             Thread.sleep(20);
         }
         assertTrue(connection.get() == null, "the closed connection is still reachable " + WAIT.toSeconds() + " s after its close");

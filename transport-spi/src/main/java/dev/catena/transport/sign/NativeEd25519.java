@@ -29,7 +29,14 @@ final class NativeEd25519 {
             LOG.log(System.Logger.Level.WARNING, "-Dcatena.ed25519=" + wanted + " is none of auto, libsodium, openssl, jdk: the JDK signs");
             return null;
         }
-        if (wanted.equals("jdk") || !NativeEd25519.class.getModule().isNativeAccessEnabled()) return null;
+        if (wanted.equals("jdk")) return null;
+        if (!NativeEd25519.class.getModule().isNativeAccessEnabled()) {
+            if (!wanted.equals("auto")) {
+                LOG.log(System.Logger.Level.WARNING, "-Dcatena.ed25519=" + wanted + " needs native access for " + NativeEd25519.class.getModule()
+                        + " (--enable-native-access): the JDK signs");
+            }
+            return null;
+        }
         if ((wanted.equals("auto") || wanted.equals("libsodium")) && agreesWithTheJdk(SodiumEd25519.INSTANCE)) return SodiumEd25519.INSTANCE;
         if ((wanted.equals("auto") || wanted.equals("openssl")) && agreesWithTheJdk(OpenSslEd25519.INSTANCE)) return OpenSslEd25519.INSTANCE;
         if (!wanted.equals("auto")) {

@@ -109,7 +109,10 @@ final class SodiumEd25519 implements Ed25519Library {
             if (status != 0) return null;
         }
         if (SECRET_KEYS.size() >= KEYS_CACHED) return secret;
-        // Cached for good in global memory; of two threads that derived it at once, one copy is kept.
-        return SECRET_KEYS.computeIfAbsent(id, k -> Arena.global().allocate(64).copyFrom(secret));
+        try { // cached for good in global memory; of two threads that derived it at once, one copy is kept
+            return SECRET_KEYS.computeIfAbsent(id, k -> Arena.global().allocate(64).copyFrom(secret));
+        } finally {
+            secret.fill((byte) 0); // the derived copy, freed with the caller's arena
+        }
     }
 }
