@@ -19,6 +19,8 @@ final class Placement {
     private static final System.Logger LOG = System.getLogger(Placement.class.getName());
     /** The most a moving server pauses, at random, between loading its new span and checking the move still pays. */
     static final long RECHECK_JITTER_MILLIS = 30;
+    /** How long a move's announce is left to reach the others before it looks for a rival that moved with it. */
+    static final long SETTLE_MILLIS = 100;
     /** The server hosting the current span; replaced when the server moves to other blocks. */
     private volatile SwarmServer server;
     private final Directory directory;
@@ -80,18 +82,44 @@ final class Placement {
         // servers that saw one gap load for about as long, so a random pause first lets the first one's announce be
         // seen by the other (without it, both re-checked before either announced in 1 of 6 runs of NumBlocksTest).
         pauseBeforeRecheck();
+        var seen = directory.servers(rebalancing.config().modelId()).stream().map(r -> r.address()).collect(java.util.stream.Collectors.toSet());
         if (!target.equals(plan(current))) {
             LOG.log(System.Logger.Level.INFO, "not moving to blocks {0}: another server covered them while they loaded", target);
             moved.close();
             return;
         }
-        server = moved;
+        // Both may still have re-checked before either announced. Announce the new span beside the old one, let the
+        // announces settle, and of the servers that newly cover those blocks only the lowest address keeps its move.
         directory.announce(moved.record()); // first, before anything slow: others re-check against it
+        if (outrankedByRival(target, seen, moved.address())) {
+            LOG.log(System.Logger.Level.INFO, "not moving to blocks {0}: another server moved to them at the same time", target);
+            directory.withdraw(moved.address());
+            moved.close();
+            return;
+        }
+        server = moved;
         directory.withdraw(current.address());
         LOG.log(System.Logger.Level.INFO, "moved from blocks {0} on {1} to blocks {2} on {3} ({4} sessions left to finish)",
                 current.blocks(), current.address(), target, moved.address(), current.openSessions());
         draining.add(current);
         retireDrained();
+    }
+
+    /**
+     * After {@link #SETTLE_MILLIS}, whether another server not listed in {@code seen} (so one that moved at the same
+     * time) now covers a block of {@code target} and has a lower address than {@code mine}: the same order on both
+     * sides, so of two rivals exactly one keeps its move.
+     */
+    private boolean outrankedByRival(BlockRange target, java.util.Set<String> seen, String mine) {
+        try {
+            Thread.sleep(SETTLE_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return directory.servers(rebalancing.config().modelId()).stream()
+                .filter(r -> !seen.contains(r.address()) && !r.address().equals(mine))
+                .filter(r -> r.span().start() < target.end() && target.start() < r.span().end())
+                .anyMatch(r -> r.address().compareTo(mine) < 0);
     }
 
     /** Up to {@link #RECHECK_JITTER_MILLIS}, at random. */
