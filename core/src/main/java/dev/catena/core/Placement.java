@@ -2,10 +2,12 @@ package dev.catena.core;
 
 import dev.catena.api.BlockRange;
 import dev.catena.api.directory.Directory;
+import dev.catena.api.directory.ServerRecord;
 import dev.catena.core.server.BlockSelection;
 import dev.catena.core.server.SwarmServer;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -70,7 +72,7 @@ final class Placement {
      */
     private void rebalance() {
         SwarmServer current = server;
-        var target = plan(current);
+        var target = plan(current, listed());
         if (target.equals(current.blocks())) return;
         var c = rebalancing.config();
         String host = c.bindAddress().substring(0, c.bindAddress().lastIndexOf(':'));
@@ -82,8 +84,9 @@ final class Placement {
         // servers that saw one gap load for about as long, so a random pause first lets the first one's announce be
         // seen by the other (without it, both re-checked before either announced in 1 of 6 runs of NumBlocksTest).
         pauseBeforeRecheck();
-        var seen = directory.servers(rebalancing.config().modelId()).stream().map(r -> r.address()).collect(java.util.stream.Collectors.toSet());
-        if (!target.equals(plan(current))) {
+        var listed = listed(); // one read: the re-check, and who was there before a rival could announce
+        var seen = listed.stream().map(ServerRecord::address).collect(java.util.stream.Collectors.toSet());
+        if (!target.equals(plan(current, listed))) {
             LOG.log(System.Logger.Level.INFO, "not moving to blocks {0}: another server covered them while they loaded", target);
             moved.close();
             return;
@@ -111,12 +114,8 @@ final class Placement {
      * sides, so of two rivals exactly one keeps its move.
      */
     private boolean outrankedByRival(BlockRange target, java.util.Set<String> seen, String mine) {
-        try {
-            Thread.sleep(SETTLE_MILLIS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return directory.servers(rebalancing.config().modelId()).stream()
+        sleep(SETTLE_MILLIS);
+        return listed().stream()
                 .filter(r -> !seen.contains(r.address()) && !r.address().equals(mine))
                 .filter(r -> r.span().start() < target.end() && target.start() < r.span().end())
                 .anyMatch(r -> r.address().compareTo(mine) < 0);
@@ -124,17 +123,26 @@ final class Placement {
 
     /** Up to {@link #RECHECK_JITTER_MILLIS}, at random. */
     private static void pauseBeforeRecheck() {
+        sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(RECHECK_JITTER_MILLIS + 1));
+    }
+
+    private static void sleep(long millis) {
         try {
-            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(RECHECK_JITTER_MILLIS + 1));
+            Thread.sleep(millis);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            Thread.currentThread().interrupt(); // kept for the rebalancing thread, which the close stops
         }
     }
 
-    /** Where {@link BlockSelection#rebalance} would have {@code current} go, given the directory now. */
-    private BlockRange plan(SwarmServer current) {
-        return BlockSelection.rebalance(directory.servers(rebalancing.config().modelId()), rebalancing.nLayer(),
-                current.address(), current.blocks(), current.record().throughput(), rebalancing.balanceQuality());
+    /** The servers of this model the directory lists now. */
+    private List<ServerRecord> listed() {
+        return directory.servers(rebalancing.config().modelId());
+    }
+
+    /** Where {@link BlockSelection#rebalance} would have {@code current} go, given {@code listed}. */
+    private BlockRange plan(SwarmServer current, List<ServerRecord> listed) {
+        return BlockSelection.rebalance(listed, rebalancing.nLayer(), current.address(), current.blocks(), current.record().throughput(),
+                rebalancing.balanceQuality());
     }
 
     /** Closes the old spans whose sessions have all finished. */

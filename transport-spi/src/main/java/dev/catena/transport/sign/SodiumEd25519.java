@@ -83,7 +83,7 @@ final class SodiumEd25519 implements Ed25519Library {
         try (Arena arena = Arena.ofConfined()) {
             byte[] encoded = Ed25519Library.encoding(key, false);
             if (encoded == null || signature.length != Statements.SIGNATURE_BYTES) return null;
-            MemorySegment pk = arena.allocateFrom(ValueLayout.JAVA_BYTE, Arrays.copyOfRange(encoded, encoded.length - 32, encoded.length));
+            MemorySegment pk = arena.allocateFrom(ValueLayout.JAVA_BYTE, encoded).asSlice(encoded.length - 32); // the raw point
             MemorySegment sig = arena.allocateFrom(ValueLayout.JAVA_BYTE, signature);
             MemorySegment m = arena.allocateFrom(ValueLayout.JAVA_BYTE, message);
             return (int) VERIFY.invokeExact(sig, m, (long) message.length, pk) == 0;
