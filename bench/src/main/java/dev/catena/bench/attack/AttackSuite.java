@@ -39,17 +39,27 @@ public final class AttackSuite implements Callable<Integer> {
     static final long MB = 1L << 20;
     /** What a server may hold beyond its budgets: the JVM, llama.cpp, Netty's pools. */
     static final long RSS_SLACK = 300 * MB;
+    /**
+     * Pause between an attack's end (its connections closed, no session left) and the unattacked runs after it.
+     * An attack's unattacked p50 is that of the runs just before and just after it together: on this machine the
+     * p50 of one phase's runs drifted by up to 40 % from one phase to the next, and the runs on both sides of the
+     * attack share its drift.
+     */
+    static final long AFTER_MILLIS = 1000;
+    /** Honest generations per warm-up batch. */
+    static final int WARMUP_BATCH = 3;
 
     /** How hard each attack pushes, and how the servers are configured. */
     record Scale(String name, int servers, int idle, int garbage, int partial, long partialBytes, int slowloris, int dripMillis,
                  int preHello, int openFlood, int floodTokens, int unused, int tokens, int runs, double latencyLimit,
-                 long kvBudgetMb, long inboundBudgetMb, int readTimeoutS, long settleMillis) {
+                 long kvBudgetMb, long inboundBudgetMb, int readTimeoutS, long settleMillis, int warmupBatches, long warmupMillis) {
         static Scale of(String name) {
             return switch (name) {
                 // Each attack runs a read timeout and more before the honest client starts, so that the servers' timeouts fire.
-                case "small" -> new Scale(name, 2, 200, 20, 100, 1 << 20, 50, 200, 20, 10, 256, 4, 32, 2, 3.0, 64, 65, 2, 2500);
-                case "full" -> new Scale(name, 3, 5000, 200, 300, 4 << 20, 500, 1000, 200, 100, 2048, 32, 64, 3, 1.5, 256, 256,
-                        10, 11000);
+                // 8 honest runs a phase at full scale: with 3, the p50 of an unattacked phase moved by 30 % from phase to phase.
+                case "small" -> new Scale(name, 2, 200, 20, 100, 1 << 20, 50, 200, 20, 10, 256, 4, 32, 2, 3.0, 64, 65, 2, 2500, 2, 10_000);
+                case "full" -> new Scale(name, 3, 5000, 200, 300, 4 << 20, 500, 1000, 200, 100, 2048, 32, 64, 8, 1.5, 256, 256,
+                        10, 11000, 15, 120_000);
                 default -> throw new CommandLine.ParameterException(new CommandLine(new AttackSuite()),
                         "--scale must be small or full, got '" + name + "'");
             };
@@ -57,7 +67,8 @@ public final class AttackSuite implements Callable<Integer> {
     }
 
     /** One attack's figures and verdict. */
-    record Row(String attack, int perServer, boolean tokensEqual, double p50Base, double p50Attacked, double ratio,
+    record Row(String attack, int perServer, boolean tokensEqual, double p50Before, double p50After, double p50Base, double p50Attacked,
+               double ratio,
                long rssPeak, long rssLimit, int sessionsAfter, long kvAfter, String findings, List<String> failures) {
         boolean passed() {
             return failures.isEmpty();
@@ -77,6 +88,10 @@ public final class AttackSuite implements Callable<Integer> {
     Path repo;
     @Option(names = "--server-java-opts", paramLabel = "OPTS", description = "CATENA_JAVA_OPTS for the server processes.")
     String serverJavaOpts;
+    @Option(names = "--attacker-nice", defaultValue = "19", paramLabel = "N",
+            description = "Nice value of the attackers' thread (default ${DEFAULT-VALUE}: its CPU is its own, as a remote "
+                    + "attacker's would be; 0 shares the CPUs equally with the servers and the honest client).")
+    int attackerNice;
     @Option(names = "--seed", description = "Seed of the attackers' randomness (default: the time; printed).")
     Long seed;
     @Option(names = "--json", description = "Print one JSON object after the table.")
@@ -100,10 +115,14 @@ public final class AttackSuite implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "unknown attack '" + a + "'; known: " + Attacks.NAMES);
             }
         }
+        if (attackerNice < 0 || attackerNice > 19) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--attacker-nice must be 0 to 19, got " + attackerNice);
+        }
+        AttackerPriority.nice = attackerNice;
         long s = seed != null ? seed : System.nanoTime();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        err.printf("attack suite: scale %s, seed %d, load %s%n", scale.name(), s, loadAverage());
+        err.printf("attack suite: scale %s, seed %d, attackers at nice %d, load %s%n", scale.name(), s, attackerNice, loadAverage());
         List<Row> rows = run(scale, limit, attacks, new Random(s), err);
         out.println(table(rows, scale, limit));
         if (json) out.println(json(rows, scale, s));
@@ -129,14 +148,16 @@ public final class AttackSuite implements Callable<Integer> {
             for (ServerProcess p : servers) targets.add(new Attacks.Target(p.socketAddress(), p.info(), nEmbd));
             long rssLimit = (scale.kvBudgetMb() + scale.inboundBudgetMb()) * MB + RSS_SLACK;
             Honest honest = new Honest(model, peers, scale.tokens());
-            List<Integer> reference = honest.run().tokens(); // also warms the servers and this JVM
+            List<Integer> reference = honest.run().tokens();
+            warmUp(honest, reference, scale.warmupBatches(), scale.warmupMillis(), log);
             log.printf("servers %s up; reference: %d tokens%n", peers, reference.size());
             List<Row> rows = new ArrayList<>();
             int sourceBase = 0;
+            Runs afterLast = null;
             for (String name : attacks) {
                 long began = System.nanoTime();
                 List<String> failures = new ArrayList<>();
-                Runs base = honest.runs(scale.runs(), reference, failures, "unattacked");
+                Runs before = afterLast != null ? afterLast : honest.runs(scale.runs(), reference, failures, "unattacked");
                 Attacks.Attack attack = Attacks.create(name, scale, targets, random, sourceBase);
                 var peak = new AtomicLongArray(servers.size());
                 var sampling = new AtomicBoolean(true);
@@ -166,16 +187,20 @@ public final class AttackSuite implements Callable<Integer> {
                 long rssPeak = 0;
                 for (int i = 0; i < servers.size(); i++) rssPeak = Math.max(rssPeak, peak.get(i));
                 if (rssPeak > rssLimit) failures.add("a server's RSS reached " + rssPeak / MB + " MB, over " + rssLimit / MB + " MB");
+                long[] left = awaitNoLeaks(servers, 30_000);
+                if (left[0] != 0 || left[1] != 0) failures.add(left[0] + " sessions and " + left[1] + " KV bytes left after the attack");
+                Thread.sleep(AFTER_MILLIS);
+                Runs after = honest.runs(scale.runs(), reference, failures, "unattacked after");
+                afterLast = after;
+                Runs base = before.with(after);
                 double ratio = base.p50() > 0 ? attacked.p50() / base.p50() : Double.NaN;
                 if (!(ratio <= limit)) failures.add(String.format(Locale.ROOT, "p50 %.3f ms attacked vs %.3f ms unattacked: %.2fx, over %.2fx",
                         attacked.p50(), base.p50(), ratio, limit));
-                long[] left = awaitNoLeaks(servers, 30_000);
-                if (left[0] != 0 || left[1] != 0) failures.add(left[0] + " sessions and " + left[1] + " KV bytes left after the attack");
-                Row row = new Row(name, attack.perServer, base.tokensEqual() && attacked.tokensEqual(), base.p50(), attacked.p50(), ratio,
-                        rssPeak, rssLimit, (int) left[0], left[1], findings, failures);
+                Row row = new Row(name, attack.perServer, base.tokensEqual() && attacked.tokensEqual(), before.p50(), after.p50(),
+                        base.p50(), attacked.p50(), ratio, rssPeak, rssLimit, (int) left[0], left[1], findings, failures);
                 rows.add(row);
-                log.printf(Locale.ROOT, "%-16s %s p50 %.3f -> %.3f ms (%.2fx), peak RSS %d MB, %.1f s; %s%s%n", name,
-                        row.passed() ? "pass" : "FAIL", base.p50(), attacked.p50(), ratio, rssPeak / MB,
+                log.printf(Locale.ROOT, "%-16s %s p50 %.3f (before %.3f, after %.3f) -> %.3f ms (%.2fx), peak RSS %d MB, %.1f s; %s%s%n",
+                        name, row.passed() ? "pass" : "FAIL", base.p50(), before.p50(), after.p50(), attacked.p50(), ratio, rssPeak / MB,
                         (System.nanoTime() - began) / 1e9, findings,
                         failures.isEmpty() ? "" : "\n  " + String.join("\n  ", failures));
                 log.flush();
@@ -184,6 +209,30 @@ public final class AttackSuite implements Callable<Integer> {
         } finally {
             for (ServerProcess p : servers) p.close();
         }
+    }
+
+    /**
+     * Honest generations, at least {@code batches} batches and then until two batches in a row are not
+     * faster than the best (or {@code millis} pass). Without them the first attacks' unattacked runs were
+     * measured while the JIT of this process and of the servers was still compiling the step's path (p50
+     * 8.7 ms in the first phase of a full run, 2.0 ms in the sixth), so early attacks looked cheap and late
+     * ones dear. The p50 falls in two stages (to ~5 ms, a plateau, then ~2 ms), hence the minimum.
+     */
+    static void warmUp(Honest honest, List<Integer> reference, int batches, long millis, PrintWriter log) {
+        long deadline = System.nanoTime() + millis * 1_000_000;
+        double best = Double.MAX_VALUE;
+        int notFaster = 0;
+        List<String> p50s = new ArrayList<>();
+        while ((p50s.size() < batches || notFaster < 2) && System.nanoTime() < deadline) {
+            List<String> failures = new ArrayList<>();
+            double p50 = honest.runs(WARMUP_BATCH, reference, failures, "warm-up").p50();
+            if (!failures.isEmpty()) log.println("warm-up: " + String.join("; ", failures));
+            p50s.add(String.format(Locale.ROOT, "%.2f", p50));
+            if (p50 < best * 0.95) notFaster = 0;
+            else notFaster++;
+            best = Math.min(best, p50);
+        }
+        log.printf("warm-up: p50 %s ms%n", String.join(", ", p50s));
     }
 
     /** Sessions and KV bytes still held, summed over the servers, once both are 0 or the deadline passes. */
@@ -236,11 +285,22 @@ public final class AttackSuite implements Callable<Integer> {
                     failures.add(what + " run " + i + " failed: " + e);
                 }
             }
-            return new Runs(equal, p50(steps));
+            return new Runs(equal, steps);
         }
     }
 
-    record Runs(boolean tokensEqual, double p50) {
+    /** Honest generations' tokens compared with the reference, and their per-token step times (ms). */
+    record Runs(boolean tokensEqual, List<Double> steps) {
+        double p50() {
+            return AttackSuite.p50(steps);
+        }
+
+        /** These runs and {@code other}'s together. */
+        Runs with(Runs other) {
+            List<Double> both = new ArrayList<>(steps);
+            both.addAll(other.steps);
+            return new Runs(tokensEqual && other.tokensEqual, both);
+        }
     }
 
     static double p50(List<Double> values) {
@@ -264,11 +324,13 @@ public final class AttackSuite implements Callable<Integer> {
         sb.append(String.format(Locale.ROOT, "Attack suite, scale %s: %d servers, %d tokens x %d runs per phase, latency limit %.2fx, "
                 + "RSS limit %d MB (KV %d + inbound %d + 300)%n%n", scale.name(), scale.servers(), scale.tokens(), scale.runs(), limit,
                 scale.kvBudgetMb() + scale.inboundBudgetMb() + 300, scale.kvBudgetMb(), scale.inboundBudgetMb()));
-        sb.append("| attack | conns/server | tokens equal | p50 unattacked ms | p50 attacked ms | ratio | peak RSS MB | sessions / KV B after | verdict | attacker saw |\n");
+        sb.append("| attack | conns/server | tokens equal | p50 unattacked ms (before / after) | p50 attacked ms | ratio | peak RSS MB "
+                + "| sessions / KV B after | verdict | attacker saw |\n");
         sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %.3f | %.3f | %.2f | %d | %d / %d | %s | %s |%n", r.attack(),
-                    r.perServer(), r.tokensEqual() ? "yes" : "NO", r.p50Base(), r.p50Attacked(), r.ratio(), r.rssPeak() / MB,
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %.3f (%.3f / %.3f) | %.3f | %.2f | %d | %d / %d | %s | %s |%n", r.attack(),
+                    r.perServer(), r.tokensEqual() ? "yes" : "NO", r.p50Base(), r.p50Before(), r.p50After(), r.p50Attacked(), r.ratio(),
+                    r.rssPeak() / MB,
                     r.sessionsAfter(), r.kvAfter(), r.passed() ? "pass" : "FAIL: " + String.join("; ", r.failures()).replace('\n', ' '),
                     r.findings()));
         }
@@ -282,9 +344,9 @@ public final class AttackSuite implements Callable<Integer> {
             Row r = rows.get(i);
             if (i > 0) sb.append(',');
             sb.append(String.format(Locale.ROOT, "{\"attack\":\"%s\",\"passed\":%s,\"tokens_equal\":%s,\"p50_unattacked_ms\":%.4f,"
-                    + "\"p50_attacked_ms\":%.4f,\"ratio\":%.4f,\"peak_rss_bytes\":%d,\"rss_limit_bytes\":%d,\"sessions_after\":%d,"
-                    + "\"kv_bytes_after\":%d}", r.attack(), r.passed(), r.tokensEqual(), r.p50Base(), r.p50Attacked(), r.ratio(),
-                    r.rssPeak(), r.rssLimit(), r.sessionsAfter(), r.kvAfter()));
+                    + "\"p50_before_ms\":%.4f,\"p50_after_ms\":%.4f,\"p50_attacked_ms\":%.4f,\"ratio\":%.4f,\"peak_rss_bytes\":%d,\"rss_limit_bytes\":%d,\"sessions_after\":%d,"
+                    + "\"kv_bytes_after\":%d}", r.attack(), r.passed(), r.tokensEqual(), r.p50Base(), r.p50Before(), r.p50After(),
+                    r.p50Attacked(), r.ratio(), r.rssPeak(), r.rssLimit(), r.sessionsAfter(), r.kvAfter()));
         }
         return sb.append("]}").toString();
     }

@@ -40,6 +40,12 @@ final class Flood implements AutoCloseable {
     private final Thread thread;
     private final CountDownLatch rampedUp = new CountDownLatch(1);
     private volatile boolean stop;
+    /**
+     * Where the next tick's reconnections start: after the last slot reconnected, so that every target gets its
+     * share when there are more closed slots than reconnections per tick (scanned from slot 0, the first
+     * target's slots took them all and the flood fell on one server).
+     */
+    private int reconnectFrom;
     final AtomicLong opened = new AtomicLong();
     final AtomicLong closedByServer = new AtomicLong();
     final AtomicLong connectFailures = new AtomicLong();
@@ -96,6 +102,9 @@ final class Flood implements AutoCloseable {
     }
 
     private void run() {
+        if (!AttackerPriority.applyToCallingThread()) {
+            System.err.println("attack " + name + ": could not set its thread's nice value to " + AttackerPriority.nice);
+        }
         try (Selector selector = Selector.open()) {
             int next = 0; // ramp-up: the next slot never opened
             ByteBuffer sink = ByteBuffer.allocateDirect(64 << 10);
@@ -127,12 +136,15 @@ final class Flood implements AutoCloseable {
                 if (now - nextTick >= 0) {
                     nextTick = now + tickMillis * 1_000_000;
                     int reconnects = 0;
-                    for (int i = 0; i < next; i++) {
+                    int from = reconnectFrom;
+                    for (int k = 0; k < next; k++) {
+                        int i = (from + k) % next;
                         FloodConnection c = slots[i];
                         if (c == null) {
                             if (wanted[i] && behaviour.reconnect() && reconnects < reconnectsPerTick) {
                                 reconnects++;
                                 connect(selector, i);
+                                reconnectFrom = (i + 1) % next;
                             }
                             continue;
                         }

@@ -260,12 +260,12 @@ final class FrameDispatcher implements FrameHandler {
                     + " bytes does not fit session " + idHex + " (at most " + entry.maxFrameBytes() + ")");
             return;
         }
+        ServerSession s = entry.session();
+        sessions.stepped(s);
         counters.clientSteps.incrementAndGet();
         var in = new StepInput(st.getStep(), st.getPosition(), st.getHidden(), Tensors.copy(payload), InputSource.CLIENT,
                 "", e.getRequestId(), st.getDigest().toByteArray());
         in.receivedNanos = arrived;
-        ServerSession s = entry.session();
-        s.used = true;
         InlineSteps.run(entry, () -> {
             s.setNext(st.hasNext() ? st.getNext() : null, st.getClearNext());
             s.onClientStep(in);
@@ -286,7 +286,7 @@ final class FrameDispatcher implements FrameHandler {
                 p.getSender(), 0, p.getDigest().toByteArray(), p, peerKeys.get(from));
         in.receivedNanos = arrived;
         ServerSession s = entry.session();
-        s.used = true;
+        sessions.stepped(s);
         InlineSteps.run(entry, () -> s.onPush(in), () -> InlineSteps.oneRow(p.getHidden()) && s.isNewStep(p.getStep()));
     }
 

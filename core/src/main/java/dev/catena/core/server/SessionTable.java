@@ -72,7 +72,7 @@ final class SessionTable {
     /** Open sessions per connection; guarded by this. */
     private final Map<Connection, Integer> perConnection = new java.util.HashMap<>();
     /** Sessions each client may still open; guarded by this. */
-    private final OpenAllowances opens = new OpenAllowances();
+    private final OpenAllowances opens = new OpenAllowances(System.nanoTime());
     /** The largest {@link Entry#maxFrameBytes} of the open sessions; recomputed under this lock. */
     private volatile long largestFrameBytes;
 
@@ -111,10 +111,8 @@ final class SessionTable {
                         + " sessions, the most one may");
             }
             long now = System.nanoTime();
-            if (!opens.allows(client, now)) {
-                throw new Refused(ErrorCode.OUT_OF_MEMORY, client + " opened more than " + OpenAllowances.BURST + " sessions at "
-                        + (int) OpenAllowances.PER_SECOND + " per second; closing this connection", true);
-            }
+            String overAllowance = opens.refusal(client, now);
+            if (overAllowance != null) throw new Refused(ErrorCode.OUT_OF_MEMORY, overAllowance + "; closing this connection", true);
             waiting.values().removeIf(since -> now - since > WAITING.toNanos());
             var clients = new java.util.HashSet<>(kvPerClient.keySet());
             clients.addAll(waiting.keySet());
@@ -228,6 +226,15 @@ final class SessionTable {
         int colon = a.lastIndexOf(':');
         return colon > 0 && a.substring(colon + 1).chars().allMatch(Character::isDigit) && colon + 1 < a.length()
                 ? a.substring(0, colon) : a;
+    }
+
+    /** A step or push for {@code s} arrived: it is used, and the first makes its client no newcomer to {@link OpenAllowances}. */
+    void stepped(ServerSession s) {
+        if (s.used) return;
+        s.used = true;
+        synchronized (this) {
+            opens.stepped(clientOf(s.client()), System.nanoTime());
+        }
     }
 
     /** The open session with this id, or null. */

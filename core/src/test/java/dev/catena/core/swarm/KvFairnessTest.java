@@ -109,6 +109,44 @@ class KvFairnessTest {
         }
     }
 
+    /**
+     * The attack suite's open flood came from 100 hosts a server, each within its own allowance, and the
+     * servers admitted and freed some 800 sessions a second each. Newcomers (no session stepped here lately)
+     * now share one allowance; a client whose session was stepped is not one of them.
+     */
+    @Test
+    void newcomersFromManyHostsShareOneAllowanceAndAClientThatSteppedIsNotOne() throws Exception {
+        try (Transport t = SessionLifecycleTest.memory();
+             var server = SessionLifecycleTest.server(t, BLOCKS, Duration.ofMinutes(1));
+             var known = new SwarmClient(t, Duration.ofSeconds(5))) {
+            byte[] id = SessionLifecycleTest.open(known.link(server.address()), BLOCKS, null);
+            SessionLifecycleTest.step(known.link(server.address()), id, 1, 0, null);
+            SessionLifecycleTest.await(() -> server.counters().clientSteps.get() == 1, "the known client's step arrives");
+            java.util.List<SwarmClient> newcomers = new java.util.ArrayList<>();
+            int admitted = 0;
+            boolean refused = false;
+            long started = System.nanoTime();
+            try {
+                for (int c = 0; c < 64 && !refused; c++) { // a host of its own each (the memory transport's addresses)
+                    var client = new SwarmClient(t, Duration.ofSeconds(5));
+                    newcomers.add(client);
+                    for (int i = 0; i < 8 && !refused; i++) {
+                        if (open(client.link(server.address()), 1).hasOpened()) admitted++;
+                        else refused = true;
+                    }
+                }
+                double seconds = (System.nanoTime() - started) / 1e9;
+                assertTrue(refused, "newcomers were refused after " + admitted);
+                assertTrue(admitted >= 128 && admitted <= 128 + 64 * seconds + 1, admitted + " newcomers' opens admitted in " + seconds + " s");
+                for (int i = 0; i < 8; i++) {
+                    assertTrue(open(known.link(server.address()), 1).hasOpened(), "the known client's open " + i + " is admitted");
+                }
+            } finally {
+                newcomers.forEach(SwarmClient::close);
+            }
+        }
+    }
+
     /** The attack suite's open flood asked 80 times per connection; after 8 refusals the server hangs up. */
     @Test
     void aConnectionWhoseOpensAreRefusedAgainAndAgainIsClosed() throws Exception {
