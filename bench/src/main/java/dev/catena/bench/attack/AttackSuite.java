@@ -1,9 +1,6 @@
 package dev.catena.bench.attack;
 
 import dev.catena.core.Catena;
-import dev.catena.core.CatenaClient;
-import dev.catena.core.Generation;
-import dev.catena.core.GenerationRequest;
 import dev.catena.transport.proto.ServerInfo;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -46,8 +43,6 @@ public final class AttackSuite implements Callable<Integer> {
      * attack share its drift.
      */
     static final long AFTER_MILLIS = 1000;
-    /** Honest generations per warm-up batch. */
-    static final int WARMUP_BATCH = 3;
 
     /** How hard each attack pushes, and how the servers are configured. */
     record Scale(String name, int servers, int idle, int garbage, int partial, long partialBytes, int slowloris, int dripMillis,
@@ -56,7 +51,7 @@ public final class AttackSuite implements Callable<Integer> {
         static Scale of(String name) {
             return switch (name) {
                 // Each attack runs a read timeout and more before the honest client starts, so that the servers' timeouts fire.
-                // 8 honest runs a phase at full scale: with 3, the p50 of an unattacked phase moved by 30 % from phase to phase.
+                // 8 honest runs a phase at full scale: with 3, the p50 of an unattacked phase moved by up to 40 % from phase to phase.
                 case "small" -> new Scale(name, 2, 200, 20, 100, 1 << 20, 50, 200, 20, 10, 256, 4, 32, 2, 3.0, 64, 65, 2, 2500, 2, 10_000);
                 case "full" -> new Scale(name, 3, 5000, 200, 300, 4 << 20, 500, 1000, 200, 100, 2048, 32, 64, 8, 1.5, 256, 256,
                         10, 11000, 15, 120_000);
@@ -147,17 +142,17 @@ public final class AttackSuite implements Callable<Integer> {
             List<Attacks.Target> targets = new ArrayList<>();
             for (ServerProcess p : servers) targets.add(new Attacks.Target(p.socketAddress(), p.info(), nEmbd));
             long rssLimit = (scale.kvBudgetMb() + scale.inboundBudgetMb()) * MB + RSS_SLACK;
-            Honest honest = new Honest(model, peers, scale.tokens());
+            HonestClient honest = new HonestClient(model, peers, scale.tokens());
             List<Integer> reference = honest.run().tokens();
-            warmUp(honest, reference, scale.warmupBatches(), scale.warmupMillis(), log);
+            honest.warmUp(reference, scale.warmupBatches(), scale.warmupMillis(), log);
             log.printf("servers %s up; reference: %d tokens%n", peers, reference.size());
             List<Row> rows = new ArrayList<>();
             int sourceBase = 0;
-            Runs afterLast = null;
+            HonestClient.Runs afterLast = null;
             for (String name : attacks) {
                 long began = System.nanoTime();
                 List<String> failures = new ArrayList<>();
-                Runs before = afterLast != null ? afterLast : honest.runs(scale.runs(), reference, failures, "unattacked");
+                HonestClient.Runs before = afterLast != null ? afterLast : honest.runs(scale.runs(), reference, failures, "unattacked");
                 Attacks.Attack attack = Attacks.create(name, scale, targets, random, sourceBase);
                 var peak = new AtomicLongArray(servers.size());
                 var sampling = new AtomicBoolean(true);
@@ -167,7 +162,7 @@ public final class AttackSuite implements Callable<Integer> {
                         sleep(50);
                     }
                 });
-                Runs attacked;
+                HonestClient.Runs attacked;
                 String findings;
                 try (attack) {
                     attack.start();
@@ -190,9 +185,12 @@ public final class AttackSuite implements Callable<Integer> {
                 long[] left = awaitNoLeaks(servers, 30_000);
                 if (left[0] != 0 || left[1] != 0) failures.add(left[0] + " sessions and " + left[1] + " KV bytes left after the attack");
                 Thread.sleep(AFTER_MILLIS);
-                Runs after = honest.runs(scale.runs(), reference, failures, "unattacked after");
+                HonestClient.Runs after = honest.runs(scale.runs(), reference, failures, "unattacked after");
                 afterLast = after;
-                Runs base = before.with(after);
+                HonestClient.Runs base = before.with(after);
+                // Pooled, an attack that left the servers slower would raise its own baseline: it must not.
+                if (!(after.p50() <= limit * before.p50())) failures.add(String.format(Locale.ROOT,
+                        "p50 %.3f ms after the attack vs %.3f ms before: the servers did not recover", after.p50(), before.p50()));
                 double ratio = base.p50() > 0 ? attacked.p50() / base.p50() : Double.NaN;
                 if (!(ratio <= limit)) failures.add(String.format(Locale.ROOT, "p50 %.3f ms attacked vs %.3f ms unattacked: %.2fx, over %.2fx",
                         attacked.p50(), base.p50(), ratio, limit));
@@ -209,30 +207,6 @@ public final class AttackSuite implements Callable<Integer> {
         } finally {
             for (ServerProcess p : servers) p.close();
         }
-    }
-
-    /**
-     * Honest generations, at least {@code batches} batches and then until two batches in a row are not
-     * faster than the best (or {@code millis} pass). Without them the first attacks' unattacked runs were
-     * measured while the JIT of this process and of the servers was still compiling the step's path (p50
-     * 8.7 ms in the first phase of a full run, 2.0 ms in the sixth), so early attacks looked cheap and late
-     * ones dear. The p50 falls in two stages (to ~5 ms, a plateau, then ~2 ms), hence the minimum.
-     */
-    static void warmUp(Honest honest, List<Integer> reference, int batches, long millis, PrintWriter log) {
-        long deadline = System.nanoTime() + millis * 1_000_000;
-        double best = Double.MAX_VALUE;
-        int notFaster = 0;
-        List<String> p50s = new ArrayList<>();
-        while ((p50s.size() < batches || notFaster < 2) && System.nanoTime() < deadline) {
-            List<String> failures = new ArrayList<>();
-            double p50 = honest.runs(WARMUP_BATCH, reference, failures, "warm-up").p50();
-            if (!failures.isEmpty()) log.println("warm-up: " + String.join("; ", failures));
-            p50s.add(String.format(Locale.ROOT, "%.2f", p50));
-            if (p50 < best * 0.95) notFaster = 0;
-            else notFaster++;
-            best = Math.min(best, p50);
-        }
-        log.printf("warm-up: p50 %s ms%n", String.join(", ", p50s));
     }
 
     /** Sessions and KV bytes still held, summed over the servers, once both are 0 or the deadline passes. */
@@ -261,53 +235,16 @@ public final class AttackSuite implements Callable<Integer> {
         return dev.catena.api.BlockRange.even(nLayer, k).stream().map(r -> r.start() + ":" + r.end()).toList();
     }
 
-    /** The honest client: a new one per generation, as a user who arrives during the attack. */
-    record Honest(Path model, List<String> peers, int tokens) {
-        Generation run() {
-            try (CatenaClient client = Catena.client(model).peers(peers).transport("netty").build()) {
-                return client.generate(GenerationRequest.builder("Once upon a time").maxTokens(tokens).greedy().ignoreEos().build());
-            }
-        }
-
-        Runs runs(int n, List<Integer> reference, List<String> failures, String what) {
-            List<Double> steps = new ArrayList<>();
-            boolean equal = true;
-            for (int i = 0; i < n; i++) {
-                try {
-                    Generation g = run();
-                    steps.addAll(g.stats().stepMillis());
-                    if (!g.tokens().equals(reference)) {
-                        equal = false;
-                        failures.add(what + " run " + i + ": tokens " + g.tokens() + " differ from " + reference);
-                    }
-                } catch (RuntimeException e) {
-                    equal = false;
-                    failures.add(what + " run " + i + " failed: " + e);
-                }
-            }
-            return new Runs(equal, steps);
-        }
-    }
-
-    /** Honest generations' tokens compared with the reference, and their per-token step times (ms). */
-    record Runs(boolean tokensEqual, List<Double> steps) {
-        double p50() {
-            return AttackSuite.p50(steps);
-        }
-
-        /** These runs and {@code other}'s together. */
-        Runs with(Runs other) {
-            List<Double> both = new ArrayList<>(steps);
-            both.addAll(other.steps);
-            return new Runs(tokensEqual && other.tokensEqual, both);
-        }
-    }
-
     static double p50(List<Double> values) {
         if (values.isEmpty()) return Double.NaN;
         double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
         Arrays.sort(v);
         return v[v.length / 2];
+    }
+
+    /** The nice value the attackers ran at: 0 where they could not set theirs. */
+    static int attackerNice() {
+        return AttackerPriority.failed ? 0 : AttackerPriority.nice;
     }
 
     static String loadAverage() {
@@ -322,8 +259,9 @@ public final class AttackSuite implements Callable<Integer> {
     static String table(List<Row> rows, Scale scale, double limit) {
         var sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "Attack suite, scale %s: %d servers, %d tokens x %d runs per phase, latency limit %.2fx, "
-                + "RSS limit %d MB (KV %d + inbound %d + 300)%n%n", scale.name(), scale.servers(), scale.tokens(), scale.runs(), limit,
-                scale.kvBudgetMb() + scale.inboundBudgetMb() + 300, scale.kvBudgetMb(), scale.inboundBudgetMb()));
+                + "RSS limit %d MB (KV %d + inbound %d + 300), attackers at nice %d%n%n", scale.name(), scale.servers(), scale.tokens(),
+                scale.runs(), limit, scale.kvBudgetMb() + scale.inboundBudgetMb() + 300, scale.kvBudgetMb(), scale.inboundBudgetMb(),
+                attackerNice()));
         sb.append("| attack | conns/server | tokens equal | p50 unattacked ms (before / after) | p50 attacked ms | ratio | peak RSS MB "
                 + "| sessions / KV B after | verdict | attacker saw |\n");
         sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
@@ -338,7 +276,8 @@ public final class AttackSuite implements Callable<Integer> {
     }
 
     static String json(List<Row> rows, Scale scale, long seed) {
-        var sb = new StringBuilder("{\"scale\":\"" + scale.name() + "\",\"seed\":" + seed + ",\"passed\":"
+        var sb = new StringBuilder("{\"scale\":\"" + scale.name() + "\",\"seed\":" + seed + ",\"attacker_nice\":" + attackerNice()
+                + ",\"passed\":"
                 + rows.stream().allMatch(Row::passed) + ",\"attacks\":[");
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);

@@ -16,6 +16,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 final class AttackerPriority {
     /** The nice value flood threads set for themselves; 0 runs them beside everything else. */
     static volatile int nice = 19;
+    /** Whether a flood thread could not set {@link #nice} and ran at the default priority. */
+    static volatile boolean failed;
 
     private AttackerPriority() {
     }

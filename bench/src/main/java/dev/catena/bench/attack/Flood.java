@@ -103,6 +103,7 @@ final class Flood implements AutoCloseable {
 
     private void run() {
         if (!AttackerPriority.applyToCallingThread()) {
+            AttackerPriority.failed = true;
             System.err.println("attack " + name + ": could not set its thread's nice value to " + AttackerPriority.nice);
         }
         try (Selector selector = Selector.open()) {

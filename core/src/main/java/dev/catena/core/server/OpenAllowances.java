@@ -14,7 +14,8 @@ import java.util.Map;
  * a client none of whose sessions here was stepped in the last {@link #KNOWN_FOR}. A flood from many hosts
  * then costs a server a bounded number of admissions a second however many hosts it has (the suite's
  * open flood, 100 hosts a server, had some 800 sessions a second admitted and freed by each), while a
- * client whose sessions do work keeps its own allowance.</li>
+ * client whose sessions do work keeps its own allowance. The bound is on clients that do no work: hosts
+ * that each step a session first are back under their own allowances, and make the server compute.</li>
  * </ul>
  * Not thread-safe: {@link SessionTable} holds its lock.
  */
@@ -26,8 +27,8 @@ final class OpenAllowances {
     static final Duration KNOWN_FOR = Duration.ofMinutes(10);
     /** Clients whose allowance is remembered before those whose allowance is whole again are forgotten. */
     private static final int REMEMBERED = 4096;
-    /** Known clients remembered before those known no longer are forgotten (an entry is some 100 bytes). */
-    private static final int KNOWN_REMEMBERED = 1 << 16;
+    /** Known clients remembered before those known no longer are forgotten (an entry is some 150-200 bytes). */
+    private static final int KNOWN_REMEMBERED = 1 << 14;
 
     /** Per client, the opens it may still make and when that was computed. */
     private final Map<String, double[]> byClient = new HashMap<>();
@@ -58,7 +59,7 @@ final class OpenAllowances {
         if (!known(client, now)) newcomers[0] -= 1;
     }
 
-    /** {@code client} stepped a session for the first time: it is known, not a newcomer, for {@link #KNOWN_FOR}. */
+    /** {@code client} stepped a session: it is known, not a newcomer, for {@link #KNOWN_FOR} from {@code now}. */
     void stepped(String client, long now) {
         if (steppedAt.size() > KNOWN_REMEMBERED) {
             steppedAt.values().removeIf(at -> now - at > KNOWN_FOR.toNanos());

@@ -45,6 +45,8 @@ final class ServerSession {
     volatile long lastActivityNanos = System.nanoTime();
     /** A step or a push named this session (set when it arrives, before it is queued). */
     volatile boolean used;
+    /** When a step of this session last made its client known to the open allowances ({@link SessionTable#stepped}). */
+    volatile long clientKnownSinceNanos;
     /** Decode steps up to this compute (forward and head) may run on the transport's thread ({@link #runsInline}). */
     static final long INLINE_COMPUTE_NANOS = 3_000_000;
     /** The last decode step's compute; none yet: as if long. */

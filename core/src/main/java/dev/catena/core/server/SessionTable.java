@@ -228,12 +228,18 @@ final class SessionTable {
                 ? a.substring(0, colon) : a;
     }
 
-    /** A step or push for {@code s} arrived: it is used, and the first makes its client no newcomer to {@link OpenAllowances}. */
+    /**
+     * A step or push for {@code s} arrived: it is used, and its client is no newcomer to {@link OpenAllowances}: marked
+     * at the first step and again every half of {@link OpenAllowances#KNOWN_FOR}, so that a client stepping one long
+     * session stays known, at the cost of a lock once in minutes rather than per step.
+     */
     void stepped(ServerSession s) {
-        if (s.used) return;
+        long now = System.nanoTime();
+        if (s.used && now - s.clientKnownSinceNanos < OpenAllowances.KNOWN_FOR.toNanos() / 2) return;
         s.used = true;
+        s.clientKnownSinceNanos = now;
         synchronized (this) {
-            opens.stepped(clientOf(s.client()), System.nanoTime());
+            opens.stepped(clientOf(s.client()), now);
         }
     }
 
