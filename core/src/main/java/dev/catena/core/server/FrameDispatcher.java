@@ -237,7 +237,7 @@ final class FrameDispatcher implements FrameHandler {
                 random.nextBytes(id);
                 return new ServerSession(id, span.openSession(options), nEmbd, dtype, o.getLastOnly(), from, o.getNext(), host, ring);
             });
-        } catch (SessionTable.Refused refused) {
+        } catch (SessionRefused refused) {
             if (ring != null) ring.close();
             refusals.refuse(from, requestId, refused);
             return;

@@ -46,7 +46,7 @@ final class OpenRefusals {
     }
 
     /** Answers {@code from}'s open {@code requestId} with {@code why}, at once or after the tarpit, closing where due. */
-    void refuse(Connection from, long requestId, SessionTable.Refused why) {
+    void refuse(Connection from, long requestId, SessionRefused why) {
         if (why.closeConnection) {
             tarpit(from, requestId, why);
             return;
@@ -60,7 +60,7 @@ final class OpenRefusals {
         tarpitted.remove(c);
     }
 
-    private void tarpit(Connection from, long requestId, SessionTable.Refused why) {
+    private void tarpit(Connection from, long requestId, SessionRefused why) {
         if (!tarpitted.add(from)) return;
         TARPIT.schedule(() -> {
             reject(from, requestId, why);
@@ -69,7 +69,7 @@ final class OpenRefusals {
         }, TARPIT_MS, TimeUnit.MILLISECONDS);
     }
 
-    private void reject(Connection to, long requestId, SessionTable.Refused why) {
+    private void reject(Connection to, long requestId, SessionRefused why) {
         counters.errors.incrementAndGet();
         to.send(Protocol.error(requestId, why.code, why.getMessage()));
     }

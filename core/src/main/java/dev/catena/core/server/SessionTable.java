@@ -29,23 +29,6 @@ final class SessionTable {
     record Entry(ServerSession session, SerialExecutor executor, long maxFrameBytes) {
     }
 
-    /** Why a session was not admitted, as the client is told. */
-    static final class Refused extends Exception {
-        final ErrorCode code;
-        /** The connection is closed after the refusal: its client floods, and answering each open costs more than a close. */
-        final boolean closeConnection;
-
-        Refused(ErrorCode code, String message) {
-            this(code, message, false);
-        }
-
-        Refused(ErrorCode code, String message, boolean closeConnection) {
-            super(message, null, false, false);
-            this.code = code;
-            this.closeConnection = closeConnection;
-        }
-    }
-
     private final long kvBudgetBytes;
     private final Duration idleTimeout;
     private final BooleanSupplier closed;
@@ -54,8 +37,6 @@ final class SessionTable {
     private final ScheduledExecutorService sweeper;
     /** Sessions one connection may hold: a flood of opens is refused before any KV is reserved. */
     static final int MAX_SESSIONS_PER_CONNECTION = 64;
-    /** A client refused for want of KV counts as waiting this long, so that holders leave it a share. */
-    static final Duration WAITING = Duration.ofSeconds(10);
     /**
      * A session never stepped, or with no step for this long, held by a client over its fair share, is
      * closed to make room when another client within its share is refused for want of KV: sessions
@@ -65,10 +46,8 @@ final class SessionTable {
     static final Duration RECLAIMABLE_AFTER = Duration.ofSeconds(1);
 
     private long kvReserved; // guarded by this
-    /** KV bytes reserved per client ({@link #clientOf}); guarded by this. */
-    private final Map<String, Long> kvPerClient = new java.util.HashMap<>();
-    /** Clients refused for want of KV, with when; guarded by this. */
-    private final Map<String, Long> waiting = new java.util.HashMap<>();
+    /** KV bytes reserved per client ({@link #clientOf}), and fair shares; guarded by this. */
+    private final KvShares shares;
     /** Open sessions per connection; guarded by this. */
     private final Map<Connection, Integer> perConnection = new java.util.HashMap<>();
     /** Sessions each client may still open; guarded by this. */
@@ -83,6 +62,7 @@ final class SessionTable {
      */
     SessionTable(long kvBudgetBytes, Duration idleTimeout, int computeThreads, boolean threadPerSession, BooleanSupplier closed) {
         this.kvBudgetBytes = kvBudgetBytes;
+        this.shares = new KvShares(kvBudgetBytes);
         this.idleTimeout = idleTimeout;
         this.closed = closed;
         this.compute = threadPerSession
@@ -97,43 +77,39 @@ final class SessionTable {
      * Reserves {@code needed} KV bytes and opens a session with them, then accounts what it really
      * allocated; releases the reservation when the session cannot be opened.
      *
-     * @throws Refused when the server is closing, the budget has no room, or the allocation fails
+     * @throws SessionRefused when the server is closing, the budget has no room, or the allocation fails
      */
-    ServerSession admit(Connection from, long needed, int maxLength, long maxFrameBytes, Supplier<ServerSession> open) throws Refused {
+    ServerSession admit(Connection from, long needed, int maxLength, long maxFrameBytes, Supplier<ServerSession> open) throws SessionRefused {
         String client = clientOf(from);
         List<Entry> reclaimed = List.of();
         synchronized (this) {
             if (closed.getAsBoolean()) {
-                throw new Refused(ErrorCode.INTERNAL, "server is closing");
+                throw new SessionRefused(ErrorCode.INTERNAL, "server is closing");
             }
             if (perConnection.getOrDefault(from, 0) >= MAX_SESSIONS_PER_CONNECTION) {
-                throw new Refused(ErrorCode.OUT_OF_MEMORY, "this connection already holds " + MAX_SESSIONS_PER_CONNECTION
+                throw new SessionRefused(ErrorCode.OUT_OF_MEMORY, "this connection already holds " + MAX_SESSIONS_PER_CONNECTION
                         + " sessions, the most one may");
             }
             long now = System.nanoTime();
             String overAllowance = opens.refusal(client, now);
-            if (overAllowance != null) throw new Refused(ErrorCode.OUT_OF_MEMORY, overAllowance + "; closing this connection", true);
-            waiting.values().removeIf(since -> now - since > WAITING.toNanos());
-            var clients = new java.util.HashSet<>(kvPerClient.keySet());
-            clients.addAll(waiting.keySet());
-            clients.add(client);
-            long share = kvBudgetBytes / clients.size();
-            long held = kvPerClient.getOrDefault(client, 0L);
+            if (overAllowance != null) throw new SessionRefused(ErrorCode.OUT_OF_MEMORY, overAllowance + "; closing this connection", true);
+            KvShares.Share share = shares.shareOf(client, now);
+            long held = shares.held(client);
             // Fair share: with other clients holding or waiting for KV, one may not take more than its part.
-            if (clients.size() > 1 && held + needed > share) {
-                throw new Refused(ErrorCode.OUT_OF_MEMORY, "a session of " + maxLength + " tokens needs " + needed
-                        + " bytes of KV cache; " + client + " holds " + held + " of its fair share of " + share
-                        + " (" + clients.size() + " clients)");
+            if (share.clients() > 1 && held + needed > share.bytes()) {
+                throw new SessionRefused(ErrorCode.OUT_OF_MEMORY, "a session of " + maxLength + " tokens needs " + needed
+                        + " bytes of KV cache; " + client + " holds " + held + " of its fair share of " + share.bytes()
+                        + " (" + share.clients() + " clients)");
             }
             if (kvReserved + needed > kvBudgetBytes) {
-                reclaimed = reclaim(client, kvReserved + needed - kvBudgetBytes, share, now);
+                reclaimed = reclaim(client, kvReserved + needed - kvBudgetBytes, share.bytes(), now);
             }
             if (kvReserved + needed > kvBudgetBytes) {
-                waiting.put(client, now);
-                throw new Refused(ErrorCode.OUT_OF_MEMORY, "a session of " + maxLength + " tokens needs " + needed
+                shares.refused(client, now);
+                throw new SessionRefused(ErrorCode.OUT_OF_MEMORY, "a session of " + maxLength + " tokens needs " + needed
                         + " bytes of KV cache; " + (kvBudgetBytes - kvReserved) + " of " + kvBudgetBytes + " are free");
             }
-            waiting.remove(client);
+            shares.admitted(client);
             opens.take(client, now);
             account(client, from, needed, 1);
         }
@@ -156,7 +132,7 @@ final class SessionTable {
             synchronized (this) {
                 account(client, from, -needed, -1);
             }
-            throw new Refused(ErrorCode.OUT_OF_MEMORY, "cannot allocate the KV cache: " + e.getMessage());
+            throw new SessionRefused(ErrorCode.OUT_OF_MEMORY, "cannot allocate the KV cache: " + e.getMessage());
         }
         sessions.put(s.idHex, new Entry(s, new SerialExecutor(compute), maxFrameBytes));
         recomputeLargestFrame();
@@ -164,7 +140,7 @@ final class SessionTable {
             // The connection closed while the KV was allocated: its onClose may have swept the table before
             // this session was in it (a connection reads closed before its onClose runs, so one of the two sees it).
             close(s.idHex);
-            throw new Refused(ErrorCode.INTERNAL, "the connection closed while the session was opening", true);
+            throw new SessionRefused(ErrorCode.INTERNAL, "the connection closed while the session was opening", true);
         }
         return s;
     }
@@ -181,13 +157,13 @@ final class SessionTable {
         for (Entry e : sessions.values()) {
             String owner = clientOf(e.session().client());
             boolean idle = !e.session().used || e.session().lastActivityNanos < idleBefore;
-            if (!owner.equals(client) && idle && kvPerClient.getOrDefault(owner, 0L) > share) {
+            if (!owner.equals(client) && idle && shares.held(owner) > share) {
                 candidates.add(e);
             }
         }
         candidates.sort(java.util.Comparator.<Entry, Boolean>comparing(e -> e.session().used)
                 .thenComparingLong(e -> e.session().lastActivityNanos));
-        Map<String, Long> held = new java.util.HashMap<>(kvPerClient);
+        Map<String, Long> held = shares.heldByClient();
         List<Entry> victims = new java.util.ArrayList<>();
         long freed = 0;
         for (Entry e : candidates) {
@@ -209,7 +185,7 @@ final class SessionTable {
     /** Adds {@code bytes} of KV and {@code sessions} to the budget, the client's and the connection's count. */
     private void account(String client, Connection from, long bytes, int sessions) {
         kvReserved += bytes;
-        kvPerClient.merge(client, bytes, (a, b) -> a + b == 0 ? null : a + b);
+        shares.add(client, bytes);
         perConnection.merge(from, sessions, (a, b) -> a + b == 0 ? null : a + b);
     }
 
