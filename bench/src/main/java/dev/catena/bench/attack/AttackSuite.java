@@ -43,6 +43,12 @@ public final class AttackSuite implements Callable<Integer> {
      * attack share its drift.
      */
     static final long AFTER_MILLIS = 1000;
+    /**
+     * Times the runs after an attack are measured until their p50 is within the limit of the runs before it: one
+     * phase's p50 moved by 2x with nothing attacking (2.04 ms, then 0.96 ms), so one slow measure is not yet a
+     * server that did not recover.
+     */
+    static final int RECOVERY_TRIES = 3;
 
     /** How hard each attack pushes, and how the servers are configured. */
     record Scale(String name, int servers, int idle, int garbage, int partial, long partialBytes, int slowloris, int dripMillis,
@@ -119,8 +125,8 @@ public final class AttackSuite implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         err.printf("attack suite: scale %s, seed %d, attackers at nice %d, load %s%n", scale.name(), s, attackerNice, loadAverage());
         List<Row> rows = run(scale, limit, attacks, new Random(s), err);
-        out.println(table(rows, scale, limit));
-        if (json) out.println(json(rows, scale, s));
+        out.println(AttackReport.table(rows, scale, limit));
+        if (json) out.println(AttackReport.json(rows, scale, s));
         out.flush();
         boolean passed = rows.stream().allMatch(Row::passed);
         if (!passed) err.println("attack suite FAILED (seed " + s + ")");
@@ -186,11 +192,17 @@ public final class AttackSuite implements Callable<Integer> {
                 if (left[0] != 0 || left[1] != 0) failures.add(left[0] + " sessions and " + left[1] + " KV bytes left after the attack");
                 Thread.sleep(AFTER_MILLIS);
                 HonestClient.Runs after = honest.runs(scale.runs(), reference, failures, "unattacked after");
+                // Pooled, an attack that left the servers slower would raise its own baseline: the side after must come
+                // back within the limit of the side before, measured again (the pool takes the last) for RECOVERY_TRIES.
+                for (int tries = 1; tries < RECOVERY_TRIES && !(after.p50() <= limit * before.p50()); tries++) {
+                    log.printf(Locale.ROOT, "%s: p50 %.3f ms after, %.3f ms before: measuring again%n", name, after.p50(), before.p50());
+                    Thread.sleep(AFTER_MILLIS);
+                    after = honest.runs(scale.runs(), reference, failures, "unattacked after, again");
+                }
+                if (!(after.p50() <= limit * before.p50())) failures.add(String.format(Locale.ROOT, "p50 %.3f ms after the "
+                        + "attack vs %.3f ms before, %d times: the servers did not recover", after.p50(), before.p50(), RECOVERY_TRIES));
                 afterLast = after;
                 HonestClient.Runs base = before.with(after);
-                // Pooled, an attack that left the servers slower would raise its own baseline: it must not.
-                if (!(after.p50() <= limit * before.p50())) failures.add(String.format(Locale.ROOT,
-                        "p50 %.3f ms after the attack vs %.3f ms before: the servers did not recover", after.p50(), before.p50()));
                 double ratio = base.p50() > 0 ? attacked.p50() / base.p50() : Double.NaN;
                 if (!(ratio <= limit)) failures.add(String.format(Locale.ROOT, "p50 %.3f ms attacked vs %.3f ms unattacked: %.2fx, over %.2fx",
                         attacked.p50(), base.p50(), ratio, limit));
@@ -254,40 +266,6 @@ public final class AttackSuite implements Callable<Integer> {
         } catch (java.io.IOException e) {
             return "unknown";
         }
-    }
-
-    static String table(List<Row> rows, Scale scale, double limit) {
-        var sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "Attack suite, scale %s: %d servers, %d tokens x %d runs per phase, latency limit %.2fx, "
-                + "RSS limit %d MB (KV %d + inbound %d + 300), attackers at nice %d%n%n", scale.name(), scale.servers(), scale.tokens(),
-                scale.runs(), limit, scale.kvBudgetMb() + scale.inboundBudgetMb() + 300, scale.kvBudgetMb(), scale.inboundBudgetMb(),
-                attackerNice()));
-        sb.append("| attack | conns/server | tokens equal | p50 unattacked ms (before / after) | p50 attacked ms | ratio | peak RSS MB "
-                + "| sessions / KV B after | verdict | attacker saw |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
-        for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %.3f (%.3f / %.3f) | %.3f | %.2f | %d | %d / %d | %s | %s |%n", r.attack(),
-                    r.perServer(), r.tokensEqual() ? "yes" : "NO", r.p50Base(), r.p50Before(), r.p50After(), r.p50Attacked(), r.ratio(),
-                    r.rssPeak() / MB,
-                    r.sessionsAfter(), r.kvAfter(), r.passed() ? "pass" : "FAIL: " + String.join("; ", r.failures()).replace('\n', ' '),
-                    r.findings()));
-        }
-        return sb.toString();
-    }
-
-    static String json(List<Row> rows, Scale scale, long seed) {
-        var sb = new StringBuilder("{\"scale\":\"" + scale.name() + "\",\"seed\":" + seed + ",\"attacker_nice\":" + attackerNice()
-                + ",\"passed\":"
-                + rows.stream().allMatch(Row::passed) + ",\"attacks\":[");
-        for (int i = 0; i < rows.size(); i++) {
-            Row r = rows.get(i);
-            if (i > 0) sb.append(',');
-            sb.append(String.format(Locale.ROOT, "{\"attack\":\"%s\",\"passed\":%s,\"tokens_equal\":%s,\"p50_unattacked_ms\":%.4f,"
-                    + "\"p50_before_ms\":%.4f,\"p50_after_ms\":%.4f,\"p50_attacked_ms\":%.4f,\"ratio\":%.4f,\"peak_rss_bytes\":%d,\"rss_limit_bytes\":%d,\"sessions_after\":%d,"
-                    + "\"kv_bytes_after\":%d}", r.attack(), r.passed(), r.tokensEqual(), r.p50Base(), r.p50Before(), r.p50After(),
-                    r.p50Attacked(), r.ratio(), r.rssPeak(), r.rssLimit(), r.sessionsAfter(), r.kvAfter()));
-        }
-        return sb.append("]}").toString();
     }
 
     static void sleep(long millis) {
