@@ -34,7 +34,7 @@ final class OpenAllowances {
     private final Map<String, double[]> byClient = new HashMap<>();
     /** The opens newcomers may still make together, and when that was computed. */
     private final double[] newcomers;
-    /** Per client, when one of its sessions here was last stepped for the first time. */
+    /** Per client, when a step of one of its sessions here last made it known ({@link SessionTable#stepped}). */
     private final Map<String, Long> steppedAt = new HashMap<>();
 
     OpenAllowances(long now) {
