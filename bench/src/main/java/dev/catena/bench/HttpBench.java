@@ -7,6 +7,9 @@ import dev.catena.core.GenerationRequest;
 import dev.catena.core.LocalSwarm;
 import dev.catena.core.Token;
 import dev.catena.core.TokenStream;
+import dev.catena.bench.HttpRounds.Ratio;
+import dev.catena.bench.HttpRounds.Side;
+import dev.catena.bench.HttpRounds.Timing;
 import dev.catena.openai.OpenAiServer;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
@@ -53,38 +56,14 @@ public final class HttpBench implements Callable<Integer> {
     /** The warm-up's pace: a pair of requests (two sessions on each server) every 80 ms, 25 sessions a second. */
     static final long WARMUP_PAIR_NANOS = 80_000_000;
 
-    /**
-     * One generation: its tokens, time to first token, tokens/s, CPU time per token of the process's threads (and per
-     * group of threads: names with their digits left out), and its text.
-     */
-    record Timing(int tokens, double ttftMs, double tokensPerSecond, double cpuMsPerToken, Map<String, Double> cpuByThread, String text) {
+    /** The JSON line, snake_case: {@code http} and {@code ratio} for the first interval, {@code more_intervals} for the others. */
+    record Result(String model, int servers, int threads, int tokens, int warmup, int warmupRequests, int rounds, String client,
+                  List<Double> streamIntervalMs, boolean sameText, Side inProcess, Side http, Ratio ratio, List<ByInterval> moreIntervals,
+                  long jitMsDuringRounds, StreamsHeld.Concurrency concurrency, int processors, double loadAverage) {
     }
 
-    /** The JSON line, snake_case. */
-    record Result(String model, int servers, int threads, int tokens, int warmup, int warmupRequests, int rounds, String client, boolean sameText, Side inProcess, Side http,
-                  Ratio ratio, long jitMsDuringRounds, StreamsHeld.Concurrency concurrency, int processors, double loadAverage) {
-    }
-
-    /** Medians and spread (min, max) over the measured rounds. */
-    /** {@code cpuMsPerTokenByThread}: the mean over the rounds, per group of threads using at least 0.01 ms a token. */
-    record Side(Spread tokensPerSecond, Spread ttftMs, Spread cpuMsPerToken, Map<String, Double> cpuMsPerTokenByThread) {
-    }
-
-    record Spread(double median, double min, double max) {
-        static Spread of(double[] v) {
-            return new Spread(ComputeBench.median(v), Arrays.stream(v).min().orElseThrow(), Arrays.stream(v).max().orElseThrow());
-        }
-    }
-
-    /**
-     * Per round: HTTP tokens/s over in-process tokens/s (target >= 0.97), HTTP's time to first token minus the
-     * in-process one in ms (target <= 2), and HTTP's process CPU time per token over the in-process one (what the HTTP
-     * layer costs in work, whatever else the machine runs). {@code throughputOfBests} and {@code ttftOverOfBestsMs}
-     * compare each side at its best over the rounds (highest tokens/s, lowest time to first token): on a shared machine
-     * a round is slowed by whatever else runs then, which the best rounds of both sides escaped alike.
-     */
-    record Ratio(Spread throughput, Spread ttftOverMs, Spread cpuPerToken, double throughputOfBests, double ttftOverOfBestsMs,
-                 boolean throughputTargetMet, boolean ttftTargetMet) {
+    /** The HTTP side and its ratio to in process, through a server with this stream interval. */
+    record ByInterval(double streamIntervalMs, Side http, Ratio ratio) {
     }
 
     @ArgGroup(exclusive = true)
@@ -125,6 +104,11 @@ public final class HttpBench implements Callable<Integer> {
             + "HttpClient, whose selector and worker threads run in this process too); default ${DEFAULT-VALUE}.")
     Client clientKind;
 
+    @Option(names = "--stream-interval-ms", split = ",", paramLabel = "MS[,MS...]", description = "The HTTP server's stream "
+            + "interval (serve's --stream-interval-ms; default: the server's, " + OpenAiServer.DEFAULT_STREAM_INTERVAL_MS + "). Several: "
+            + "one server each, on the same swarm, every round through each, the order rotating.")
+    List<Double> streamIntervalMs;
+
     @Option(names = "--out", paramLabel = "DIR", description = "Also write the JSON line to DIR/http.json.")
     Path out;
 
@@ -137,26 +121,36 @@ public final class HttpBench implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--servers, --threads, --tokens, --rounds and --concurrent-tokens must be >= 1, --warmup, --warmup-requests and --connections >= 0");
         }
+        List<Double> intervals = streamIntervalMs == null ? List.of((double) OpenAiServer.DEFAULT_STREAM_INTERVAL_MS) : streamIntervalMs;
+        if (intervals.stream().anyMatch(ms -> !(ms >= 0 && ms <= 1000))) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--stream-interval-ms must be in [0, 1000], got " + intervals);
+        }
         Path model = ModelChoice.resolve(which);
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+        List<OpenAiServer> httpServers = new ArrayList<>();
+        List<SseSocketClient> sockets = new ArrayList<>();
         try (LocalSwarm swarm = Catena.localSwarm(model).servers(servers).threads(threads).start();
-             CatenaClient client = swarm.clientBuilder().threads(threads).autoContext().build();
-             OpenAiServer server = OpenAiServer.builder(client).model("m").port(0).maxConcurrent(Math.max(4, connections)).start();
-             SseSocketClient socket = new SseSocketClient(server.address())) {
-            URI completions = URI.create("http://127.0.0.1:" + server.port() + "/v1/completions");
+             CatenaClient client = swarm.clientBuilder().threads(threads).autoContext().build()) {
+            for (double ms : intervals) {
+                var server = OpenAiServer.builder(client).model("m").port(0).maxConcurrent(Math.max(4, connections))
+                        .streamInterval(Duration.ofNanos(Math.round(ms * 1e6))).start();
+                httpServers.add(server);
+                sockets.add(new SseSocketClient(server.address()));
+            }
+            List<URI> completions = httpServers.stream().map(h -> URI.create("http://127.0.0.1:" + h.port() + "/v1/completions")).toList();
             GenerationRequest request = GenerationRequest.builder(PROMPT).maxTokens(tokens).greedy().ignoreEos().build();
-            List<Timing> local = new ArrayList<>();
-            List<Timing> remote = new ArrayList<>();
+            int paths = 1 + intervals.size(); // 0: in process; k: over HTTP through server k - 1
+            List<List<Timing>> measured = new ArrayList<>();
+            for (int k = 0; k < paths; k++) measured.add(new ArrayList<>());
             boolean sameText = true;
             GenerationRequest shortRequest = GenerationRequest.builder(PROMPT).maxTokens(2).greedy().ignoreEos().build();
             long paced = System.nanoTime();
-            for (int r = 0; r < warmupRequests; r++) { // both paths alike, so neither side runs its per-request code cold
+            for (int r = 0; r < warmupRequests; r++) { // every path alike, so none runs its per-request code cold
                 inProcess(client, shortRequest);
-                if (clientKind == Client.jdk) overHttp(http, completions, 2);
-                else overSocket(socket, 2);
-                // Each pair opens two sessions on every server: kept under a server's limit on one peer's session opens
-                // (a burst of 128, then 32 a second), past which it refuses them and the client fails over.
-                paced += WARMUP_PAIR_NANOS;
+                for (int k = 1; k < paths; k++) overHttp(http, completions.get(k - 1), sockets.get(k - 1), 2);
+                // Each generation opens a session on every server: kept under a server's limit on one peer's session
+                // opens (a burst of 128, then 32 a second), past which it refuses them and the client fails over.
+                paced += WARMUP_PAIR_NANOS * paths / 2;
                 long wait = paced - System.nanoTime();
                 if (wait > 0) Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
             }
@@ -165,44 +159,37 @@ public final class HttpBench implements Callable<Integer> {
             var jit = ManagementFactory.getCompilationMXBean();
             long jitBefore = jit.getTotalCompilationTime();
             try (var progress = BenchProgress.start("rounds", warmup + rounds)) {
-                for (int r = 0; r < warmup + rounds; r++) { // the warm-up rounds first; the order alternates
-                    Timing a;
-                    Timing b;
-                    if (r % 2 == 0) {
-                        a = inProcess(client, request);
-                        b = clientKind == Client.jdk ? overHttp(http, completions, tokens) : overSocket(socket, tokens);
-                    } else {
-                        b = clientKind == Client.jdk ? overHttp(http, completions, tokens) : overSocket(socket, tokens);
-                        a = inProcess(client, request);
+                for (int r = 0; r < warmup + rounds; r++) { // the warm-up rounds first; the order rotates
+                    Timing[] t = new Timing[paths];
+                    for (int i = 0; i < paths; i++) {
+                        int k = (r + i) % paths;
+                        t[k] = k == 0 ? inProcess(client, request) : overHttp(http, completions.get(k - 1), sockets.get(k - 1), tokens);
                     }
-                    sameText &= a.text().equals(b.text()) && a.tokens() == b.tokens();
+                    for (int k = 1; k < paths; k++) sameText &= t[0].text().equals(t[k].text()) && t[0].tokens() == t[k].tokens();
                     if (r == warmup - 1) jitBefore = jit.getTotalCompilationTime();
-                    if (r >= warmup) {
-                        local.add(a);
-                        remote.add(b);
+                    if (r >= warmup) for (int k = 0; k < paths; k++) measured.get(k).add(t[k]);
+                    var line = new StringBuilder(String.format(Locale.ROOT, "round %d: in process %.1f t/s, ttft %.2f ms", r,
+                            t[0].tokensPerSecond(), t[0].ttftMs()));
+                    for (int k = 1; k < paths; k++) {
+                        line.append(String.format(Locale.ROOT, " | http %s ms: %.1f t/s, ttft %.2f ms", intervals.get(k - 1),
+                                t[k].tokensPerSecond(), t[k].ttftMs()));
                     }
-                    progress.step(String.format(Locale.ROOT, "round %d: in process %.1f t/s, ttft %.2f ms | http %.1f t/s, ttft %.2f ms",
-                            r, a.tokensPerSecond(), a.ttftMs(), b.tokensPerSecond(), b.ttftMs()));
+                    progress.step(line.toString());
                 }
             }
             long jitDuringRounds = jit.getTotalCompilationTime() - jitBefore;
-            double[] ratio = new double[rounds];
-            double[] ttftOver = new double[rounds];
-            double[] cpu = new double[rounds];
-            for (int i = 0; i < rounds; i++) {
-                ratio[i] = remote.get(i).tokensPerSecond() / local.get(i).tokensPerSecond();
-                ttftOver[i] = remote.get(i).ttftMs() - local.get(i).ttftMs();
-                cpu[i] = remote.get(i).cpuMsPerToken() / local.get(i).cpuMsPerToken();
+            List<Timing> local = measured.getFirst();
+            List<ByInterval> byInterval = new ArrayList<>();
+            for (int k = 1; k < paths; k++) {
+                byInterval.add(new ByInterval(intervals.get(k - 1), HttpRounds.side(measured.get(k)), Ratio.of(local, measured.get(k))));
             }
-            Spread throughput = Spread.of(ratio);
-            Spread over = Spread.of(ttftOver);
-            StreamsHeld.Concurrency concurrency = connections == 0 ? null : StreamsHeld.concurrent(http, completions, swarm, connections, concurrentTokens);
+            StreamsHeld.Concurrency concurrency = connections == 0 ? null
+                    : StreamsHeld.concurrent(http, completions.getFirst(), swarm, connections, concurrentTokens);
             double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-            String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, warmup, warmupRequests, rounds, clientKind.name(), sameText,
-                    side(local), side(remote), new Ratio(throughput, over, Spread.of(cpu),
-                    Spread.of(tps(remote)).max() / Spread.of(tps(local)).max(), Spread.of(ttft(remote)).min() - Spread.of(ttft(local)).min(),
-                    throughput.median() >= 0.97, over.median() <= 2.0), jitDuringRounds,
-                    concurrency, Runtime.getRuntime().availableProcessors(), load));
+            ByInterval first = byInterval.getFirst();
+            String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, warmup, warmupRequests, rounds,
+                    clientKind.name(), intervals, sameText, HttpRounds.side(local), first.http(), first.ratio(),
+                    byInterval.subList(1, byInterval.size()), jitDuringRounds, concurrency, Runtime.getRuntime().availableProcessors(), load));
             spec.commandLine().getOut().println(line);
             spec.commandLine().getOut().flush();
             if (out != null) {
@@ -210,32 +197,16 @@ public final class HttpBench implements Callable<Integer> {
                 Files.writeString(out.resolve("http.json"), line + "\n");
             }
         } finally {
+            for (SseSocketClient socket : sockets) socket.close();
+            for (OpenAiServer server : httpServers) server.close();
             http.close();
         }
         return 0;
     }
 
-    private static double[] tps(List<Timing> t) {
-        return t.stream().mapToDouble(Timing::tokensPerSecond).toArray();
-    }
-
-    private static double[] ttft(List<Timing> t) {
-        return t.stream().mapToDouble(Timing::ttftMs).toArray();
-    }
-
-    private static Side side(List<Timing> t) {
-        Map<String, Double> byThread = new TreeMap<>();
-        for (Timing x : t) x.cpuByThread().forEach((k, v) -> byThread.merge(k, v / t.size(), Double::sum));
-        byThread.values().removeIf(v -> v < 0.01);
-        byThread.replaceAll((k, v) -> Math.round(v * 1000) / 1000.0);
-        return new Side(Spread.of(t.stream().mapToDouble(Timing::tokensPerSecond).toArray()),
-                Spread.of(t.stream().mapToDouble(Timing::ttftMs).toArray()),
-                Spread.of(t.stream().mapToDouble(Timing::cpuMsPerToken).toArray()), byThread);
-    }
-
     /** One generation pulled through {@code client.stream}: what {@code client.generate} does, token by token. */
     static Timing inProcess(CatenaClient client, GenerationRequest request) {
-        Map<String, Long> c0 = cpuByThread();
+        Map<String, Long> c0 = HttpRounds.cpuByThread();
         long t0 = System.nanoTime();
         long first = 0;
         int n = 0;
@@ -247,30 +218,7 @@ public final class HttpBench implements Callable<Integer> {
             }
         }
         long t1 = System.nanoTime();
-        return timing(n, t0, first, t1, c0, text);
-    }
-
-    /**
-     * CPU time of this process's live threads by group (swarm servers, client, HTTP server and HTTP client alike;
-     * the native compute runs on them too), at nanosecond resolution; the JVM's own GC and JIT threads are not
-     * counted.
-     */
-    static Map<String, Long> cpuByThread() {
-        var threads = ManagementFactory.getThreadMXBean();
-        Map<String, Long> byGroup = new HashMap<>();
-        for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
-            if (info == null) continue; // ended meanwhile
-            long cpu = threads.getThreadCpuTime(info.getThreadId());
-            if (cpu > 0) byGroup.merge(info.getThreadName().replaceAll("[0-9]+", "N"), cpu, Long::sum);
-        }
-        return byGroup;
-    }
-
-    private static Timing timing(int n, long t0, long first, long t1, Map<String, Long> cpu0, CharSequence text) {
-        Map<String, Double> perToken = new TreeMap<>();
-        cpuByThread().forEach((k, v) -> perToken.put(k, (v - cpu0.getOrDefault(k, 0L)) / 1e6 / n));
-        double cpu = perToken.values().stream().mapToDouble(Double::doubleValue).sum();
-        return new Timing(n, (first - t0) / 1e6, n / ((t1 - t0) / 1e9), cpu, perToken, text.toString());
+        return HttpRounds.timing(n, t0, first, t1, c0, text);
     }
 
     static String body(int maxTokens) {
@@ -278,22 +226,27 @@ public final class HttpBench implements Callable<Integer> {
                 + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
     }
 
+    /** One generation over HTTP, read as {@code --client} says. */
+    private Timing overHttp(HttpClient http, URI uri, SseSocketClient socket, int maxTokens) throws IOException, InterruptedException {
+        return clientKind == Client.jdk ? overHttp(http, uri, maxTokens) : overSocket(socket, maxTokens);
+    }
+
     /** One generation streamed through {@link SseSocketClient}, timed as {@link #overHttp}. */
     static Timing overSocket(SseSocketClient socket, int maxTokens) throws IOException {
-        Map<String, Long> c0 = cpuByThread();
+        Map<String, Long> c0 = HttpRounds.cpuByThread();
         long t0 = System.nanoTime();
         var reader = new CompletionChunks();
         socket.post("/v1/completions", body(maxTokens), reader);
         long t1 = System.nanoTime();
         if (reader.tokens < 0) throw new IllegalStateException("the stream ended without its usage chunk");
-        return timing(reader.tokens, t0, reader.first, t1, c0, reader.text);
+        return HttpRounds.timing(reader.tokens, t0, reader.first, t1, c0, reader.text);
     }
 
     /** One generation streamed over HTTP: time to the first text chunk, tokens as the final usage chunk counts them. */
     static Timing overHttp(HttpClient http, URI uri, int maxTokens) throws IOException, InterruptedException {
         var req = HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body(maxTokens))).build();
-        Map<String, Long> c0 = cpuByThread();
+        Map<String, Long> c0 = HttpRounds.cpuByThread();
         long t0 = System.nanoTime();
         HttpResponse<Stream<String>> resp = http.send(req, HttpResponse.BodyHandlers.ofLines());
         var reader = new CompletionChunks();
@@ -308,6 +261,6 @@ public final class HttpBench implements Callable<Integer> {
         }
         long t1 = System.nanoTime();
         if (reader.tokens < 0) throw new IllegalStateException("the stream ended without its usage chunk");
-        return timing(reader.tokens, t0, reader.first, t1, c0, reader.text);
+        return HttpRounds.timing(reader.tokens, t0, reader.first, t1, c0, reader.text);
     }
 }

@@ -49,7 +49,23 @@ class HttpBenchTest {
     }
 
     @Test
+    void severalStreamIntervalsAreComparedInOneRun(@TempDir Path out) throws Exception {
+        assertEquals(0, BenchCli.run("http", "--model", MODEL.toString(), "--tokens", "12", "--warmup", "0", "--rounds", "2",
+                "--warmup-requests", "1", "--connections", "0", "--stream-interval-ms", "0,5", "--out", out.toString()));
+        JsonNode j = JsonMapper.builder().build().readTree(Files.readString(out.resolve("http.json")));
+        assertEquals("[0.0,5.0]", j.get("stream_interval_ms").toString(), j.toString());
+        assertTrue(j.get("same_text").asBoolean(), "every server streams the client's text: " + j);
+        JsonNode more = j.get("more_intervals");
+        assertEquals(1, more.size(), j.toString());
+        assertEquals(5.0, more.get(0).get("stream_interval_ms").asDouble(), j.toString());
+        assertTrue(more.get(0).get("http").get("tokens_per_second").get("min").asDouble() > 0, j.toString());
+        assertTrue(more.get(0).get("ratio").get("throughput").get("median").asDouble() > 0, j.toString());
+    }
+
+    @Test
     void badArgumentsAreUsageErrors() {
+        assertEquals(2, BenchCli.run("http", "--stream-interval-ms", "-1"));
+        assertEquals(2, BenchCli.run("http", "--stream-interval-ms", "0,2000"));
         assertEquals(2, BenchCli.run("http", "--warmup", "-1"));
         assertEquals(2, BenchCli.run("http", "--warmup-requests", "-1"));
         assertEquals(2, BenchCli.run("http", "--client", "curl"));

@@ -30,9 +30,12 @@ final class ApiRoutes {
     private final CompletionWriter writer;
     private final ServerMetrics metrics;
     private final ObservabilityRoutes observability;
+    private final long streamIntervalNanos;
 
-    ApiRoutes(Generator generator, String model, String apiKey, RequestParser parser, CompletionWriter writer, ServerMetrics metrics) {
+    ApiRoutes(Generator generator, String model, String apiKey, RequestParser parser, CompletionWriter writer, ServerMetrics metrics,
+              long streamIntervalNanos) {
         this.model = model;
+        this.streamIntervalNanos = streamIntervalNanos;
         this.apiKey = apiKey;
         this.parser = parser;
         this.writer = writer;
@@ -72,7 +75,7 @@ final class ApiRoutes {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             boolean keepAlive = HttpUtil.isKeepAlive(req);
-            var exchange = new Exchange(ctx.channel(), keepAlive);
+            var exchange = new Exchange(ctx.channel(), keepAlive, streamIntervalNanos);
             String path = path(req.uri());
             exchange.onStatus(status -> metrics.request(path, status));
             try {

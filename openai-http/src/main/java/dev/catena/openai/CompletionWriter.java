@@ -126,12 +126,13 @@ final class CompletionWriter {
                 return;
             }
             if (call.stream()) {
-                ex.startEvents();
                 if (call.chat()) {
                     ObjectNode delta = JSON.createObjectNode();
                     delta.put("role", "assistant");
                     delta.put("content", "");
-                    ex.event(chunk(call, id, now, delta, null, null));
+                    ex.startEvents(List.of(chunk(call, id, now, delta, null, null)));
+                } else {
+                    ex.startEvents(List.of());
                 }
             }
             int pulled = 0;

@@ -41,13 +41,14 @@ final class Exchange {
 
     /** The SSE stream's writes, which come from the generation's thread. */
     private final CoalescingWriter events;
-    /** The event stream's head, held until its first event so that both go out in one write (generation thread only). */
-    private HttpResponse eventsHead;
+    /** The event stream's head and leading events, held until its first token so that all go out in one write (generation thread only). */
+    private List<Object> held;
 
-    Exchange(Channel ch, boolean keepAlive) {
+    /** @param streamIntervalNanos the SSE stream's interval ({@link CoalescingWriter}); 0 writes each event at once */
+    Exchange(Channel ch, boolean keepAlive, long streamIntervalNanos) {
         this.ch = ch;
         this.keepAlive = keepAlive;
-        this.events = new CoalescingWriter(ch);
+        this.events = new CoalescingWriter(ch, streamIntervalNanos);
     }
 
     /** A complete JSON response with its length. */
@@ -107,7 +108,11 @@ final class Exchange {
         }
     }
 
-    void startEvents() {
+    /**
+     * Starts the SSE stream; {@code leadingData} (chat's role chunk) are events that go out with the first token's,
+     * in the same write.
+     */
+    void startEvents(List<String> leadingData) {
         onStatus.accept(HttpResponseStatus.OK.code());
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream");
@@ -116,21 +121,18 @@ final class Exchange {
         if (keepAlive) r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         // Held for the first event: queued alone, a drain of the event loop could take the head before that event is
         // queued, costing the first token a second wake-up of the loop and of the client.
-        eventsHead = r;
-    }
-
-    /** The event {@code data: DATA}. */
-    void event(String data) {
-        event(encode(data));
+        held = new ArrayList<>(1 + leadingData.size());
+        held.add(r);
+        for (String d : leadingData) held.add(new DefaultHttpContent(encode(d)));
     }
 
     private static ByteBuf encode(String data) {
         return Unpooled.wrappedBuffer(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
     }
 
-    /** A whole pre-encoded event ({@link TokenChunks}). */
-    void event(ByteBuf encoded) {
-        writeWithHead(new DefaultHttpContent(encoded));
+    /** A whole pre-encoded event, framed as an HTTP chunk ({@link TokenChunks}). */
+    void event(ByteBuf framed) {
+        writeWithHead(framed);
         events.awaitWritable();
     }
 
@@ -138,8 +140,9 @@ final class Exchange {
     void endEvents(List<String> lastData) {
         lastWrite();
         List<Object> msgs = new ArrayList<>(lastData.size() + 2);
-        HttpResponse head = takeHead();
-        if (head != null) msgs.add(head);
+        List<Object> first = held;
+        held = null;
+        if (first != null) msgs.addAll(first);
         for (String d : lastData) msgs.add(new DefaultHttpContent(encode(d)));
         msgs.add(LastHttpContent.EMPTY_LAST_CONTENT);
         if (keepAlive) events.writeAll(msgs);
@@ -147,14 +150,13 @@ final class Exchange {
     }
 
     private void writeWithHead(Object msg) {
-        HttpResponse head = takeHead();
-        if (head == null) events.write(msg);
-        else events.writeAll(List.of(head, msg));
-    }
-
-    private HttpResponse takeHead() {
-        HttpResponse head = eventsHead;
-        eventsHead = null;
-        return head;
+        List<Object> first = held;
+        held = null;
+        if (first == null) {
+            events.write(msg);
+        } else { // the first token goes out at once, whatever the stream's interval: it is the time to first token
+            first.add(msg);
+            events.writeAll(first);
+        }
     }
 }

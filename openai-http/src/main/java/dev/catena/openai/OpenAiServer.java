@@ -39,6 +39,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class OpenAiServer implements AutoCloseable {
     static final JsonMapper JSON = JsonMapper.builder().build();
+    /** The stream interval a server has unless told otherwise ({@link Builder#streamInterval}), in milliseconds. */
+    public static final int DEFAULT_STREAM_INTERVAL_MS = 5;
 
     private final String model;
     private final String host;
@@ -61,7 +63,7 @@ public final class OpenAiServer implements AutoCloseable {
         writer.onGenerated(metrics::generated);
         writer.onCancelled(metrics::cancelled);
         this.routes = new ApiRoutes(b.generator, b.model, b.apiKey, new RequestParser(b.model, b.defaultChatMaxTokens, b.generator::chatPrompt),
-                writer, metrics);
+                writer, metrics, b.streamInterval.toNanos());
     }
 
     /** A builder over {@code generator}, which the server uses but does not close. */
@@ -160,6 +162,7 @@ public final class OpenAiServer implements AutoCloseable {
         private String apiKey;
         private int maxBodyBytes = 1 << 20;
         private int defaultChatMaxTokens = 128;
+        private java.time.Duration streamInterval = java.time.Duration.ofMillis(DEFAULT_STREAM_INTERVAL_MS);
 
         private Builder(Generator generator) {
             this.generator = Objects.requireNonNull(generator, "generator");
@@ -209,6 +212,21 @@ public final class OpenAiServer implements AutoCloseable {
         public Builder defaultChatMaxTokens(int tokens) {
             if (tokens < 1) throw new IllegalArgumentException("defaultChatMaxTokens must be >= 1, got " + tokens);
             this.defaultChatMaxTokens = tokens;
+            return this;
+        }
+
+        /**
+         * How long a streamed token may wait to share its write with the tokens after it (default
+         * {@value #DEFAULT_STREAM_INTERVAL_MS} ms; 0 writes each token as soon as it is computed). Once two tokens of a stream
+         * come within the interval, they go out together once an interval; the first token, the last and any after a quiet
+         * interval go out at once, and a stream slower than the interval is never held. Each write costs the server's event
+         * loop and the client a wake-up; on a small machine with a fast model, that CPU is taken from the generation.
+         */
+        public Builder streamInterval(java.time.Duration interval) {
+            if (interval.isNegative() || interval.compareTo(java.time.Duration.ofSeconds(1)) > 0) {
+                throw new IllegalArgumentException("the stream interval must be in [0, 1 s], got " + interval);
+            }
+            this.streamInterval = interval;
             return this;
         }
 

@@ -11,7 +11,8 @@ import java.nio.charset.StandardCharsets;
  * so the bytes before and after the text are built once, and each token costs only escaping its text into one buffer
  * (no object tree, no serializer). The bytes are those Jackson writes for {@link CompletionWriter}'s other chunks: the
  * fields in the same order, {@code "logprobs":null,"finish_reason":null}, and {@code "usage":null} when the request
- * asked for usage.
+ * asked for usage. Each comes framed as one piece of HTTP/1.1's chunked body (its size line, the event, CRLF): the
+ * event loop then only copies it to the socket, past the HTTP encoder ({@link CoalescingWriter}).
  */
 final class TokenChunks {
     private final byte[] before;
@@ -27,11 +28,13 @@ final class TokenChunks {
         this.after = tail.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The SSE event ({@code data: ...} and its blank line) carrying {@code text}. */
+    /** The SSE event ({@code data: ...} and its blank line) carrying {@code text}, framed as one HTTP chunk. */
     ByteBuf token(ByteBufAllocator alloc, String text) {
         byte[] escaped = JsonStringEncoder.getInstance().quoteAsUTF8(text);
-        ByteBuf b = alloc.directBuffer(before.length + escaped.length + after.length);
-        return b.writeBytes(before).writeBytes(escaped).writeBytes(after);
+        int length = before.length + escaped.length + after.length;
+        byte[] size = (Integer.toHexString(length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        ByteBuf b = alloc.directBuffer(size.length + length + 2);
+        return b.writeBytes(size).writeBytes(before).writeBytes(escaped).writeBytes(after).writeByte('\r').writeByte('\n');
     }
 
     private static String quoted(String s) {

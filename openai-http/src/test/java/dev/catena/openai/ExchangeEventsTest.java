@@ -1,11 +1,19 @@
 package dev.catena.openai;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
@@ -14,8 +22,10 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** How an SSE stream's messages reach the channel: in order, and the head together with the first event. */
 class ExchangeEventsTest {
@@ -30,7 +40,7 @@ class ExchangeEventsTest {
                 case HttpResponse r -> "head " + r.status().code();
                 case LastHttpContent l -> "last";
                 case HttpContent c -> "event " + c.content().toString(StandardCharsets.UTF_8).trim();
-                case ByteBuf b -> "bytes";
+                case ByteBuf b -> "event " + unframed(b);
                 default -> msg.getClass().getSimpleName();
             });
             ReferenceCountUtil.release(msg);
@@ -46,18 +56,33 @@ class ExchangeEventsTest {
         }
     }
 
+    /** An event framed as an HTTP chunk, as {@link TokenChunks} makes them. */
+    private static ByteBuf data(String text) {
+        String event = "data: " + text + "\n\n";
+        return Unpooled.copiedBuffer(Integer.toHexString(event.length()) + "\r\n" + event + "\r\n", StandardCharsets.UTF_8);
+    }
+
+    /** The event inside a framed chunk, trimmed. */
+    private static String unframed(ByteBuf b) {
+        String s = b.toString(StandardCharsets.UTF_8);
+        int start = s.indexOf("\r\n") + 2;
+        assertEquals(Integer.parseInt(s.substring(0, start - 2), 16), s.length() - start - 2, "the chunk's size line: " + s);
+        assertTrue(s.endsWith("\r\n"), s);
+        return s.substring(start, s.length() - 2).trim();
+    }
+
     @Test
     void theHeadWaitsForTheFirstEventAndLeavesWithItInOneFlush() {
         var rec = new Recorder();
         var ch = new EmbeddedChannel(rec);
-        var ex = new Exchange(ch, true);
-        ex.startEvents();
+        var ex = new Exchange(ch, true, 0);
+        ex.startEvents(List.of());
         ch.runPendingTasks(); // a drain of the event loop now finds nothing: the head alone would cost the client a wake-up
         assertEquals(List.of(), rec.ops);
-        ex.event("a");
+        ex.event(data("a"));
         ch.runPendingTasks();
         assertEquals(List.of("head 200", "event data: a", "flush"), rec.ops);
-        ex.event("b");
+        ex.event(data("b"));
         ch.runPendingTasks();
         ex.endEvents(List.of("c", "[DONE]"));
         ch.runPendingTasks(); // the last events and the end leave together
@@ -70,8 +95,8 @@ class ExchangeEventsTest {
     void aStreamEndedBeforeAnyEventStillSendsItsHeadFirst() {
         var rec = new Recorder();
         var ch = new EmbeddedChannel(rec);
-        var ex = new Exchange(ch, true);
-        ex.startEvents();
+        var ex = new Exchange(ch, true, 0);
+        ex.startEvents(List.of());
         ex.endEvents(List.of());
         ch.runPendingTasks();
         assertEquals(List.of("head 200", "last", "flush"), rec.ops);
@@ -82,12 +107,117 @@ class ExchangeEventsTest {
     void withoutKeepAliveTheHeadAndLastContentGoOutAndTheConnectionCloses() {
         var rec = new Recorder();
         var ch = new EmbeddedChannel(rec);
-        var ex = new Exchange(ch, false);
-        ex.startEvents();
+        var ex = new Exchange(ch, false, 0);
+        ex.startEvents(List.of());
         ex.endEvents(List.of("{\"error\":{}}"));
         ch.runPendingTasks();
         assertEquals(List.of("head 200", "event data: {\"error\":{}}", "last", "flush"), rec.ops);
         assertEquals(false, ch.isOpen(), "the connection closes after the last content");
         ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void chatsRoleChunkWaitsForTheFirstTokenAndLeavesWithIt() {
+        var rec = new Recorder();
+        var ch = new EmbeddedChannel(rec);
+        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
+        ex.startEvents(List.of("role"));
+        ch.runPendingTasks();
+        assertEquals(List.of(), rec.ops);
+        ex.event(data("a"));
+        ch.runPendingTasks();
+        assertEquals(List.of("head 200", "event data: role", "event data: a", "flush"), rec.ops);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void withAnIntervalTokensFasterThanItShareTheLoopsTicksAndTheEndGoesAtOnce() {
+        var rec = new Recorder();
+        var ch = new EmbeddedChannel(rec);
+        ch.freezeTime();
+        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
+        ex.startEvents(List.of());
+        ex.event(data("a"));
+        ch.runPendingTasks();
+        assertEquals(List.of("head 200", "event data: a", "flush"), rec.ops, "the first token goes out at once");
+        ex.event(data("b"));
+        ch.runPendingTasks();
+        assertEquals(5, rec.ops.size(), "the second goes out at once too, and arms the tick: " + rec.ops);
+        ex.event(data("c"));
+        ex.event(data("d"));
+        ch.runPendingTasks();
+        ch.advanceTimeBy(4, TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+        assertEquals(5, rec.ops.size(), "tokens within the interval wait for its tick: " + rec.ops);
+        ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+        assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "event data: d", "flush"),
+                rec.ops, "the tick writes both in one flush");
+        ex.event(data("e"));
+        ex.endEvents(List.of("[DONE]"));
+        ch.runPendingTasks();
+        assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "event data: d", "flush",
+                "event data: e", "event data: [DONE]", "last", "flush"), rec.ops, "the end does not wait for the tick, nor does what queued before it");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aStreamSlowerThanTheIntervalNeverWaitsAndATickThatFindsNothingLetsItGoQuiet() {
+        var rec = new Recorder();
+        var ch = new EmbeddedChannel(rec);
+        ch.freezeTime();
+        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
+        ex.startEvents(List.of());
+        for (String t : List.of("a", "b", "c")) {
+            ex.event(data(t));
+            ch.runPendingTasks();
+            ch.advanceTimeBy(6, TimeUnit.MILLISECONDS);
+            ch.runScheduledPendingTasks();
+        }
+        assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "flush"), rec.ops);
+        ex.event(data("d"));
+        ch.runPendingTasks();
+        ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
+        ex.event(data("e")); // within the interval after d: goes out, and arms a tick
+        ch.runPendingTasks();
+        ch.advanceTimeBy(5, TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks(); // which finds nothing: quiet again
+        ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
+        ex.event(data("f"));
+        ch.runPendingTasks();
+        assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "flush", "event data: d",
+                "flush", "event data: e", "flush", "event data: f", "flush"), rec.ops);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void onTheWireTheStreamIsOneValidChunkedResponse() {
+        var server = new EmbeddedChannel(new HttpServerCodec());
+        var ex = new Exchange(server, true, 0);
+        var tokens = new TokenChunks("cmpl-1", 1764600000L, "m", false, false);
+        ex.startEvents(List.of());
+        ex.event(tokens.token(server.alloc(), " Once"));
+        ex.event(tokens.token(server.alloc(), " upon \"a\" time\n"));
+        ex.endEvents(List.of("[DONE]"));
+        server.runPendingTasks();
+        var wire = Unpooled.buffer();
+        for (ByteBuf b; (b = server.readOutbound()) != null; b.release()) wire.writeBytes(b);
+
+        var client = new EmbeddedChannel(new HttpClientCodec(), new HttpObjectAggregator(1 << 20));
+        client.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/completions"));
+        client.releaseOutbound();
+        client.writeInbound(wire);
+        FullHttpResponse r = client.readInbound();
+        try {
+            assertEquals(200, r.status().code());
+            String body = r.content().toString(StandardCharsets.UTF_8);
+            String prefix = "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"created\":1764600000,\"model\":\"m\",\"choices\":[{\"index\":0,\"text\":";
+            String suffix = ",\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+            assertEquals(prefix + "\" Once\"" + suffix + prefix + "\" upon \\\"a\\\" time\\n\"" + suffix + "data: [DONE]\n\n", body);
+        } finally {
+            r.release();
+        }
+        server.finishAndReleaseAll();
+        client.finishAndReleaseAll();
     }
 }

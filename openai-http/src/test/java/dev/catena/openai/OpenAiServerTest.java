@@ -35,6 +35,7 @@ import java.util.regex.Pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -169,6 +170,40 @@ class OpenAiServerTest {
             assertEquals(5, usage.get("prompt_tokens").asInt());
             assertEquals(64, usage.get("completion_tokens").asInt());
         }
+    }
+
+    /** The text of each streamed completion chunk, in order (the usage chunk and [DONE] left out). */
+    static List<String> streamedPieces(HttpResponse<String> r) {
+        assertEquals(200, r.statusCode(), r.body());
+        List<String> pieces = new ArrayList<>();
+        for (String e : events(r.body())) {
+            if (e.equals("[DONE]")) continue;
+            JsonNode choices = JSON.readTree(e).get("choices");
+            if (!choices.isEmpty()) pieces.add(choices.get(0).get("text").asString());
+        }
+        return pieces;
+    }
+
+    @Test
+    void aStreamIntervalGroupsWritesButChangesNoEventAndNeverHoldsTheEnd() throws Exception {
+        try (var grouped = OpenAiServer.builder(local).model("stories260K").port(0).streamInterval(java.time.Duration.ofSeconds(1)).start()) {
+            long t0 = System.nanoTime();
+            var r = post(grouped, "/v1/completions", greedyBody(true));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            List<String> pieces = streamedPieces(r);
+            assertEquals(streamedPieces(post(localServer, "/v1/completions", greedyBody(true))), pieces,
+                    "one event per token, as without an interval");
+            assertEquals(expectedText, String.join("", pieces));
+            // Paced one token an interval, 64 tokens would take over a minute; grouped, the tokens queued within the first
+            // interval leave with the last events, which never wait for a tick.
+            assertTrue(seconds < 20, "took " + seconds + " s");
+            String chat = "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
+                    + "\"max_tokens\":8,\"temperature\":0,\"stream\":true}";
+            List<String> events = events(post(grouped, "/v1/chat/completions", chat).body());
+            assertEquals(events(post(localServer, "/v1/chat/completions", chat).body()).size(), events.size());
+            assertEquals("assistant", JSON.readTree(events.getFirst()).get("choices").get(0).get("delta").get("role").asString());
+        }
+        assertThrows(IllegalArgumentException.class, () -> OpenAiServer.builder(local).streamInterval(java.time.Duration.ofMillis(-1)));
     }
 
     @Test

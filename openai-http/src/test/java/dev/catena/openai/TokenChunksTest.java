@@ -11,7 +11,10 @@ import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** A pre-encoded token chunk is byte for byte what Jackson writes for the same chunk, whatever its text holds. */
+/**
+ * A pre-encoded token chunk is byte for byte what Jackson writes for the same chunk, whatever its text holds, framed as
+ * one HTTP chunk of its length in bytes.
+ */
 class TokenChunksTest {
     @ParameterizedTest
     @ValueSource(strings = {"", " Once", "a \"quoted\" word", "back\\slash", "line\nbreak\ttab\r", "\u0001\u001f control",
@@ -22,7 +25,9 @@ class TokenChunksTest {
                 var chunks = new TokenChunks("cmpl-1f\"x", 1764600000L, "model \"m\"", chat, usage);
                 ByteBuf b = chunks.token(UnpooledByteBufAllocator.DEFAULT, text);
                 try {
-                    assertEquals("data: " + jackson("cmpl-1f\"x", 1764600000L, "model \"m\"", chat, usage, text) + "\n\n",
+                    byte[] event = ("data: " + jackson("cmpl-1f\"x", 1764600000L, "model \"m\"", chat, usage, text) + "\n\n")
+                            .getBytes(StandardCharsets.UTF_8);
+                    assertEquals(Integer.toHexString(event.length) + "\r\n" + new String(event, StandardCharsets.UTF_8) + "\r\n",
                             b.toString(StandardCharsets.UTF_8), "chat " + chat + ", usage " + usage);
                 } finally {
                     b.release();

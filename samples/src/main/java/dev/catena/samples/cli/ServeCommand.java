@@ -12,6 +12,7 @@ import java.io.PrintWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -42,6 +43,12 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--api-key", paramLabel = "KEY", description = "Require Authorization: Bearer KEY on every request.")
     String apiKey;
 
+    @Option(names = "--stream-interval-ms", paramLabel = "MS", defaultValue = "" + OpenAiServer.DEFAULT_STREAM_INTERVAL_MS,
+            description = {"How long a streamed token may wait to share its write with the next ones (default ${DEFAULT-VALUE}; 0",
+                    "writes each token as soon as it is computed). Tokens of a stream that come faster go out together once an",
+                    "interval; the first, the last and any after a quiet interval go out at once. Up to 1000."})
+    double streamIntervalMs;
+
     @Option(names = "--chat-template", paramLabel = "NAME|FILE",
             description = {"Render chat messages with this template instead of the GGUF's tokenizer.chat_template (for a model with",
                     "none or a wrong one): a name llama.cpp knows (chatml, llama2, llama3, mistral-v7, phi3, gemma, ...) or a file",
@@ -56,6 +63,9 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         if (maxConcurrent < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--max-concurrent must be >= 1");
         if (port < 0 || port > 65535) throw new CommandLine.ParameterException(spec.commandLine(), "--port must be in [0, 65535]");
+        if (!(streamIntervalMs >= 0 && streamIntervalMs <= 1000)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--stream-interval-ms must be in [0, 1000], got " + streamIntervalMs);
+        }
         Path model = generator.model();
         String name = modelName != null ? modelName : model.getFileName().toString().replaceFirst("\\.gguf$", "");
         PrintWriter out = spec.commandLine().getOut();
@@ -63,7 +73,7 @@ final class ServeCommand implements Callable<Integer> {
         OpenAiServer server;
         try {
             server = OpenAiServer.builder(loaded).model(name).host(host).port(port).maxConcurrent(maxConcurrent).apiKey(apiKey)
-                    .start();
+                    .streamInterval(Duration.ofNanos(Math.round(streamIntervalMs * 1e6))).start();
         } catch (IllegalStateException e) {
             loaded.close();
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());

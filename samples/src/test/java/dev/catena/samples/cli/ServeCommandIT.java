@@ -103,6 +103,13 @@ class ServeCommandIT {
         assertTrue(r.err().contains("no-such-template") && r.err().contains("chatml"), r.err());
     }
 
+    @Test
+    void aStreamIntervalOutOfRangeIsOneLineAndExitTwo() throws Exception {
+        var r = catena("serve", "--local", "--port", "0", "--stream-interval-ms", "-1");
+        assertEquals(2, r.exit(), r.out() + r.err());
+        assertTrue(r.err().contains("--stream-interval-ms must be in [0, 1000]"), r.err());
+    }
+
     /** The base URL {@code catena serve} prints once it listens. */
     private static String listening(Process p) throws Exception {
         var reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
