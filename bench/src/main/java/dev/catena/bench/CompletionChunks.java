@@ -1,13 +1,16 @@
 package dev.catena.bench;
 
-import tools.jackson.databind.JsonNode;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.util.function.Consumer;
 
 /**
  * Reads a streamed completion's events' data, as {@code bench http} times them: the text, when its first non-empty piece
- * came, and the token count of the usage chunk.
+ * came, and the token count of the usage chunk. Each event is read with Jackson's streaming parser, as a client that
+ * wants two fields does, rather than built into a tree: in a text completion chunk, {@code text} is only the choice's
+ * and {@code completion_tokens} only the usage's.
  */
 final class CompletionChunks implements Consumer<String> {
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -23,13 +26,17 @@ final class CompletionChunks implements Consumer<String> {
             done = true;
             return;
         }
-        JsonNode chunk = JSON.readTree(data);
-        JsonNode choices = chunk.path("choices");
-        if (!choices.isEmpty()) {
-            String piece = choices.get(0).path("text").asString("");
-            if (first == 0 && !piece.isEmpty()) first = System.nanoTime();
-            text.append(piece);
+        try (JsonParser p = JSON.createParser(data)) {
+            for (String name = p.nextName(); p.currentToken() != null; name = p.nextName()) {
+                if (name == null) continue; // not a property: a value, or the start or end of an object or array
+                if (name.equals("text") && p.nextToken() == JsonToken.VALUE_STRING) {
+                    String piece = p.getString();
+                    if (first == 0 && !piece.isEmpty()) first = System.nanoTime();
+                    text.append(piece);
+                } else if (name.equals("completion_tokens") && p.nextToken() == JsonToken.VALUE_NUMBER_INT) {
+                    tokens = p.getIntValue();
+                }
+            }
         }
-        if (chunk.hasNonNull("usage")) tokens = chunk.get("usage").get("completion_tokens").asInt();
     }
 }
