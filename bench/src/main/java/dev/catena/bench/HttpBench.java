@@ -131,74 +131,82 @@ public final class HttpBench implements Callable<Integer> {
         List<SseSocketClient> sockets = new ArrayList<>();
         try (LocalSwarm swarm = Catena.localSwarm(model).servers(servers).threads(threads).start();
              CatenaClient client = swarm.clientBuilder().threads(threads).autoContext().build()) {
-            for (double ms : intervals) {
-                var server = OpenAiServer.builder(client).model("m").port(0).maxConcurrent(Math.max(4, connections))
-                        .streamInterval(Duration.ofNanos(Math.round(ms * 1e6))).start();
-                httpServers.add(server);
-                sockets.add(new SseSocketClient(server.address()));
-            }
-            List<URI> completions = httpServers.stream().map(h -> URI.create("http://127.0.0.1:" + h.port() + "/v1/completions")).toList();
-            GenerationRequest request = GenerationRequest.builder(PROMPT).maxTokens(tokens).greedy().ignoreEos().build();
-            int paths = 1 + intervals.size(); // 0: in process; k: over HTTP through server k - 1
-            List<List<Timing>> measured = new ArrayList<>();
-            for (int k = 0; k < paths; k++) measured.add(new ArrayList<>());
-            boolean sameText = true;
-            GenerationRequest shortRequest = GenerationRequest.builder(PROMPT).maxTokens(2).greedy().ignoreEos().build();
-            long paced = System.nanoTime();
-            for (int r = 0; r < warmupRequests; r++) { // every path alike, so none runs its per-request code cold
-                inProcess(client, shortRequest);
-                for (int k = 1; k < paths; k++) overHttp(http, completions.get(k - 1), sockets.get(k - 1), 2);
-                // Each generation opens a session on every server: kept under a server's limit on one peer's session
-                // opens (a burst of 128, then 32 a second), past which it refuses them and the client fails over.
-                paced += WARMUP_PAIR_NANOS * paths / 2;
-                long wait = paced - System.nanoTime();
-                if (wait > 0) Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-            }
-            // What the JIT compiled while the rounds ran (its threads' CPU is not in the per-token figures): a steady
-            // process compiles little; a large figure says the warm-up was too short for what is measured.
-            var jit = ManagementFactory.getCompilationMXBean();
-            long jitBefore = jit.getTotalCompilationTime();
-            try (var progress = BenchProgress.start("rounds", warmup + rounds)) {
-                for (int r = 0; r < warmup + rounds; r++) { // the warm-up rounds first; the order rotates
-                    Timing[] t = new Timing[paths];
-                    for (int i = 0; i < paths; i++) {
-                        int k = (r + i) % paths;
-                        t[k] = k == 0 ? inProcess(client, request) : overHttp(http, completions.get(k - 1), sockets.get(k - 1), tokens);
-                    }
-                    for (int k = 1; k < paths; k++) sameText &= t[0].text().equals(t[k].text()) && t[0].tokens() == t[k].tokens();
-                    if (r == warmup - 1) jitBefore = jit.getTotalCompilationTime();
-                    if (r >= warmup) for (int k = 0; k < paths; k++) measured.get(k).add(t[k]);
-                    var line = new StringBuilder(String.format(Locale.ROOT, "round %d: in process %.1f t/s, ttft %.2f ms", r,
-                            t[0].tokensPerSecond(), t[0].ttftMs()));
-                    for (int k = 1; k < paths; k++) {
-                        line.append(String.format(Locale.ROOT, " | http %s ms: %.1f t/s, ttft %.2f ms", intervals.get(k - 1),
-                                t[k].tokensPerSecond(), t[k].ttftMs()));
-                    }
-                    progress.step(line.toString());
+            try { // the HTTP servers close before the client they serve
+                for (double ms : intervals) {
+                    var server = OpenAiServer.builder(client).model("m").port(0).maxConcurrent(Math.max(4, connections))
+                            .streamInterval(Duration.ofNanos(Math.round(ms * 1e6))).start();
+                    httpServers.add(server);
+                    sockets.add(new SseSocketClient(server.address()));
                 }
-            }
-            long jitDuringRounds = jit.getTotalCompilationTime() - jitBefore;
-            List<Timing> local = measured.getFirst();
-            List<ByInterval> byInterval = new ArrayList<>();
-            for (int k = 1; k < paths; k++) {
-                byInterval.add(new ByInterval(intervals.get(k - 1), HttpRounds.side(measured.get(k)), Ratio.of(local, measured.get(k))));
-            }
-            StreamsHeld.Concurrency concurrency = connections == 0 ? null
-                    : StreamsHeld.concurrent(http, completions.getFirst(), swarm, connections, concurrentTokens);
-            double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-            ByInterval first = byInterval.getFirst();
-            String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, warmup, warmupRequests, rounds,
-                    clientKind.name(), intervals, sameText, HttpRounds.side(local), first.http(), first.ratio(),
-                    byInterval.subList(1, byInterval.size()), jitDuringRounds, concurrency, Runtime.getRuntime().availableProcessors(), load));
-            spec.commandLine().getOut().println(line);
-            spec.commandLine().getOut().flush();
-            if (out != null) {
-                Files.createDirectories(out);
-                Files.writeString(out.resolve("http.json"), line + "\n");
+                List<URI> completions = httpServers.stream().map(h -> URI.create("http://127.0.0.1:" + h.port() + "/v1/completions")).toList();
+                GenerationRequest request = GenerationRequest.builder(PROMPT).maxTokens(tokens).greedy().ignoreEos().build();
+                int paths = 1 + intervals.size(); // 0: in process; k: over HTTP through server k - 1
+                List<List<Timing>> measured = new ArrayList<>();
+                for (int k = 0; k < paths; k++) measured.add(new ArrayList<>());
+                boolean sameText = true;
+                GenerationRequest shortRequest = GenerationRequest.builder(PROMPT).maxTokens(2).greedy().ignoreEos().build();
+                long paced = System.nanoTime();
+                for (int r = 0; r < warmupRequests; r++) { // every path alike, so none runs its per-request code cold
+                    inProcess(client, shortRequest);
+                    for (int k = 1; k < paths; k++) overHttp(http, completions.get(k - 1), sockets.get(k - 1), 2);
+                    // Each generation opens a session on every server: kept under a server's limit on one peer's session
+                    // opens (a burst of 128, then 32 a second), past which it refuses them and the client fails over.
+                    paced += WARMUP_PAIR_NANOS * paths / 2;
+                    long wait = paced - System.nanoTime();
+                    if (wait > 0) Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                }
+                // What the JIT compiled while the rounds ran (its threads' CPU is not in the per-token figures): a steady
+                // process compiles little; a large figure says the warm-up was too short for what is measured.
+                var jit = ManagementFactory.getCompilationMXBean();
+                long jitBefore = jit.getTotalCompilationTime();
+                try (var progress = BenchProgress.start("rounds", warmup + rounds)) {
+                    for (int r = 0; r < warmup + rounds; r++) { // the warm-up rounds first; the order rotates
+                        Timing[] t = new Timing[paths];
+                        for (int i = 0; i < paths; i++) {
+                            int k = (r + i) % paths;
+                            t[k] = k == 0 ? inProcess(client, request) : overHttp(http, completions.get(k - 1), sockets.get(k - 1), tokens);
+                        }
+                        for (int k = 1; k < paths; k++) sameText &= t[0].text().equals(t[k].text()) && t[0].tokens() == t[k].tokens();
+                        if (r == warmup - 1) jitBefore = jit.getTotalCompilationTime();
+                        if (r >= warmup) for (int k = 0; k < paths; k++) measured.get(k).add(t[k]);
+                        var line = new StringBuilder(String.format(Locale.ROOT, "round %d: in process %.1f t/s, ttft %.2f ms", r,
+                                t[0].tokensPerSecond(), t[0].ttftMs()));
+                        for (int k = 1; k < paths; k++) {
+                            line.append(String.format(Locale.ROOT, " | http %s ms: %.1f t/s, ttft %.2f ms", intervals.get(k - 1),
+                                    t[k].tokensPerSecond(), t[k].ttftMs()));
+                        }
+                        progress.step(line.toString());
+                    }
+                }
+                long jitDuringRounds = jit.getTotalCompilationTime() - jitBefore;
+                List<Timing> local = measured.getFirst();
+                List<ByInterval> byInterval = new ArrayList<>();
+                for (int k = 1; k < paths; k++) {
+                    byInterval.add(new ByInterval(intervals.get(k - 1), HttpRounds.side(measured.get(k)), Ratio.of(local, measured.get(k))));
+                }
+                StreamsHeld.Concurrency concurrency = connections == 0 ? null
+                        : StreamsHeld.concurrent(http, completions.getFirst(), swarm, connections, concurrentTokens);
+                double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+                ByInterval first = byInterval.getFirst();
+                String line = Report.json(new Result(model.getFileName().toString(), servers, threads, tokens, warmup, warmupRequests, rounds,
+                        clientKind.name(), intervals, sameText, HttpRounds.side(local), first.http(), first.ratio(),
+                        byInterval.subList(1, byInterval.size()), jitDuringRounds, concurrency, Runtime.getRuntime().availableProcessors(), load));
+                spec.commandLine().getOut().println(line);
+                spec.commandLine().getOut().flush();
+                if (out != null) {
+                    Files.createDirectories(out);
+                    Files.writeString(out.resolve("http.json"), line + "\n");
+                }
+            } finally {
+                for (SseSocketClient socket : sockets) {
+                    try {
+                        socket.close();
+                    } catch (IOException ignored) { // closing: nothing left to read from it
+                    }
+                }
+                for (OpenAiServer server : httpServers) server.close();
             }
         } finally {
-            for (SseSocketClient socket : sockets) socket.close();
-            for (OpenAiServer server : httpServers) server.close();
             http.close();
         }
         return 0;

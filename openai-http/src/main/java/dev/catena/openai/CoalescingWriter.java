@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>With a stream interval: once two writes come within the interval, the loop arms a tick of that interval itself (no
  * wake-up from the generation's thread), and messages queued meanwhile wait for it. Tokens that come faster than the
  * interval then go out together, once an interval; when a tick finds nothing the stream is quiet again and the next
- * token goes out at once; a stream slower than the interval never ticks. Each write costs a wake-up of the loop and of
+ * token goes out at once; a stream slower than the interval does not tick (unless a busy loop writes two of its tokens
+ * back to back, which holds the next one up to an interval). Each write costs a wake-up of the loop and of
  * the client, which on a small machine with a fast model take CPU from the generation itself.
  */
 final class CoalescingWriter {
@@ -48,6 +49,7 @@ final class CoalescingWriter {
     private volatile boolean closeAfterLast;
     /** The HTTP encoder's context, found at the first framed write (loop only). */
     private ChannelHandlerContext encoder;
+    private boolean encoderLookedUp;
 
     /** @param intervalNanos 0: each message goes out as soon as the event loop runs */
     CoalescingWriter(Channel ch, long intervalNanos) {
@@ -59,7 +61,8 @@ final class CoalescingWriter {
     void write(Object msg) {
         pending.add(msg);
         VarHandle.fullFence(); // the queue before the flag; the tick clears the flag before it looks at the queue
-        if (!ticking) schedule();
+        // A closed channel or a loop shutting down may have dropped the armed tick: drain now (released if unwritable).
+        if (!ticking || !ch.isActive() || ch.eventLoop().isShuttingDown()) schedule();
     }
 
     /** Queues {@code msgs}, in order, and has the event loop write them at once, in one drain. */
@@ -102,26 +105,29 @@ final class CoalescingWriter {
 
     /** The interval is over: writes what queued meanwhile and stays armed while messages keep coming. */
     private void tick() {
-        if (writeQueued()) {
-            arm();
-            return;
-        }
-        ticking = false;
-        VarHandle.fullFence();
-        if (!pending.isEmpty()) drain(); // queued while the flag still read armed: nothing else would write it
+        if (writeQueued()) arm();
+        else disarm();
     }
 
     private void arm() {
-        if (!ch.isActive()) {
-            ticking = false;
-            return;
-        }
-        try {
+        if (ch.isActive() && !ch.eventLoop().isShuttingDown()) {
             ch.eventLoop().schedule(tick, intervalNanos, TimeUnit.NANOSECONDS);
             ticking = true;
-        } catch (RejectedExecutionException e) { // the loop is shutting down: later messages go to schedule(), which releases them
-            ticking = false;
+        } else {
+            disarm();
         }
+    }
+
+    /** No tick any more: what was queued while the flag still read armed is written now (to a closed channel: released). */
+    private void disarm() {
+        ticking = false;
+        VarHandle.fullFence();
+        if (!pending.isEmpty()) drain();
+    }
+
+    /** Releases what is queued and not yet written: the response is abandoned (its client left). Any thread. */
+    void discard() {
+        for (Object m; (m = pending.poll()) != null; ) ReferenceCountUtil.release(m);
     }
 
     /** Writes everything queued and flushes once; whether there was anything. */
@@ -129,8 +135,11 @@ final class CoalescingWriter {
         ChannelFuture last = null;
         for (Object m; (m = pending.poll()) != null; ) {
             if (m instanceof ByteBuf framed) { // written from the encoder's context: the handlers before it (none) and the socket
-                if (encoder == null) encoder = ch.pipeline().context(HttpServerCodec.class);
-                last = encoder != null ? encoder.write(framed) : ch.write(framed);
+                if (!encoderLookedUp) {
+                    encoder = ch.pipeline().context(HttpServerCodec.class);
+                    encoderLookedUp = true;
+                }
+                last = encoder != null ? encoder.write(framed) : ch.write(framed); // no codec: a bare pipeline (tests)
             } else {
                 last = ch.write(m);
             }

@@ -142,11 +142,15 @@ final class CompletionWriter {
                         LOG.log(System.Logger.Level.DEBUG, "client gone; generation {0} cancelled", id);
                         // Counted as far as it went: the tokens sent, and the one computed since (hasNext ran its step).
                         onCancelled.accept(promptTokens(request), pulled + 1);
+                        ex.discardEvents();
                         return; // closing the stream closes the sessions
                     }
                     Token t = it.next();
                     pulled++;
-                    if (tokens != null && !t.text().isEmpty()) ex.event(tokens.token(ex.ch.alloc(), t.text()));
+                    if (tokens != null) {
+                        if (!t.text().isEmpty()) ex.event(tokens.token(ex.ch.alloc(), t.text()));
+                        else if (pulled == 1) ex.sendHead(); // the head (and chat's role) need not wait for text
+                    }
                     any = it.hasNext();
                 }
             } catch (RuntimeException e) {

@@ -149,6 +149,19 @@ final class Exchange {
         else events.writeAllAndClose(msgs);
     }
 
+    /** Sends the held head and leading events now, if still held: the first token had no text to carry them. */
+    void sendHead() {
+        List<Object> first = held;
+        held = null;
+        if (first != null) events.writeAll(first);
+    }
+
+    /** Releases the events queued and not yet written: the client left and no end will be written. */
+    void discardEvents() {
+        held = null;
+        events.discard();
+    }
+
     private void writeWithHead(Object msg) {
         List<Object> first = held;
         held = null;

@@ -80,7 +80,7 @@ public final class OpenAiServer implements AutoCloseable {
     public synchronized OpenAiServer start() {
         if (channel != null) throw new IllegalStateException("already started");
         epoll = epollAvailable();
-        group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("catena-http"),
+        group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("catena-http", false, Thread.MAX_PRIORITY),
                 epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         try {
             channel = new ServerBootstrap().group(group).channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
@@ -221,7 +221,8 @@ public final class OpenAiServer implements AutoCloseable {
          * How long a streamed token may wait to share its write with the tokens after it (default
          * {@value #DEFAULT_STREAM_INTERVAL_MS} ms; 0 writes each token as soon as it is computed). Once two tokens of a stream
          * come within the interval, they go out together once an interval; the first token, the last and any after a quiet
-         * interval go out at once, and a stream slower than the interval is never held. Each write costs the server's event
+         * interval go out at once, and a stream slower than the interval is not held (unless a busy event loop writes two of
+         * its tokens back to back). Each write costs the server's event
          * loop and the client a wake-up; on a small machine with a fast model, that CPU is taken from the generation.
          */
         public Builder streamInterval(java.time.Duration interval) {

@@ -220,4 +220,39 @@ class ExchangeEventsTest {
         server.finishAndReleaseAll();
         client.finishAndReleaseAll();
     }
+
+    @Test
+    void tokensQueuedForATickAreReleasedWhenTheClientLeaves() {
+        var rec = new Recorder();
+        var ch = new EmbeddedChannel(rec);
+        ch.freezeTime();
+        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
+        ex.startEvents(List.of());
+        ex.event(data("a"));
+        ex.event(data("b"));
+        ch.runPendingTasks(); // b came within the interval: the tick is armed
+        ByteBuf c = data("c");
+        ByteBuf d = data("d");
+        ex.event(c);
+        ex.discardEvents(); // the generation saw its client gone: no end will be written
+        assertEquals(0, c.refCnt(), "a token waiting for the tick is released");
+        ch.close(); // which drops the armed tick here, as a loop that shuts down does
+        ex.event(d); // queued while the flag still says armed
+        ch.runPendingTasks();
+        assertEquals(0, d.refCnt(), "a token queued after the close is written at once to the closed channel, which releases it");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aFirstTokenWithoutTextSendsTheHeadAndChatsRoleAtOnce() {
+        var rec = new Recorder();
+        var ch = new EmbeddedChannel(rec);
+        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
+        ex.startEvents(List.of("role"));
+        ex.sendHead();
+        ex.sendHead(); // once only
+        ch.runPendingTasks();
+        assertEquals(List.of("head 200", "event data: role", "flush"), rec.ops);
+        ch.finishAndReleaseAll();
+    }
 }
