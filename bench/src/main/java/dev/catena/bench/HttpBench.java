@@ -217,16 +217,18 @@ public final class HttpBench implements Callable<Integer> {
         Map<String, Long> c0 = HttpRounds.cpuByThread();
         long t0 = System.nanoTime();
         long first = 0;
+        long last = 0;
         int n = 0;
         var text = new StringBuilder();
         try (TokenStream s = client.stream(request)) {
             for (Token t : s) {
-                if (n++ == 0) first = System.nanoTime();
+                last = System.nanoTime();
+                if (n++ == 0) first = last;
                 text.append(t.text());
             }
         }
         long t1 = System.nanoTime();
-        return HttpRounds.timing(n, t0, first, t1, c0, text);
+        return HttpRounds.timing(n, t0, first, last, t1, c0, text);
     }
 
     static String body(int maxTokens) {
@@ -247,7 +249,7 @@ public final class HttpBench implements Callable<Integer> {
         socket.post("/v1/completions", body(maxTokens), reader);
         long t1 = System.nanoTime();
         if (reader.tokens < 0) throw new IllegalStateException("the stream ended without its usage chunk");
-        return HttpRounds.timing(reader.tokens, t0, reader.first, t1, c0, reader.text);
+        return HttpRounds.timing(reader.tokens, t0, reader.first, reader.last, t1, c0, reader.text);
     }
 
     /** One generation streamed over HTTP: time to the first text chunk, tokens as the final usage chunk counts them. */
@@ -269,6 +271,6 @@ public final class HttpBench implements Callable<Integer> {
         }
         long t1 = System.nanoTime();
         if (reader.tokens < 0) throw new IllegalStateException("the stream ended without its usage chunk");
-        return HttpRounds.timing(reader.tokens, t0, reader.first, t1, c0, reader.text);
+        return HttpRounds.timing(reader.tokens, t0, reader.first, reader.last, t1, c0, reader.text);
     }
 }

@@ -21,6 +21,7 @@ class CompletionChunksTest {
         c.accept("[DONE]");
         c.accept(head + "\"after\"}]}");
         assertEquals(" Once \"up\"\non", c.text.toString());
+        assertTrue(c.last > c.first, "the last piece's time is taken at its own event");
         assertEquals(3, c.tokens);
         assertTrue(c.done);
     }

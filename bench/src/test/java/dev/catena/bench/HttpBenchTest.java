@@ -30,6 +30,7 @@ class HttpBenchTest {
             assertTrue(j.get(side).get("ttft_ms").get("min").asDouble() > 0, j.toString());
         }
         assertTrue(j.get("ratio").get("throughput").get("median").asDouble() > 0, j.toString());
+        assertTrue(j.get("ratio").get("decode_throughput").get("median").asDouble() > 0, "the rate from first token to last: " + j);
         JsonNode c = j.get("concurrency");
         assertEquals(6, c.get("completed").asInt(), j.toString());
         assertEquals(0, c.get("failed").asInt(), j.toString());

@@ -163,6 +163,7 @@ final class CompletionWriter {
                 return;
             }
             Generation g = stream.result();
+            if (call.stream()) ex.flushEvents(); // tokens waiting for the stream's tick need not wait for the sessions' close
             stream.close(); // sessions and KV freed before the answer ends: a client that read it sees them gone
             onGenerated.accept(g);
             String finish = g.finishReason() == FinishReason.STOP ? "stop" : "length";

@@ -156,6 +156,11 @@ final class Exchange {
         if (first != null) events.writeAll(first);
     }
 
+    /** Writes the events queued so far at once, without waiting for the stream's tick. */
+    void flushEvents() {
+        events.writeAll(List.of());
+    }
+
     /** Releases the events queued and not yet written: the client left and no end will be written. */
     void discardEvents() {
         held = null;

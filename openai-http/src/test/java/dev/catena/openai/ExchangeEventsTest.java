@@ -255,4 +255,24 @@ class ExchangeEventsTest {
         assertEquals(List.of("head 200", "event data: role", "flush"), rec.ops);
         ch.finishAndReleaseAll();
     }
+
+    @Test
+    void flushingWritesTheTokensWaitingForATickAtOnce() {
+        var rec = new Recorder();
+        var ch = new EmbeddedChannel(rec);
+        ch.freezeTime();
+        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
+        ex.startEvents(List.of());
+        ex.event(data("a"));
+        ch.runPendingTasks();
+        ex.event(data("b"));
+        ch.runPendingTasks(); // b came within the interval: the tick is armed
+        ex.event(data("c"));
+        ch.runPendingTasks();
+        assertEquals(5, rec.ops.size(), "c waits for the tick: " + rec.ops);
+        ex.flushEvents(); // the generation ended: its last token does not wait for the sessions to close
+        ch.runPendingTasks();
+        assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "flush"), rec.ops);
+        ch.finishAndReleaseAll();
+    }
 }
