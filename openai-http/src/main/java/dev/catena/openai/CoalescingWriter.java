@@ -77,7 +77,7 @@ final class CoalescingWriter {
                 ch.eventLoop().execute(drain);
             } catch (RejectedExecutionException e) { // the server is closing: nothing will write these
                 scheduled.set(false);
-                for (Object m; (m = pending.poll()) != null; ) ReferenceCountUtil.release(m);
+                discard();
             }
         }
     }

@@ -56,6 +56,20 @@ class ExchangeEventsTest {
         }
     }
 
+    /** A recorder, the channel it records (its clock stands still until advanced) and an exchange streaming on it. */
+    private record Stream(Recorder rec, EmbeddedChannel ch, Exchange ex) {
+    }
+
+    /** A started SSE stream with a stream interval of {@code intervalMillis} and {@code leading} events held for its first token. */
+    private static Stream started(boolean keepAlive, long intervalMillis, List<String> leading) {
+        var rec = new Recorder();
+        var ch = new EmbeddedChannel(rec);
+        ch.freezeTime();
+        var ex = new Exchange(ch, keepAlive, TimeUnit.MILLISECONDS.toNanos(intervalMillis));
+        ex.startEvents(leading);
+        return new Stream(rec, ch, ex);
+    }
+
     /** An event framed as an HTTP chunk, as {@link TokenChunks} makes them. */
     private static ByteBuf data(String text) {
         String event = "data: " + text + "\n\n";
@@ -73,121 +87,101 @@ class ExchangeEventsTest {
 
     @Test
     void theHeadWaitsForTheFirstEventAndLeavesWithItInOneFlush() {
-        var rec = new Recorder();
-        var ch = new EmbeddedChannel(rec);
-        var ex = new Exchange(ch, true, 0);
-        ex.startEvents(List.of());
-        ch.runPendingTasks(); // a drain of the event loop now finds nothing: the head alone would cost the client a wake-up
-        assertEquals(List.of(), rec.ops);
-        ex.event(data("a"));
-        ch.runPendingTasks();
-        assertEquals(List.of("head 200", "event data: a", "flush"), rec.ops);
-        ex.event(data("b"));
-        ch.runPendingTasks();
-        ex.endEvents(List.of("c", "[DONE]"));
-        ch.runPendingTasks(); // the last events and the end leave together
+        var s = started(true, 0, List.of());
+        s.ch().runPendingTasks(); // a drain of the event loop now finds nothing: the head alone would cost the client a wake-up
+        assertEquals(List.of(), s.rec().ops);
+        s.ex().event(data("a"));
+        s.ch().runPendingTasks();
+        assertEquals(List.of("head 200", "event data: a", "flush"), s.rec().ops);
+        s.ex().event(data("b"));
+        s.ch().runPendingTasks();
+        s.ex().endEvents(List.of("c", "[DONE]"));
+        s.ch().runPendingTasks(); // the last events and the end leave together
         assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "event data: [DONE]",
-                "last", "flush"), rec.ops);
-        ch.finishAndReleaseAll();
+                "last", "flush"), s.rec().ops);
+        s.ch().finishAndReleaseAll();
     }
 
     @Test
     void aStreamEndedBeforeAnyEventStillSendsItsHeadFirst() {
-        var rec = new Recorder();
-        var ch = new EmbeddedChannel(rec);
-        var ex = new Exchange(ch, true, 0);
-        ex.startEvents(List.of());
-        ex.endEvents(List.of());
-        ch.runPendingTasks();
-        assertEquals(List.of("head 200", "last", "flush"), rec.ops);
-        ch.finishAndReleaseAll();
+        var s = started(true, 0, List.of());
+        s.ex().endEvents(List.of());
+        s.ch().runPendingTasks();
+        assertEquals(List.of("head 200", "last", "flush"), s.rec().ops);
+        s.ch().finishAndReleaseAll();
     }
 
     @Test
     void withoutKeepAliveTheHeadAndLastContentGoOutAndTheConnectionCloses() {
-        var rec = new Recorder();
-        var ch = new EmbeddedChannel(rec);
-        var ex = new Exchange(ch, false, 0);
-        ex.startEvents(List.of());
-        ex.endEvents(List.of("{\"error\":{}}"));
-        ch.runPendingTasks();
-        assertEquals(List.of("head 200", "event data: {\"error\":{}}", "last", "flush"), rec.ops);
-        assertEquals(false, ch.isOpen(), "the connection closes after the last content");
-        ch.finishAndReleaseAll();
+        var s = started(false, 0, List.of());
+        s.ex().endEvents(List.of("{\"error\":{}}"));
+        s.ch().runPendingTasks();
+        assertEquals(List.of("head 200", "event data: {\"error\":{}}", "last", "flush"), s.rec().ops);
+        assertEquals(false, s.ch().isOpen(), "the connection closes after the last content");
+        s.ch().finishAndReleaseAll();
     }
 
     @Test
     void chatsRoleChunkWaitsForTheFirstTokenAndLeavesWithIt() {
-        var rec = new Recorder();
-        var ch = new EmbeddedChannel(rec);
-        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
-        ex.startEvents(List.of("role"));
-        ch.runPendingTasks();
-        assertEquals(List.of(), rec.ops);
-        ex.event(data("a"));
-        ch.runPendingTasks();
-        assertEquals(List.of("head 200", "event data: role", "event data: a", "flush"), rec.ops);
-        ch.finishAndReleaseAll();
+        var s = started(true, 5, List.of("role"));
+        s.ch().runPendingTasks();
+        assertEquals(List.of(), s.rec().ops);
+        s.ex().event(data("a"));
+        s.ch().runPendingTasks();
+        assertEquals(List.of("head 200", "event data: role", "event data: a", "flush"), s.rec().ops);
+        s.ch().finishAndReleaseAll();
     }
 
     @Test
     void withAnIntervalTokensFasterThanItShareTheLoopsTicksAndTheEndGoesAtOnce() {
-        var rec = new Recorder();
-        var ch = new EmbeddedChannel(rec);
-        ch.freezeTime();
-        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
-        ex.startEvents(List.of());
-        ex.event(data("a"));
-        ch.runPendingTasks();
-        assertEquals(List.of("head 200", "event data: a", "flush"), rec.ops, "the first token goes out at once");
-        ex.event(data("b"));
-        ch.runPendingTasks();
-        assertEquals(5, rec.ops.size(), "the second goes out at once too, and arms the tick: " + rec.ops);
-        ex.event(data("c"));
-        ex.event(data("d"));
-        ch.runPendingTasks();
-        ch.advanceTimeBy(4, TimeUnit.MILLISECONDS);
-        ch.runScheduledPendingTasks();
-        assertEquals(5, rec.ops.size(), "tokens within the interval wait for its tick: " + rec.ops);
-        ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
-        ch.runScheduledPendingTasks();
+        var s = started(true, 5, List.of());
+        s.ex().event(data("a"));
+        s.ch().runPendingTasks();
+        assertEquals(List.of("head 200", "event data: a", "flush"), s.rec().ops, "the first token goes out at once");
+        s.ex().event(data("b"));
+        s.ch().runPendingTasks();
+        assertEquals(5, s.rec().ops.size(), "the second goes out at once too, and arms the tick: " + s.rec().ops);
+        s.ex().event(data("c"));
+        s.ex().event(data("d"));
+        s.ch().runPendingTasks();
+        s.ch().advanceTimeBy(4, TimeUnit.MILLISECONDS);
+        s.ch().runScheduledPendingTasks();
+        assertEquals(5, s.rec().ops.size(), "tokens within the interval wait for its tick: " + s.rec().ops);
+        s.ch().advanceTimeBy(1, TimeUnit.MILLISECONDS);
+        s.ch().runScheduledPendingTasks();
         assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "event data: d", "flush"),
-                rec.ops, "the tick writes both in one flush");
-        ex.event(data("e"));
-        ex.endEvents(List.of("[DONE]"));
-        ch.runPendingTasks();
+                s.rec().ops, "the tick writes both in one flush");
+        s.ex().event(data("e"));
+        s.ex().endEvents(List.of("[DONE]"));
+        s.ch().runPendingTasks();
         assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "event data: d", "flush",
-                "event data: e", "event data: [DONE]", "last", "flush"), rec.ops, "the end does not wait for the tick, nor does what queued before it");
-        ch.finishAndReleaseAll();
+                "event data: e", "event data: [DONE]", "last", "flush"), s.rec().ops, "the end does not wait for the tick, nor does what queued before it");
+        s.ch().finishAndReleaseAll();
     }
 
     @Test
     void aStreamSlowerThanTheIntervalNeverWaitsAndATickThatFindsNothingLetsItGoQuiet() {
-        var rec = new Recorder();
-        var ch = new EmbeddedChannel(rec);
-        ch.freezeTime();
-        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
-        ex.startEvents(List.of());
+        var s = started(true, 5, List.of());
         for (String t : List.of("a", "b", "c")) {
-            ex.event(data(t));
-            ch.runPendingTasks();
-            ch.advanceTimeBy(6, TimeUnit.MILLISECONDS);
-            ch.runScheduledPendingTasks();
+            s.ex().event(data(t));
+            s.ch().runPendingTasks();
+            s.ch().advanceTimeBy(6, TimeUnit.MILLISECONDS);
+            s.ch().runScheduledPendingTasks();
         }
-        assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "flush"), rec.ops);
-        ex.event(data("d"));
-        ch.runPendingTasks();
-        ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
-        ex.event(data("e")); // within the interval after d: goes out, and arms a tick
-        ch.runPendingTasks();
-        ch.advanceTimeBy(5, TimeUnit.MILLISECONDS);
-        ch.runScheduledPendingTasks(); // which finds nothing: quiet again
-        ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
-        ex.event(data("f"));
-        ch.runPendingTasks();
+        assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "flush"), s.rec().ops);
+        s.ex().event(data("d"));
+        s.ch().runPendingTasks();
+        s.ch().advanceTimeBy(1, TimeUnit.MILLISECONDS);
+        s.ex().event(data("e")); // within the interval after d: goes out, and arms a tick
+        s.ch().runPendingTasks();
+        s.ch().advanceTimeBy(5, TimeUnit.MILLISECONDS);
+        s.ch().runScheduledPendingTasks(); // which finds nothing: quiet again
+        s.ch().advanceTimeBy(1, TimeUnit.MILLISECONDS);
+        s.ex().event(data("f"));
+        s.ch().runPendingTasks();
         assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "flush", "event data: d",
-                "flush", "event data: e", "flush", "event data: f", "flush"), rec.ops);
-        ch.finishAndReleaseAll();
+                "flush", "event data: e", "flush", "event data: f", "flush"), s.rec().ops);
+        s.ch().finishAndReleaseAll();
     }
 
     @Test
@@ -223,56 +217,45 @@ class ExchangeEventsTest {
 
     @Test
     void tokensQueuedForATickAreReleasedWhenTheClientLeaves() {
-        var rec = new Recorder();
-        var ch = new EmbeddedChannel(rec);
-        ch.freezeTime();
-        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
-        ex.startEvents(List.of());
-        ex.event(data("a"));
-        ex.event(data("b"));
-        ch.runPendingTasks(); // b came within the interval: the tick is armed
+        var s = started(true, 5, List.of());
+        s.ex().event(data("a"));
+        s.ex().event(data("b"));
+        s.ch().runPendingTasks(); // b came within the interval: the tick is armed
         ByteBuf c = data("c");
         ByteBuf d = data("d");
-        ex.event(c);
-        ex.discardEvents(); // the generation saw its client gone: no end will be written
+        s.ex().event(c);
+        s.ex().discardEvents(); // the generation saw its client gone: no end will be written
         assertEquals(0, c.refCnt(), "a token waiting for the tick is released");
-        ch.close(); // which drops the armed tick here, as a loop that shuts down does
-        ex.event(d); // queued while the flag still says armed
-        ch.runPendingTasks();
+        s.ch().close(); // which drops the armed tick here, as a loop that shuts down does
+        s.ex().event(d); // queued while the flag still says armed
+        s.ch().runPendingTasks();
         assertEquals(0, d.refCnt(), "a token queued after the close is written at once to the closed channel, which releases it");
-        ch.finishAndReleaseAll();
+        s.ch().finishAndReleaseAll();
     }
 
     @Test
     void aFirstTokenWithoutTextSendsTheHeadAndChatsRoleAtOnce() {
-        var rec = new Recorder();
-        var ch = new EmbeddedChannel(rec);
-        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
-        ex.startEvents(List.of("role"));
-        ex.sendHead();
-        ex.sendHead(); // once only
-        ch.runPendingTasks();
-        assertEquals(List.of("head 200", "event data: role", "flush"), rec.ops);
-        ch.finishAndReleaseAll();
+        var s = started(true, 5, List.of("role"));
+        s.ex().sendHead();
+        s.ex().sendHead(); // once only
+        s.ch().runPendingTasks();
+        assertEquals(List.of("head 200", "event data: role", "flush"), s.rec().ops);
+        s.ch().finishAndReleaseAll();
     }
 
     @Test
     void flushingWritesTheTokensWaitingForATickAtOnce() {
-        var rec = new Recorder();
-        var ch = new EmbeddedChannel(rec);
-        ch.freezeTime();
-        var ex = new Exchange(ch, true, TimeUnit.MILLISECONDS.toNanos(5));
-        ex.startEvents(List.of());
-        ex.event(data("a"));
-        ch.runPendingTasks();
-        ex.event(data("b"));
-        ch.runPendingTasks(); // b came within the interval: the tick is armed
-        ex.event(data("c"));
-        ch.runPendingTasks();
-        assertEquals(5, rec.ops.size(), "c waits for the tick: " + rec.ops);
-        ex.flushEvents(); // the generation ended: its last token does not wait for the sessions to close
-        ch.runPendingTasks();
-        assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "flush"), rec.ops);
-        ch.finishAndReleaseAll();
+        var s = started(true, 5, List.of());
+        s.ex().event(data("a"));
+        s.ch().runPendingTasks();
+        s.ex().event(data("b"));
+        s.ch().runPendingTasks(); // b came within the interval: the tick is armed
+        s.ex().event(data("c"));
+        s.ch().runPendingTasks();
+        assertEquals(5, s.rec().ops.size(), "c waits for the tick: " + s.rec().ops);
+        s.ex().flushEvents(); // the generation ended: its last token does not wait for the sessions to close
+        s.ch().runPendingTasks();
+        assertEquals(List.of("head 200", "event data: a", "flush", "event data: b", "flush", "event data: c", "flush"), s.rec().ops);
+        s.ch().finishAndReleaseAll();
     }
 }
